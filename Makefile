@@ -1,0 +1,43 @@
+# Two commands for a fresh machine: `make train` (the main job) and `make test` (every test).
+# Both create .venv when it is missing and reinstall when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARGS   ?=
+
+.PHONY: train test lint format bench graphviz clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+train: $(STAMP)
+	$(BIN)/funcgrad train $(ARGS)
+
+# Rendering tests need Graphviz's `dot`; install it where we can (root with apt), else they skip.
+graphviz:
+	@command -v dot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) ; } \
+	  || echo "graphviz: 'dot' not installed; rendering tests will be skipped (apt-get install graphviz)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check funcgrad tests scripts
+	$(BIN)/ruff format --check funcgrad tests scripts
+
+format: $(STAMP)
+	$(BIN)/ruff format funcgrad tests scripts
+	$(BIN)/ruff check --fix funcgrad tests scripts
+
+test: $(STAMP) graphviz lint
+	$(BIN)/python -m pytest $(ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python scripts/benchmark.py $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache runs

@@ -1,0 +1,29 @@
+"""funcgrad: PyTorch's autograd ideas as pure functions of explicit parameter pytrees.
+
+Models are ``(init, apply)`` pairs with PyTorch's names and layouts; backprop is ``jax.grad``;
+optimisers are optax; ``jax.jit`` compiles it all for CPU, GPU or TPU.
+
+Example:
+    >>> import jax, jax.numpy as jnp, funcgrad as fg
+    >>> net = fg.models.MyNet(600, 60, 40, 10)
+    >>> params = net.init(jax.random.PRNGKey(0))
+    >>> image, label = jnp.ones((3, 10, 20)), jnp.array(3)
+    >>> loss = lambda p: fg.losses.cross_entropy(net.apply(p, image)[None], label[None])
+    >>> grads = jax.grad(loss)(params)
+    >>> grads["m0"]["weight"].shape
+    (60, 600)
+"""
+
+from funcgrad import interop, losses, models, nn
+from funcgrad._tree import flatten_dict, unflatten_dict
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "flatten_dict",
+    "interop",
+    "losses",
+    "models",
+    "nn",
+    "unflatten_dict",
+]

@@ -1,0 +1,17 @@
+"""The models of the lecture notes, each an ``(init, apply)`` pair acting on one example.
+
+Batch any of them with ``jax.vmap(model.apply, in_axes=(None, 0))`` or ``fg.nn.Batched(model)``.
+
+Example:
+    >>> import jax, jax.numpy as jnp, funcgrad as fg
+    >>> net = fg.models.MyNet(600, 60, 40, 10)
+    >>> net.apply(net.init(jax.random.PRNGKey(0)), jnp.ones((3, 10, 20))).shape
+    (10,)
+"""
+
+from funcgrad.models._convnet import ConvNet
+from funcgrad.models._linear_regression import LinearRegression
+from funcgrad.models._mynet import MyNet
+from funcgrad.models._single_layer import SingleLayer
+
+__all__ = ["ConvNet", "LinearRegression", "MyNet", "SingleLayer"]

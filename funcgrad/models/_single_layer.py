@@ -1,0 +1,45 @@
+"""The notes' single layer ``z = x @ w + b``, trained with ``binary_cross_entropy_with_logits``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+
+from funcgrad.nn import functional as F
+from funcgrad.nn._init import default_dtype
+from funcgrad.nn._module import Module, Params
+
+__all__ = ["SingleLayer"]
+
+
+@dataclass(frozen=True)
+class SingleLayer(Module):
+    """``z = x @ w + b`` with ``w`` of shape ``(in, out)``: the notes' layout, not ``nn.Linear``'s.
+
+    ``init`` draws ``w`` and ``b`` from a standard normal, like the notes' ``torch.randn``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> layer = SingleLayer(5, 3)
+        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params["w"].shape, params["b"].shape
+        ((5, 3), (3,))
+        >>> layer.apply(params, jnp.ones(5)).shape
+        (3,)
+    """
+
+    in_features: int = 5
+    out_features: int = 3
+
+    def init(self, key: jax.Array) -> Params:
+        kw, kb = jax.random.split(key)
+        dtype = default_dtype()
+        return {
+            "w": jax.random.normal(kw, (self.in_features, self.out_features), dtype),
+            "b": jax.random.normal(kb, (self.out_features,), dtype),
+        }
+
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+        # linear() expects torch's (out, in) weight; the notes store w as (in, out).
+        return F.linear(x, params["w"].T, params["b"])

@@ -1,0 +1,34 @@
+"""Strict JAX for every test, and helpers shared by the parity tests."""
+
+from __future__ import annotations
+
+import os
+
+# Keep PyTorch's OpenMP pool small: its spinning threads otherwise steal the CPU from JAX.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+# Implicit rank promotion hides shape bugs (a (3,) + (3, 1) silently becoming (3, 3)).
+jax.config.update("jax_numpy_rank_promotion", "raise")
+
+
+@pytest.fixture
+def x64():
+    """Run the test body with float64 enabled, as ``jax_enable_x64`` would."""
+    with jax.enable_x64(True):
+        yield
+
+
+@pytest.fixture(params=["float32", "float64"])
+def dtype(request):
+    """Parametrise a test over float32 and float64 (the latter under ``jax_enable_x64``)."""
+    import numpy as np
+
+    dt = np.dtype(request.param).type
+    if dt is np.float64:
+        with jax.enable_x64(True):
+            yield dt
+    else:
+        yield dt
