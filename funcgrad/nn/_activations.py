@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import jax
 
@@ -18,8 +20,16 @@ class _Stateless(Module):
         return {}
 
 
+class _Elementwise(_Stateless):
+    # The pure function this layer wraps; a staticmethod so it is not bound to the instance.
+    fn: ClassVar[Callable[[jax.Array], jax.Array]]
+
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+        return self.fn(x)
+
+
 @dataclass(frozen=True)
-class ReLU(_Stateless):
+class ReLU(_Elementwise):
     """``max(x, 0)`` as a layer.
 
     Example:
@@ -28,12 +38,11 @@ class ReLU(_Stateless):
         [0.0, 1.0]
     """
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        return F.relu(x)
+    fn = staticmethod(F.relu)
 
 
 @dataclass(frozen=True)
-class Tanh(_Stateless):
+class Tanh(_Elementwise):
     """``tanh(x)`` as a layer.
 
     Example:
@@ -42,12 +51,11 @@ class Tanh(_Stateless):
         0.0
     """
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        return F.tanh(x)
+    fn = staticmethod(F.tanh)
 
 
 @dataclass(frozen=True)
-class Sigmoid(_Stateless):
+class Sigmoid(_Elementwise):
     """``1 / (1 + exp(-x))`` as a layer.
 
     Example:
@@ -56,8 +64,7 @@ class Sigmoid(_Stateless):
         0.5
     """
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        return F.sigmoid(x)
+    fn = staticmethod(F.sigmoid)
 
 
 @dataclass(frozen=True)
