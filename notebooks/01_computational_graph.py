@@ -1,0 +1,339 @@
+# %% [markdown]
+# # 01 · The computational graph
+#
+# The lecture topic on autograd opens with a picture: a network is a web of nodes. Some nodes are
+# **inputs**, some are **operations** (with their tunable knobs, the parameters), some are
+# **outputs**. When PyTorch runs the code of a model it records that web as it goes: the
+# *computational graph*. Backprop then walks it from the output back to the inputs.
+#
+# JAX keeps the same picture but gets it differently: it *traces a function*. The graph is the
+# function's program (a "jaxpr"), whose inputs are the function's arguments and whose outputs are
+# its return values. This notebook puts the two side by side and checks that the numbers agree.
+
+# %%
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import display
+
+import funcgrad as fg
+from funcgrad.autodiff import grad_with_taps, tap
+from funcgrad.graph import trace
+
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## A computational graph: inputs, operations, outputs
+#
+# A tiny model that learns a transformation of its input: $\hat y = w x + b$, scored with a squared
+# error against a target $y$. In PyTorch, every result remembers the operation that made it
+# (`grad_fn`) and, through `next_functions`, the operations before that. Walking those links from the
+# loss prints the recorded graph, from the output back to the leaves.
+
+# %%
+x, y = torch.tensor(2.0), torch.tensor(7.0)
+w = torch.tensor(1.5, requires_grad=True)
+b = torch.tensor(0.5, requires_grad=True)
+
+y_hat = w * x + b
+loss = (y_hat - y) ** 2
+
+
+def show(fn, depth=0):
+    name = type(fn).__name__
+    print("  " * depth + name)
+    for parent, _ in fn.next_functions if fn is not None else []:
+        if parent is not None:
+            show(parent, depth + 1)
+
+
+show(loss.grad_fn)
+
+# %% [markdown]
+# `AccumulateGrad` marks a leaf that wants a gradient (`w`, `b`): that is where `backward()` will
+# deposit it. `x` and `y` do not appear: nothing needs their gradient.
+#
+# In JAX the graph is the traced program of a function. Its inputs are the function's arguments,
+# each line is one operation (a *primitive*: `mul`, `add`, `sub`, `integer_pow`), and the last line
+# says what is returned.
+
+
+# %%
+def loss_fn(w, b, x, y):
+    y_hat = w * x + b
+    return (y_hat - y) ** 2
+
+
+jaxpr = jax.make_jaxpr(loss_fn)(1.5, 0.5, 2.0, 7.0)
+print(jaxpr.pretty_print(use_color=False))
+np.testing.assert_allclose(loss_fn(1.5, 0.5, 2.0, 7.0), loss.item(), rtol=1e-6)
+
+# %% [markdown]
+# `trace` (from `funcgrad.graph`) turns that program into a drawing. Leaves are the arguments; `wrt` says which
+# ones we differentiate, the functional "requires grad". Each operation is labelled with its JAX
+# primitive and with the `grad_fn` name PyTorch would give it.
+
+# %%
+graph = trace(loss_fn, 1.5, 0.5, 2.0, 7.0, wrt=("w", "b"))
+display(graph)
+
+# %% [markdown]
+# `graph.backward()` draws the backward pass: the gradient starts as 1 at the output and flows back
+# through one node per operation, down to `w.grad` and `b.grad`, the same chain PyTorch printed
+# above. We check that the names agree.
+
+
+# %%
+def torch_chain(fn):
+    """The grad_fn names reachable from ``fn``, depth first, as ``show`` printed them."""
+    names = [type(fn).__name__]
+    for parent, _ in fn.next_functions:
+        if parent is not None:
+            names += torch_chain(parent)
+    return names
+
+
+backward_graph = graph.backward()
+torch_ops = [n for n in torch_chain(loss.grad_fn) if n != "AccumulateGrad"]
+assert [node.label for node in backward_graph.ops] == torch_ops, torch_ops
+assert graph.requires_grad == ["w", "b"]
+display(backward_graph)
+
+# %% [markdown]
+# ## Leaves, `requires_grad`, `grad` and `grad_fn`
+#
+# PyTorch attaches four properties to every tensor:
+#
+# | property | meaning |
+# |---|---|
+# | `is_leaf` | created by the user (or from inputs that need no gradient), not by a tracked operation |
+# | `requires_grad` | whether operations on it are recorded for backprop |
+# | `grad` | where `backward()` accumulates its gradient (leaves only, by default) |
+# | `grad_fn` | the operation that created it (`None` for leaves) |
+#
+# The notes give four rules. User tensors are leaves, with or without `requires_grad`. A tensor made
+# by an operation stays a leaf if no input requires grad; if one does, it is *not* a leaf, and it
+# records its `grad_fn`.
+
+# %%
+data = torch.tensor([1.0, 2.0])  # user tensor, requires_grad=False
+weight = torch.tensor([0.5, -1.0], requires_grad=True)  # user tensor, requires_grad=True
+scaled_data = data * 3  # from an operation, no input requires grad
+product = weight * data  # from an operation on a tensor that requires grad
+
+for name, t in [
+    ("data", data),
+    ("weight", weight),
+    ("scaled_data", scaled_data),
+    ("product", product),
+]:
+    print(
+        f"{name:12} is_leaf={t.is_leaf!s:5} requires_grad={t.requires_grad!s:5} grad_fn={t.grad_fn}"
+    )
+
+assert data.is_leaf and weight.is_leaf and scaled_data.is_leaf and not product.is_leaf
+assert scaled_data.grad_fn is None and type(product.grad_fn).__name__ == "MulBackward0"
+
+product.sum().backward()
+print("weight.grad =", weight.grad, "| data.grad =", data.grad)
+
+# %% [markdown]
+# Functionally each property has a plain counterpart:
+#
+# * **leaves** are the function's **arguments**: `weight` and `data` below;
+# * **"requires grad"** is **which arguments we differentiate**: `argnums=0` picks `weight`;
+# * **`grad`** is the **returned** gradient, with the argument's shape; nothing is stored anywhere;
+# * **`grad_fn`** is the **primitive that made a value** in the traced program: `mul` made
+#   `product`, which PyTorch calls `MulBackward0`.
+
+
+# %%
+def product_sum(weight, data):
+    product = weight * data
+    return product.sum()
+
+
+weight_grad = jax.grad(product_sum, argnums=0)(jnp.array([0.5, -1.0]), jnp.array([1.0, 2.0]))
+print("returned gradient:", weight_grad)
+np.testing.assert_allclose(weight_grad, weight.grad.numpy())
+
+
+def grad_fn_of(f, *args):
+    """The primitive that produced ``f``'s output: the functional ``grad_fn``."""
+    return jax.make_jaxpr(f)(*args).eqns[-1].primitive.name
+
+
+made_by = grad_fn_of(lambda w, d: w * d, jnp.ones(2), jnp.ones(2))
+print("product was made by:", made_by)
+assert type(product.grad_fn).__name__.lower().startswith(made_by)  # MulBackward0 <-> mul
+
+# %% [markdown]
+# ## `retain_grad()` on a non-leaf against taps
+#
+# PyTorch keeps `.grad` only on leaves. To see the gradient at an intermediate value, call
+# `retain_grad()` on it before `backward()`. A pure function has no tensor objects to mark, so
+# funcgrad *names* the value where it is computed, `tap(value, "name")`, and `grad_with_taps` returns
+# the gradient at every tap next to the usual gradients. Outside `grad_with_taps`, `tap` does
+# nothing at all.
+
+# %%
+w = torch.tensor(1.5, requires_grad=True)
+b = torch.tensor(0.5, requires_grad=True)
+y_hat = w * x + b
+y_hat.retain_grad()
+loss = (y_hat - y) ** 2
+loss.backward()
+print("torch: dL/dy_hat =", y_hat.grad.item(), "| dL/dw =", w.grad.item())
+
+
+def tapped_loss(params, x, y):
+    y_hat = tap(params["w"] * x + params["b"], "y_hat")
+    return (y_hat - y) ** 2
+
+
+grads, taps = grad_with_taps(tapped_loss)({"w": 1.5, "b": 0.5}, 2.0, 7.0)
+print("funcgrad: dL/dy_hat =", float(taps["y_hat"]), "| dL/dw =", float(grads["w"]))
+
+np.testing.assert_allclose(taps["y_hat"], y_hat.grad.item(), rtol=1e-6)
+np.testing.assert_allclose(grads["w"], w.grad.item(), rtol=1e-6)
+np.testing.assert_allclose(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
+
+# %% [markdown]
+# ## The chain rule
+#
+# Autograd rests on one rule: $\frac{d f(g(x))}{dx} = f'(g(x))\, g'(x)$. In a graph: the influence
+# of $x$ on $z$ is the influence of $x$ on $y$ times that of $y$ on $z$,
+# $\frac{dz}{dx} = \frac{dz}{dy} \frac{dy}{dx}$. Check it on $z = \sin(y)$, $y = x^2$, where the
+# rule gives $\cos(x^2) \cdot 2x$: PyTorch's `backward()`, `jax.grad` of the composition, and the
+# product of the two derivatives taken separately all agree with it.
+
+# %%
+x0 = 1.3
+x_t = torch.tensor(x0, requires_grad=True)
+torch.sin(x_t**2).backward()
+
+
+def g(x):
+    return x**2
+
+
+def f(y):
+    return jnp.sin(y)
+
+
+composed = jax.grad(lambda x: f(g(x)))(x0)
+by_parts = jax.grad(f)(g(x0)) * jax.grad(g)(x0)  # f'(g(x)) * g'(x)
+print(float(composed), float(by_parts), x_t.grad.item())
+
+np.testing.assert_allclose(composed, x_t.grad.item(), rtol=1e-5)
+np.testing.assert_allclose(by_parts, composed, rtol=1e-5)
+np.testing.assert_allclose(composed, np.cos(x0**2) * 2 * x0, rtol=1e-5)
+
+# %% [markdown]
+# ## A small example: learning a transformation with an MSE loss
+#
+# The notes end with a small network that learns a transformation of its input. Ours maps 3 inputs to
+# 2 outputs, `fg.nn.Linear(3, 2)` against `torch.nn.Linear(3, 2)` with copied weights. The data come
+# from a hidden transformation $y = A x + c$, and the loss is the mean squared error
+# $\frac1N \sum (\hat y - y)^2$.
+#
+# ### Forward pass
+#
+# The inputs travel through the operations and meet the trainable parameters; the loss compares the
+# output with the target.
+
+# %%
+A = torch.tensor([[1.0, -2.0, 0.5], [0.0, 1.0, 3.0]])
+c = torch.tensor([0.5, -1.0])
+inputs = torch.randn(64, 3)
+targets = inputs @ A.T + c
+
+torch_layer = torch.nn.Linear(3, 2)
+layer = fg.nn.Linear(3, 2)
+params = fg.interop.from_torch(torch_layer, like=layer)
+xs, ys = jnp.asarray(inputs.numpy()), jnp.asarray(targets.numpy())
+
+
+def mse(params, x, y):
+    return fg.losses.mse_loss(layer.apply(params, x), y)
+
+
+torch_loss = torch.nn.functional.mse_loss(torch_layer(inputs), targets)
+print(
+    f"loss before training: torch {torch_loss.item():.5f}, funcgrad {float(mse(params, xs, ys)):.5f}"
+)
+np.testing.assert_allclose(mse(params, xs, ys), torch_loss.item(), rtol=1e-5)
+
+# %% [markdown]
+# The forward graph of this loss: the params (`weight`, `bias`) require grad, the data do not.
+
+# %%
+mse_graph = trace(mse, params, xs, ys, wrt="params")
+assert mse_graph.requires_grad == ["bias", "weight"]
+display(mse_graph)
+
+# %% [markdown]
+# ### Backpropagation
+#
+# Backprop finds how each parameter influenced the loss. PyTorch stores the answer in `.grad`;
+# `jax.grad` returns it as a dict shaped like the params.
+
+# %%
+torch_loss.backward()
+grads = jax.grad(mse)(params, xs, ys)
+print("backward pass:", [node.label for node in mse_graph.backward().ops])
+np.testing.assert_allclose(grads["weight"], torch_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(grads["bias"], torch_layer.bias.grad.numpy(), rtol=1e-5, atol=1e-6)
+print(jax.tree.map(jnp.shape, grads))
+
+# %% [markdown]
+# ### Training: the forward pass and backprop, repeated
+#
+# Sixty steps of plain gradient descent in both frameworks. The parameters approach $A$ and $c$,
+# and both runs stay equal along the way.
+
+# %%
+lr, torch_losses, jax_losses = 0.3, [], []
+for _ in range(60):
+    torch_layer.zero_grad()
+    loss = torch.nn.functional.mse_loss(torch_layer(inputs), targets)
+    loss.backward()
+    with torch.no_grad():
+        for p in torch_layer.parameters():
+            p -= lr * p.grad
+    torch_losses.append(loss.item())
+
+    loss_j, grads = jax.value_and_grad(mse)(params, xs, ys)
+    params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
+    jax_losses.append(float(loss_j))
+
+np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-4, atol=1e-7)
+np.testing.assert_allclose(
+    params["weight"], torch_layer.weight.detach().numpy(), rtol=1e-4, atol=1e-5
+)
+np.testing.assert_allclose(params["weight"], A.numpy(), atol=0.05)  # it learned the transformation
+print(np.round(np.asarray(params["weight"]), 3), np.round(np.asarray(params["bias"]), 3))
+
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.semilogy(torch_losses, label="PyTorch")
+ax.semilogy(jax_losses, "--", label="funcgrad")
+ax.set(xlabel="step", ylabel="MSE loss", title="learning a transformation: loss curves")
+ax.legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## What changed and what stayed the same
+#
+# | PyTorch | funcgrad / JAX |
+# |---|---|
+# | the graph recorded while the code runs (`grad_fn`, `next_functions`) | the traced program of a function (`jax.make_jaxpr`, drawn by `fg.graph.trace`) |
+# | leaf tensors | function arguments |
+# | `requires_grad=True` | `jax.grad(f, argnums=...)` |
+# | `x.grad`, filled by `backward()` | the value `jax.grad(f)(...)` returns |
+# | `y.grad_fn` | the primitive that produced `y` (and its `grad_fn` name in `fg.graph`) |
+# | `y.retain_grad()`; `y.grad` | `tap(y, "y")`; `grad_with_taps(f)` |
+#
+# The graph, the chain rule and the numbers are the same.

@@ -1,0 +1,323 @@
+# %% [markdown]
+# # 02 · Modules against pure functions
+#
+# The lecture topic on building a network in PyTorch says that a model
+#
+# 1. is a Python class deriving from `nn.Module`,
+# 2. builds its layers in `__init__`,
+# 3. chains them in `forward`,
+#
+# and comes with a loss function (what "good" means) and an optimizer (how to change the weights).
+#
+# funcgrad keeps every idea and drops the object: a model is an `(init, apply)` pair of pure
+# functions, the weights are an explicit dict, the loss is a function, and the optimizer is an optax
+# transformation with explicit state. Each step below is asserted equal to PyTorch.
+
+# %%
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import funcgrad as fg
+from funcgrad.autodiff import freeze
+
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## `nn.Module` with `__init__` and `forward`: the two-convolution model
+#
+# The notes' model: `Conv2d(1, 20, 5)`, ReLU, `Conv2d(20, 20, 5)`, ReLU.
+#
+# **A bug in the notes, fixed here.** In most of the notes' listings `def forward` starts at column
+# 0, outside the `class` block. Python then defines a module-level function called `forward`, and
+# the class has no `forward` at all, so calling the model fails. The correct version indents
+# `forward` inside the class, as below. First, the bug itself, so you can recognise it:
+
+
+# %%
+class BuggyModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.conv2 = nn.Conv2d(20, 20, 5)
+
+
+def forward(self, x):  # the notes' indentation: a plain function, not a method
+    x = F.relu(self.conv1(x))
+    return F.relu(self.conv2(x))
+
+
+try:
+    BuggyModel()(torch.ones(1, 1, 12, 12))
+except NotImplementedError as err:
+    print("NotImplementedError:", err)
+else:
+    raise AssertionError("the mis-indented forward should not be found")
+
+
+# %% [markdown]
+# The corrected model, with `forward` inside the class:
+
+
+# %%
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.conv2 = nn.Conv2d(20, 20, 5)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        return F.relu(self.conv2(x))
+
+
+model = Model()
+images = torch.randn(4, 1, 12, 12)  # a batch of 4 one-channel 12x12 images
+print(model(images).shape)
+
+# %% [markdown]
+# ## The functional model: an (init, apply) pair
+#
+# Functionally, `__init__` becomes `init(key) -> params`: it *returns* the weights instead of storing
+# them on `self`. `forward` becomes `apply(params, x) -> y`: the weights come in as an argument. Here
+# is the pair written out with `fg.nn.functional`, so that nothing is hidden:
+
+# %%
+conv1, conv2 = fg.nn.Conv2d(1, 20, 5), fg.nn.Conv2d(20, 20, 5)
+
+
+def init(key):
+    k1, k2 = jax.random.split(key)
+    return {"conv1": conv1.init(k1), "conv2": conv2.init(k2)}
+
+
+def apply(params, x):
+    x = fg.nn.functional.relu(conv1.apply(params["conv1"], x))
+    return fg.nn.functional.relu(conv2.apply(params["conv2"], x))
+
+
+params = init(jax.random.PRNGKey(0))
+print(jax.tree.map(jnp.shape, params))
+
+# %% [markdown]
+# funcgrad ships this model as `fg.models.ConvNet()`. Like all funcgrad models it acts on **one**
+# example, `(1, H, W)`; `jax.vmap` adds the batch axis (or `fg.nn.Batched(net)` does it for you).
+
+# %%
+net = fg.models.ConvNet()
+batched_apply = jax.vmap(net.apply, in_axes=(None, 0))  # params shared, x mapped over axis 0
+print(batched_apply(net.init(jax.random.PRNGKey(0)), jnp.ones((4, 1, 12, 12))).shape)
+
+# %% [markdown]
+# ## Weights copied from torch give identical outputs
+#
+# `fg.interop.from_torch(model)` turns the `state_dict` into nested params: `"conv1.weight"` becomes
+# `params["conv1"]["weight"]`, with the same values. Feed the same images to both and compare: the
+# hand-written pair, `ConvNet`, and PyTorch's `Model` all agree.
+
+# %%
+params = fg.interop.from_torch(model, like=net)
+x = jnp.asarray(images.numpy())
+expected = model(images).detach().numpy()
+
+np.testing.assert_allclose(batched_apply(params, x), expected, rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(jax.vmap(apply, (None, 0))(params, x), expected, rtol=1e-5, atol=1e-6)
+print(f"max |funcgrad - torch| = {float(jnp.abs(batched_apply(params, x) - expected).max()):.1e}")
+
+# %% [markdown]
+# ## A loss and an optimizer: `zero_grad`, `backward`, `step` against `grad`, `update`, `apply_updates`
+#
+# We train both models for three steps towards a random target with an MSE loss and SGD with
+# momentum, starting from the same weights. PyTorch's training step has three calls with side
+# effects: `zero_grad()` clears the stored gradients, `backward()` fills them, and `step()` changes
+# the weights in place (and the momentum buffers hidden inside the optimizer).
+
+# %%
+start = {k: v.clone() for k, v in model.state_dict().items()}  # keep the starting weights
+target = torch.randn(4, 20, 4, 4)
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+torch_losses = []
+for _ in range(3):
+    optimizer.zero_grad()
+    loss = F.mse_loss(model(images), target)
+    loss.backward()
+    optimizer.step()
+    torch_losses.append(loss.item())
+print("torch losses:", np.round(torch_losses, 6))
+
+
+# %% [markdown]
+# The functional step has no side effects. `jax.grad` returns the gradients, `tx.update` turns them
+# into updates and returns the new optimizer state (the momentum, now in plain sight), and
+# `optax.apply_updates` returns new params. Nothing needs zeroing, because nothing was stored. The
+# whole step is a pure function, so `jax.jit` compiles it.
+
+
+# %%
+def loss_fn(params, x, y):
+    return fg.losses.mse_loss(batched_apply(params, x), y)
+
+
+tx = optax.sgd(learning_rate=0.1, momentum=0.9)
+
+
+@jax.jit
+def train_step(params, opt_state, x, y):
+    loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+params = fg.interop.from_torch(start, like=net)
+opt_state = tx.init(params)
+y = jnp.asarray(target.numpy())
+jax_losses = []
+for _ in range(3):
+    params, opt_state, loss = train_step(params, opt_state, x, y)
+    jax_losses.append(float(loss))
+print("optax losses:", np.round(jax_losses, 6))
+
+np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-4)
+trained = fg.flatten_dict(fg.interop.from_torch(model))
+for path, value in fg.flatten_dict(params).items():
+    np.testing.assert_allclose(value, trained[path], rtol=1e-4, atol=1e-5, err_msg=path)
+
+# %% [markdown]
+# ## What `nn.Module` gives for free, and how each looks functionally
+#
+# Deriving from `nn.Module` buys a few services. Each one has a plain functional counterpart.
+#
+# ### Parameter registration: `parameters()` against the params pytree
+#
+# Assigning a layer to `self.conv1` *registers* its tensors, so `model.parameters()` finds them for
+# the optimizer and `state_dict()` names them. In funcgrad the params dict *is* the registry: it is a
+# pytree, so `jax.tree.leaves` lists the arrays and `fg.flatten_dict` gives the `state_dict` names.
+
+# %%
+torch_names = [name for name, _ in model.named_parameters()]
+fg_names = list(fg.flatten_dict(params))
+print(torch_names)
+assert sorted(fg_names) == sorted(torch_names)  # a dict pytree keeps its keys sorted
+n_torch = sum(p.numel() for p in model.parameters())
+n_fg = sum(leaf.size for leaf in jax.tree.leaves(params))
+print("parameters:", n_torch, n_fg)
+assert n_torch == n_fg
+
+# %% [markdown]
+# ### Submodules: nested modules against nested dicts
+#
+# A module inside a module (`self.features = nn.Sequential(...)`) gives dotted names such as
+# `features.0.weight`. Functionally, modules nest as values (`fg.nn.Sequential` is a combinator, not a
+# base class) and their params nest as dicts, with the same names.
+
+
+# %%
+class Classifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(0))
+        self.head = nn.Linear(4 * 10 * 10, 3)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+classifier = Classifier()
+fg_classifier = fg.nn.Sequential(
+    {
+        "features": fg.nn.Sequential(fg.nn.Conv2d(1, 4, 3), fg.nn.ReLU(), fg.nn.Flatten(0)),
+        "head": fg.nn.Linear(4 * 10 * 10, 3),
+    }
+)
+cls_params = fg.interop.from_torch(classifier, like=fg_classifier)
+print(jax.tree.map(jnp.shape, cls_params))
+
+image = torch.randn(1, 12, 12)
+np.testing.assert_allclose(
+    fg_classifier.apply(cls_params, jnp.asarray(image.numpy())),
+    classifier(image).detach().numpy(),
+    rtol=1e-5,
+    atol=1e-6,
+)
+
+# %% [markdown]
+# ### Devices: `model.to(device)` against `jax.device_put` and `jit`
+#
+# `model.to("cuda")` moves the registered tensors. Functionally, `jax.device_put(params, device)`
+# moves the pytree, and `jax.jit` compiles `apply` for whatever backend its inputs live on (CPU here;
+# the same code runs on GPU or TPU). The results do not change.
+
+# %%
+device = jax.devices()[0]
+on_device = jax.device_put(params, device)
+print(device.platform, {leaf.device for leaf in jax.tree.leaves(on_device)})
+
+fast_apply = jax.jit(batched_apply)
+np.testing.assert_allclose(fast_apply(on_device, x), batched_apply(params, x), rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(
+    fast_apply(on_device, x), model(images).detach().numpy(), rtol=1e-4, atol=1e-5
+)
+
+# %% [markdown]
+# ### Frozen parameters: `requires_grad_(False)` against a masked optimizer
+#
+# To fine-tune only the second convolution, PyTorch switches off `requires_grad` on `conv1`'s
+# tensors; they get no gradient, and the optimizer skips them. Functionally the params carry no flag:
+# we tell the *optimizer* which parts to train. `optax.multi_transform` routes each leaf, by its path,
+# to SGD or to `optax.set_to_zero()`.
+
+# %%
+frozen_model = Model()
+frozen_start = fg.interop.from_torch(frozen_model)
+frozen_model.conv1.requires_grad_(False)
+opt = torch.optim.SGD([p for p in frozen_model.parameters() if p.requires_grad], lr=0.1)
+opt.zero_grad()
+F.mse_loss(frozen_model(images), target).backward()
+opt.step()
+
+labels = jax.tree_util.tree_map_with_path(
+    lambda path, _: "frozen" if path[0].key == "conv1" else "train", frozen_start
+)
+print(labels)
+tx_frozen = optax.multi_transform({"train": optax.sgd(0.1), "frozen": optax.set_to_zero()}, labels)
+grads = jax.grad(loss_fn)(frozen_start, x, y)
+updates, _ = tx_frozen.update(grads, tx_frozen.init(frozen_start), frozen_start)
+frozen_params = optax.apply_updates(frozen_start, updates)
+
+after = fg.interop.from_torch(frozen_model)
+for path, value in fg.flatten_dict(frozen_params).items():
+    np.testing.assert_allclose(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
+assert all(
+    np.array_equal(frozen_params["conv1"][k], frozen_start["conv1"][k]) for k in ("weight", "bias")
+)
+print("conv1 unchanged, conv2 trained, in both frameworks")
+
+# funcgrad wraps the same recipe: freeze(tx, patterns) selects the frozen leaves by dotted path.
+tx_freeze = freeze(optax.sgd(0.1), "conv1.*")
+same_updates, _ = tx_freeze.update(grads, tx_freeze.init(frozen_start), frozen_start)
+for path, value in fg.flatten_dict(same_updates).items():
+    np.testing.assert_array_equal(value, fg.flatten_dict(updates)[path])
+
+# %% [markdown]
+# ## What changed and what stayed the same
+#
+# | PyTorch | funcgrad / JAX |
+# |---|---|
+# | `class Model(nn.Module)` with `__init__` | `init(key) -> params` (a nested dict) |
+# | `forward(self, x)` | `apply(params, x) -> y` |
+# | `model(x)` on a batch | `jax.vmap(net.apply, in_axes=(None, 0))(params, x)` |
+# | `model.parameters()`, `state_dict()` | `jax.tree.leaves(params)`, `fg.flatten_dict(params)` |
+# | `load_state_dict(sd)` | `params = fg.interop.from_torch(sd)` |
+# | submodules as attributes | nested modules as values, nested dicts as params |
+# | `model.to(device)` | `jax.device_put(params, device)`; `jax.jit(apply)` |
+# | `optimizer.zero_grad()` | nothing: gradients are not stored |
+# | `loss.backward()` | `grads = jax.grad(loss_fn)(params, x, y)` |
+# | `optimizer.step()` | `updates, state = tx.update(grads, state, params)`; `optax.apply_updates` |
+# | `p.requires_grad_(False)` | route those leaves to `optax.set_to_zero()`: `freeze(tx, "conv1.*")` |
+#
+# The architecture, the loss, the update rule and the numbers stay the same.

@@ -1,0 +1,180 @@
+# %% [markdown]
+# # 03 · A single layer and autograd
+#
+# The lecture topic on autograd starts with the smallest possible "network": one linear layer with
+# 5 inputs and 3 outputs, `z = x @ w + b`, scored with a binary cross-entropy on the logits. It then
+# looks at what PyTorch records (`grad_fn`), what `backward()` fills in (`.grad`), and how
+# `torch.no_grad()` switches recording off for evaluation.
+#
+# We do the same in both frameworks, with the *same* weights, and assert that the gradients agree.
+
+# %%
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import funcgrad as fg
+from funcgrad.autodiff import grad_with_taps
+
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## The layer z = x @ w + b with a BCE-with-logits loss
+#
+# **PyTorch.** Input `x` of ones (5 features), target `y` of ones (3 outputs), weights `w` of shape
+# `(5, 3)` and a bias `b` of shape `(3,)`, one per output neuron. Only `w` and `b` ask for gradients:
+# the input is data, not something we want to change.
+
+# %%
+x = torch.ones(5)
+y = torch.ones(3)
+w = torch.randn(5, 3, requires_grad=True)
+b = torch.randn(3, requires_grad=True)
+
+z = torch.matmul(x, w) + b
+loss = F.binary_cross_entropy_with_logits(z, y)  # applies the sigmoid itself
+print(z.shape, f"loss = {loss.item():.4f}")
+
+# %% [markdown]
+# **funcgrad.** The same layer is `fg.models.SingleLayer(5, 3)`: an `(init, apply)` pair whose params
+# are `{"w": (5, 3), "b": (3,)}`, the notes' layout. We copy PyTorch's random weights into it, so both
+# sides compute with identical numbers.
+
+# %%
+layer = fg.models.SingleLayer(5, 3)
+params = {"w": jnp.asarray(w.detach().numpy()), "b": jnp.asarray(b.detach().numpy())}
+xj, yj = jnp.ones(5), jnp.ones(3)
+
+
+def loss_fn(params, x, y):
+    z = layer.apply(params, x)
+    return fg.losses.binary_cross_entropy_with_logits(z, y)
+
+
+zj = layer.apply(params, xj)
+np.testing.assert_allclose(zj, z.detach().numpy(), rtol=1e-6)
+np.testing.assert_allclose(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
+
+# %% [markdown]
+# ## `grad_fn` and `.grad` before and after `backward()`
+#
+# Before `backward()`, PyTorch already knows *how* `z` was made (`grad_fn` is an `AddBackward0`: the
+# last operation was the `+ b`), but no gradient exists yet: `w.grad` is `None`. `w` and `b` are
+# leaves (made by us), `z` is not (made by an operation).
+
+# %%
+print("z.grad_fn:", z.grad_fn, "| loss.grad_fn:", loss.grad_fn)
+print("w.grad before backward():", w.grad)
+print("is_leaf: w", w.is_leaf, "| b", b.is_leaf, "| z", z.is_leaf)
+assert w.grad is None and b.grad is None
+assert w.is_leaf and b.is_leaf and not z.is_leaf
+
+# %% [markdown]
+# `backward()` walks the recorded graph from `loss` back to the leaves and stores the gradients in
+# `w.grad` and `b.grad`. It does not change `w` or `b`: updating them is the optimizer's job.
+#
+# `z.grad` stays `None`: `z` is not a leaf, and PyTorch keeps only leaf gradients unless you call
+# `z.retain_grad()` (it warns when you read it).
+
+# %%
+loss.backward()
+print("w.grad:\n", w.grad)
+print("b.grad:", b.grad)
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print("z.grad:", z.grad)
+    assert z.grad is None
+print("warning:", str(caught[0].message).split(". ")[0])
+
+# %% [markdown]
+# ## The funcgrad version: `jax.grad` over (w, b)
+#
+# Functionally the question "which tensors require grad?" becomes "which argument do we
+# differentiate?". `jax.grad(loss_fn)` differentiates the first argument, the params dict, so it
+# returns a dict of the same shape: `{"w": dL/dw, "b": dL/db}`. `x` and `y` are just other arguments.
+
+# %%
+grads = jax.grad(loss_fn)(params, xj, yj)
+print(jax.tree.map(jnp.shape, grads))
+
+np.testing.assert_allclose(grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
+np.testing.assert_allclose(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+# %% [markdown]
+# Both agree with the closed form too. For the mean BCE over 3 outputs,
+# $\partial L / \partial z = (\sigma(z) - y) / 3$; then $\partial L / \partial b = \partial L / \partial z$
+# and $\partial L / \partial w = x^\top\, \partial L / \partial z$. Since `x` is all ones, every row of
+# `w.grad` equals `b.grad`, as the printout above shows.
+
+# %%
+dz = (jax.nn.sigmoid(zj) - yj) / 3
+np.testing.assert_allclose(grads["b"], dz, rtol=1e-5)
+np.testing.assert_allclose(grads["w"], jnp.outer(xj, dz), rtol=1e-5)
+
+# %% [markdown]
+# ### The gradient at z: `retain_grad()` against differentiating the loss's input
+#
+# To see `dL/dz` in PyTorch, call `z.retain_grad()` before `backward()`. Functionally there are two
+# ways. `dL/dz` is the gradient of the loss with respect to *its* argument `z`, so we can split the
+# function where we want to look. Or we use the tap that `SingleLayer` places on its output under
+# the name `"z"`: `grad_with_taps` returns the gradient at every tap next to the usual gradients.
+
+# %%
+z2 = torch.matmul(x, w) + b
+z2.retain_grad()
+F.binary_cross_entropy_with_logits(z2, y).backward()
+
+dl_dz = jax.grad(fg.losses.binary_cross_entropy_with_logits)(zj, yj)
+same_grads, taps = grad_with_taps(loss_fn)(params, xj, yj)
+np.testing.assert_allclose(dl_dz, z2.grad.numpy(), rtol=1e-5)
+np.testing.assert_allclose(taps["z"], z2.grad.numpy(), rtol=1e-5)
+np.testing.assert_allclose(dl_dz, dz, rtol=1e-5)
+print("dL/dz:", taps["z"])
+
+# %% [markdown]
+# ## `no_grad` for evaluation, against simply not calling `grad`
+#
+# During training PyTorch records every operation on tensors that require grad. For evaluation (for
+# example on a validation set at the end of an epoch) that record is wasted work, so we wrap the
+# forward pass in `torch.no_grad()`: the result has `requires_grad=False` and no `grad_fn`.
+
+# %%
+z1 = torch.matmul(x, w) + b
+print("recording:", z1.requires_grad, z1.grad_fn)
+with torch.no_grad():
+    z_eval = torch.matmul(x, w) + b
+print("under no_grad:", z_eval.requires_grad, z_eval.grad_fn)
+assert z1.requires_grad and not z_eval.requires_grad
+
+# %% [markdown]
+# Functionally there is nothing to switch off: calling `layer.apply` computes values and records
+# nothing. Gradients exist only when we ask `jax.grad` for them. For fast evaluation, compile the
+# forward pass with `jax.jit`. The values are the same either way.
+
+# %%
+evaluate = jax.jit(layer.apply)
+z_fg = evaluate(params, xj)
+print("evaluated:", z_fg)
+np.testing.assert_allclose(z_fg, z_eval.numpy(), rtol=1e-6)
+
+# %% [markdown]
+# ## What changed and what stayed the same
+#
+# | PyTorch | funcgrad / JAX |
+# |---|---|
+# | `w = torch.randn(5, 3, requires_grad=True)` | `params = {"w": ..., "b": ...}`, an ordinary dict |
+# | `z.grad_fn` (how `z` was made) | the primitive in the traced function (`jax.make_jaxpr(loss_fn)`) |
+# | `loss.backward()`; `w.grad`, `b.grad` | `grads = jax.grad(loss_fn)(params, x, y)` |
+# | `z.retain_grad()`; `z.grad` | `tap(z, "z")` and `grad_with_taps`, or `jax.grad` of the part after `z` |
+# | `with torch.no_grad(): ...` | call `layer.apply(params, x)` (optionally jitted) |
+#
+# The traced layer below is the whole "graph" JAX sees: `dot_general` is the matmul and `add` is the
+# bias, the operation PyTorch's `AddBackward0` remembers.
+
+# %%
+print(jax.make_jaxpr(layer.apply)(params, xj).pretty_print(use_color=False))

@@ -1,0 +1,495 @@
+# %% [markdown]
+# # 04 · Gradient descent and backpropagation
+#
+# The lecture topic on gradient descent and backprop goes from parametrised models and their losses,
+# through the three ways of stepping downhill (full-batch, stochastic, minibatch), to backprop
+# through the blocks of a network and the multistage algorithm over a stack of modules.
+#
+# The notes stress one point that funcgrad makes literal: most frameworks keep the parameters
+# *inside* the function, but mathematically a model is a function of two arguments, $G(x, w)$. In
+# funcgrad it is exactly that.
+
+# %%
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+import optax
+import torch
+import torch.nn.functional as F
+from IPython.display import display
+from torch import nn
+
+import funcgrad as fg
+from funcgrad.autodiff import backprop, grad_with_taps, module_jacobians, per_example_grads
+from funcgrad.graph import trace
+
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## Parametrised models G(x, w)
+#
+# The parameters $w$ are shared by all samples; the input $x$ changes from sample to sample. Two
+# examples from the notes:
+#
+# * the **linear model**, a weighted sum $\bar y = \sum_i w_i x_i$, scored with $C(y, \bar y) = \|y - \bar y\|^2$;
+# * **nearest neighbour**: a matrix $W$ with one row per prototype, and $\bar y = \arg\min_k \|x - w_{k,\cdot}\|^2$.
+#
+# Functionally each is a plain function of `(w, x)`; in PyTorch the same maths on tensors.
+
+
+# %%
+def linear_model(w, x):
+    return jnp.dot(w, x)
+
+
+def nearest_neighbour(W, x):
+    return jnp.argmin(jnp.sum((x - W) ** 2, axis=1))
+
+
+def torch_linear_model(w, x):
+    return torch.dot(w, x)
+
+
+def torch_nearest_neighbour(W, x):
+    return torch.argmin(((x - W) ** 2).sum(dim=1))
+
+
+w, x = torch.randn(4), torch.randn(4)
+W = torch.randn(5, 4)
+wj, xj, Wj = (jnp.asarray(t.numpy()) for t in (w, x, W))
+
+np.testing.assert_allclose(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
+assert int(nearest_neighbour(Wj, xj)) == int(torch_nearest_neighbour(W, x))
+print(
+    "linear:", float(linear_model(wj, xj)), "| nearest prototype:", int(nearest_neighbour(Wj, xj))
+)
+
+# %% [markdown]
+# The nearest-neighbour output is an *index*: it is piecewise constant in $W$, so it has no useful
+# gradient. Gradient-based learning needs models like the first one, differentiable (almost)
+# everywhere.
+#
+# ## Per-sample loss and average loss
+#
+# The per-sample loss is $L(x, y, w) = C(y, G(x, w))$; the average loss over a set
+# $S = \{(x_p, y_p)\}_{p < P}$ is $L(S, w) = \frac1P \sum_p L(x_p, y_p, w)$. Functionally we write the
+# loss of **one** sample and `jax.vmap` it over the set; PyTorch computes the batch directly and
+# takes `reduction="none"` for the per-sample values.
+
+
+# %%
+def per_sample_loss(w, x, y):
+    return (y - linear_model(w, x)) ** 2
+
+
+def average_loss(w, X, Y):
+    return jnp.mean(jax.vmap(per_sample_loss, in_axes=(None, 0, 0))(w, X, Y))
+
+
+X, Y = torch.randn(16, 4), torch.randn(16)
+Xj, Yj = jnp.asarray(X.numpy()), jnp.asarray(Y.numpy())
+
+per_sample = jax.vmap(per_sample_loss, in_axes=(None, 0, 0))(wj, Xj, Yj)
+torch_per_sample = F.mse_loss(X @ w, Y, reduction="none")
+np.testing.assert_allclose(per_sample, torch_per_sample.numpy(), rtol=1e-5)
+np.testing.assert_allclose(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
+
+# %% [markdown]
+# The gradient of the average loss is the average of the per-sample gradients. PyTorch's `.grad`
+# only ever holds the former (one sum); functionally the per-sample gradients are one `vmap` away
+# (`per_example_grads` is `jax.vmap(jax.grad(loss))`).
+
+# %%
+w_t = w.clone().requires_grad_(True)
+F.mse_loss(X @ w_t, Y).backward()
+
+each = per_example_grads(per_sample_loss, wj, (Xj, Yj))
+print(each.shape)
+np.testing.assert_allclose(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
+np.testing.assert_allclose(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+# %% [markdown]
+# ## Full-batch GD, SGD and minibatch SGD
+#
+# Three update rules, one learning rate $\eta$:
+#
+# * **full-batch GD**: $w \leftarrow w - \eta\, \partial L(S, w) / \partial w$, the average over all samples;
+# * **SGD**: pick one sample $p$, then $w \leftarrow w - \eta\, \partial L(x_p, y_p, w) / \partial w$;
+# * **minibatch SGD**: average the gradient over a small batch. Same idea as SGD; the batch exists to
+#   keep vector hardware busy.
+#
+# To draw the paths we need a problem with **two** parameters: fit $\bar y = a x + b$ to 32 noisy
+# points of $y = 2x - 1$. The inputs are centred away from 0, which makes $a$ and $b$ interact: the
+# loss valley is a tilted ellipse.
+
+# %%
+rng = np.random.default_rng(0)
+P = 32
+x_data = rng.uniform(0.0, 2.0, P).astype(np.float32)
+y_data = (2 * x_data - 1 + 0.5 * rng.normal(size=P)).astype(np.float32)
+w_start = np.array([-1.0, 2.0], dtype=np.float32)  # (a, b)
+lr, n_updates = 0.15, 96
+
+# The same sample order for both frameworks: shuffled epochs, cut into batches of 1 or 8.
+order = np.concatenate([rng.permutation(P) for _ in range(8 * n_updates // P)])
+regimes = {
+    "full-batch GD": [np.arange(P)] * n_updates,
+    "SGD": [order[i : i + 1] for i in range(n_updates)],
+    "minibatch SGD (8)": [order[8 * i : 8 * i + 8] for i in range(n_updates)],
+}
+
+# %% [markdown]
+# **PyTorch**: a tensor with `requires_grad`, `torch.optim.SGD`, and the usual three calls per update.
+
+# %%
+xt, yt = torch.from_numpy(x_data), torch.from_numpy(y_data)
+
+
+def torch_path(batches):
+    w = torch.tensor(w_start, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr)
+    path = [w.detach().clone().numpy()]
+    for idx in batches:
+        opt.zero_grad()
+        loss = ((w[0] * xt[idx] + w[1] - yt[idx]) ** 2).mean()
+        loss.backward()
+        opt.step()
+        path.append(w.detach().clone().numpy())
+    return np.array(path)
+
+
+torch_paths = {name: torch_path(batches) for name, batches in regimes.items()}
+
+
+# %% [markdown]
+# **funcgrad**: the per-sample loss of `(a, b)` on one point, `vmap`-ed and averaged over whichever
+# indices the regime picks, then `jax.grad` and `optax.sgd`. One jitted step serves all three regimes:
+# they differ only in *which samples* go into the average.
+
+
+# %%
+def sample_loss(w, x, y):
+    return (w[0] * x + w[1] - y) ** 2
+
+
+def batch_loss(w, x, y):
+    return jnp.mean(jax.vmap(sample_loss, in_axes=(None, 0, 0))(w, x, y))
+
+
+tx = optax.sgd(lr)
+
+
+@jax.jit
+def sgd_step(w, opt_state, x, y):
+    grads = jax.grad(batch_loss)(w, x, y)
+    updates, opt_state = tx.update(grads, opt_state, w)
+    return optax.apply_updates(w, updates), opt_state
+
+
+def jax_path(batches):
+    w = jnp.asarray(w_start)
+    opt_state, path = tx.init(w), [w]
+    for idx in batches:
+        w, opt_state = sgd_step(w, opt_state, x_data[idx], y_data[idx])
+        path.append(w)
+    return np.array(path)
+
+
+jax_paths = {name: jax_path(batches) for name, batches in regimes.items()}
+for name in regimes:
+    np.testing.assert_allclose(
+        jax_paths[name], torch_paths[name], rtol=1e-4, atol=1e-5, err_msg=name
+    )
+    print(f"{name:>18}: a = {jax_paths[name][-1][0]:.3f}, b = {jax_paths[name][-1][1]:.3f}")
+
+# %% [markdown]
+# The trajectories on the contours of the average loss $L(S, w)$. Full-batch GD follows the
+# steepest descent of the average smoothly; SGD pulls towards a different sample at every step, so
+# its path zig-zags and keeps jittering around the minimum; minibatches average some of that noise
+# away.
+
+# %%
+a_grid, b_grid = np.meshgrid(np.linspace(-1.5, 3.5, 120), np.linspace(-2.5, 3.0, 120))
+grid_loss = jax.vmap(lambda w: batch_loss(w, x_data, y_data))(
+    jnp.stack([a_grid.ravel(), b_grid.ravel()], axis=1)
+).reshape(a_grid.shape)
+best = np.linalg.lstsq(np.stack([x_data, np.ones(P)], axis=1), y_data, rcond=None)[0]
+
+fig, ax = plt.subplots(figsize=(6.5, 5))
+levels = np.geomspace(grid_loss.min() * 1.05, grid_loss.max(), 15)
+ax.contour(a_grid, b_grid, grid_loss, levels=levels, colors="0.7", linewidths=0.8)
+styles = {"full-batch GD": "C0-", "SGD": "C3.-", "minibatch SGD (8)": "C2-"}
+for name, path in jax_paths.items():
+    ax.plot(path[:, 0], path[:, 1], styles[name], lw=1.4, ms=3, label=name)
+ax.plot(*w_start, "ko", label="start")
+ax.plot(*best, "k*", ms=12, label="least-squares minimum")
+ax.set(xlabel="a (slope)", ylabel="b (intercept)", title="GD, SGD and minibatch trajectories")
+ax.legend(loc="lower left")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The loss curves, per update and per sample processed. Per update, full-batch GD is the smoothest;
+# per sample processed (the real cost), SGD gets close far sooner, because one full-batch step costs
+# as much as 32 SGD steps.
+
+# %%
+curves = {
+    name: jax.vmap(lambda w: batch_loss(w, x_data, y_data))(p) for name, p in jax_paths.items()
+}
+samples_per_update = {"full-batch GD": P, "SGD": 1, "minibatch SGD (8)": 8}
+
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+for name, curve in curves.items():
+    ax1.semilogy(curve, styles[name][:2] + "-", label=name)
+    ax2.semilogy(np.arange(len(curve)) * samples_per_update[name], curve, styles[name][:2] + "-")
+ax1.set(xlabel="update", ylabel="average loss L(S, w)", title="loss curves per update")
+ax2.set(xlabel="samples processed", title="loss curves per sample processed", xlim=(0, 800))
+ax1.legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## Backprop through a nonlinearity and through a weighted sum
+#
+# A traditional network alternates two blocks: a **weighted sum** $s = W z$ and a pointwise
+# **nonlinearity** $z = h(s)$. Backprop needs, for each block, the map from the gradient at its
+# output to the gradient at its input: its vector-Jacobian product (VJP).
+#
+# * Nonlinearity: $\frac{dC}{ds} = \frac{dC}{dz}\, h'(s)$, elementwise.
+# * Weighted sum: $z$ feeds every $s_k$ through $W_{k,\cdot}$, so
+#   $\frac{dC}{dz} = \sum_k \frac{dC}{ds_k} W_{k,\cdot} = W^\top \frac{dC}{ds}$, and
+#   $\frac{dC}{dW} = \frac{dC}{ds}\, z^\top$.
+#
+# Written out as functions, checked against `jax.vjp` and against PyTorch's `backward(v)`:
+
+
+# %%
+def tanh_vjp(s, dC_dz):
+    return dC_dz * (1 - jnp.tanh(s) ** 2)
+
+
+def relu_vjp(s, dC_dz):
+    return dC_dz * (s > 0)
+
+
+def weighted_sum_vjp(W, z, dC_ds):
+    return W.T @ dC_ds, jnp.outer(dC_ds, z)  # (dC/dz, dC/dW)
+
+
+s, g = torch.randn(6, requires_grad=True), torch.randn(6)
+sj, gj = jnp.asarray(s.detach().numpy()), jnp.asarray(g.numpy())
+for h, h_torch, h_vjp in [(jnp.tanh, torch.tanh, tanh_vjp), (jax.nn.relu, torch.relu, relu_vjp)]:
+    s.grad = None
+    h_torch(s).backward(g)
+    np.testing.assert_allclose(h_vjp(sj, gj), jax.vjp(h, sj)[1](gj)[0], rtol=1e-6)
+    np.testing.assert_allclose(h_vjp(sj, gj), s.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+Wt = torch.randn(3, 6, requires_grad=True)
+z_t = torch.randn(6, requires_grad=True)
+ds = torch.randn(3)
+(Wt @ z_t).backward(ds)
+Wj, zj, dsj = (jnp.asarray(t.detach().numpy()) for t in (Wt, z_t, ds))
+dz, dw = weighted_sum_vjp(Wj, zj, dsj)
+auto_dw, auto_dz = jax.vjp(lambda W, z: W @ z, Wj, zj)[1](dsj)
+np.testing.assert_allclose(dz, auto_dz, rtol=1e-5)
+np.testing.assert_allclose(dw, auto_dw, rtol=1e-5)
+np.testing.assert_allclose(dz, z_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
+print("explicit VJPs = jax.vjp = torch backward(v)")
+
+# %% [markdown]
+# ## `mynet(d0, 60, 40, 10)` on a 3x10x20 image
+#
+# The notes' network: three linear layers with ReLU in between, on an image flattened with
+# `x.view(-1)`. We keep the class as the notes wrote it.
+
+# %%
+image = torch.randn(3, 10, 20)
+d0 = image.nelement()
+
+
+class mynet(nn.Module):  # noqa: N801 - the notes' name
+    def __init__(self, d0, d1, d2, d3):
+        super().__init__()
+        self.m0 = nn.Linear(d0, d1)
+        self.m1 = nn.Linear(d1, d2)
+        self.m2 = nn.Linear(d2, d3)
+
+    def forward(self, x):
+        z0 = x.view(-1)  # flatten input tensor
+        s1 = self.m0(z0)
+        z1 = torch.relu(s1)
+        s2 = self.m1(z1)
+        z2 = torch.relu(s2)
+        s3 = self.m2(z2)
+        return s3
+
+
+model = mynet(d0, 60, 40, 10)
+out = model(image)
+print(d0, out.shape)
+
+# %% [markdown]
+# In funcgrad the same network is `fg.models.MyNet(d0, 60, 40, 10)`, written for **one** example
+# (that is what `x.view(-1)` means). We copy the weights and compare; then we batch it with `jax.vmap`,
+# where the PyTorch class, because of `view(-1)`, needs a Python loop over the images.
+
+# %%
+net = fg.models.MyNet(d0, 60, 40, 10)
+params = fg.interop.from_torch(model, like=net)
+image_j = jnp.asarray(image.numpy())
+np.testing.assert_allclose(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+images = torch.randn(8, 3, 10, 20)
+batched = jax.vmap(net.apply, in_axes=(None, 0))(params, jnp.asarray(images.numpy()))
+looped = torch.stack([model(im) for im in images]).detach().numpy()
+np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
+print(batched.shape)
+
+# %% [markdown]
+# The drawing of MyNet's graph: the input is flattened, then three linear modules (each with its
+# `weight` and `bias` leaves, which require grad) alternate with ReLUs. The edges carry the notes'
+# names for the states, `s1, z1, s2, z2, s3`, which MyNet marks with taps.
+
+# %%
+mynet_graph = trace(net.apply, params, image_j, wrt=0)  # MyNet's forward graph
+assert mynet_graph.requires_grad == sorted(fg.flatten_dict(params))
+display(mynet_graph)
+
+# %% [markdown]
+# And its backward pass, from the output down to the six `.grad` sinks:
+
+# %%
+display(mynet_graph.backward())
+
+# %% [markdown]
+# Those taps also give the gradient at every state, what `retain_grad()` on `s1 ... s3` would keep in
+# PyTorch:
+
+# %%
+states_t = {}
+
+
+def keep(name):
+    def hook(module, inputs, output):
+        output.retain_grad()
+        states_t[name] = output
+
+    return hook
+
+
+hooks = [getattr(model, m).register_forward_hook(keep(s)) for m, s in [("m0", "s1"), ("m1", "s2")]]
+model.zero_grad()
+out = model(image)
+out.retain_grad()
+out.sum().backward()
+for h in hooks:
+    h.remove()
+
+_, state_grads = grad_with_taps(lambda p: net.apply(p, image_j).sum())(params)
+np.testing.assert_allclose(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
+np.testing.assert_allclose(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
+np.testing.assert_allclose(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
+print({name: g.shape for name, g in state_grads.items()})
+
+# %% [markdown]
+# ## The two Jacobians of each module
+#
+# For the multistage algorithm each module $z_{k+1} = f_k(z_k, w_k)$ needs two Jacobians: with
+# respect to its input state, $\partial z_{k+1} / \partial z_k$ (to hand the gradient down), and
+# with respect to its weights, $\partial z_{k+1} / \partial w_k$ (to get the weights' gradient).
+# `module_jacobians` computes both with `jax.jacrev`; PyTorch's `torch.autograd.functional.jacobian`
+# gives the same matrices. For a linear layer the state Jacobian is just its weight matrix.
+
+# %%
+stages = net.as_sequential().named_layers()  # flatten, m0, relu1, m1, relu2, m2
+print([name for name, _ in stages])
+
+z = image_j
+states = {}
+for name, layer in stages:
+    states[name] = z  # the input of each stage
+    z = layer.apply(params.get(name, {}), z)
+
+# name -> (d z_out / d z_in, d z_out / d weights); flatten and ReLU have no weights, so {}.
+jacobians = {
+    name: module_jacobians(layer, params.get(name, {}), states[name]) for name, layer in stages
+}
+for name in ("m0", "m1", "m2"):
+    torch_layer, (d_state, d_weights) = getattr(model, name), jacobians[name]
+    z_in = torch.from_numpy(np.array(states[name]))
+    t_state = torch.autograd.functional.jacobian(torch_layer, z_in, vectorize=True)
+    t_weight, t_bias = torch.autograd.functional.jacobian(
+        lambda W, b, z_in=z_in: F.linear(z_in, W, b),
+        (torch_layer.weight, torch_layer.bias),
+        vectorize=True,
+    )
+    np.testing.assert_allclose(d_state, t_state.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(d_state, params[name]["weight"], rtol=1e-6)
+    np.testing.assert_allclose(d_weights["weight"], t_weight.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(d_weights["bias"], t_bias.numpy(), rtol=1e-5, atol=1e-6)
+    print(f"{name}: d z/d z_in {d_state.shape}, d z/d weight {d_weights['weight'].shape}")
+
+# %% [markdown]
+# ## The multistage backward pass by hand
+#
+# Backprop is the chain rule applied stage by stage, from the cost down:
+#
+# $$\frac{\partial c}{\partial z_k} = \frac{\partial c}{\partial z_{k+1}} \frac{\partial f_k(z_k, w_k)}{\partial z_k},\qquad
+# \frac{\partial c}{\partial w_k} = \frac{\partial c}{\partial z_{k+1}} \frac{\partial f_k(z_k, w_k)}{\partial w_k}$$
+#
+# First literally, with the Jacobian matrices above (row vector times matrix):
+
+# %%
+label = 3
+
+
+def cost(out):
+    return fg.losses.cross_entropy(out, jnp.asarray(label))
+
+
+dc = jax.grad(cost)(z)  # dc/dz at the output, z = the last stage's output
+by_jacobians = {}
+for name, _ in reversed(stages):
+    d_state, d_weights = jacobians[name]
+    if d_weights:  # dc/dw_k = dc/dz_{k+1} . dz_{k+1}/dw_k
+        by_jacobians[name] = jax.tree.map(lambda J, dc=dc: jnp.tensordot(dc, J, axes=1), d_weights)
+    dc = jnp.tensordot(dc, d_state, axes=1)  # dc/dz_k = dc/dz_{k+1} . dz_{k+1}/dz_k
+
+# %% [markdown]
+# Forming Jacobians is wasteful (the first one of `m0` alone is 60 x 60 x 600 for its weights).
+# `fg.autodiff.backprop` runs the same chain with VJPs instead, never building a matrix, which is what
+# `jax.grad` and PyTorch's `backward()` do too. All four agree:
+
+# %%
+result = backprop(net, params, image_j, cost)
+auto = jax.grad(lambda p: cost(net.apply(p, image_j)))(params)
+
+model.zero_grad()
+F.cross_entropy(model(image)[None], torch.tensor([label])).backward()
+torch_grads = {
+    name: {"weight": m.weight.grad, "bias": m.bias.grad} for name, m in model.named_children()
+}
+
+for path, g in fg.flatten_dict(result.grads).items():
+    np.testing.assert_allclose(g, fg.flatten_dict(auto)[path], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
+    torch_g = fg.flatten_dict(torch_grads)[path].numpy()
+    np.testing.assert_allclose(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
+np.testing.assert_allclose(result.input_grad, dc, rtol=1e-4, atol=1e-7)
+print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
+
+# %% [markdown]
+# ## What changed and what stayed the same
+#
+# | PyTorch | funcgrad / JAX |
+# |---|---|
+# | parameters hidden inside `model` | `G(x, w)`: `net.apply(params, x)` |
+# | `F.mse_loss(..., reduction="none")`, then `.mean()` | `jax.vmap(per_sample_loss)`, then `.mean()` |
+# | `.grad` of the average only | `per_example_grads(loss, params, (x, y))` |
+# | `opt.zero_grad(); loss.backward(); opt.step()` per batch | `sgd_step(w, opt_state, x[idx], y[idx])` |
+# | `model(image)` with `x.view(-1)`, a loop for a batch | `net.apply` on one example, `jax.vmap` for a batch |
+# | `torch.autograd.functional.jacobian` | `module_jacobians(layer, params, x)` (`jax.jacrev`) |
+# | `loss.backward()` through the stack | `backprop(net, params, x, cost)` = `jax.grad` |

@@ -1,0 +1,455 @@
+# %% [markdown]
+# # 05 · Chain rule and autograd
+#
+# The lecture topic on the chain rule and autograd builds small graphs in PyTorch, calls
+# `backward()`, reads `.grad`, and ends with a one-weight regression trained three ways. Here each
+# PyTorch cell sits next to its functional form, and every pair ends in an assertion that both give
+# the same numbers (and, where one exists, the closed-form value).
+#
+# What changes: PyTorch *records* a graph while it computes and *stores* gradients on tensors;
+# JAX *transforms a function* (`jax.grad`, `jax.vjp`) and *returns* gradients. What stays the same:
+# the maths, so the numbers agree.
+
+# %%
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+import optax
+import torch
+
+import funcgrad as fg
+from funcgrad.autodiff import accumulate, backward
+
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## The chain rule on y = x + 2, z = 3y², u = mean(z)
+#
+# With $u = \frac13 \sum_i 3 y_i^2 = \sum_i y_i^2$ and $y = x + 2$, the chain rule gives
+# $\partial u / \partial x_k = 2 y_k = 2 (x_k + 2)$, which is `[6, 6, 6]` at `x = [1, 1, 1]`.
+#
+# **PyTorch** records the graph as it goes (`y.grad_fn` is an `AddBackward0`), and `backward()`
+# writes the gradient into `x.grad`:
+
+# %%
+x = torch.ones(3, requires_grad=True)
+y = x + 2
+print(y.grad_fn)
+u = (y * y * 3).mean()
+u.backward()
+torch_grad = x.grad.numpy()
+print(torch_grad)
+
+# %% [markdown]
+# **funcgrad / JAX**: write `u` as a function of `x`; `jax.grad(u_of)` is another function, and calling
+# it *returns* the gradient. Nothing is stored on `x`.
+
+
+# %%
+def u_of(x):
+    y = x + 2
+    z = 3 * y**2
+    return z.mean()
+
+
+jax_grad = jax.grad(u_of)(jnp.ones(3))
+print(jax_grad)
+
+x0 = np.ones(3)
+np.testing.assert_allclose(jax_grad, torch_grad, rtol=1e-6)
+np.testing.assert_allclose(jax_grad, 2 * (x0 + 2), rtol=1e-6)  # closed form: [6, 6, 6]
+
+# %% [markdown]
+# ### Chain rule: composing VJPs by hand
+#
+# Reverse mode runs the chain rule from the output back. Each step is a *vector-Jacobian product*
+# (VJP): `jax.vjp(f, x)` returns `f(x)` and a function that maps a cotangent `ū` (how much the final
+# result cares about `f`'s output) to `ū · ∂f/∂x`. Chaining the three VJPs by hand, starting from
+# `1.0` for the scalar output, is exactly what `jax.grad` (and `backward()`) does.
+
+# %%
+y, y_vjp = jax.vjp(lambda x: x + 2, jnp.ones(3))
+z, z_vjp = jax.vjp(lambda y: 3 * y**2, y)
+u, u_vjp = jax.vjp(jnp.mean, z)
+
+(u_bar_z,) = u_vjp(jnp.float32(1.0))  # du/dz = 1/3 each
+(u_bar_y,) = z_vjp(u_bar_z)  # times dz/dy = 6y
+(u_bar_x,) = y_vjp(u_bar_y)  # times dy/dx = 1
+print(u_bar_z, u_bar_y, u_bar_x)
+
+np.testing.assert_allclose(u_bar_x, jax_grad, rtol=1e-6)
+
+# %% [markdown]
+# ## `backward(v)` on a non-scalar output is a vector-Jacobian product
+#
+# The notes found this unclear: for a vector output `y`, `y.backward(v)` needs a vector `v`. It does
+# not compute a "gradient with respect to `v`". It computes the VJP $v^\top J$, where
+# $J = \partial y / \partial x$ is the Jacobian: the gradient of the *scalar* $v \cdot y(x)$. Here
+# `y = x * 2**11`, so $J = 2048\,I$ and the answer is $2048\,v$ = `[204.8, 2048, 0.2048]`.
+
+# %%
+x = torch.tensor([1.1, 1.1, 1.1], requires_grad=True)
+y = x * 2
+for _ in range(10):
+    y = y * 2  # y = x * 2**11
+v = torch.tensor([0.1, 1.0, 0.0001])
+y.backward(v)
+torch_vjp = x.grad.numpy()
+print(y.detach().numpy(), torch_vjp)
+
+# %% [markdown]
+# In JAX the same product is explicit: `jax.vjp(f, x)` gives back a function, and we apply it to `v`.
+# Two other spellings give the same numbers: the gradient of `v · f(x)`, and `v @ J` with the full
+# Jacobian from `jax.jacrev` (fine for 3 numbers, wasteful for a network, which is why VJPs exist).
+
+
+# %%
+def f(x):
+    y = x * 2
+    for _ in range(10):
+        y = y * 2
+    return y
+
+
+x_j, v_j = jnp.full(3, 1.1), jnp.array([0.1, 1.0, 0.0001])
+y_j, f_vjp = jax.vjp(f, x_j)
+(vjp,) = f_vjp(v_j)
+print(y_j, vjp)
+
+np.testing.assert_allclose(vjp, torch_vjp, rtol=1e-6)
+np.testing.assert_allclose(jax.grad(lambda x: jnp.vdot(v_j, f(x)))(x_j), vjp, rtol=1e-6)
+np.testing.assert_allclose(v_j @ jax.jacrev(f)(x_j), vjp, rtol=1e-6)
+np.testing.assert_allclose(vjp, [204.8, 2048.0, 0.2048], rtol=1e-6)  # closed form 2**11 * v
+
+# funcgrad names the PyTorch spelling: backward(f, x, v=v) is this VJP.
+np.testing.assert_allclose(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
+
+# %% [markdown]
+# ## Stop tracking: `requires_grad_`, `detach`, `no_grad` against `stop_gradient`
+#
+# PyTorch decides *per tensor* whether to record operations. The notes list three switches:
+# `requires_grad_(flag)` in place, `detach()` for a copy outside the graph, and the `no_grad()`
+# context. (The notes' `no_grad` example squared `x`, a tensor from an earlier cell, where it meant
+# `a`; we use `a`.)
+
+# %%
+a = torch.randn(2, 2)
+b = (a * 3) / (a - 1)
+print(a.requires_grad, b.grad_fn)  # nothing recorded
+
+a.requires_grad_(True)
+b = (a * a).sum()
+print(a.requires_grad, b.grad_fn)  # now recorded
+
+print(a.detach().requires_grad)  # same values, outside the graph
+with torch.no_grad():
+    print((a**2).requires_grad)  # corrected: the notes wrote x ** 2 here
+
+# %% [markdown]
+# Functionally there is no flag on arrays. "Requires grad" means *which arguments we differentiate*:
+# `jax.grad(f, argnums=...)` picks them, and every other argument is a constant. `detach()` is
+# `jax.lax.stop_gradient`: the value passes through, the derivative is zero. `no_grad()` is simply
+# calling the function without `grad`: nothing is recorded either way.
+#
+# Check it on `sum(a * detach(a))`: only the first factor carries a derivative, so the gradient is `a`
+# (not `2a`), in both frameworks.
+
+# %%
+a.grad = None
+(a * a.detach()).sum().backward()
+torch_detached = a.grad.numpy()
+
+a_j = jnp.asarray(a.detach().numpy())
+jax_detached = jax.grad(lambda a: (a * jax.lax.stop_gradient(a)).sum())(a_j)
+
+np.testing.assert_allclose(jax_detached, torch_detached, rtol=1e-6)
+np.testing.assert_allclose(jax_detached, a_j, rtol=1e-6)  # closed form: a, not 2a
+
+
+# %% [markdown]
+# Choosing arguments replaces `requires_grad`: with `argnums=0` only `a` is differentiated, with
+# `argnums=(0, 1)` both are. And "evaluating under `no_grad`" is just calling the function.
+
+
+# %%
+def g(a, c):
+    return (a * c).sum()
+
+
+c_j = jnp.full((2, 2), 3.0)
+da = jax.grad(g, argnums=0)(a_j, c_j)
+da2, dc = jax.grad(g, argnums=(0, 1))(a_j, c_j)
+
+a_t = torch.tensor(a_j, requires_grad=True)
+c_t = torch.tensor(c_j)  # requires_grad=False: a constant
+g(a_t, c_t).backward()
+print(c_t.grad)  # never asked for
+
+np.testing.assert_allclose(da, a_t.grad.numpy(), rtol=1e-6)
+np.testing.assert_allclose(da2, da, rtol=1e-6)
+np.testing.assert_allclose(dc, a_j, rtol=1e-6)  # closed form d/dc sum(a*c) = a
+with torch.no_grad():
+    np.testing.assert_allclose(g(a_j, c_j), g(a_t, c_t).numpy(), rtol=1e-6)
+
+# %% [markdown]
+# ## Gradients accumulate in `.grad`; pure functions return them
+#
+# `backward()` *adds* into `.grad`. The notes' loop therefore zeroes the gradient after each update
+# with `weights.grad.zero_()`. With `output = sum(3 w)` the gradient is 3 per weight, three updates
+# of `0.1 * 3` take the weights from 1 to `0.1`, and the last output (computed before the last
+# update, at `w = 0.4`) is `4.8`.
+
+
+# %%
+def torch_loop(zero_grad):
+    weights = torch.ones(4, requires_grad=True)
+    for _ in range(3):
+        model_output = (weights * 3).sum()
+        model_output.backward()
+        with torch.no_grad():
+            weights -= 0.1 * weights.grad
+        if zero_grad:
+            weights.grad.zero_()
+    return weights.detach().numpy(), model_output.item()
+
+
+torch_w, torch_out = torch_loop(zero_grad=True)
+print(torch_w, torch_out)
+
+# %% [markdown]
+# Functionally `jax.grad` returns a fresh gradient on every call. There is nothing to zero, and the
+# update is a plain expression that builds new weights.
+
+
+# %%
+def model_output_of(weights):
+    return (weights * 3).sum()
+
+
+weights = jnp.ones(4)
+for _ in range(3):
+    out, grads = jax.value_and_grad(model_output_of)(weights)
+    weights = weights - 0.1 * grads
+print(weights, out)
+
+np.testing.assert_allclose(weights, torch_w, rtol=1e-6)
+np.testing.assert_allclose(out, torch_out, rtol=1e-6)
+np.testing.assert_allclose(weights, [0.1] * 4, rtol=1e-6)  # closed form 1 - 3 * 0.3
+np.testing.assert_allclose(out, 4.8, rtol=1e-6)  # 12 * 0.4
+
+# %% [markdown]
+# Forgetting `zero_()` makes the gradients pile up: 3, then 6, then 9, so the weights end at
+# `1 - 0.1 * 18 = -0.8`. Functionally that behaviour has to be written on purpose, as a running sum,
+# which is how *deliberate* gradient accumulation (over micro-batches) looks too.
+
+# %%
+torch_w_acc, _ = torch_loop(zero_grad=False)
+
+weights, history = jnp.ones(4), []
+for _ in range(3):
+    history.append(jax.grad(model_output_of)(weights))
+    accumulated = accumulate(*history)  # an explicit sum of gradients: what .grad would hold
+    weights = weights - 0.1 * accumulated
+print(torch_w_acc, weights)
+
+np.testing.assert_allclose(weights, torch_w_acc, rtol=1e-6)
+np.testing.assert_allclose(weights, [-0.8] * 4, rtol=1e-6)
+
+# %% [markdown]
+# ## The `w * x` backprop loop
+#
+# One weight, one sample: `x = 1`, `y = 2`, `w = 1`, loss $(w x - y)^2$, learning rate 0.01. Each step
+# multiplies $w - 2$ by $0.98$, so after $k$ steps the loss is $0.98^{2k}$ (0.9604 after one step).
+#
+# Two corrections to the notes' loop: it printed an undefined `i` (we print the epoch), and it ran
+# the update *before* `backward()` in each iteration, so its first update used a zeroed gradient and
+# the loss `0.9604` appeared twice. We use the usual order: forward, backward, update, zero.
+
+# %%
+x, y = torch.tensor(1.0), torch.tensor(2.0)
+w = torch.tensor(1.0, requires_grad=True)
+torch_losses = []
+for epoch in range(30):
+    loss = (w * x - y) ** 2  # forward
+    loss.backward()  # backward
+    with torch.no_grad():
+        w -= 0.01 * w.grad  # update, outside the graph
+    w.grad.zero_()  # zero
+    torch_losses.append(loss.item())
+    if epoch % 10 == 0:
+        print(f"epoch {epoch}: loss = {loss.item():.4f}")
+
+
+# %%
+def loss_wx(w, x, y):
+    return (w * x - y) ** 2
+
+
+w_j, jax_losses = jnp.float32(1.0), []
+for _ in range(30):
+    loss, dw = jax.value_and_grad(loss_wx)(w_j, 1.0, 2.0)
+    w_j = w_j - 0.01 * dw
+    jax_losses.append(float(loss))
+
+np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-5)
+np.testing.assert_allclose(w_j, w.item(), rtol=1e-6)
+np.testing.assert_allclose(jax_losses, 0.98 ** (2 * np.arange(30)), rtol=1e-4)  # closed form
+print(f"loss after one step: {jax_losses[1]:.4f}")
+
+# %% [markdown]
+# ## Linear regression f = 2x: by hand, with autograd, with optax
+#
+# Fit `f(x) = w x` to `X = [1, 2, 3, 4]`, `Y = 2X`, from `w = 0`, learning rate 0.01, with the mean
+# squared error $J = \frac1N \sum (w x - y)^2$, whose gradient is $\frac1N \sum 2x (w x - y)$.
+#
+# ### By hand, in NumPy (the notes' gradient and the corrected one)
+#
+# The notes wrote the gradient as `np.dot(2*x, y_pred - y).mean()`. `np.dot` of two vectors is
+# already a *sum* (a scalar), and `.mean()` of a scalar is the scalar itself, so this is
+# $\sum 2x(wx - y)$: **N = 4 times** the MSE gradient. The corrected version takes the mean of the
+# elementwise product.
+
+# %%
+X = np.array([1, 2, 3, 4], dtype=np.float32)
+Y = np.array([2, 4, 6, 8], dtype=np.float32)
+lr, n_iters = 0.01, 20
+
+
+def notes_gradient(x, y, y_pred):
+    return np.dot(2 * x, y_pred - y).mean()  # a sum: N times the MSE gradient
+
+
+def mse_gradient(x, y, y_pred):
+    return (2 * x * (y_pred - y)).mean()
+
+
+def numpy_gd(gradient):
+    w, ws, losses = np.float32(0.0), [], []
+    for _ in range(n_iters):
+        y_pred = w * X
+        losses.append(float(((y_pred - Y) ** 2).mean()))
+        w = w - lr * gradient(X, Y, y_pred)
+        ws.append(float(w))
+    return np.array(ws), np.array(losses)
+
+
+notes_w, notes_loss = numpy_gd(notes_gradient)
+hand_w, hand_loss = numpy_gd(mse_gradient)
+print(f"notes' gradient: w = {notes_w[0]:.3f} after step 1")
+print(f"MSE gradient:    w = {hand_w[0]:.3f} after step 1, loss {hand_loss[0]:.1f}")
+print(f"MSE gradient:    w = {hand_w[10]:.3f} at step 11")
+
+np.testing.assert_allclose(notes_gradient(X, Y, 0 * X), len(X) * mse_gradient(X, Y, 0 * X))
+
+# %% [markdown]
+# ### With PyTorch autograd
+#
+# Same loop with `backward()`, the update under `no_grad()`, and `w.grad.zero_()`.
+
+# %%
+Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
+w = torch.tensor(0.0, requires_grad=True)
+torch_w, torch_loss = [], []
+for _ in range(n_iters):
+    loss = ((w * Xt - Yt) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        w -= lr * w.grad
+    w.grad.zero_()
+    torch_w.append(w.item())
+    torch_loss.append(loss.item())
+
+# %% [markdown]
+# ### With `jax.grad`, then with optax
+#
+# The model is `fg.models.LinearRegression` (params `{"w": 0.0}`), the loss `fg.losses.mse_loss`.
+# First the update by hand, then the same update as an optax transformation: `optimizer.update`
+# turns gradients into updates and `optax.apply_updates` adds them. Where PyTorch's `optimizer.step()`
+# changes the tensors in place, both return new parameters.
+
+# %%
+model = fg.models.LinearRegression()
+Xj, Yj = jnp.asarray(X), jnp.asarray(Y)
+
+
+def loss_fn(params):
+    return fg.losses.mse_loss(model.apply(params, Xj), Yj)
+
+
+params = model.init(jax.random.PRNGKey(0))
+grad_w, grad_loss = [], []
+for _ in range(n_iters):
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
+    grad_w.append(float(params["w"]))
+    grad_loss.append(float(loss))
+
+optimizer = optax.sgd(lr)
+params = model.init(jax.random.PRNGKey(0))
+opt_state = optimizer.init(params)
+optax_w, optax_loss = [], []
+for _ in range(n_iters):
+    loss, grads = jax.value_and_grad(loss_fn)(params)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+    optax_w.append(float(params["w"]))
+    optax_loss.append(float(loss))
+
+# %% [markdown]
+# ### Four runs, one answer (and one that differs on purpose)
+#
+# The closed form makes the difference plain. With the MSE gradient each step multiplies $2 - w$ by
+# $1 - 2\,\eta\,\overline{x^2} = 1 - 2 \cdot 0.01 \cdot 7.5 = 0.85$, so $w_k = 2(1 - 0.85^k)$:
+# `0.300` after one step and `1.665` at step 11, loss `30.0` at the start. The notes' gradient is
+# $N$ times larger, which is the same as a learning rate $N$ times larger: the factor becomes
+# $1 - 2 \cdot 0.01 \cdot 30 = 0.4$ and $w_1 = 1.200$. Here that happens to converge faster; with
+# more data (a larger $N$) the same code would overshoot and diverge once $N\eta$ passes the
+# stability limit, while the mean keeps the step size independent of the data set size.
+
+# %%
+steps = np.arange(1, n_iters + 1)
+closed_form = 2 * (1 - 0.85**steps)
+for name, ws in [("autograd", torch_w), ("jax.grad", grad_w), ("optax", optax_w)]:
+    np.testing.assert_allclose(ws, hand_w, rtol=1e-5, atol=1e-6, err_msg=name)
+np.testing.assert_allclose(grad_loss, torch_loss, rtol=1e-5)
+np.testing.assert_allclose(optax_loss, torch_loss, rtol=1e-5)
+np.testing.assert_allclose(hand_w, closed_form, rtol=1e-5)
+np.testing.assert_allclose(notes_w, 2 * (1 - 0.4**steps), rtol=1e-5)
+
+print(f"after step 1: w = {optax_w[0]:.3f}, loss = {optax_loss[0]:.1f}")
+print(f"at step 11:   w = {optax_w[10]:.3f}")
+print(f"notes' gradient after step 1: w = {notes_w[0]:.3f}")
+assert round(optax_w[0], 3) == 0.300 and round(optax_loss[0], 1) == 30.0
+assert round(optax_w[10], 3) == 1.665 and round(float(notes_w[0]), 3) == 1.200
+
+# %% [markdown]
+# The loss curves of the four runs: the three correct ones lie on top of each other; the notes'
+# gradient takes bigger steps.
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.semilogy(steps, hand_loss, "o", label="by hand (MSE gradient)", ms=7, mfc="none")
+ax.semilogy(steps, torch_loss, "-", label="PyTorch autograd")
+ax.semilogy(steps, optax_loss, "--", label="jax.grad + optax")
+ax.semilogy(steps, notes_loss, "s-", label="notes' gradient (N x larger)", ms=4)
+ax.set(xlabel="step", ylabel="MSE loss (before the step)", title="f = 2x: loss curves")
+ax.set_xticks(steps[::2])
+ax.legend()
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## What changed and what stayed the same
+#
+# | PyTorch | funcgrad / JAX |
+# |---|---|
+# | `requires_grad=True` on a tensor | the argument you pass to `jax.grad(f, argnums=...)` |
+# | `loss.backward()` then read `w.grad` | `grads = jax.grad(loss_fn)(params)` |
+# | `y.backward(v)` | `jax.vjp(f, x)[1](v)` |
+# | `detach()`, `requires_grad_(False)` | `jax.lax.stop_gradient`, or do not differentiate that argument |
+# | `with torch.no_grad():` | call the function without `grad` |
+# | `w.grad.zero_()` | nothing: gradients are return values; accumulate with `+` when you mean it |
+# | `optimizer.step()` | `updates, state = opt.update(grads, state, params)`; `optax.apply_updates` |
+#
+# The maths (chain rule, VJPs, the update rule) is the same, and so are the numbers.

@@ -1,0 +1,187 @@
+"""The side-by-side notebooks: present, in sync with their sources, executed, and covering every concept.
+
+Each notebook is built from a percent-format source ``notebooks/NN_name.py`` by ``notebooks/build.py``.
+The tests check that the committed ``.ipynb`` holds exactly the source's cells, run every source top to
+bottom in a fresh kernel (each PyTorch-against-funcgrad comparison in it is an assertion, so a
+disagreement fails here), and compare the fresh outputs with the committed ones. After changing a
+notebook or the library, refresh the outputs with ``.venv/bin/python notebooks/build.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+REBUILD = "rebuild with: .venv/bin/python notebooks/build.py {name}"
+
+
+def _load_build():
+    spec = importlib.util.spec_from_file_location("notebooks_build", NOTEBOOKS / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _load_build()
+
+NAMES = [
+    "01_computational_graph",
+    "02_modules_vs_pure_functions",
+    "03_single_layer_autograd",
+    "04_gradient_descent_and_backprop",
+    "05_chain_rule_and_autograd",
+]
+
+# One required section heading per concept of the lecture notes (DESIGN.md section 2).
+REQUIRED_HEADINGS = {
+    "computational graph: inputs, operations, outputs": (
+        "01_computational_graph",
+        "A computational graph: inputs, operations, outputs",
+    ),
+    "is_leaf, requires_grad, grad, grad_fn": (
+        "01_computational_graph",
+        "Leaves, `requires_grad`, `grad` and `grad_fn`",
+    ),
+    "retain_grad on non-leaf tensors": (
+        "01_computational_graph",
+        "`retain_grad()` on a non-leaf against taps",
+    ),
+    "chain rule by composing VJPs": (
+        "05_chain_rule_and_autograd",
+        "Chain rule: composing VJPs by hand",
+    ),
+    "nn.Module with __init__ and forward; loss; optimizer": (
+        "02_modules_vs_pure_functions",
+        "A loss and an optimizer: `zero_grad`, `backward`, `step` against `grad`, `update`, "
+        "`apply_updates`",
+    ),
+    "the two-convolution model": (
+        "02_modules_vs_pure_functions",
+        "`nn.Module` with `__init__` and `forward`: the two-convolution model",
+    ),
+    "single layer z = x @ w + b with BCE and backward": (
+        "03_single_layer_autograd",
+        "The funcgrad version: `jax.grad` over (w, b)",
+    ),
+    "no_grad, detach, requires_grad_(False)": (
+        "05_chain_rule_and_autograd",
+        "Stop tracking: `requires_grad_`, `detach`, `no_grad` against `stop_gradient`",
+    ),
+    "parametrised models: linear model, nearest neighbour": (
+        "04_gradient_descent_and_backprop",
+        "Parametrised models G(x, w)",
+    ),
+    "per-sample loss against average loss": (
+        "04_gradient_descent_and_backprop",
+        "Per-sample loss and average loss",
+    ),
+    "full-batch GD, SGD, minibatch SGD": (
+        "04_gradient_descent_and_backprop",
+        "Full-batch GD, SGD and minibatch SGD",
+    ),
+    "backprop through a nonlinearity and a weighted sum": (
+        "04_gradient_descent_and_backprop",
+        "Backprop through a nonlinearity and through a weighted sum",
+    ),
+    "mynet(d0, 60, 40, 10) on a 3x10x20 image": (
+        "04_gradient_descent_and_backprop",
+        "`mynet(d0, 60, 40, 10)` on a 3x10x20 image",
+    ),
+    "two Jacobians per module; multistage backprop": (
+        "04_gradient_descent_and_backprop",
+        "The multistage backward pass by hand",
+    ),
+    "y.backward(v) for a non-scalar output": (
+        "05_chain_rule_and_autograd",
+        "`backward(v)` on a non-scalar output is a vector-Jacobian product",
+    ),
+    "gradient accumulation and zero_()": (
+        "05_chain_rule_and_autograd",
+        "Gradients accumulate in `.grad`; pure functions return them",
+    ),
+    "manual GD vs autograd, f = 2x": (
+        "05_chain_rule_and_autograd",
+        "Linear regression f = 2x: by hand, with autograd, with optax",
+    ),
+}
+
+# Pictures that must be visible in the committed notebooks: (notebook, text in the cell, mime kinds).
+REQUIRED_FIGURES = [
+    ("04_gradient_descent_and_backprop", "trajectories", ("image/png",)),
+    ("04_gradient_descent_and_backprop", "loss curves", ("image/png",)),
+    ("04_gradient_descent_and_backprop", "MyNet", ("image/svg+xml", "image/png")),
+    ("05_chain_rule_and_autograd", "loss curves", ("image/png",)),
+]
+
+
+def _source(name: str) -> Path:
+    return NOTEBOOKS / f"{name}.py"
+
+
+def _committed(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+
+
+def _headings(nb: nbformat.NotebookNode) -> set[str]:
+    return {
+        m.group(1).strip()
+        for cell in nb.cells
+        if cell.cell_type == "markdown"
+        for m in re.finditer(r"^#{1,6}\s+(.+)$", cell.source, flags=re.MULTILINE)
+    }
+
+
+def test_every_notebook_has_a_source_and_a_committed_notebook():
+    assert [s.stem for s in build.sources()] == NAMES
+    for name in NAMES:
+        assert (NOTEBOOKS / f"{name}.ipynb").exists(), REBUILD.format(name=name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_cells_match_the_source(name):
+    assert build.check(_source(name)) == [], REBUILD.format(name=name)
+
+
+@pytest.mark.parametrize("concept", sorted(REQUIRED_HEADINGS))
+def test_concept_has_a_section(concept):
+    name, heading = REQUIRED_HEADINGS[concept]
+    assert heading in _headings(build.read_percent(_source(name))), (
+        f"{name} has no section {heading!r} for the concept {concept!r}"
+    )
+
+
+@pytest.mark.parametrize(("name", "marker", "kinds"), REQUIRED_FIGURES)
+def test_figure_is_in_the_committed_outputs(name, marker, kinds):
+    cells = [c for c in _committed(name).cells if c.cell_type == "code" and marker in c.source]
+    assert cells, f"{name}: no code cell mentions {marker!r}"
+    shown = {m for c in cells for out in c.get("outputs", []) for m in out.get("data", {})}
+    assert shown & set(kinds), f"{name}: the {marker!r} cell shows no {kinds} output"
+
+
+def test_index_lists_every_notebook():
+    index = (NOTEBOOKS / "README.md").read_text(encoding="utf-8")
+    for name in NAMES:
+        assert f"{name}.ipynb" in index, f"notebooks/README.md does not link {name}.ipynb"
+
+
+def test_same_text_tolerates_addresses_and_rounding_only():
+    assert build.same_text("<Add at 0x7f00> [6. 6.]", "<Add at 0x1234> [6.000001 6.]")
+    assert not build.same_text("w = 0.300", "w = 1.200")
+    assert not build.same_text("loss 30.0", "gain 30.0")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_and_matches_its_committed_outputs(name):
+    nb = build.read_percent(_source(name))
+    if "funcgrad.graph" in "".join(c.source for c in nb.cells) and shutil.which("dot") is None:
+        pytest.skip("Graphviz's `dot` is not installed (make graphviz)")
+    fresh = build.execute(nb, timeout=60)  # a failing cell (an assertion) raises here
+    problems = build.output_differences(_committed(name), fresh)
+    assert problems == [], "; ".join(problems) + ". " + REBUILD.format(name=name)
