@@ -26,12 +26,12 @@ graphviz:
 	  || echo "graphviz: 'dot' not installed; rendering tests will be skipped (apt-get install graphviz)"
 
 lint: $(STAMP)
-	$(BIN)/ruff check funcgrad tests scripts
-	$(BIN)/ruff format --check funcgrad tests scripts
+	$(BIN)/ruff check funcgrad tests scripts notebooks
+	$(BIN)/ruff format --check funcgrad tests scripts notebooks
 
 format: $(STAMP)
-	$(BIN)/ruff format funcgrad tests scripts
-	$(BIN)/ruff check --fix funcgrad tests scripts
+	$(BIN)/ruff format funcgrad tests scripts notebooks
+	$(BIN)/ruff check --fix funcgrad tests scripts notebooks
 
 test: $(STAMP) graphviz lint
 	$(BIN)/python -m pytest $(ARGS)
