@@ -14,13 +14,15 @@ Example:
     (60, 600)
 """
 
-from funcgrad import interop, losses, models, nn
+from funcgrad import autodiff, graph, interop, losses, models, nn
 from funcgrad._tree import flatten_dict, unflatten_dict
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "autodiff",
     "flatten_dict",
+    "graph",
     "interop",
     "losses",
     "models",

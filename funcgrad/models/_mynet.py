@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import jax
 
+from funcgrad.autodiff._taps import tap
 from funcgrad.nn import functional as F
 from funcgrad.nn._activations import Flatten, ReLU
 from funcgrad.nn._linear import Linear
@@ -75,7 +76,10 @@ class MyNet(Module):
                 f"({x.size} elements); for a batch use jax.vmap(net.apply, in_axes=(None, 0))"
             )
         m0, m1, m2 = self.layers.values()
+        # The notes' names, tapped: fg.autodiff.grad_with_taps reports d loss / d each (retain_grad).
         z0 = x.reshape(-1)
-        z1 = F.relu(m0.apply(params["m0"], z0))
-        z2 = F.relu(m1.apply(params["m1"], z1))
-        return m2.apply(params["m2"], z2)
+        s1 = tap(m0.apply(params["m0"], z0), "s1")
+        z1 = tap(F.relu(s1), "z1")
+        s2 = tap(m1.apply(params["m1"], z1), "s2")
+        z2 = tap(F.relu(s2), "z2")
+        return tap(m2.apply(params["m2"], z2), "s3")

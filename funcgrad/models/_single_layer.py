@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import jax
 
+from funcgrad.autodiff._taps import tap
 from funcgrad.nn import functional as F
 from funcgrad.nn._init import default_dtype
 from funcgrad.nn._module import Module, Params
@@ -41,5 +42,6 @@ class SingleLayer(Module):
         }
 
     def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        # linear() expects torch's (out, in) weight; the notes store w as (in, out).
-        return F.linear(x, params["w"].T, params["b"])
+        # linear() expects torch's (out, in) weight; the notes store w as (in, out). Tapped as "z"
+        # so fg.autodiff.grad_with_taps reports d loss / d z, as z.retain_grad() would.
+        return tap(F.linear(x, params["w"].T, params["b"]), "z")
