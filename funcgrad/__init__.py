@@ -14,18 +14,20 @@ Example:
     (60, 600)
 """
 
-from funcgrad import autodiff, graph, interop, losses, models, nn
+from funcgrad import autodiff, data, graph, interop, losses, models, nn, train
 from funcgrad._tree import flatten_dict, unflatten_dict
 
 __version__ = "0.1.0"
 
 __all__ = [
     "autodiff",
+    "data",
     "flatten_dict",
     "graph",
     "interop",
     "losses",
     "models",
     "nn",
+    "train",
     "unflatten_dict",
 ]

@@ -1,0 +1,197 @@
+"""The ``funcgrad`` command: ``funcgrad train`` (see ``funcgrad train --help``) and ``funcgrad graph``.
+
+Every failure is one line, ``error: <problem and fix>``, on stderr with a non-zero exit status;
+``--debug`` shows the traceback instead.
+
+Example:
+    >>> main(["train", "--model", "linear", "--dataset", "synthetic-linear", "--epochs", "2",
+    ...       "--quiet", "--no-save"])  # doctest: +ELLIPSIS
+    epoch 1/2  train_loss 30.0000 ...
+    final test loss ...
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+__all__ = ["main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def _batch_size(text: str) -> int | str:
+    if text == "full":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"batch size must be a positive integer or 'full', got {text!r}"
+        ) from None
+
+
+def _configure_train(p: argparse.ArgumentParser) -> None:
+    from funcgrad.train._setup import DEFAULTS, MODELS, OPTIMIZERS
+
+    def per_model(field: str) -> str:
+        return "default per model: " + ", ".join(
+            f"{m} {getattr(d, field)}" for m, d in DEFAULTS.items()
+        )
+
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        help="mynet (default; MyNet with widths 60 and 40), convnet (two 5x5 convolutions and a "
+        "linear head), single-layer (z = x @ w + b), or linear (f = w * x, for synthetic-linear)",
+    )
+    p.add_argument(
+        "--dataset",
+        help="digits (default; the bundled 8x8 handwritten digits), synthetic-linear (Y = 2X), "
+        "or a path to a .npz with x_train, y_train, x_test, y_test",
+    )
+    p.add_argument("--epochs", type=int, help=f"epochs to train in total ({per_model('epochs')})")
+    p.add_argument(
+        "--batch-size",
+        type=_batch_size,
+        help=f"examples per step, or 'full' for full-batch descent; 1 is pure SGD "
+        f"({per_model('batch_size')})",
+    )
+    p.add_argument("--lr", type=float, help=f"learning rate ({per_model('lr')})")
+    p.add_argument(
+        "--optimizer",
+        choices=list(OPTIMIZERS),
+        help=f"optax optimiser; momentum is SGD with momentum 0.9 ({per_model('optimizer')})",
+    )
+    p.add_argument("--seed", type=int, help="seed of the init and shuffle keys (default 0)")
+    p.add_argument(
+        "--scan",
+        action="store_true",
+        default=None,
+        help="fuse each epoch into one lax.scan (faster for small models; no per-step bar)",
+    )
+    p.add_argument(
+        "--out",
+        help="output folder (default: a new runs/<model>-<dataset>-N); a folder that already "
+        "holds a run is never overwritten",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out (default: the latest runs/<model>-<dataset>-N) from its "
+        "latest checkpoint; omitted settings come from its config.json",
+    )
+    p.add_argument("--keep", type=int, default=3, help="checkpoints to keep (default 3)")
+    p.add_argument(
+        "--quiet", action="store_true", help="one plain line per epoch instead of a progress bar"
+    )
+    p.add_argument(
+        "--no-save", action="store_true", help="write nothing: no folder, metrics or checkpoints"
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    from funcgrad.train import fit
+    from funcgrad.train._run_dir import default_out
+
+    out = args.out
+    if out is None and not args.no_save:
+        out = default_out(args.model, args.dataset, resume=args.resume)
+    result = fit(
+        args.model,
+        args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        seed=args.seed,
+        scan=args.scan,
+        out=None if args.no_save else out,
+        resume=args.resume,
+        keep=args.keep,
+        progress="lines" if args.quiet else "auto",
+    )
+    final = result.final
+    if "test_accuracy" in final:
+        print(f"final test accuracy {final['test_accuracy']:.4f} (epoch {final['epoch']})")
+    elif final:
+        print(f"final test loss {final['test_loss']:.4g} (epoch {final['epoch']})")
+    if result.out is not None:
+        print(f"outputs in {result.out}")
+    return 0
+
+
+def _configure_graph(p: argparse.ArgumentParser) -> None:
+    # Another module owns `graph`; load it only when asked for, so `train` never depends on it.
+    try:
+        from funcgrad.graph._cli import configure_parser, run
+    except ImportError as e:
+        reason = f"funcgrad graph is unavailable in this install ({e})"
+        p.set_defaults(command=lambda args: _fail(reason))
+        return
+    configure_parser(p)
+    p.set_defaults(command=run)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The ``funcgrad`` parser; ``graph``'s own options are loaded only when ``argv`` selects it."""
+    parser = _Parser(
+        prog="funcgrad",
+        description="funcgrad: train the lecture notes' models, or draw a computational graph.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    train = commands.add_parser(
+        "train",
+        parents=[common],
+        help="train a model; writes config.json, metrics.jsonl, loss.png and checkpoints",
+        description="Train a model on bundled data or your .npz, with progress, metrics, a loss "
+        "plot and resumable checkpoints.",
+    )
+    _configure_train(train)
+    train.set_defaults(command=_train)
+    graph = commands.add_parser(
+        "graph", parents=[common], help="draw a function's computational graph"
+    )
+    if list(argv[:1]) == ["graph"]:
+        _configure_graph(graph)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``) and return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return args.command(args)
+    except KeyboardInterrupt:
+        _fail("interrupted; continue with --resume (the checkpoints are kept)")
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        from funcgrad.data import DataError
+        from funcgrad.train import TrainError
+
+        text = " ".join(str(e).split())
+        if not isinstance(e, (DataError, TrainError)):
+            text = f"{type(e).__name__}: {text} (run again with --debug for the traceback)"
+        return _fail(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

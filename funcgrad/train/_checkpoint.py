@@ -1,0 +1,91 @@
+"""Checkpoints with orbax: one per epoch, written atomically, the last ``keep`` kept.
+
+Orbax writes each checkpoint into a temporary folder and renames it into place only once it is
+complete, so a crash mid-write leaves the previous checkpoints as they were; an unfinished
+temporary folder is never taken for the latest.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jax
+
+from funcgrad.train._errors import TrainError
+from funcgrad.train._state import TrainState
+
+__all__ = ["Checkpoints"]
+
+
+def _orbax():
+    # Imported on first use: orbax (and tensorstore) add most of a second to `import funcgrad`.
+    import orbax.checkpoint as ocp
+
+    # Orbax logs through absl, down to ERROR for a damaged file it then raises about; the run
+    # reports that itself in one line (the exception, with --debug, keeps the detail).
+    logging.getLogger("absl").setLevel(logging.CRITICAL)
+    return ocp
+
+
+class Checkpoints:
+    """The checkpoints in ``directory``, numbered by completed epochs.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, tempfile
+        >>> ckpts = Checkpoints(tempfile.mkdtemp(), keep=2)
+        >>> s = TrainState({"w": jnp.ones(2)}, (), jnp.array(1), jnp.array(4), jax.random.PRNGKey(0))
+        >>> for epoch in (1, 2, 3):
+        ...     ckpts.save(s._replace(epoch=jnp.array(epoch)))
+        >>> ckpts.epochs(), int(ckpts.restore(3, like=s).epoch)
+        ([2, 3], 3)
+    """
+
+    def __init__(self, directory: str | Path, keep: int = 3) -> None:
+        if keep < 1:
+            raise TrainError(f"--keep must be at least 1, got {keep}")
+        self.directory = Path(directory).absolute()
+        ocp = _orbax()
+        options = ocp.CheckpointManagerOptions(
+            max_to_keep=keep, enable_async_checkpointing=False, create=True
+        )
+        self._manager = ocp.CheckpointManager(self.directory, options=options)
+
+    def epochs(self) -> list[int]:
+        """Epochs that have a complete checkpoint, oldest first."""
+        return sorted(self._manager.all_steps())
+
+    def latest(self) -> int | None:
+        return self._manager.latest_step()
+
+    def save(self, state: TrainState) -> None:
+        ocp = _orbax()
+        self._manager.save(int(state.epoch), args=ocp.args.StandardSave(state._asdict()))
+
+    def restore(self, epoch: int, like: TrainState) -> TrainState:
+        """Read the checkpoint of ``epoch`` into the structure of ``like``.
+
+        Any failure to read it becomes a one-line :class:`TrainError`; nothing is deleted.
+        """
+        ocp = _orbax()
+        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like._asdict())
+        try:
+            raw = self._manager.restore(epoch, args=ocp.args.StandardRestore(abstract))
+            leaves = jax.tree.leaves(TrainState(**raw))
+            state = jax.tree.unflatten(jax.tree.structure(like), leaves)
+        except Exception as e:  # orbax/tensorstore raise many types for damaged files
+            reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise TrainError(
+                f"checkpoint {self.directory / str(epoch)} is corrupt or does not match this run "
+                f"({reason}); nothing was deleted: start a new --out, or move that folder "
+                "away to resume from an earlier epoch"
+            ) from e
+        if int(state.epoch) != epoch:
+            raise TrainError(
+                f"checkpoint {self.directory / str(epoch)} says epoch {int(state.epoch)}; "
+                "it is corrupt: move it away to resume from an earlier epoch"
+            )
+        return state
+
+    def close(self) -> None:
+        self._manager.close()

@@ -1,0 +1,114 @@
+"""Turn names into parts: a model for the data, its loss, an optax optimiser, and per-model defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import optax
+
+from funcgrad import losses
+from funcgrad.data import Dataset, as_images
+from funcgrad.models import ConvNet, LinearRegression, MyNet, SingleLayer
+from funcgrad.nn import Module
+from funcgrad.train._errors import TrainError
+
+__all__ = [
+    "DEFAULTS",
+    "MODELS",
+    "OPTIMIZERS",
+    "Defaults",
+    "build_model",
+    "loss_for",
+    "make_optimizer",
+    "regression_loss",
+]
+
+
+class Defaults(NamedTuple):
+    """Settings that reach the accuracy target quickly on digits (or fit ``Y = 2X`` for ``linear``)."""
+
+    epochs: int
+    batch_size: int | str
+    lr: float
+    optimizer: str
+
+
+MODELS = ("mynet", "convnet", "single-layer", "linear")
+DEFAULTS: dict[str, Defaults] = {
+    "mynet": Defaults(epochs=15, batch_size=32, lr=3e-3, optimizer="adam"),
+    "convnet": Defaults(epochs=8, batch_size=32, lr=1e-3, optimizer="adam"),
+    "single-layer": Defaults(epochs=20, batch_size=32, lr=5e-2, optimizer="adam"),
+    # The notes' regression: full-batch gradient descent with lr 0.01.
+    "linear": Defaults(epochs=20, batch_size="full", lr=1e-2, optimizer="sgd"),
+}
+OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
+    "sgd": optax.sgd,
+    "momentum": lambda lr: optax.sgd(lr, momentum=0.9),
+    "adam": optax.adam,
+}
+
+
+def make_optimizer(name: str, lr: float) -> optax.GradientTransformation:
+    """``sgd``, ``momentum`` (0.9) or ``adam`` from optax.
+
+    Example:
+        >>> make_optimizer("adagrad", 0.1)
+        Traceback (most recent call last):
+        ...
+        funcgrad.train._errors.TrainError: unknown optimizer 'adagrad'; choose one of sgd, momentum, adam
+    """
+    if name not in OPTIMIZERS:
+        raise TrainError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise TrainError(f"learning rate must be a positive number, got {lr}")
+    return OPTIMIZERS[name](lr)
+
+
+def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
+    """The named model sized for ``ds``, and ``ds`` shaped the way that model reads one example.
+
+    ``mynet`` is ``MyNet(D, 60, 40, C)``; ``convnet`` gets images grown to at least 9x9;
+    ``single-layer`` reads flat vectors; ``linear`` is ``f = w * x`` on scalars.
+
+    Example:
+        >>> from funcgrad.data import load_digits
+        >>> model, ds = build_model("convnet", load_digits())
+        >>> model, ds.example_shape
+        (ConvNet(num_classes=10, image_size=(16, 16)), (1, 16, 16))
+    """
+    outputs = ds.num_classes or 1
+    size = math.prod(ds.example_shape)
+    if name == "mynet":
+        return MyNet(size, 60, 40, outputs), ds
+    if name == "single-layer":
+        flat = lambda x: x.reshape(x.shape[0], size)  # noqa: E731
+        return SingleLayer(size, outputs), dataclasses.replace(
+            ds, x_train=flat(ds.x_train), x_test=flat(ds.x_test)
+        )
+    if name == "convnet":
+        if ds.num_classes is None:
+            raise TrainError(f"convnet classifies images; {ds.name} is a regression dataset")
+        images = as_images(ds, min_size=9)
+        return ConvNet(ds.num_classes, images.example_shape[1:]), images
+    if name == "linear":
+        if ds.num_classes is not None or ds.example_shape != ():
+            raise TrainError(
+                f"linear is f = w * x on scalar inputs; {ds.name} does not fit it, "
+                "use --dataset synthetic-linear"
+            )
+        return LinearRegression(), ds
+    raise TrainError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+
+
+def loss_for(ds: Dataset) -> Callable[[jax.Array, jax.Array], jax.Array]:
+    """Cross-entropy on class labels for classification, mean squared error for regression."""
+    return losses.cross_entropy if ds.num_classes is not None else regression_loss
+
+
+def regression_loss(out: jax.Array, y: jax.Array) -> jax.Array:
+    """Mean squared error, with the model's output reshaped to the targets (``(N, 1)`` to ``(N,)``)."""
+    return losses.mse_loss(out.reshape(y.shape), y)
