@@ -13,6 +13,10 @@ import pytest  # noqa: E402
 # Implicit rank promotion hides shape bugs (a (3,) + (3, 1) silently becoming (3, 3)).
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
+# tests/_*.py are helpers and subprocess entry points, not test modules: keep --doctest-modules
+# from importing them (some read sys.argv at import).
+collect_ignore_glob = ["_*.py"]
+
 
 @pytest.fixture
 def x64():
