@@ -34,7 +34,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix funcgrad tests scripts notebooks
 
 test: $(STAMP) graphviz lint
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n auto $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py $(ARGS)
