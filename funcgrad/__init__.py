@@ -14,7 +14,7 @@ Example:
     (60, 600)
 """
 
-from funcgrad import autodiff, data, graph, interop, losses, models, nn, train
+from funcgrad import autodiff, data, distributed, graph, interop, losses, models, nn, train
 from funcgrad._tree import flatten_dict, unflatten_dict
 
 __version__ = "0.1.0"
@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "autodiff",
     "data",
+    "distributed",
     "flatten_dict",
     "graph",
     "interop",

@@ -96,14 +96,50 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-save", action="store_true", help="write nothing: no folder, metrics or checkpoints"
     )
+    scale = p.add_argument_group(
+        "scaling",
+        "data parallelism on JAX's runtime (docs/scaling.md); for several processes start the same "
+        "command once per process, or set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and "
+        "JAX_PROCESS_ID instead of the three flags",
+    )
+    scale.add_argument(
+        "--devices",
+        type=int,
+        metavar="N",
+        help="split each batch across N devices (default: 1, or every device of a multi-process "
+        "run); on CPU set JAX_NUM_CPU_DEVICES=N to get N host devices",
+    )
+    scale.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="process 0's address, the same for every process ('auto' on Cloud TPU, SLURM, MPI)",
+    )
+    scale.add_argument("--num-processes", type=int, metavar="P", help="processes in the run")
+    scale.add_argument(
+        "--process-id", type=int, metavar="I", help="this process's id, 0 to P-1 (0 writes outputs)"
+    )
+    scale.add_argument(
+        "--coordinator-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for the coordinator and the other processes (default 60)",
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
-    from funcgrad.train import fit
+    import jax
+
+    from funcgrad import distributed as dist
+    from funcgrad.train import TrainError, fit
     from funcgrad.train._run_dir import default_out
 
+    # Before anything touches a device: joining a multi-process run must come first.
+    dist.initialize(args.coordinator, args.num_processes, args.process_id, args.coordinator_timeout)
     out = args.out
     if out is None and not args.no_save:
+        if jax.process_count() > 1:
+            raise TrainError("a multi-process run needs --out DIR (the same for every process)")
         out = default_out(args.model, args.dataset, resume=args.resume)
     result = fit(
         args.model,
@@ -117,9 +153,12 @@ def _train(args: argparse.Namespace) -> int:
         out=None if args.no_save else out,
         resume=args.resume,
         keep=args.keep,
+        devices=args.devices,
         progress="lines" if args.quiet else "auto",
     )
     final = result.final
+    if not dist.is_main_process():
+        return 0
     if "test_accuracy" in final:
         print(f"final test accuracy {final['test_accuracy']:.4f} (epoch {final['epoch']})")
     elif final:
@@ -185,10 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         from funcgrad.data import DataError
+        from funcgrad.distributed import DistributedError
         from funcgrad.train import TrainError
 
         text = " ".join(str(e).split())
-        if not isinstance(e, (DataError, TrainError)):
+        if not isinstance(e, (DataError, DistributedError, TrainError)):
             text = f"{type(e).__name__}: {text} (run again with --debug for the traceback)"
         return _fail(text)
 

@@ -46,8 +46,18 @@ class Checkpoints:
             raise TrainError(f"--keep must be at least 1, got {keep}")
         self.directory = Path(directory).absolute()
         ocp = _orbax()
+        # In a multi-process run only process 0 saves and each process reads on its own, so every
+        # manager acts alone (orbax would otherwise wait for all processes at each save).
+        pid = jax.process_index()
+        alone = ocp.options.MultiprocessingOptions(pid, {pid}, f"process{pid}-")
+        multi = jax.process_count() > 1
+        if multi:
+            self.directory.mkdir(parents=True, exist_ok=True)  # orbax cannot create it then
         options = ocp.CheckpointManagerOptions(
-            max_to_keep=keep, enable_async_checkpointing=False, create=True
+            max_to_keep=keep,
+            enable_async_checkpointing=False,
+            create=not multi,
+            **({"multiprocessing_options": alone} if multi else {}),
         )
         self._manager = ocp.CheckpointManager(self.directory, options=options)
 

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from funcgrad import distributed as dist
 from funcgrad import losses
 from funcgrad.data import Dataset, load_dataset
 from funcgrad.nn import Module, Params
@@ -64,6 +65,7 @@ def fit(
     out: str | Path | None = None,
     resume: bool = False,
     keep: int | None = None,
+    devices: int | None = None,
     progress: str = "auto",
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> FitResult:
@@ -79,15 +81,22 @@ def fit(
     epoch), ``"lines"`` or ``"none"``. ``on_step(epoch, step, loss)`` runs after every step (not
     with ``scan``).
 
+    ``devices=N`` trains data-parallel on ``N`` devices (see :mod:`funcgrad.distributed`): each
+    batch of ``batch_size`` is split across them, params are replicated, and the result matches
+    one device up to float rounding. After ``funcgrad.distributed.initialize`` it spans every
+    process; only process 0 writes outputs. A checkpoint resumes on any device count.
+
     Example:
         >>> result = fit("linear", "synthetic-linear", epochs=40, progress="none")
         >>> round(float(result.params["w"]), 2), result.final["epoch"]
         (2.0, 40)
     """
     saved = None
+    main = dist.is_main_process()
     if out is not None:
         out = Path(out)
-        saved = open_run_dir(out, resume)
+        if main or resume:  # other processes only read a run, never start one
+            saved = open_run_dir(out, resume)
     given = {
         "model": model,
         "dataset": dataset.name if isinstance(dataset, Dataset) else dataset and str(dataset),
@@ -103,6 +112,8 @@ def fit(
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(config["dataset"])
     net, ds = build_model(config["model"], ds)
     batch = resolve_batch_size(config["batch_size"], ds.num_train)
+    mesh = dist.data_mesh(devices)
+    dist.check_divisible(batch, mesh)
     if not (isinstance(config["epochs"], int) and config["epochs"] >= 0):
         raise TrainError(f"epochs must be a whole number >= 0, got {config['epochs']!r}")
 
@@ -113,34 +124,40 @@ def fit(
     state = programs.init(config["seed"])
     history: list[dict[str, Any]] = []
     ckpts = None
-    if out is not None:  # created only now that the settings and the data have been checked
+    # created only now that the settings and the data have been checked
+    if out is not None and (main or resume):
         ckpts = Checkpoints(out / "checkpoints", keep=config["keep"])
         if resume and ckpts.latest() is not None:
             state = ckpts.restore(ckpts.latest(), like=state)
-        history = truncate_metrics(out / "metrics.jsonl", int(state.epoch))
-        write_json(out / "config.json", config)
+        if main:
+            history = truncate_metrics(out / "metrics.jsonl", int(state.epoch))
+            write_json(out / "config.json", config)
+        else:
+            ckpts.close()  # only process 0 writes
+            ckpts = None
+    # Restored on one device whatever count wrote it, then copied to every device of the mesh.
+    state = dist.replicate(state, mesh)
 
-    report = Progress(config["epochs"], mode=progress)
+    report = Progress(config["epochs"], mode=progress if main else "none")
     steps = ds.num_train // batch
     try:
         for epoch in range(int(state.epoch) + 1, config["epochs"] + 1):
             started = time.perf_counter()
             key, batches = programs.shuffle(state.key, ds.num_train, batch)
+            xs, ys = x_train, y_train
+            if mesh is not None:  # this process's rows, split on the batch axis; indexed by step
+                (xs, ys), batches = dist.shard_epoch((ds.x_train, ds.y_train), batches, mesh)
             report.start_epoch(epoch, steps * batch)
             params, opt_state = state.params, state.opt_state
             if config["scan"]:
-                params, opt_state, losses = programs.epoch(
-                    params, opt_state, x_train, y_train, batches
-                )
+                params, opt_state, losses = programs.epoch(params, opt_state, xs, ys, batches)
                 losses = np.asarray(losses)
                 _check_finite(losses, epoch, config["lr"], ckpts)
                 report.advance(steps * batch, float(losses.mean()))
             else:
                 values = []
                 for i in range(steps):
-                    params, opt_state, value = programs.step(
-                        params, opt_state, x_train, y_train, batches[i]
-                    )
+                    params, opt_state, value = programs.step(params, opt_state, xs, ys, batches[i])
                     value = float(value)  # also waits for the step: the bar shows real progress
                     values.append(value)
                     _check_finite(np.array(values[-1:]), epoch, config["lr"], ckpts, first=i)
@@ -149,21 +166,22 @@ def fit(
                         on_step(epoch, i + 1, value)
                 losses = np.array(values)
             state = TrainState(params, opt_state, jnp.array(epoch), state.step + steps, key)
-            metrics = programs.evaluate(params, x_test, y_test)
+            # With a mesh, evaluate one host copy: no process needs the others for it.
+            metrics = programs.evaluate(dist.to_host(params) if mesh else params, x_test, y_test)
             row = {"epoch": epoch, "train_loss": float(losses.mean())}
             row |= {f"test_{k}": float(metrics[k]) for k in ("loss", "accuracy") if k in metrics}
             row["seconds"] = round(time.perf_counter() - started, 4)
             row["examples_per_second"] = round(steps * batch / row["seconds"], 1)
             history.append(row)
-            if out is not None:
+            if out is not None and main:
                 append_metrics(out / "metrics.jsonl", row)
-                ckpts.save(state)
+                ckpts.save(dist.to_host(state) if mesh else state)
             report.end_epoch(row)
     finally:
         report.close()
         if ckpts is not None:
             ckpts.close()
-        if out is not None and history:
+        if out is not None and main and history:
             plot_losses(history, out / "loss.png")
     return FitResult(state.params, history, net, ds, out, config)
 
