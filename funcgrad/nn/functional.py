@@ -17,7 +17,8 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
-from jax import lax
+
+from funcgrad.nn._conv_cpu import conv_cpu, conv_impl, conv_lax
 
 __all__ = ["conv2d", "flatten", "linear", "relu", "sigmoid", "tanh"]
 
@@ -109,9 +110,10 @@ def _conv(
     strides: tuple[int, int],
     pads: tuple[tuple[int, int], tuple[int, int]],
 ) -> jax.Array:
-    return lax.conv_general_dilated(
-        x, weight, strides, pads, dimension_numbers=("NCHW", "OIHW", "NCHW")
-    )
+    # Chosen at trace time by JAX's default backend (FUNCGRAD_CONV=cpu|lax forces one). Both run
+    # lax.conv_general_dilated; the CPU path relies on an XLA flag set at import (see _conv_cpu),
+    # which a lowering-time switch such as lax.platform_dependent could not set.
+    return (conv_cpu if conv_impl() == "cpu" else conv_lax)(x, weight, strides, pads)
 
 
 def relu(x: jax.Array) -> jax.Array:

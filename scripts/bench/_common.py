@@ -1,0 +1,98 @@
+"""What every framework worker shares: the workloads, their data, and the timing loop.
+
+A worker module (``fw_<name>.py``) exposes ``build(workload, quick) -> Bench | float | None``:
+a ``Bench`` to time, a number of seconds already measured (compile times), or ``None`` where the
+framework has no such workload. Data come from one seeded NumPy generator, so every framework sees
+the same shapes and values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MYNET = (600, 60, 40, 10)  # the notes' mynet on a 3x10x20 image
+IMAGE = (3, 10, 20)
+CONV_IMAGE = (1, 28, 28)
+NUM_CLASSES = 10
+LR = 0.01
+EPOCH_STEPS = 50  # steps in one "epoch" of the fused-vs-loop workload
+
+# workload id -> (what one unit is, short description)
+WORKLOADS: dict[str, tuple[str, str]] = {
+    "mynet_b64": ("steps/s", "MyNet 600-60-40-10 train step, batch 64"),
+    "mynet_b256": ("steps/s", "MyNet train step, batch 256"),
+    "convnet_b64": ("steps/s", "ConvNet + linear head, 28x28, train step, batch 64"),
+    "single_layer": ("steps/s", "SingleLayer(5, 3) + BCE-with-logits train step, batch 64"),
+    "epoch_loop": ("steps/s", f"MyNet b64, Python loop of {EPOCH_STEPS} jitted steps"),
+    "epoch_fused": ("steps/s", f"MyNet b64, {EPOCH_STEPS} steps fused in one lax.scan"),
+    "psg_vmap": ("calls/s", "MyNet b64 per-sample gradients, vmap(grad)"),
+    "psg_loop": ("calls/s", "MyNet b64 per-sample gradients, loop over examples"),
+    "mynet_fwd": ("calls/s", "MyNet b64 loss, forward only"),
+    "mynet_grad": ("calls/s", "MyNet b64 loss, value and gradient"),
+    "convnet_fwd": ("calls/s", "ConvNet b64 loss, forward only"),
+    "convnet_grad": ("calls/s", "ConvNet b64 loss, value and gradient"),
+    "mynet_compile": ("s", "MyNet b64 train step, first-call compile time"),
+    "convnet_compile": ("s", "ConvNet b64 train step, first-call compile time"),
+}
+
+
+@dataclass
+class Bench:
+    """``run()`` does one unit of work (possibly asynchronously); ``sync()`` waits for all of it."""
+
+    run: Callable[[], object]
+    sync: Callable[[], object] = field(default=lambda: None)
+    units: int = 1  # units of work per run() call (an epoch is EPOCH_STEPS steps)
+
+
+def data(kind: str, batch: int, steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets for ``kind`` in ``{"mynet", "convnet", "single"}``; ``steps`` stacks batches."""
+    rng = np.random.default_rng(0)
+    lead = (steps, batch) if steps else (batch,)
+    if kind == "single":
+        x = rng.standard_normal((*lead, 5), dtype=np.float32)
+        return x, (rng.random((*lead, 3)) < 0.5).astype(np.float32)
+    shape = IMAGE if kind == "mynet" else CONV_IMAGE
+    x = rng.standard_normal((*lead, *shape), dtype=np.float32)
+    return x, rng.integers(0, NUM_CLASSES, lead).astype(np.int32)
+
+
+def batch_of(workload: str) -> int:
+    return 256 if workload.endswith("b256") else 64
+
+
+def time_bench(b: Bench, quick: bool) -> float:
+    """Median units per second over a few timed blocks, after a warm-up."""
+    for _ in range(2):
+        b.run()
+    b.sync()
+    target = 0.03 if quick else 0.15  # seconds per timed block
+    n, elapsed = 1, 0.0
+    while True:  # grow the block until it lasts long enough to time
+        t0 = time.perf_counter()
+        for _ in range(n):
+            b.run()
+        b.sync()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= target or n >= 1 << 16:
+            break
+        n = max(n + 1, int(n * 1.5 * target / max(elapsed, 1e-6)))
+    rates = [n * b.units / elapsed]
+    for _ in range(2 if quick else 4):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            b.run()
+        b.sync()
+        rates.append(n * b.units / (time.perf_counter() - t0))
+    return float(np.median(rates))
+
+
+def timed_first_call(fn: Callable[[], object]) -> float:
+    """Seconds taken by ``fn()``, used for compile-on-first-call times."""
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0

@@ -1,0 +1,195 @@
+"""The CPU convolution path against the plain XLA path and live PyTorch, and its allocator setting."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jaxlib
+import numpy as np
+import pytest
+import torch
+from _parity import assert_close, check_module, torch_dtype
+from jax.test_util import check_grads
+
+import funcgrad as fg
+from funcgrad.nn import _conv_cpu
+from funcgrad.nn import functional as F
+
+CASES = [
+    # in, out, kernel, stride, padding, bias, input shape
+    (1, 20, 5, 1, 0, True, (3, 1, 28, 28)),  # ConvNet's conv1
+    (20, 20, 5, 1, 0, True, (2, 20, 24, 24)),  # ConvNet's conv2
+    (3, 4, 3, 2, 1, True, (2, 3, 9, 7)),
+    (2, 3, (3, 2), (1, 2), (2, 0), False, (1, 2, 8, 8)),
+    (2, 2, 4, 1, "same", True, (1, 2, 7, 6)),
+    (2, 3, 3, 1, "same", True, (2, 2, 5, 5)),
+]
+
+
+@pytest.fixture(params=["cpu", "lax"])
+def impl(request, monkeypatch):
+    """Force one convolution path for the test body."""
+    monkeypatch.setenv("FUNCGRAD_CONV", request.param)
+    assert _conv_cpu.conv_impl() == request.param
+    return request.param
+
+
+@pytest.mark.parametrize("in_c, out_c, k, stride, padding, bias, x_shape", CASES)
+def test_matches_torch(impl, dtype, in_c, out_c, k, stride, padding, bias, x_shape):
+    torch.manual_seed(0)
+    x = np.random.default_rng(1).standard_normal(x_shape)
+    ref = torch.nn.Conv2d(in_c, out_c, k, stride=stride, padding=padding, bias=bias)
+    check_module(
+        ref, fg.nn.Conv2d(in_c, out_c, k, stride=stride, padding=padding, bias=bias), x, dtype
+    )
+
+
+def test_batched_convnet_gradients_match_torch(impl, dtype):
+    """The benchmark's case: a one-example ConvNet under jax.vmap, differentiated in a jit."""
+    torch.manual_seed(0)
+    net = fg.models.ConvNet(num_classes=10, image_size=(14, 14))
+    ref = torch.nn.ModuleDict(
+        {
+            "conv1": torch.nn.Conv2d(1, 20, 5),
+            "conv2": torch.nn.Conv2d(20, 20, 5),
+            "head": torch.nn.Linear(20 * 6 * 6, 10),
+        }
+    ).to(torch_dtype(dtype))
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((4, 1, 14, 14)).astype(dtype), rng.integers(0, 10, 4)
+
+    def torch_forward(xt):
+        h = torch.relu(ref["conv2"](torch.relu(ref["conv1"](xt))))
+        return ref["head"](h.flatten(1))
+
+    loss_t = torch.nn.functional.cross_entropy(torch_forward(torch.tensor(x)), torch.tensor(y))
+    loss_t.backward()
+    params = fg.interop.from_torch(ref, like=net)
+
+    @jax.jit
+    def value_and_grad(p):
+        def loss(p):
+            return fg.losses.cross_entropy(jax.vmap(net.apply, in_axes=(None, 0))(p, x), y)
+
+        return jax.value_and_grad(loss)(p)
+
+    loss, grads = value_and_grad(params)
+    assert_close(loss, loss_t.item(), dtype, "loss")
+    flat = fg.flatten_dict(grads)
+    for name, p in ref.named_parameters():
+        assert_close(flat[name], p.grad.numpy(), dtype, f"grad wrt {name}")
+
+
+@pytest.mark.parametrize("stride, padding", [(1, "same"), (2, 1)])
+def test_cpu_path_equals_lax_path(monkeypatch, x64, stride, padding):
+    key_x, key_w = jax.random.split(jax.random.PRNGKey(0))
+    x, w = jax.random.normal(key_x, (2, 3, 9, 8)), jax.random.normal(key_w, (4, 3, 3, 3))
+
+    def value_and_grads(path):
+        monkeypatch.setenv("FUNCGRAD_CONV", path)
+
+        def f(x, w):
+            return (F.conv2d(x, w, stride=stride, padding=padding) ** 2).sum()
+
+        return f(x, w), jax.grad(f, argnums=(0, 1))(x, w)
+
+    (v_cpu, g_cpu), (v_lax, g_lax) = value_and_grads("cpu"), value_and_grads("lax")
+    assert_close(v_cpu, v_lax, np.float64, "value")
+    for a, b, name in zip(g_cpu, g_lax, ("x", "weight"), strict=True):
+        assert_close(a, b, np.float64, f"grad wrt {name}")
+
+
+def test_finite_differences_second_order(impl, x64):
+    layer = fg.nn.Conv2d(2, 3, 3, stride=2, padding=1)
+    params = layer.init(jax.random.PRNGKey(0))
+    x = jax.random.normal(jax.random.PRNGKey(1), (1, 2, 5, 5))
+    check_grads(layer.apply, (params, x), order=2, modes=("fwd", "rev"))
+
+
+def test_auto_picks_the_cpu_path_on_cpu(monkeypatch):
+    monkeypatch.delenv("FUNCGRAD_CONV", raising=False)
+    assert _conv_cpu.conv_impl() == ("cpu" if jax.default_backend() == "cpu" else "lax")
+
+
+def test_bad_choice_is_explained(monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_CONV", "cudnn")
+    with pytest.raises(ValueError, match="FUNCGRAD_CONV must be 'auto', 'cpu' or 'lax'"):
+        F.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
+
+
+_FAULTS = textwrap.dedent(
+    """
+    import resource, sys, jax, jax.numpy as jnp
+    from jax import lax
+    from funcgrad.nn import _conv_cpu
+    tuned = _conv_cpu.tune_cpu_malloc() if sys.argv[1] == "tune" else False
+    x, w = jnp.ones((64, 20, 24, 24)), jnp.ones((20, 20, 5, 5))  # ConvNet's conv2 at batch 64
+    conv = lambda x, w: (lax.conv(x, w, (1, 1), "VALID") ** 2).sum()
+    f = jax.jit(jax.grad(conv, argnums=(0, 1)))  # ~100 MB of XLA scratch per call
+    for _ in range(3):
+        jax.block_until_ready(f(x, w))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        jax.block_until_ready(f(x, w))
+    print(tuned, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
+def test_tuned_malloc_stops_page_faults_on_large_scratch():
+    def faults(mode: str) -> tuple[bool, float]:
+        # FUNCGRAD_CONV=lax keeps XLA's defaults (YNNPACK convolutions), where the faults show.
+        env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | {"FUNCGRAD_CONV": "lax"}
+        out = subprocess.run(
+            [sys.executable, "-c", _FAULTS, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout.split()
+        return out[0] == "True", float(out[1])
+
+    tuned, with_tuning = faults("tune")
+    if not tuned:
+        pytest.skip("the C library is not glibc")
+    _, without = faults("plain")
+    if without < 1000:
+        pytest.skip(f"only {without} faults per call untuned: huge pages already avoid them here")
+    # ~100 MB of fresh pages is ~25k faults per call; reused heap memory faults far less.
+    assert with_tuning < without / 4, f"{with_tuning} faults per call with tuning vs {without}"
+
+
+_FLAG = textwrap.dedent(
+    """
+    import os, sys
+    import jax, jax.numpy as jnp
+    if sys.argv[1] == "late":
+        jnp.ones(2).block_until_ready()  # the CPU backend starts before funcgrad is imported
+    from funcgrad.nn import _conv_cpu
+    print(_conv_cpu._EIGEN, _conv_cpu.XLA_CPU_CONV_FLAG in os.environ.get("XLA_FLAGS", ""))
+    """
+)
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="a CPU compiler flag")
+@pytest.mark.parametrize("when, expected", [("first", "True True"), ("late", "False False")])
+def test_import_sets_the_xla_flag_only_while_it_can_act(when, expected):
+    if not jaxlib.__version__.startswith(_conv_cpu._MEASURED_JAXLIB):  # pragma: no cover
+        expected = "False False"
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "FUNCGRAD_CONV")}
+    proc = subprocess.run(
+        [sys.executable, "-c", _FLAG, when], capture_output=True, text=True, check=True, env=env
+    )
+    assert proc.stdout.split() == expected.split()
+
+
+def test_this_process_runs_the_eigen_path():
+    """The parity tests above ran with the flag in force (funcgrad was imported before any work)."""
+    if jax.default_backend() != "cpu" or not jaxlib.__version__.startswith(
+        _conv_cpu._MEASURED_JAXLIB
+    ):
+        pytest.skip("the flag applies to jaxlib 0.10 CPU backends only")
+    assert _conv_cpu._EIGEN
