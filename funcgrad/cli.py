@@ -89,7 +89,7 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         help="continue the run in --out (default: the latest runs/<model>-<dataset>-N) from its "
         "latest checkpoint; omitted settings come from its config.json",
     )
-    p.add_argument("--keep", type=int, default=3, help="checkpoints to keep (default 3)")
+    p.add_argument("--keep", type=int, help="checkpoints to keep (default 3)")
     p.add_argument(
         "--quiet", action="store_true", help="one plain line per epoch instead of a progress bar"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -149,6 +150,16 @@ def test_corrupt_checkpoint_on_resume_is_an_error_and_deletes_nothing(tmp_path, 
     assert main(["train", *common, "--epochs", "2"]) == 1
     assert "already holds a run; pass --resume" in one_error_line(capsys)
     assert snapshot(out) == before
+
+
+def test_resume_without_keep_keeps_the_saved_keep_and_its_checkpoints(tmp_path):
+    out = tmp_path / "run"
+    common = ["--model", "linear", "--dataset", "synthetic-linear", "--out", str(out), "--quiet"]
+    assert main(["train", *common, "--epochs", "5", "--keep", "5"]) == 0
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "6"]) == 0
+    assert json.loads((out / "config.json").read_text())["keep"] == 5
+    kept = sorted(int(p.name) for p in (out / "checkpoints").iterdir() if p.name.isdigit())
+    assert kept == [2, 3, 4, 5, 6]
 
 
 def test_divergence_is_one_error_line_naming_epoch_step_and_lr(tmp_path, capsys):

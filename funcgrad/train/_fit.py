@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +15,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcgrad import distributed as dist
-from funcgrad import losses
 from funcgrad.data import Dataset, load_dataset
 from funcgrad.nn import Module, Params
 from funcgrad.train._batches import epoch_batches, resolve_batch_size
@@ -25,7 +25,7 @@ from funcgrad.train._metrics import append_metrics, truncate_metrics, write_json
 from funcgrad.train._plot import plot_losses
 from funcgrad.train._progress import Progress
 from funcgrad.train._run_dir import open_run_dir
-from funcgrad.train._setup import DEFAULTS, MODELS, build_model, make_optimizer, regression_loss
+from funcgrad.train._setup import DEFAULTS, MODELS, build_model, loss_for, make_optimizer
 from funcgrad.train._state import TrainState
 from funcgrad.train._step import make_epoch, make_step
 
@@ -109,16 +109,18 @@ def fit(
         "keep": keep,
     }
     config = _settle_config(given, saved)
+    if not (isinstance(config["epochs"], int) and config["epochs"] >= 0):
+        raise TrainError(f"epochs must be a whole number >= 0, got {config['epochs']!r}")
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(config["dataset"])
     net, ds = build_model(config["model"], ds)
     batch = resolve_batch_size(config["batch_size"], ds.num_train)
     mesh = dist.data_mesh(devices)
     dist.check_divisible(batch, mesh)
-    if not (isinstance(config["epochs"], int) and config["epochs"] >= 0):
-        raise TrainError(f"epochs must be a whole number >= 0, got {config['epochs']!r}")
 
-    programs = _programs(net, ds.num_classes is not None, config["optimizer"], config["lr"])
-    x_train, y_train = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
+    classify = ds.num_classes is not None
+    programs = _programs(net, loss_for(ds), classify, config["optimizer"], config["lr"])
+    if mesh is None:  # with a mesh, shard_epoch gathers each epoch's rows from ds itself
+        x_train, y_train = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
     x_test, y_test = jnp.asarray(ds.x_test), jnp.asarray(ds.y_test)
 
     state = programs.init(config["seed"])
@@ -127,8 +129,9 @@ def fit(
     # created only now that the settings and the data have been checked
     if out is not None and (main or resume):
         ckpts = Checkpoints(out / "checkpoints", keep=config["keep"])
-        if resume and ckpts.latest() is not None:
-            state = ckpts.restore(ckpts.latest(), like=state)
+        latest = ckpts.latest()
+        if resume and latest is not None:
+            state = ckpts.restore(latest, like=state)
         if main:
             history = truncate_metrics(out / "metrics.jsonl", int(state.epoch))
             write_json(out / "config.json", config)
@@ -144,8 +147,9 @@ def fit(
         for epoch in range(int(state.epoch) + 1, config["epochs"] + 1):
             started = time.perf_counter()
             key, batches = programs.shuffle(state.key, ds.num_train, batch)
-            xs, ys = x_train, y_train
-            if mesh is not None:  # this process's rows, split on the batch axis; indexed by step
+            if mesh is None:
+                xs, ys = x_train, y_train
+            else:  # this process's rows, split on the batch axis; indexed by step
                 (xs, ys), batches = dist.shard_epoch((ds.x_train, ds.y_train), batches, mesh)
             report.start_epoch(epoch, steps * batch)
             params, opt_state = state.params, state.opt_state
@@ -156,11 +160,13 @@ def fit(
                 report.advance(steps * batch, float(losses.mean()))
             else:
                 values = []
+                rows = np.asarray(batches)  # one copy per epoch, not one device op per step
                 for i in range(steps):
-                    params, opt_state, value = programs.step(params, opt_state, xs, ys, batches[i])
+                    params, opt_state, value = programs.step(params, opt_state, xs, ys, rows[i])
                     value = float(value)  # also waits for the step: the bar shows real progress
                     values.append(value)
-                    _check_finite(np.array(values[-1:]), epoch, config["lr"], ckpts, first=i)
+                    if not math.isfinite(value):
+                        _check_finite(np.array([value]), epoch, config["lr"], ckpts, first=i)
                     report.advance(batch, value)
                     if on_step is not None:
                         on_step(epoch, i + 1, value)
@@ -195,10 +201,11 @@ class _Programs(NamedTuple):
 
 
 @lru_cache(maxsize=8)
-def _programs(net: Module, classify: bool, optimizer: str, lr: float) -> _Programs:
+def _programs(
+    net: Module, loss: Callable[..., jax.Array], classify: bool, optimizer: str, lr: float
+) -> _Programs:
     """The jitted functions of a run, cached so that repeated fits in one process compile once."""
     opt = make_optimizer(optimizer, lr)
-    loss = losses.cross_entropy if classify else regression_loss
 
     @jax.jit
     def init(seed: int) -> TrainState:

@@ -10,11 +10,16 @@ from typing import Any
 __all__ = ["append_metrics", "read_metrics", "truncate_metrics", "write_json"]
 
 
+def _write_atomic(path: Path, text: str) -> None:
+    # A crash mid-write leaves the old file or the new one, never half of one.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as JSON atomically: to a temporary file, then renamed over ``path``."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    _write_atomic(path, json.dumps(obj, indent=2) + "\n")
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -49,7 +54,5 @@ def truncate_metrics(path: Path, epochs: int) -> list[dict[str, Any]]:
         [{'epoch': 1}, {'epoch': 2}]
     """
     rows = [r for r in read_metrics(path) if r.get("epoch", 0) <= epochs]
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    os.replace(tmp, path)
+    _write_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
     return rows

@@ -68,9 +68,7 @@ class Progress:
                 self._bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
     def end_epoch(self, row: dict[str, Any]) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        self.close()
         if self.mode != "none":
             print(format_epoch(row, self.epochs), file=self.stream, flush=True)
 

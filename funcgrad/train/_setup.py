@@ -37,7 +37,6 @@ class Defaults(NamedTuple):
     optimizer: str
 
 
-MODELS = ("mynet", "convnet", "single-layer", "linear")
 DEFAULTS: dict[str, Defaults] = {
     "mynet": Defaults(epochs=15, batch_size=32, lr=3e-3, optimizer="adam"),
     "convnet": Defaults(epochs=8, batch_size=32, lr=1e-3, optimizer="adam"),
@@ -45,6 +44,7 @@ DEFAULTS: dict[str, Defaults] = {
     # The notes' regression: full-batch gradient descent with lr 0.01.
     "linear": Defaults(epochs=20, batch_size="full", lr=1e-2, optimizer="sgd"),
 }
+MODELS = tuple(DEFAULTS)
 OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
     "sgd": optax.sgd,
     "momentum": lambda lr: optax.sgd(lr, momentum=0.9),
