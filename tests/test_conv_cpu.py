@@ -119,47 +119,26 @@ def test_bad_choice_is_explained(monkeypatch):
         F.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)))
 
 
-_FAULTS = textwrap.dedent(
+_MALLOC = textwrap.dedent(
     """
-    import resource, sys, jax, jax.numpy as jnp
-    from jax import lax
     from funcgrad.nn import _conv_cpu
-    tuned = _conv_cpu.tune_cpu_malloc() if sys.argv[1] == "tune" else False
-    x, w = jnp.ones((64, 20, 24, 24)), jnp.ones((20, 20, 5, 5))  # ConvNet's conv2 at batch 64
-    conv = lambda x, w: (lax.conv(x, w, (1, 1), "VALID") ** 2).sum()
-    f = jax.jit(jax.grad(conv, argnums=(0, 1)))  # ~100 MB of XLA scratch per call
-    for _ in range(3):
-        jax.block_until_ready(f(x, w))
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(5):
-        jax.block_until_ready(f(x, w))
-    print(tuned, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
+    print(_conv_cpu.tune_cpu_malloc(), _conv_cpu.tune_cpu_malloc())
     """
 )
 
 
+# The fallback's effect (no page faults on XLA's ~100 MB of scratch per ConvNet step) is a speed
+# property, measured by scripts/benchmark.py; here we check the switch itself, in fresh processes.
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
-def test_tuned_malloc_stops_page_faults_on_large_scratch():
-    def faults(mode: str) -> tuple[bool, float]:
-        # FUNCGRAD_CONV=lax keeps XLA's defaults (YNNPACK convolutions), where the faults show.
-        env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"} | {"FUNCGRAD_CONV": "lax"}
-        out = subprocess.run(
-            [sys.executable, "-c", _FAULTS, mode],
-            capture_output=True,
-            text=True,
-            check=True,
-            env=env,
-        ).stdout.split()
-        return out[0] == "True", float(out[1])
-
-    tuned, with_tuning = faults("tune")
-    if not tuned:
-        pytest.skip("the C library is not glibc")
-    _, without = faults("plain")
-    if without < 1000:
-        pytest.skip(f"only {without} faults per call untuned: huge pages already avoid them here")
-    # ~100 MB of fresh pages is ~25k faults per call; reused heap memory faults far less.
-    assert with_tuning < without / 4, f"{with_tuning} faults per call with tuning vs {without}"
+@pytest.mark.parametrize("setting, expected", [(None, "True True"), ("0", "False False")])
+def test_malloc_fallback_is_on_by_default_and_can_be_opted_out(setting, expected):
+    env = {k: v for k, v in os.environ.items() if k != "FUNCGRAD_CPU_MALLOC"}
+    if setting is not None:
+        env["FUNCGRAD_CPU_MALLOC"] = setting
+    out = subprocess.run(
+        [sys.executable, "-c", _MALLOC], capture_output=True, text=True, check=True, env=env
+    ).stdout.strip()
+    assert out == expected
 
 
 _FLAG = textwrap.dedent(

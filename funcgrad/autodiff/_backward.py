@@ -94,6 +94,13 @@ def vjp_wrt(
     f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int]
 ) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
     """``jax.vjp`` of ``f(*args)`` with respect to the arguments at positions ``nums`` only."""
+    return jax.vjp(partial_at(f, args, nums), *(args[i] for i in nums))
+
+
+def partial_at(
+    f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int]
+) -> Callable[..., Any]:
+    """``f`` as a function of the arguments at positions ``nums``; the others stay ``args``."""
 
     def partial(*diff: Any) -> Any:
         full = list(args)
@@ -101,4 +108,4 @@ def vjp_wrt(
             full[i] = a
         return f(*full)
 
-    return jax.vjp(partial, *(args[i] for i in nums))
+    return partial

@@ -49,8 +49,8 @@ def path_mask(params: Any, *patterns: str) -> Any:
             raise ValueError(
                 f"path pattern {pattern!r} matches no parameter; the paths are {', '.join(names)}"
             )
-    flags = iter([matches(n, patterns) for n in names])
-    return jax.tree_util.tree_map(lambda _: next(flags), params)
+    flags = [matches(n, patterns) for n in names]
+    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(params), flags)
 
 
 def freeze(optimizer: optax.GradientTransformation, *patterns: str) -> optax.GradientTransformation:

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from funcgrad.autodiff._backward import partial_at
 from funcgrad.autodiff._paths import arg_names, path_name
 
 __all__ = ["GradcheckError", "gradcheck"]
@@ -101,11 +102,10 @@ def _check(
 ) -> bool:
     theta, unravel = ravel_pytree(tuple(args[i] for i in nums))
 
+    partial = partial_at(f, args, nums)
+
     def call(flat: jax.Array) -> Any:
-        full = list(args)
-        for i, a in zip(nums, unravel(flat), strict=True):
-            full[i] = a
-        return f(*full)
+        return partial(*unravel(flat))
 
     out = jax.eval_shape(call, theta)  # shapes only: the checks below are compiled
     rng = np.random.default_rng(seed)
@@ -135,6 +135,7 @@ def _check(
         "fwd": lambda: jax.jit(jax.vmap(lambda e: jax.jvp(s, (theta,), (e,))[1]))(basis),
     }
     title = {"rev": "reverse mode (jax.vjp)", "fwd": "forward mode (jax.jvp)"}
+    num = np.asarray(numeric)
     for mode in modes or ("rev", "fwd"):
         try:
             got = np.asarray(analytic[mode]())
@@ -145,11 +146,11 @@ def _check(
                 f"gradcheck: {title[mode]} is unavailable for this function ({e}); "
                 "pass modes=('rev',)"
             ) from e
-        num = np.asarray(numeric)
         ratio = np.abs(got - num) / (atol + rtol * np.abs(num))
         k = int(np.argmax(ratio)) if ratio.size else 0
         if ratio.size and not ratio[k] <= 1.0:  # `not <=` also catches NaN
-            seeded = "" if jnp.ndim(out) == 0 else " (output reduced with a random cotangent v)"
+            scalar = all(jnp.ndim(o) == 0 for o in jax.tree_util.tree_leaves(out))
+            seeded = "" if scalar else " (output reduced with a random cotangent v)"
             raise GradcheckError(
                 f"gradcheck: {title[mode]} disagrees with finite differences{seeded}; worst "
                 f"mismatch at {where[k]}: analytic {got[k]:.8g}, numeric {num[k]:.8g} "

@@ -9,8 +9,6 @@ How: ``grad_with_taps`` adds a zero "perturbation" ``e_z`` to each tapped value,
 differentiates with respect to those zeros as well; ``d loss / d e_z`` at ``e_z = 0`` is exactly
 ``d loss / d z``. Outside ``grad_with_taps`` nothing is active and ``tap`` returns its input: no
 operation reaches the jaxpr, so tapped code costs nothing in training.
-
-This module imports nothing heavy, so models can call ``tap`` freely.
 """
 
 from __future__ import annotations
@@ -19,6 +17,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
+
+import jax
+from jax._src.interpreters import batching
+
+from funcgrad.autodiff._backward import check_scalar
 
 __all__ = ["grad_with_taps", "tap"]
 
@@ -71,9 +74,6 @@ class _Collect:
         self.found: dict[str, Any] = {}
 
     def __call__(self, x: Any, name: str) -> Any:
-        import jax
-        from jax._src.interpreters import batching
-
         if name in self.found:
             raise ValueError(
                 f"tap: the name {name!r} is used twice in one function; give each tap its own "
@@ -118,10 +118,6 @@ def grad_with_taps(
         >>> grads.tolist(), taps["y"].tolist()
         ([6.0, 6.0, 6.0], [6.0, 6.0, 6.0])
     """
-    import jax
-
-    from funcgrad.autodiff._backward import check_scalar
-
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
     def wrapped(*args: Any) -> tuple[Any, dict[str, Any]]:

@@ -101,9 +101,15 @@ def _vjp_primitives(
     box_key: Callable[[Any], Any],
 ) -> dict[Any, list[str]]:
     """Trace the backward pass and file each primitive under the forward box it came from."""
-    out, vjp_fn = vjp_wrt(flat_f, flat_args, [i for i, r in enumerate(requires) if r])
-    seed = jax.tree_util.tree_map(jnp.ones_like, out)
+    nums = [i for i, r in enumerate(requires) if r]
     found: dict[Any, list[str]] = {}
-    for eqn in jax.make_jaxpr(vjp_fn)(seed).jaxpr.eqns:
-        found.setdefault(box_key(eqn)[0], []).extend(_primitives(eqn))
+
+    def forward(*args: Any) -> Any:  # traced only: the forward pass never runs on the data
+        out, vjp_fn = vjp_wrt(flat_f, args, nums)
+        seed = jax.tree_util.tree_map(jnp.ones_like, out)
+        for eqn in jax.make_jaxpr(vjp_fn)(seed).jaxpr.eqns:
+            found.setdefault(box_key(eqn)[0], []).extend(_primitives(eqn))
+        return out
+
+    jax.eval_shape(forward, *flat_args)
     return found

@@ -29,7 +29,7 @@ def _mynet(expand: bool) -> Graph:
     def loss(params: Any, image: jax.Array, label: jax.Array) -> jax.Array:
         return fg.losses.cross_entropy(net.apply(params, image), label)
 
-    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    params = jax.eval_shape(net.init, jax.random.PRNGKey(0))  # drawing needs shapes only
     return trace(loss, params, jnp.ones((3, 10, 20)), jnp.array(3), wrt="params", expand=expand)
 
 
@@ -41,7 +41,7 @@ def _convnet(expand: bool) -> Graph:
     def loss(params: Any, image: jax.Array, label: jax.Array) -> jax.Array:
         return fg.losses.cross_entropy(net.apply(params, image), label)
 
-    params = jax.jit(net.init)(jax.random.PRNGKey(0))
+    params = jax.eval_shape(net.init, jax.random.PRNGKey(0))  # drawing needs shapes only
     return trace(loss, params, jnp.ones((1, 28, 28)), jnp.array(3), wrt="params", expand=expand)
 
 

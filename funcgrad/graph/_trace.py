@@ -19,7 +19,7 @@ import jax
 import numpy as np
 from jax.extend import core as jcore
 
-from funcgrad.autodiff._paths import arg_names, matches, path_name
+from funcgrad.autodiff._paths import arg_names, leaf_paths, matches, path_name
 from funcgrad.autodiff._taps import tap_handler
 from funcgrad.graph._grad_fn import grad_fn_name
 from funcgrad.graph._graph import Graph, Node
@@ -103,7 +103,7 @@ def trace(
             id=f"c{len(builder.nodes)}", kind="const", label="const", aval=var.aval, value=value
         )
     builder.walk(closed.jaxpr.eqns, env, ())
-    out_paths = [path_name(p) for p, _ in jax.tree_util.tree_leaves_with_path(out_shape)]
+    out_paths = leaf_paths(out_shape)
     for i, (var, path) in enumerate(zip(closed.jaxpr.outvars, out_paths, strict=True)):
         label = "output" + (f".{path}" if path else "")
         src = builder.source(var, env)

@@ -79,9 +79,7 @@ class ConvNet(Module):
         return Sequential(stages)
 
     def init(self, key: jax.Array) -> Params:
-        layers = self.layers
-        keys = jax.random.split(key, len(layers))
-        return {name: layer.init(k) for (name, layer), k in zip(layers.items(), keys, strict=True)}
+        return Sequential(self.layers).init(key)
 
     def apply(self, params: Params, x: jax.Array) -> jax.Array:
         layers = self.layers

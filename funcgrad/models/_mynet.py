@@ -64,10 +64,7 @@ class MyNet(Module):
         )
 
     def init(self, key: jax.Array) -> Params:
-        keys = jax.random.split(key, 3)
-        return {
-            name: layer.init(k) for (name, layer), k in zip(self.layers.items(), keys, strict=True)
-        }
+        return Sequential(self.layers).init(key)
 
     def apply(self, params: Params, x: jax.Array) -> jax.Array:
         if x.size != self.d0:

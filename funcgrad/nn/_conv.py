@@ -39,8 +39,7 @@ class Conv2d(Module):
 
     @property
     def kernel_hw(self) -> tuple[int, int]:
-        k = self.kernel_size
-        return (k, k) if isinstance(k, int) else (k[0], k[1])
+        return F._pair(self.kernel_size, "kernel_size")
 
     def init(self, key: jax.Array) -> Params:
         kh, kw = self.kernel_hw

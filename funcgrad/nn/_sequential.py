@@ -57,9 +57,9 @@ class Sequential(Module):
         return list(zip(self.names, self.layers, strict=True))
 
     def init(self, key: jax.Array) -> Params:
-        keys = jax.random.split(key, max(len(self.layers), 1))
+        keys = jax.random.split(key, len(self.layers))
         params: Params = {}
-        for (name, layer), k in zip(self.named_layers(), keys, strict=False):
+        for (name, layer), k in zip(self.named_layers(), keys, strict=True):
             p = layer.init(k)
             if p:
                 params[name] = p
