@@ -26,6 +26,9 @@ sys.path.insert(0, str(HERE))
 
 from _common import WORKLOADS  # noqa: E402
 
+# The flag `import funcgrad` adds to XLA_FLAGS; workers must not inherit it from a parent process.
+from funcgrad.nn._conv_cpu import XLA_CPU_CONV_FLAG  # noqa: E402
+
 FRAMEWORKS = {
     "funcgrad": "funcgrad",
     "funcgrad_laxconv": "funcgrad, XLA conv",
@@ -49,8 +52,6 @@ ONLY = {
 # torch.compile can spend minutes compiling (cold Inductor cache): first round only, no smoke run.
 ONE_ROUND = {"torch_compile"}
 QUICK_SKIP = {"torch_compile"}
-# The flag `import funcgrad` adds to XLA_FLAGS; workers must not inherit it from a parent process.
-XLA_CPU_CONV_FLAG = "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution"
 # The acceptance targets of the issue: (workload, framework, against, at least).
 TARGETS = [
     ("mynet_b64", "funcgrad", "jax", 0.95),

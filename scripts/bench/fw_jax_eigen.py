@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 
-FLAG = "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution"
-os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {FLAG}".strip()
+# The constant only: importing funcgrad also adds the flag where it still can, and the line below
+# makes sure, before this worker starts JAX's backend.
+from funcgrad.nn._conv_cpu import XLA_CPU_CONV_FLAG
+
+if XLA_CPU_CONV_FLAG not in os.environ.get("XLA_FLAGS", "").split():
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {XLA_CPU_CONV_FLAG}".strip()
 
 from fw_jax import build  # noqa: E402
 
