@@ -43,3 +43,20 @@ def test_unknown_workload_is_refused():
     )
     assert proc.returncode == 2
     assert "unknown framework or workload ['resnet']" in proc.stderr
+
+
+def test_workers_do_not_inherit_funcgrad_flags():
+    """A parent that imported funcgrad (this test runner) must not hand its XLA flag to plain JAX."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    from funcgrad._xla_cpu import cpu_flag
+
+    parent = {"XLA_FLAGS": f"--xla_dump_to=/tmp/x {cpu_flag()}", "OMP_NUM_THREADS": "1"}
+    env = bench.worker_env(parent)
+    assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
+    assert "OMP_NUM_THREADS" not in env
+    lax_conv = bench.worker_env({"XLA_FLAGS": cpu_flag(convolutions=False)})
+    assert lax_conv["XLA_FLAGS"] == ""

@@ -111,7 +111,7 @@ def _conv(
     pads: tuple[tuple[int, int], tuple[int, int]],
 ) -> jax.Array:
     # Chosen at trace time by JAX's default backend (FUNCGRAD_CONV=cpu|lax forces one). Both run
-    # lax.conv_general_dilated; the CPU path relies on an XLA flag set at import (see _conv_cpu),
+    # lax.conv_general_dilated; the CPU path relies on an XLA flag set at import (_xla_cpu),
     # which a lowering-time switch such as lax.platform_dependent could not set.
     return (conv_cpu if conv_impl() == "cpu" else conv_lax)(x, weight, strides, pads)
 
