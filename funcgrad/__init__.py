@@ -15,7 +15,7 @@ Example:
 """
 
 # First: XLA reads its CPU flags when JAX's backend starts, so they are set before anything runs.
-from funcgrad import _xla_cpu  # noqa: F401  (isort: skip)
+from funcgrad import _xla_cpu  # noqa: F401  # isort: skip
 from funcgrad import autodiff, data, distributed, graph, interop, losses, models, nn, train
 from funcgrad._tree import flatten_dict, unflatten_dict
 

@@ -3,10 +3,13 @@
 A smoke test, not a timed one: it checks that the script produces numbers, never how large they are.
 """
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from funcgrad._xla_cpu import cpu_flag
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "benchmark.py"
 WORKLOADS = ["mynet_b64", "psg_vmap", "epoch_fused"]
@@ -47,13 +50,9 @@ def test_unknown_workload_is_refused():
 
 def test_workers_do_not_inherit_funcgrad_flags():
     """A parent that imported funcgrad (this test runner) must not hand its XLA flag to plain JAX."""
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location("benchmark", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    from funcgrad._xla_cpu import cpu_flag
-
     parent = {"XLA_FLAGS": f"--xla_dump_to=/tmp/x {cpu_flag()}", "OMP_NUM_THREADS": "1"}
     env = bench.worker_env(parent)
     assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
