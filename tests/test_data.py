@@ -116,3 +116,12 @@ def test_missing_or_unreadable_files_and_unknown_names(tmp_path):
         data.load_dataset(tmp_path / "junk.npz")
     with pytest.raises(DataError, match="unknown dataset 'mnist'"):
         data.load_dataset("mnist")
+
+
+def test_dataset_id_records_files_by_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert data.dataset_id("digits") == "digits"
+    assert data.dataset_id("mnist") == "mnist"  # unknown names stay as given, for the error
+    assert data.dataset_id("sub/d.npz") == str((tmp_path / "sub" / "d.npz").resolve())
+    (tmp_path / "plain").write_text("")  # an existing file without the suffix is a file too
+    assert data.dataset_id("plain") == str((tmp_path / "plain").resolve())

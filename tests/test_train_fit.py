@@ -99,3 +99,31 @@ def test_divergence_stops_at_the_first_non_finite_loss_and_keeps_good_checkpoint
     assert all(np.isfinite(r["train_loss"]) for r in rows)
     assert f"last good checkpoint (epoch {epoch})" in message
     assert sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir())[-1] == epoch
+
+
+def test_resume_finds_a_relative_npz_from_another_directory(tmp_path, monkeypatch):
+    """The run records the data file's absolute path, so --resume works from anywhere."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.standard_normal((40, 64)),
+        "y_train": np.arange(40) % 10,
+        "x_test": rng.standard_normal((10, 64)),
+        "y_test": np.arange(10) % 10,
+    }
+    (tmp_path / "here").mkdir()
+    np.savez(tmp_path / "here" / "mine.npz", **arrays)
+    monkeypatch.chdir(tmp_path / "here")
+    fit("mynet", "mine.npz", out=tmp_path / "run", epochs=1, progress="none")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["dataset"] == str((tmp_path / "here" / "mine.npz").resolve())
+
+    monkeypatch.chdir(tmp_path)  # mine.npz is not in this directory
+    resumed = fit(out=tmp_path / "run", resume=True, epochs=2, progress="none")
+    assert resumed.final["epoch"] == 2
+    # naming the same file by another relative path is the same setting, not a changed one
+    again = fit(
+        dataset="here/mine.npz", out=tmp_path / "run", resume=True, epochs=3, progress="none"
+    )
+    assert again.final["epoch"] == 3
+    with pytest.raises(TrainError, match="started with other settings: dataset"):
+        fit(dataset="digits", out=tmp_path / "run", resume=True, epochs=4, progress="none")

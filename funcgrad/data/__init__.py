@@ -15,7 +15,7 @@ Example:
 from funcgrad.data._dataset import DataError, Dataset, standardize
 from funcgrad.data._digits import load_digits
 from funcgrad.data._images import as_images
-from funcgrad.data._load import DATASETS, load_dataset
+from funcgrad.data._load import DATASETS, dataset_id, load_dataset
 from funcgrad.data._npz import load_npz
 from funcgrad.data._synthetic import synthetic_linear
 
@@ -24,6 +24,7 @@ __all__ = [
     "DataError",
     "Dataset",
     "as_images",
+    "dataset_id",
     "load_dataset",
     "load_digits",
     "load_npz",

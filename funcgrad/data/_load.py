@@ -10,7 +10,7 @@ from funcgrad.data._digits import load_digits
 from funcgrad.data._npz import load_npz
 from funcgrad.data._synthetic import synthetic_linear
 
-__all__ = ["DATASETS", "load_dataset"]
+__all__ = ["DATASETS", "dataset_id", "load_dataset"]
 
 DATASETS: dict[str, Callable[[], Dataset]] = {
     "digits": load_digits,
@@ -31,9 +31,29 @@ def load_dataset(name: str | Path) -> Dataset:
     """
     if str(name) in DATASETS:
         return DATASETS[str(name)]()
-    path = Path(name)
-    if path.suffix == ".npz" or path.exists():
-        return load_npz(path)
+    if _is_file(name):
+        return load_npz(Path(name))
     raise DataError(
         f"unknown dataset {str(name)!r}; use {', '.join(DATASETS)} or a path to a .npz file"
     )
+
+
+def dataset_id(name: str | Path) -> str:
+    """How a run records ``name``: a bundled dataset's name as it is, a file as its absolute path.
+
+    The absolute path lets ``--resume`` find the data again from any working directory.
+
+    Example:
+        >>> dataset_id("digits")
+        'digits'
+        >>> Path(dataset_id("my_data.npz")).is_absolute()
+        True
+    """
+    if str(name) in DATASETS or not _is_file(name):
+        return str(name)
+    return str(Path(name).resolve())
+
+
+def _is_file(name: str | Path) -> bool:
+    path = Path(name)
+    return path.suffix == ".npz" or path.exists()

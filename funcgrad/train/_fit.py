@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from funcgrad import distributed as dist
-from funcgrad.data import Dataset, load_dataset
+from funcgrad.data import Dataset, dataset_id, load_dataset
 from funcgrad.nn import Module, Params
 from funcgrad.train._batches import epoch_batches, resolve_batch_size
 from funcgrad.train._checkpoint import Checkpoints
@@ -97,9 +97,11 @@ def fit(
         out = Path(out)
         if main or resume:  # other processes only read a run, never start one
             saved = open_run_dir(out, resume)
+    # a data file is recorded by its absolute path, so --resume finds it from any directory
+    data_name = dataset.name if isinstance(dataset, Dataset) else dataset and dataset_id(dataset)
     given = {
         "model": model,
-        "dataset": dataset.name if isinstance(dataset, Dataset) else dataset and str(dataset),
+        "dataset": data_name,
         "epochs": epochs,
         "batch_size": batch_size,
         "lr": lr,
@@ -231,6 +233,8 @@ def _programs(
 def _settle_config(given: dict[str, Any], saved: dict[str, Any] | None) -> dict[str, Any]:
     """Fill unset settings from the saved run (when resuming) or the model's defaults."""
     if saved is not None:
+        # runs saved with a relative .npz path: compare as files (relative to this directory)
+        saved = saved | {"dataset": saved.get("dataset") and dataset_id(saved["dataset"])}
         changed = [
             f"{k} ({saved.get(k)!r} -> {v!r})"
             for k, v in given.items()
