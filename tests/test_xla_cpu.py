@@ -1,5 +1,6 @@
 """The XLA flag set at import and the allocator fallback, each checked in fresh processes."""
 
+import json
 import os
 import subprocess
 import sys
@@ -20,12 +21,12 @@ cpu_only = pytest.mark.skipif(jax.default_backend() != "cpu", reason="a CPU comp
 
 _PROBE = textwrap.dedent(
     """
-    import os, sys
+    import json, os, sys
     import jax, jax.numpy as jnp
     if sys.argv[1] == "late":
         jnp.ones(2).block_until_ready()  # the CPU backend starts before funcgrad is imported
     from funcgrad import _xla_cpu
-    print(repr(_xla_cpu.ACTIVE_FLAG), repr(os.environ.get("XLA_FLAGS", "")))
+    print(json.dumps([_xla_cpu.ACTIVE_FLAG, os.environ.get("XLA_FLAGS", "")]))
     """
 )
 
@@ -41,8 +42,8 @@ def _probe(when: str, **env_vars: str) -> tuple[str, str]:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, when], capture_output=True, text=True, check=True, env=env
     ).stdout
-    active, flags = out.strip().split(" ", 1)
-    return eval(active), eval(flags)  # both printed with repr()
+    active, flags = json.loads(out)
+    return active, flags
 
 
 @cpu_only
@@ -100,13 +101,14 @@ def test_dots_under_the_flag_match_torch(dtype, shape_x, shape_w):
     rng = np.random.default_rng(0)
     x, w = rng.standard_normal(shape_x).astype(dtype), rng.standard_normal(shape_w).astype(dtype)
     xt, wt = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
-    (torch.nn.functional.linear(xt, wt) ** 2).sum().backward()
+    value_t = (torch.nn.functional.linear(xt, wt) ** 2).sum()
+    value_t.backward()
 
     def f(x, w):
         return (fg.nn.functional.linear(x, w) ** 2).sum()
 
     value, (gx, gw) = jax.jit(jax.value_and_grad(f, argnums=(0, 1)))(x, w)
-    assert_close(value, (torch.nn.functional.linear(xt, wt) ** 2).sum().item(), dtype, "value")
+    assert_close(value, value_t.item(), dtype, "value")
     assert_close(gx, xt.grad.numpy(), dtype, "grad wrt x")
     assert_close(gw, wt.grad.numpy(), dtype, "grad wrt weight")
 
