@@ -1,30 +1,74 @@
 """The one contract every layer and model follows.
 
-A module is a pair of pure functions::
+A module is a pair of pure functions, plus the two things torch keeps inside a module::
 
-    init(key) -> params          # a nested dict of arrays, named like torch's state_dict
-    apply(params, x) -> y        # no hidden state: the same params and x give the same y
+    init(key) -> params            # torch's named_parameters(), as a nested dict of arrays
+    init_buffers() -> buffers      # torch's named_buffers() (BatchNorm's running stats); {} if none
+    apply(params, x) -> y                                              # eval semantics
+    apply(params, x, buffers=b, train=True, key=k) -> (y, new_buffers) # model.train()
 
-The module object itself holds only hyper-parameters (sizes, strides), never arrays. It is frozen and
+Nothing is hidden: ``train`` is torch's ``model.train()`` / ``model.eval()``, ``key`` is the random
+generator (Dropout), and ``buffers`` go in and come back out instead of being updated in place.
+Passing ``buffers=`` always returns ``(y, new_buffers)``, so generic code treats every model alike.
+
+The module object holds only hyper-parameters (sizes, strides), never arrays. It is frozen and
 hashable, so it can be closed over or passed as a static argument under ``jax.jit``.
+
+Writing a module:
+
+* With no buffers, no randomness and no train/eval difference, write ``apply(self, params, x)``.
+  funcgrad adds the ``buffers=``, ``train=`` and ``key=`` keywords around it.
+* Otherwise write ``forward(self, params, x, *, buffers, train, key) -> (y, buffers)`` (and
+  ``init_buffers``); ``apply`` calls it. Call submodules with :func:`call_child`, which names them
+  by their attribute path, folds the path into the key, and puts the path into errors.
+
+Every call runs inside ``jax.named_scope``: the class name for the module, and the attribute name
+(``"m0"``, ``"features"``) around each child, so a jaxpr's ``name_stack`` reads like torch's
+dotted path (``MyNet/m0/Linear``). ``fg.graph`` groups operations by it.
 """
 
 from __future__ import annotations
 
 import abc
+import functools
+import zlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import jax
 
-__all__ = ["Batched", "Module", "Params"]
+__all__ = ["Batched", "Buffers", "Module", "ModuleError", "Params", "call_child", "child_key"]
 
 Params = dict[str, Any]
 """A nested dict of arrays: ``{"m0": {"weight": ..., "bias": ...}}``."""
 
+Buffers = dict[str, Any]
+"""A nested dict of non-trained arrays, keyed like params: ``{"1": {"running_mean": ...}}``."""
+
+
+class ModuleError(ValueError):
+    """A bad input or call, named by the module's torch-style dotted path (``features.1``).
+
+    Example:
+        >>> str(ModuleError("expected 4-D input", path="features.1"))
+        'features.1: expected 4-D input'
+    """
+
+    __module__ = "funcgrad.nn"
+
+    def __init__(self, message: str, path: str = "") -> None:
+        self.message, self.path = message, path
+        super().__init__(f"{path}: {message}" if path else message)
+
+    def under(self, name: str) -> ModuleError:
+        """This error, one level further out: its path is prefixed with ``name``."""
+        self.path = f"{name}.{self.path}" if self.path else name
+        self.args = (f"{self.path}: {self.message}",)
+        return self
+
 
 class Module(abc.ABC):
-    """Base of every layer and model: an ``(init, apply)`` pair of pure functions.
+    """Base of every layer and model: ``init``, ``init_buffers`` and ``apply``.
 
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
@@ -32,15 +76,165 @@ class Module(abc.ABC):
         >>> params = layer.init(jax.random.PRNGKey(0))
         >>> layer.apply(params, jnp.ones(3)).shape
         (2,)
+        >>> y, buffers = layer.apply(params, jnp.ones(3), buffers={}, train=True)
+        >>> buffers
+        {}
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        plain = cls.__dict__.get("apply")
+        if plain is not None:
+            # A plain apply(params, x): keep it as the forward pass, and give the class the full
+            # apply(params, x, *, buffers, train, key) of the contract.
+            if "forward" in cls.__dict__:
+                raise TypeError(
+                    f"{cls.__name__}: define apply(params, x) or forward(...), not both"
+                )
+
+            @functools.wraps(plain)
+            def forward(self, params, x, *, buffers, train, key):  # type: ignore[no-untyped-def]
+                del train, key
+                return plain(self, params, x), buffers
+
+            cls.forward = forward  # type: ignore[method-assign]
+            cls.apply = Module.apply  # type: ignore[method-assign]
 
     @abc.abstractmethod
     def init(self, key: jax.Array) -> Params:
-        """Draw fresh parameters from ``key``."""
+        """Draw fresh parameters from ``key``: torch's ``named_parameters()``, nested."""
 
-    @abc.abstractmethod
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        """Run the module on ``x`` with ``params``."""
+    def init_buffers(self) -> Buffers:
+        """Fresh buffers (torch's ``named_buffers()``), keyed like params; ``{}`` if none."""
+        return {}
+
+    def forward(
+        self, params: Params, x: Any, *, buffers: Buffers, train: bool, key: jax.Array | None
+    ) -> tuple[Any, Buffers]:
+        """One call with everything explicit; returns ``(y, new_buffers)``. Override this or apply."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither apply nor forward")
+
+    @overload
+    def apply(self, params: Params, x: Any) -> Any: ...
+
+    @overload
+    def apply(
+        self,
+        params: Params,
+        x: Any,
+        *,
+        buffers: None = None,
+        train: bool = False,
+        key: jax.Array | None = None,
+    ) -> Any: ...
+
+    @overload
+    def apply(
+        self,
+        params: Params,
+        x: Any,
+        *,
+        buffers: Buffers,
+        train: bool = False,
+        key: jax.Array | None = None,
+    ) -> tuple[Any, Buffers]: ...
+
+    def apply(
+        self,
+        params: Params,
+        x: Any,
+        *,
+        buffers: Buffers | None = None,
+        train: bool = False,
+        key: jax.Array | None = None,
+    ) -> Any:
+        """Run the module: ``y``, or ``(y, new_buffers)`` when ``buffers=`` is passed.
+
+        ``train`` is torch's ``model.train()`` (batch statistics, dropout on); the default is eval.
+        ``key`` feeds the random layers; each layer gets its own key, folded from its path.
+        """
+        if buffers is None and has_buffers(self):
+            raise ModuleError(
+                f"{type(self).__name__} has buffers (running statistics); call it as "
+                "y, buffers = model.apply(params, x, buffers=buffers, train=...) with "
+                "buffers = model.init_buffers() the first time"
+            )
+        with jax.named_scope(type(self).__name__):
+            given = {} if buffers is None else buffers
+            y, new = self.forward(params, x, buffers=given, train=train, key=key)
+        return y if buffers is None else (y, new)
+
+
+def has_buffers(module: Module) -> bool:
+    """Whether ``module.init_buffers()`` is not empty (computed from shapes only, and cached).
+
+    Example:
+        >>> import funcgrad as fg
+        >>> has_buffers(fg.nn.Linear(2, 3))
+        False
+    """
+    try:
+        return _has_buffers_cached(module)
+    except TypeError:  # an unhashable user module: not cached
+        return bool(jax.tree.leaves(jax.eval_shape(module.init_buffers)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _has_buffers_cached(module: Module) -> bool:
+    return bool(jax.tree.leaves(jax.eval_shape(module.init_buffers)))
+
+
+def child_key(key: jax.Array | None, name: str) -> jax.Array | None:
+    """The key of the child called ``name``: ``key`` with the name folded in, or ``None``.
+
+    Folding by name (not splitting by position) means adding a layer leaves the others' keys, and
+    so their dropout masks, as they were.
+
+    Example:
+        >>> import jax
+        >>> k = jax.random.PRNGKey(0)
+        >>> bool((child_key(k, "0") == child_key(k, "0")).all()), child_key(None, "0")
+        (True, None)
+    """
+    if key is None:
+        return None
+    return jax.random.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
+
+
+def call_child(
+    name: str,
+    module: Module,
+    params: Params,
+    x: Any,
+    *,
+    buffers: Buffers,
+    train: bool,
+    key: jax.Array | None,
+) -> tuple[Any, Buffers]:
+    """Call the submodule stored under ``name``: its params, buffers and key, its scope and path.
+
+    ``params`` and ``buffers`` are the parent's; the child's own are looked up under ``name``.
+    Returns ``(y, child_buffers)``; a :class:`ModuleError` from inside gets ``name`` in its path.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, funcgrad as fg
+        >>> lin = fg.nn.Linear(2, 1)
+        >>> params = {"fc": lin.init(jax.random.PRNGKey(0))}
+        >>> y, b = call_child("fc", lin, params, jnp.ones(2), buffers={}, train=False, key=None)
+        >>> y.shape, b
+        ((1,), {})
+    """
+    with jax.named_scope(name):
+        try:
+            return module.apply(
+                params.get(name, {}),
+                x,
+                buffers=buffers.get(name, {}),
+                train=train,
+                key=child_key(key, name),
+            )
+        except ModuleError as e:
+            raise e.under(name)  # noqa: B904  # the same error, its path one level longer
 
 
 @dataclass(frozen=True)
@@ -48,8 +242,8 @@ class Batched(Module):
     """Map a one-example module over a leading batch axis with ``jax.vmap``.
 
     This is the functional answer to batch dimensions: write the model for one example, as the notes
-    write ``mynet`` with ``x.view(-1)``, and let ``vmap`` add the batch axis. Parameters are shared
-    across the batch (``in_axes=(None, 0)``).
+    write ``mynet`` with ``x.view(-1)``, and let ``vmap`` add the batch axis. Parameters and buffers
+    are shared across the batch; with a ``key``, each example gets its own.
 
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
@@ -64,5 +258,16 @@ class Batched(Module):
     def init(self, key: jax.Array) -> Params:
         return self.module.init(key)
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        return jax.vmap(self.module.apply, in_axes=(None, 0))(params, x)
+    def init_buffers(self) -> Buffers:
+        return self.module.init_buffers()
+
+    def forward(
+        self, params: Params, x: Any, *, buffers: Buffers, train: bool, key: jax.Array | None
+    ) -> tuple[Any, Buffers]:
+        def one(xi: Any, ki: jax.Array | None) -> tuple[Any, Buffers]:
+            return self.module.apply(params, xi, buffers=buffers, train=train, key=ki)
+
+        if key is None:
+            return jax.vmap(lambda xi: one(xi, None), out_axes=(0, None))(x)
+        keys = jax.random.split(key, jax.tree.leaves(x)[0].shape[0])
+        return jax.vmap(one, out_axes=(0, None))(x, keys)

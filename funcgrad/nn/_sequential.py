@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 
-from funcgrad.nn._module import Module, Params
+from funcgrad.nn._module import Buffers, Module, Params, call_child
 
 __all__ = ["Sequential"]
 
@@ -65,7 +66,15 @@ class Sequential(Module):
                 params[name] = p
         return params
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def init_buffers(self) -> Buffers:
+        return {name: b for name, layer in self.named_layers() if (b := layer.init_buffers())}
+
+    def forward(
+        self, params: Params, x: Any, *, buffers: Buffers, train: bool, key: jax.Array | None
+    ) -> tuple[Any, Buffers]:
+        new: Buffers = {}
         for name, layer in self.named_layers():
-            x = layer.apply(params.get(name, {}), x)
-        return x
+            x, b = call_child(name, layer, params, x, buffers=buffers, train=train, key=key)
+            if b:
+                new[name] = b
+        return x, new
