@@ -10,6 +10,7 @@ import jax
 from funcgrad.nn import functional as F
 from funcgrad.nn._init import torch_uniform
 from funcgrad.nn._module import Module, Params
+from funcgrad.nn.functional._conv import _pair
 
 __all__ = ["Conv2d"]
 
@@ -39,7 +40,7 @@ class Conv2d(Module):
 
     @property
     def kernel_hw(self) -> tuple[int, int]:
-        return F._pair(self.kernel_size, "kernel_size")
+        return _pair(self.kernel_size, "kernel_size")
 
     def init(self, key: jax.Array) -> Params:
         kh, kw = self.kernel_hw
