@@ -202,11 +202,25 @@ for path, value in fg.flatten_dict(params).items():
 torch_names = [name for name, _ in model.named_parameters()]
 fg_names = list(fg.flatten_dict(params))
 print(torch_names)
-assert sorted(fg_names) == sorted(torch_names)  # a dict pytree keeps its keys sorted
+assert sorted(fg_names) == sorted(torch_names)
 n_torch = sum(p.numel() for p in model.parameters())
 n_fg = sum(leaf.size for leaf in jax.tree.leaves(params))
 print("parameters:", n_torch, n_fg)
 assert n_torch == n_fg
+
+# %% [markdown]
+# A pitfall hides in the order. A Python dict keeps its keys in insertion order, but JAX *flattens*
+# a dict in sorted key order. So `jax.tree.leaves(params)` gives each layer's `bias` before its
+# `weight`, while `model.parameters()` gives `weight` before `bias`: zipping the two lists pairs the
+# wrong tensors. Pair them by name (`fg.flatten_dict`), never by position.
+
+# %%
+leaf_shapes = [leaf.shape for leaf in jax.tree.leaves(params)]
+torch_shapes = [tuple(p.shape) for p in model.parameters()]
+print(leaf_shapes[:2], torch_shapes[:2])
+assert leaf_shapes != torch_shapes  # positions disagree: bias first in JAX, weight first in torch
+by_name = fg.flatten_dict(params)
+assert all(by_name[n].shape == tuple(p.shape) for n, p in model.named_parameters())
 
 # %% [markdown]
 # ### Submodules: nested modules against nested dicts
@@ -264,12 +278,15 @@ np.testing.assert_allclose(
 )
 
 # %% [markdown]
-# ### Frozen parameters: `requires_grad_(False)` against a masked optimizer
+# ### Frozen parameters: `requires_grad_(False)` against its functional counterparts
 #
 # To fine-tune only the second convolution, PyTorch switches off `requires_grad` on `conv1`'s
-# tensors; they get no gradient, and the optimizer skips them. Functionally the params carry no flag:
-# we tell the *optimizer* which parts to train. `optax.multi_transform` routes each leaf, by its path,
-# to SGD or to `optax.set_to_zero()`.
+# tensors. Autograd then does not compute their gradients at all, and the optimizer skips them.
+# Functionally the params carry no flag. The closest counterpart is to differentiate only the
+# trainable sub-pytree (or to put `stop_gradient` on the frozen leaves): the frozen gradients are
+# never computed, as in torch. A masked optimizer (`optax.multi_transform` routing leaves to
+# `optax.set_to_zero()`, or funcgrad's `freeze`) is the other common recipe: it computes every
+# gradient and throws part of it away, which gives the same update at a higher cost.
 
 # %%
 frozen_model = Model()
@@ -290,6 +307,23 @@ updates, _ = tx_frozen.update(grads, tx_frozen.init(frozen_start), frozen_start)
 frozen_params = optax.apply_updates(frozen_start, updates)
 
 after = fg.interop.from_torch(frozen_model)
+
+# The closest counterpart: differentiate only the trainable part, with conv1 passed as a constant.
+trainable = {k: v for k, v in frozen_start.items() if k != "conv1"}
+grads_trainable = jax.grad(lambda t, frozen: loss_fn(frozen | t, x, y))(
+    trainable, {"conv1": frozen_start["conv1"]}
+)
+assert sorted(grads_trainable) == sorted(trainable)  # no gradient is computed for conv1
+partial_params = {"conv1": frozen_start["conv1"]} | jax.tree.map(
+    lambda p, g: p - 0.1 * g, trainable, grads_trainable
+)
+# stop_gradient on the frozen leaves: conv1's gradient is exactly zero.
+grads_stopped = jax.grad(lambda p: loss_fn(p | {"conv1": jax.lax.stop_gradient(p["conv1"])}, x, y))(
+    frozen_start
+)
+assert all(not np.any(g) for g in jax.tree.leaves(grads_stopped["conv1"]))
+for path, value in fg.flatten_dict(partial_params).items():
+    np.testing.assert_allclose(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
 for path, value in fg.flatten_dict(frozen_params).items():
     np.testing.assert_allclose(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
 assert all(
@@ -318,6 +352,6 @@ for path, value in fg.flatten_dict(same_updates).items():
 # | `optimizer.zero_grad()` | nothing: gradients are not stored |
 # | `loss.backward()` | `grads = jax.grad(loss_fn)(params, x, y)` |
 # | `optimizer.step()` | `updates, state = tx.update(grads, state, params)`; `optax.apply_updates` |
-# | `p.requires_grad_(False)` | route those leaves to `optax.set_to_zero()`: `freeze(tx, "conv1.*")` |
+# | `p.requires_grad_(False)` | differentiate only the trainable sub-pytree, or `stop_gradient` the frozen leaves; or mask the optimizer: `freeze(tx, "conv1.*")` |
 #
 # The architecture, the loss, the update rule and the numbers stay the same.

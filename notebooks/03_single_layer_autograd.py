@@ -64,7 +64,9 @@ np.testing.assert_allclose(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
 #
 # Before `backward()`, PyTorch already knows *how* `z` was made (`grad_fn` is an `AddBackward0`: the
 # last operation was the `+ b`), but no gradient exists yet: `w.grad` is `None`. `w` and `b` are
-# leaves (made by us), `z` is not (made by an operation).
+# leaves, and `z` is not: a non-leaf is a tensor made by a recorded operation, one whose input
+# requires grad. (Being made by an operation is not enough: notebook 01's `data * 3` is made by an
+# operation and is a leaf, because `data` requires no grad.)
 
 # %%
 print("z.grad_fn:", z.grad_fn, "| loss.grad_fn:", loss.grad_fn)
@@ -108,8 +110,9 @@ np.testing.assert_allclose(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 # %% [markdown]
 # Both agree with the closed form too. For the mean BCE over 3 outputs,
 # $\partial L / \partial z = (\sigma(z) - y) / 3$; then $\partial L / \partial b = \partial L / \partial z$
-# and $\partial L / \partial w = x^\top\, \partial L / \partial z$. Since `x` is all ones, every row of
-# `w.grad` equals `b.grad`, as the printout above shows.
+# and $\partial L / \partial w = x\, (\partial L / \partial z)^\top$, the outer product of the two vectors
+# (a $5 \times 3$ matrix, like `w`). Since `x` is all ones, every row of `w.grad` equals `b.grad`, as
+# the printout above shows.
 
 # %%
 dz = (jax.nn.sigmoid(zj) - yj) / 3
@@ -125,6 +128,7 @@ np.testing.assert_allclose(grads["w"], jnp.outer(xj, dz), rtol=1e-5)
 # the name `"z"`: `grad_with_taps` returns the gradient at every tap next to the usual gradients.
 
 # %%
+w.grad = b.grad = None  # start afresh: backward() would add to the gradients of the first run
 z2 = torch.matmul(x, w) + b
 z2.retain_grad()
 F.binary_cross_entropy_with_logits(z2, y).backward()
@@ -134,6 +138,8 @@ same_grads, taps = grad_with_taps(loss_fn)(params, xj, yj)
 np.testing.assert_allclose(dl_dz, z2.grad.numpy(), rtol=1e-5)
 np.testing.assert_allclose(taps["z"], z2.grad.numpy(), rtol=1e-5)
 np.testing.assert_allclose(dl_dz, dz, rtol=1e-5)
+np.testing.assert_allclose(same_grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
+np.testing.assert_allclose(same_grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 print("dL/dz:", taps["z"])
 
 # %% [markdown]
@@ -153,8 +159,9 @@ assert z1.requires_grad and not z_eval.requires_grad
 
 # %% [markdown]
 # Functionally there is nothing to switch off: calling `layer.apply` computes values and records
-# nothing. Gradients exist only when we ask `jax.grad` for them. For fast evaluation, compile the
-# forward pass with `jax.jit`. The values are the same either way.
+# nothing. What `no_grad` saves in PyTorch, the stored activations of the backward pass, is never
+# kept here: gradients exist only when we ask `jax.grad` for them. (`jax.jit` is a separate matter:
+# it compiles the function, with or without `grad`, and changes no values.)
 
 # %%
 evaluate = jax.jit(layer.apply)

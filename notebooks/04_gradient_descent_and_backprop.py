@@ -96,9 +96,10 @@ np.testing.assert_allclose(per_sample, torch_per_sample.numpy(), rtol=1e-5)
 np.testing.assert_allclose(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
 
 # %% [markdown]
-# The gradient of the average loss is the average of the per-sample gradients. PyTorch's `.grad`
-# only ever holds the former (one sum); functionally the per-sample gradients are one `vmap` away
-# (`per_example_grads` is `jax.vmap(jax.grad(loss))`).
+# The gradient of the average loss is the average of the per-sample gradients. After `backward()`
+# PyTorch's `.grad` holds the gradient of the mean; functionally the per-sample gradients are one
+# `vmap` away (`per_example_grads` is `jax.vmap(jax.grad(loss))`). PyTorch has the same tool one
+# `vmap` away too: `torch.func.vmap(torch.func.grad(...))`, and the rows agree one by one.
 
 # %%
 w_t = w.clone().requires_grad_(True)
@@ -109,6 +110,14 @@ print(each.shape)
 np.testing.assert_allclose(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
 np.testing.assert_allclose(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
+
+def torch_per_sample_loss(w, x, y):
+    return F.mse_loss(x @ w, y)
+
+
+torch_each = torch.func.vmap(torch.func.grad(torch_per_sample_loss), in_dims=(None, 0, 0))(w, X, Y)
+np.testing.assert_allclose(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
+
 # %% [markdown]
 # ## Full-batch GD, SGD and minibatch SGD
 #
@@ -116,8 +125,9 @@ np.testing.assert_allclose(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=
 #
 # * **full-batch GD**: $w \leftarrow w - \eta\, \partial L(S, w) / \partial w$, the average over all samples;
 # * **SGD**: pick one sample $p$, then $w \leftarrow w - \eta\, \partial L(x_p, y_p, w) / \partial w$;
-# * **minibatch SGD**: average the gradient over a small batch. Same idea as SGD; the batch exists to
-#   keep vector hardware busy.
+# * **minibatch SGD**: average the gradient over a small batch. It does two things at once: the
+#   average over a batch cancels part of SGD's noise (the paths below show it), and a batch keeps
+#   vector hardware busy, so a step on 32 samples costs little more than a step on one.
 #
 # To draw the paths we need a problem with **two** parameters: fit $\bar y = a x + b$ to 32 noisy
 # points of $y = 2x - 1$. The inputs are centred away from 0, which makes $a$ and $b$ interact: the
@@ -333,8 +343,9 @@ print(d0, out.shape)
 
 # %% [markdown]
 # In funcgrad the same network is `fg.models.MyNet(d0, 60, 40, 10)`, written for **one** example
-# (that is what `x.view(-1)` means). We copy the weights and compare; then we batch it with `jax.vmap`,
-# where the PyTorch class, because of `view(-1)`, needs a Python loop over the images.
+# (that is what `x.view(-1)` means). We copy the weights and compare; then we batch it with `jax.vmap`.
+# The notes' PyTorch class batches the same way, unchanged: `torch.func.vmap(model)(images)`. A plain
+# `model(images)` would not work, because `view(-1)` would flatten the whole batch into one vector.
 
 # %%
 net = fg.models.MyNet(d0, 60, 40, 10)
@@ -345,7 +356,9 @@ np.testing.assert_allclose(net.apply(params, image_j), out.detach().numpy(), rto
 images = torch.randn(8, 3, 10, 20)
 batched = jax.vmap(net.apply, in_axes=(None, 0))(params, jnp.asarray(images.numpy()))
 looped = torch.stack([model(im) for im in images]).detach().numpy()
+torch_batched = torch.func.vmap(model)(images).detach().numpy()
 np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(batched, torch_batched, rtol=1e-5, atol=1e-6)
 print(batched.shape)
 
 # %% [markdown]
@@ -355,14 +368,35 @@ print(batched.shape)
 
 # %%
 mynet_graph = trace(net.apply, params, image_j, wrt=0)  # MyNet's forward graph
-assert mynet_graph.requires_grad == sorted(fg.flatten_dict(params))
+assert mynet_graph.requires_grad == sorted(
+    n for n, p in model.named_parameters() if p.requires_grad
+)
 display(mynet_graph)
 
 # %% [markdown]
-# And its backward pass, from the output down to the six `.grad` sinks:
+# And its backward pass, from the output down to the six `.grad` sinks. Its nodes carry the names of
+# PyTorch's `grad_fn` chain for the notes' class, which we walk and compare.
 
 # %%
-display(mynet_graph.backward())
+mynet_backward = mynet_graph.backward()
+
+
+def grad_fn_chain(fn):
+    """The grad_fn names reachable from ``fn``, depth first, leaving out the AccumulateGrad sinks."""
+    names = [] if type(fn).__name__ == "AccumulateGrad" else [type(fn).__name__]
+    for parent, _ in fn.next_functions:
+        if parent is not None:
+            names += grad_fn_chain(parent)
+    return names
+
+
+# On a 1-D input torch wraps each addmm in views, and transposes each weight (TBackward0); the
+# drawing folds those into the Linear boxes, so we compare the chain without them.
+folded = ("ViewBackward0", "TBackward0")
+torch_mynet_chain = [n for n in grad_fn_chain(model(image).grad_fn) if n not in folded]
+print(torch_mynet_chain)
+assert [node.label for node in mynet_backward.ops if node.label not in folded] == torch_mynet_chain
+display(mynet_backward)
 
 # %% [markdown]
 # Those taps also give the gradient at every state, what `retain_grad()` on `s1 ... s3` would keep in
@@ -372,15 +406,19 @@ display(mynet_graph.backward())
 states_t = {}
 
 
-def keep(name):
+def keep(name, input_name=None):
     def hook(module, inputs, output):
         output.retain_grad()
         states_t[name] = output
+        if input_name is not None:  # the module's input is the previous state (z1 feeds m1)
+            inputs[0].retain_grad()
+            states_t[input_name] = inputs[0]
 
     return hook
 
 
-hooks = [getattr(model, m).register_forward_hook(keep(s)) for m, s in [("m0", "s1"), ("m1", "s2")]]
+pairs = [("m0", "s1", None), ("m1", "s2", "z1"), ("m2", "s3", "z2")]
+hooks = [getattr(model, m).register_forward_hook(keep(s, z)) for m, s, z in pairs]
 model.zero_grad()
 out = model(image)
 out.retain_grad()
@@ -392,6 +430,8 @@ _, state_grads = grad_with_taps(lambda p: net.apply(p, image_j).sum())(params)
 np.testing.assert_allclose(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
 np.testing.assert_allclose(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
 np.testing.assert_allclose(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
+for name in ("z1", "z2"):
+    np.testing.assert_allclose(state_grads[name], states_t[name].grad.numpy(), rtol=1e-5, atol=1e-7)
 print({name: g.shape for name, g in state_grads.items()})
 
 # %% [markdown]

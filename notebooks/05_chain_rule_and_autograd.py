@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import optax
 import torch
+import torch.nn.functional as F
 
 import funcgrad as fg
 from funcgrad.autodiff import accumulate, backward
@@ -128,9 +129,12 @@ np.testing.assert_allclose(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
 # %% [markdown]
 # ## Stop tracking: `requires_grad_`, `detach`, `no_grad` against `stop_gradient`
 #
-# PyTorch decides *per tensor* whether to record operations. The notes list three switches:
-# `requires_grad_(flag)` in place, `detach()` for a copy outside the graph, and the `no_grad()`
-# context. (The notes' `no_grad` example squared `x`, a tensor from an earlier cell, where it meant
+# PyTorch decides *per operation* whether to record it: an operation is recorded when grad mode is
+# on (a thread-local setting, which `no_grad()` turns off) and at least one of its inputs requires
+# grad. The notes list three switches: `requires_grad_(flag)` in place, `detach()` for a tensor
+# outside the graph, and the `no_grad()` context. (Corrected: `detach()` is not a copy; it shares
+# storage with the original, so an in-place change to one shows in the other. The copy is
+# `.detach().clone()`.) (The notes' `no_grad` example squared `x`, a tensor from an earlier cell, where it meant
 # `a`; we use `a`.)
 
 # %%
@@ -142,15 +146,25 @@ a.requires_grad_(True)
 b = (a * a).sum()
 print(a.requires_grad, b.grad_fn)  # now recorded
 
-print(a.detach().requires_grad)  # same values, outside the graph
+detached = a.detach()
+print(detached.requires_grad)  # same values, outside the graph
 with torch.no_grad():
     print((a**2).requires_grad)  # corrected: the notes wrote x ** 2 here
+
+assert b.grad_fn is not None and not detached.requires_grad
+assert detached.data_ptr() == a.data_ptr()  # detach() shares storage: not a copy
+assert a.detach().clone().data_ptr() != a.data_ptr()  # .detach().clone() is the copy
+with torch.no_grad():
+    assert not (a**2).requires_grad and (a**2).grad_fn is None
 
 # %% [markdown]
 # Functionally there is no flag on arrays. "Requires grad" means *which arguments we differentiate*:
 # `jax.grad(f, argnums=...)` picks them, and every other argument is a constant. `detach()` is
-# `jax.lax.stop_gradient`: the value passes through, the derivative is zero. `no_grad()` is simply
-# calling the function without `grad`: nothing is recorded either way.
+# `jax.lax.stop_gradient`: the value passes through, the derivative is zero. `no_grad()` around a
+# *whole* evaluation is calling the function without `grad`: nothing is recorded either way. A
+# `no_grad()` region *inside* a differentiated computation (a target network, a teacher, a constant
+# computed from a parameter) is `jax.lax.stop_gradient` on that value; there is an asserted pair
+# below.
 #
 # Check it on `sum(a * detach(a))`: only the first factor carries a derivative, so the gradient is `a`
 # (not `2a`), in both frameworks.
@@ -168,8 +182,24 @@ np.testing.assert_allclose(jax_detached, a_j, rtol=1e-6)  # closed form: a, not 
 
 
 # %% [markdown]
+# A `no_grad` region inside a differentiated computation: `loss = sum(a * t)` where the "target"
+# `t = 2 a` is computed under `no_grad`, so it counts as a constant. The gradient is `t = 2a`, not
+# `4a`; the functional counterpart is `stop_gradient` on the target.
+
+# %%
+a.grad = None
+with torch.no_grad():
+    target = 2 * a  # like a target network: not recorded
+(a * target).sum().backward()
+torch_no_grad_region = a.grad.numpy()
+
+jax_no_grad_region = jax.grad(lambda a: (a * jax.lax.stop_gradient(2 * a)).sum())(a_j)
+np.testing.assert_allclose(jax_no_grad_region, torch_no_grad_region, rtol=1e-6)
+np.testing.assert_allclose(jax_no_grad_region, 2 * a_j, rtol=1e-6)  # closed form: t = 2a
+
+# %% [markdown]
 # Choosing arguments replaces `requires_grad`: with `argnums=0` only `a` is differentiated, with
-# `argnums=(0, 1)` both are. And "evaluating under `no_grad`" is just calling the function.
+# `argnums=(0, 1)` both are. And evaluating a whole function under `no_grad` is just calling it.
 
 
 # %%
@@ -187,7 +217,11 @@ g(a_t, c_t).backward()
 print(c_t.grad)  # never asked for
 
 np.testing.assert_allclose(da, a_t.grad.numpy(), rtol=1e-6)
-np.testing.assert_allclose(da2, da, rtol=1e-6)
+c_both = torch.tensor(c_j, requires_grad=True)
+a_both = torch.tensor(a_j, requires_grad=True)
+g(a_both, c_both).backward()
+np.testing.assert_allclose(da2, a_both.grad.numpy(), rtol=1e-6)
+np.testing.assert_allclose(dc, c_both.grad.numpy(), rtol=1e-6)
 np.testing.assert_allclose(dc, a_j, rtol=1e-6)  # closed form d/dc sum(a*c) = a
 with torch.no_grad():
     np.testing.assert_allclose(g(a_j, c_j), g(a_t, c_t).numpy(), rtol=1e-6)
@@ -262,9 +296,11 @@ np.testing.assert_allclose(weights, [-0.8] * 4, rtol=1e-6)
 # One weight, one sample: `x = 1`, `y = 2`, `w = 1`, loss $(w x - y)^2$, learning rate 0.01. Each step
 # multiplies $w - 2$ by $0.98$, so after $k$ steps the loss is $0.98^{2k}$ (0.9604 after one step).
 #
-# Two corrections to the notes' loop: it printed an undefined `i` (we print the epoch), and it ran
-# the update *before* `backward()` in each iteration, so its first update used a zeroed gradient and
-# the loss `0.9604` appeared twice. We use the usual order: forward, backward, update, zero.
+# Two corrections to the notes' loop. It printed an undefined `i` (we print the epoch). And the cell
+# before it took one step, zeroed the gradient and ran a forward pass without `backward()`, so the
+# loop's first update used a zeroed gradient and the loss `0.9604` appeared twice. We use the usual
+# order: forward, backward, update, zero. The fixed loop prints 1.0000, 0.6676, 0.4457: the notes'
+# sequence 0.9604, 0.6412, 0.4281 shifted by one step, which the cell after it asserts.
 
 # %%
 x, y = torch.tensor(1.0), torch.tensor(2.0)
@@ -296,6 +332,35 @@ np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-5)
 np.testing.assert_allclose(w_j, w.item(), rtol=1e-6)
 np.testing.assert_allclose(jax_losses, 0.98 ** (2 * np.arange(30)), rtol=1e-4)  # closed form
 print(f"loss after one step: {jax_losses[1]:.4f}")
+
+# %% [markdown]
+# The notes' cells as they were (with `print(loss, i)` left out), run in PyTorch: every loss they
+# print is the fixed loop's loss one step later.
+
+# %%
+w = torch.tensor(1.0, requires_grad=True)
+((w * x - y) ** 2).backward()
+with torch.no_grad():
+    w -= 0.01 * w.grad
+w.grad.zero_()
+loss = (w * x - y) ** 2  # the forward pass without backward(): w.grad stays zero
+notes_printed = []
+for epoch in range(30):
+    with torch.no_grad():
+        w -= 0.01 * w.grad  # in the first iteration, a step with a zero gradient
+    w.grad.zero_()
+    loss = (w * x - y) ** 2
+    loss.backward()
+    if epoch % 10 == 0:
+        notes_printed.append(loss.item())
+print(
+    "notes:",
+    [round(v, 4) for v in notes_printed],
+    "fixed:",
+    [round(v, 4) for v in torch_losses[::10]],
+)
+np.testing.assert_allclose(notes_printed, torch_losses[1::10], rtol=1e-5)  # shifted by one step
+np.testing.assert_allclose(notes_printed, [0.9604, 0.6412, 0.4281], atol=5e-5)  # the notes' print
 
 # %% [markdown]
 # ## Linear regression f = 2x: by hand, with autograd, with optax
@@ -360,6 +425,32 @@ for _ in range(n_iters):
     torch_w.append(w.item())
     torch_loss.append(loss.item())
 
+# The notes ask why the update needs `no_grad` ("non del tutto chiaro, devo fare esperimenti"). The
+# experiment: without it, `w -= lr * w.grad` is an in-place operation on a leaf that requires grad,
+# which autograd would have to record as part of the graph, and PyTorch refuses it.
+w_try = torch.tensor(0.0, requires_grad=True)
+((w_try * Xt - Yt) ** 2).mean().backward()
+try:
+    w_try -= lr * w_try.grad
+except RuntimeError as err:
+    no_grad_error = str(err)
+print("without no_grad:", no_grad_error)
+assert "leaf Variable that requires grad is being used in an in-place operation" in no_grad_error
+# The functional update builds a new value, w - lr * g, from two arrays that nothing records, so
+# there is nothing to switch off: see the jax.grad loop below.
+
+# The notes' "manual" gradient is autograd's gradient of the *sum-reduced* loss: run that in torch.
+w_sum = torch.tensor(0.0, requires_grad=True)
+torch_sum_w = []
+for _ in range(n_iters):
+    F.mse_loss(w_sum * Xt, Yt, reduction="sum").backward()
+    with torch.no_grad():
+        w_sum -= lr * w_sum.grad
+    w_sum.grad.zero_()
+    torch_sum_w.append(w_sum.item())
+np.testing.assert_allclose(notes_w, torch_sum_w, rtol=1e-5)
+print(f"torch, sum-reduced loss: w = {torch_sum_w[0]:.3f} after step 1")
+
 # %% [markdown]
 # ### With `jax.grad`, then with optax
 #
@@ -404,8 +495,9 @@ for _ in range(n_iters):
 # `0.300` after one step and `1.665` at step 11, loss `30.0` at the start. The notes' gradient is
 # $N$ times larger, which is the same as a learning rate $N$ times larger: the factor becomes
 # $1 - 2 \cdot 0.01 \cdot 30 = 0.4$ and $w_1 = 1.200$. Here that happens to converge faster; with
-# more data (a larger $N$) the same code would overshoot and diverge once $N\eta$ passes the
-# stability limit, while the mean keeps the step size independent of the data set size.
+# more data the same code would overshoot and diverge: its factor is $1 - 2\eta\sum x^2$, which
+# leaves $(-1, 1)$ once $\eta \sum x^2 > 1$, while the mean keeps the step size independent of the
+# data set size.
 
 # %%
 steps = np.arange(1, n_iters + 1)
@@ -448,7 +540,8 @@ plt.show()
 # | `loss.backward()` then read `w.grad` | `grads = jax.grad(loss_fn)(params)` |
 # | `y.backward(v)` | `jax.vjp(f, x)[1](v)` |
 # | `detach()`, `requires_grad_(False)` | `jax.lax.stop_gradient`, or do not differentiate that argument |
-# | `with torch.no_grad():` | call the function without `grad` |
+# | `with torch.no_grad():` around a whole evaluation | call the function without `grad` |
+# | `with torch.no_grad():` inside a differentiated computation | `jax.lax.stop_gradient` on that value |
 # | `w.grad.zero_()` | nothing: gradients are return values; accumulate with `+` when you mean it |
 # | `optimizer.step()` | `updates, state = opt.update(grads, state, params)`; `optax.apply_updates` |
 #
