@@ -14,9 +14,8 @@ Example:
     (60, 600)
 """
 
-# First: XLA reads its CPU flags when JAX's backend starts, so they are set before anything runs.
-from funcgrad import _xla_cpu  # noqa: F401  # isort: skip
-from funcgrad import autodiff, data, distributed, graph, interop, losses, models, nn, train
+# The library core; `train` is the application layer (built on the core, never imported by it).
+from funcgrad import autodiff, data, distributed, graph, interop, loop, losses, models, nn, train
 from funcgrad._tree import flatten_dict, unflatten_dict
 
 __version__ = "0.1.0"
@@ -28,6 +27,7 @@ __all__ = [
     "flatten_dict",
     "graph",
     "interop",
+    "loop",
     "losses",
     "models",
     "nn",

@@ -1,15 +1,19 @@
 """Dotted paths for nested parameter dicts: ``params["m0"]["weight"]`` <-> ``"m0.weight"``.
 
 PyTorch names parameters by dotted paths (``state_dict`` keys); funcgrad keeps them as nested dicts
-so that they are ordinary JAX pytrees. These two functions convert between the views.
+so that they are ordinary JAX pytrees. These functions convert between the views, name any
+pytree's leaves the same way, and select leaves by glob (``"m0.*"``). The tree always comes first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import fnmatch
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["flatten_dict", "unflatten_dict"]
+import jax
+
+__all__ = ["flatten_dict", "leaf_paths", "matches", "path_name", "unflatten_dict"]
 
 
 def flatten_dict(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -49,3 +53,43 @@ def unflatten_dict(flat: Mapping[str, Any]) -> dict[str, Any]:
             raise ValueError(f"duplicate key {path!r}")
         node[leaf] = value
     return tree
+
+
+def path_name(path: tuple[Any, ...]) -> str:
+    """Join a pytree key path into a state_dict-style dotted name.
+
+    Example:
+        >>> import jax
+        >>> (path, _), = jax.tree_util.tree_leaves_with_path({"m0": {"weight": 1}})
+        >>> path_name(path)
+        'm0.weight'
+    """
+    parts = []
+    for key in path:
+        for attr in ("key", "idx", "name"):
+            if hasattr(key, attr):
+                parts.append(str(getattr(key, attr)))
+                break
+        else:
+            parts.append(str(key))
+    return ".".join(parts)
+
+
+def leaf_paths(tree: Any) -> list[str]:
+    """The dotted name of every leaf of ``tree``, in ``jax.tree_util`` order.
+
+    Example:
+        >>> leaf_paths({"m0": {"weight": 1, "bias": 2}, "m1": {"weight": 3}})
+        ['m0.bias', 'm0.weight', 'm1.weight']
+    """
+    return [path_name(p) for p, _ in jax.tree_util.tree_leaves_with_path(tree)]
+
+
+def matches(name: str, patterns: Iterable[str]) -> bool:
+    """Whether ``name`` matches a glob (``"m0.*"``) or lies under a prefix (``"m0"``).
+
+    Example:
+        >>> matches("m0.weight", ["m0.*"]), matches("m0.weight", ["m0"]), matches("m1.bias", ["m0"])
+        (True, True, False)
+    """
+    return any(fnmatch.fnmatchcase(name, p) or name.startswith(p + ".") for p in patterns)

@@ -25,6 +25,8 @@ import torch.nn.functional as F
 import funcgrad as fg
 from funcgrad.autodiff import freeze
 
+# XLA's fast CPU convolutions for this notebook's jax.jit code: one call, before any JAX computation.
+fg.train.enable_fast_cpu_kernels()
 _ = torch.manual_seed(0)
 
 # %% [markdown]

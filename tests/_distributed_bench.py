@@ -18,6 +18,7 @@ from _distributed_procs import free_port, jax_env, run_all
 from _distributed_worker import make_step
 
 from funcgrad import distributed as dist
+from funcgrad import train as fg_train
 
 # name -> (MyNet widths, global batch); steps per second of each
 WORKLOADS = {
@@ -66,7 +67,7 @@ def measure(widths: tuple[int, ...], batch: int, mesh) -> float:
 
 
 def worker(args: argparse.Namespace) -> None:
-    dist.initialize(args.coordinator, args.num_processes, args.process_id, timeout_s=30)
+    fg_train.initialize(args.coordinator, args.num_processes, args.process_id, timeout_s=30)
     mesh = dist.data_mesh(None if args.num_processes else args.devices)
     rates = {name: measure(widths, batch, mesh) for name, (widths, batch) in WORKLOADS.items()}
     if dist.is_main_process():

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from funcgrad import distributed as dist
+from funcgrad import train as fg_train
 
 BATCH, ROWS, STEPS_PER_EPOCH, EPOCHS = 16, 64, 4, 2
 
@@ -91,7 +92,7 @@ def main() -> None:
     parser.add_argument("--num-processes", type=int)
     parser.add_argument("--process-id", type=int)
     args = parser.parse_args()
-    dist.initialize(args.coordinator, args.num_processes, args.process_id, timeout_s=30)
+    fg_train.initialize(args.coordinator, args.num_processes, args.process_id, timeout_s=30)
     runs = [train(dist.data_mesh(n)) for n in args.devices]
     if dist.is_main_process():
         with open(args.out, "w") as f:

@@ -3,13 +3,19 @@
 The reference is always PyTorch run live: weights are copied with ``fg.interop.from_torch`` and both
 sides are differentiated through ``sum(out * v)`` for a random cotangent ``v``, which checks the whole
 vector-Jacobian product and not just one direction.
+
+The funcgrad side of every check runs once per chex variant, eagerly and under ``jax.jit``
+(``chex.variants(with_jit=True, without_jit=True)``), so a bug that only shows when tracing (a Python
+branch on a traced value, a shape read too late, a dtype lost in a constant) cannot pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,18 +25,93 @@ import funcgrad as fg
 
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
+Variant = Callable[[Callable[..., Any]], Callable[..., Any]]
 
-def assert_close(actual: Any, expected: Any, dtype: type, what: str) -> None:
-    """Relative agreement: max |a - e| <= tol * max(|e|, tiny), per array."""
+
+def for_each_variant(body: Callable[[Variant], None]) -> None:
+    """Run ``body(variant)`` once per chex variant: ``variant(f)`` is ``jax.jit(f)``, then ``f``.
+
+    chex's ``variants`` decorator returns a generator of one test per variant (the form absltest's
+    ``parameterized.TestCase`` unrolls); here the helper unrolls it itself, so plain pytest functions
+    get both variants without being ``chex.TestCase`` methods. chex also fails a variant whose body
+    never calls ``variant``, so a check cannot silently test only one side.
+    """
+
+    def test(case: Any) -> None:
+        body(case.variant)
+
+    for variant_test in chex.variants(with_jit=True, without_jit=True)(test):
+        case = types.SimpleNamespace()
+        try:
+            variant_test(case)
+        except AssertionError as e:
+            raise AssertionError(f"[{case.variant.type.name.lower()}] {e}") from e
+
+
+def _assert_array_close(
+    actual: Any, expected: Any, dtype: type, what: str, equal_nan: bool
+) -> None:
     a, e = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     assert a.shape == e.shape, f"{what}: shape {a.shape} != {e.shape}"
-    scale = max(float(np.abs(e).max(initial=0.0)), 1e-30)
-    err = float(np.abs(a - e).max(initial=0.0)) / scale
-    assert err <= TOL[dtype], f"{what}: relative error {err:.3g} > {TOL[dtype]:g}"
+    if not equal_nan:
+        assert not np.isnan(a).any() and not np.isnan(e).any(), f"{what}: NaN in {a} or {e}"
+    finite = e[np.isfinite(e)]
+    scale = max(float(np.abs(finite).max(initial=0.0)), 1e-30)
+    tol = TOL[dtype] * scale
+    try:
+        # chex (np.testing underneath) reports which entries differ; equal NaN/inf positions pass.
+        chex.assert_trees_all_close(a, e, rtol=0.0, atol=tol, strict=True)
+    except AssertionError as err:
+        diff = np.abs(a - e)
+        rel = float(np.nanmax(diff, initial=0.0)) / scale
+        raise AssertionError(
+            f"{what}: relative error {rel:.3g} > {TOL[dtype]:g} (of max |expected| {scale:.3g})\n{err}"
+        ) from None
+
+
+def assert_close(
+    actual: Any, expected: Any, dtype: type, what: str, *, equal_nan: bool = False
+) -> None:
+    """Relative agreement per array: max |a - e| <= tol * max(|e|, tiny), tol from ``TOL[dtype]``.
+
+    ``actual`` and ``expected`` are arrays or pytrees of the same structure (compared leaf by leaf,
+    each with its own scale). NaN fails unless ``equal_nan``, and then only where both have it.
+    """
+    leaf = jax.tree.structure(0)
+    if jax.tree.structure(actual) == leaf or jax.tree.structure(expected) == leaf:
+        _assert_array_close(actual, expected, dtype, what, equal_nan)
+        return
+    chex.assert_trees_all_equal_structs(actual, expected)
+    for (path, a), e in zip(
+        jax.tree.leaves_with_path(actual), jax.tree.leaves(expected), strict=True
+    ):
+        _assert_array_close(a, e, dtype, f"{what}{jax.tree_util.keystr(path)}", equal_nan)
 
 
 def torch_dtype(dtype: type) -> torch.dtype:
     return torch.float64 if dtype is np.float64 else torch.float32
+
+
+def _cotangent(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return np.asarray(np.random.default_rng(0).standard_normal(shape), dtype=dtype)
+
+
+def _value_and_vjp(
+    f: Callable[..., jax.Array], v: np.ndarray, argnums: Sequence[int]
+) -> Callable[..., tuple[jax.Array, tuple[Any, ...]]]:
+    """``g(*args) -> (f(*args), VJP w.r.t. args[argnums] with cotangent v)``: one traceable call."""
+
+    def g(*args: Any) -> tuple[jax.Array, tuple[Any, ...]]:
+        def at(*diff: Any) -> jax.Array:
+            a = list(args)
+            for n, d in zip(argnums, diff, strict=True):
+                a[n] = d
+            return f(*a)
+
+        out, pullback = jax.vjp(at, *(args[n] for n in argnums))
+        return out, pullback(jnp.asarray(v, out.dtype))
+
+    return g
 
 
 def check_module(
@@ -40,7 +121,10 @@ def check_module(
     dtype: type,
     torch_forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> None:
-    """Forward values and gradients w.r.t. every parameter and the input agree with PyTorch."""
+    """Forward values and gradients w.r.t. every parameter and the input agree with PyTorch.
+
+    The funcgrad side runs eagerly and under ``jax.jit`` (see ``for_each_variant``).
+    """
     torch_module = torch_module.to(torch_dtype(dtype))
     x = x.astype(dtype)
     params = fg.interop.from_torch(torch_module, like=module)
@@ -49,18 +133,72 @@ def check_module(
     forward = torch_forward or torch_module
     xt = torch.tensor(x, requires_grad=True)
     out_t = forward(xt)
-    v = np.random.default_rng(0).standard_normal(tuple(out_t.shape)).astype(dtype)
+    v = _cotangent(tuple(out_t.shape), dtype)
     (out_t * torch.tensor(v)).sum().backward()
-
-    out = module.apply(params, jnp.asarray(x))
-    assert out.dtype == dtype, f"output dtype {out.dtype}, expected {dtype}"
-    assert_close(out, out_t.detach().numpy(), dtype, "forward")
-    g_params, g_x = jax.grad(lambda p, x: jnp.sum(module.apply(p, x) * v), argnums=(0, 1))(
-        params, jnp.asarray(x)
-    )
-    assert_close(g_x, xt.grad.numpy(), dtype, "grad wrt input")
-    flat = fg.flatten_dict(g_params)
     named = dict(torch_module.named_parameters())
-    assert sorted(flat) == sorted(named), f"param names {sorted(flat)} != {sorted(named)}"
-    for name, p in named.items():
-        assert_close(flat[name], p.grad.numpy(), dtype, f"grad wrt {name}")
+    flat_names = sorted(fg.flatten_dict(params))
+    assert flat_names == sorted(named), f"param names {flat_names} != {sorted(named)}"
+    expected_grads = fg.unflatten_dict({name: p.grad.numpy() for name, p in named.items()})
+
+    def check(variant: Variant) -> None:
+        run = variant(_value_and_vjp(module.apply, v, argnums=(0, 1)))
+        out, (g_params, g_x) = run(params, jnp.asarray(x))
+        assert out.dtype == dtype, f"output dtype {out.dtype}, expected {dtype}"
+        assert_close(out, out_t.detach().numpy(), dtype, "forward")
+        assert_close(g_x, xt.grad.numpy(), dtype, "grad wrt input")
+        assert_close(g_params, expected_grads, dtype, "grad wrt params")
+
+    for_each_variant(check)
+
+
+def _is_float(a: Any) -> bool:
+    return isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+
+
+def check_loss(
+    torch_loss: Callable[..., torch.Tensor],
+    loss: Callable[..., jax.Array],
+    args: Sequence[np.ndarray],
+    dtype: type,
+    *,
+    wrt: Sequence[int] = (0,),
+    **kwargs: Any,
+) -> None:
+    """``loss(*args, **kwargs)`` and its VJP w.r.t. ``args[i]`` for ``i in wrt`` agree with torch.
+
+    Float arrays in ``args`` and ``kwargs`` (``weight``, ``pos_weight``) are cast to ``dtype``;
+    integer arrays (class indices) keep theirs. Arrays are traced arguments of the jitted variant,
+    other keyword values (``reduction``, ``ignore_index``, ...) are static. The cotangent is random
+    for ``reduction="none"``.
+    """
+    cast = [a.astype(dtype) if _is_float(a) else a for a in args]
+    arrays = {k: (v.astype(dtype) if _is_float(v) else v) for k, v in kwargs.items()}
+    arrays = {k: v for k, v in arrays.items() if isinstance(v, np.ndarray)}
+    static = {k: v for k, v in kwargs.items() if k not in arrays}
+
+    t_args = [torch.tensor(a, requires_grad=i in wrt) for i, a in enumerate(cast)]
+    out_t = torch_loss(*t_args, **{k: torch.tensor(v) for k, v in arrays.items()}, **static)
+    v = _cotangent(tuple(out_t.shape), dtype)
+    (out_t * torch.tensor(v)).sum().backward()
+    expected_grads = [t_args[i].grad.numpy() for i in wrt]
+
+    j_args = [jnp.asarray(a) for a in cast]
+    j_kw = {k: jnp.asarray(a) for k, a in arrays.items()}
+
+    j_diff = [j_args[i] for i in wrt]
+    j_rest = [None if i in wrt else a for i, a in enumerate(j_args)]
+
+    def value(diff: Sequence[jax.Array], rest: Sequence[Any], kw: Mapping[str, Any]) -> jax.Array:
+        a = list(rest)
+        for i, d in zip(wrt, diff, strict=True):
+            a[i] = d
+        return loss(*a, **kw, **static)
+
+    def check(variant: Variant) -> None:
+        out, (grads,) = variant(_value_and_vjp(value, v, argnums=(0,)))(j_diff, j_rest, j_kw)
+        assert out.dtype == dtype, f"output dtype {out.dtype}, expected {dtype}"
+        assert_close(out, out_t.detach().numpy(), dtype, "value")
+        for i, g, expected in zip(wrt, grads, expected_grads, strict=True):
+            assert_close(g, expected, dtype, f"grad wrt argument {i}")
+
+    for_each_variant(check)

@@ -9,7 +9,8 @@ import jax
 import numpy as np
 
 from funcgrad.data import load_dataset
-from funcgrad.train import Checkpoints, TrainState, build_model, make_optimizer
+from funcgrad.loop import TrainState
+from funcgrad.train import Checkpoints, build_model, make_optimizer
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -28,7 +29,9 @@ def saved_state(out: Path, epoch: int, model: str = "mynet", lr: float = 3e-3) -
 
     def fresh() -> TrainState:
         params = net.init(jax.random.PRNGKey(0))
-        return TrainState(params, opt.init(params), np.array(0), np.array(0), jax.random.PRNGKey(0))
+        return TrainState(
+            params, {}, opt.init(params), np.array(0), np.array(0), jax.random.PRNGKey(0)
+        )
 
     ckpts = Checkpoints(out / "checkpoints")
     try:

@@ -10,6 +10,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
+import funcgrad.train  # noqa: E402
+
+# The suite is an application: like `funcgrad train`, it asks for XLA's fast CPU kernels before
+# JAX starts (tests of the slow-path warning and of import side effects run in their own env).
+funcgrad.train.enable_fast_cpu_kernels()
+
 # Implicit rank promotion hides shape bugs (a (3,) + (3, 1) silently becoming (3, 3)).
 jax.config.update("jax_numpy_rank_promotion", "raise")
 

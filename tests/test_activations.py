@@ -1,18 +1,34 @@
-"""Parameter-free layers against their torch counterparts, and finite differences."""
+"""Parameter-free layers against their torch counterparts, torch's samples, finite differences."""
+
+import warnings
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from _parity import check_module
+from _parity import assert_close, check_module
+from _torch_samples import check_module_sample, check_op_sample, module_samples, op_samples
 from jax.test_util import check_grads
 
 import funcgrad as fg
+from funcgrad.nn import functional as F
 
 LAYERS = [
     (torch.nn.ReLU(), fg.nn.ReLU()),
     (torch.nn.Tanh(), fg.nn.Tanh()),
     (torch.nn.Sigmoid(), fg.nn.Sigmoid()),
+    (torch.nn.GELU(), fg.nn.GELU()),
+    (torch.nn.GELU("tanh"), fg.nn.GELU("tanh")),
+    (torch.nn.LeakyReLU(), fg.nn.LeakyReLU()),
+    (torch.nn.LeakyReLU(0.3), fg.nn.LeakyReLU(0.3, True)),  # inplace: ignored (immutable arrays)
+    (torch.nn.ELU(), fg.nn.ELU()),
+    (torch.nn.ELU(0.5), fg.nn.ELU(0.5)),
+    (torch.nn.SiLU(), fg.nn.SiLU()),
+    (torch.nn.Softmax(1), fg.nn.Softmax(1)),
+    (torch.nn.Softmax(-1), fg.nn.Softmax(-1)),
+    (torch.nn.LogSoftmax(2), fg.nn.LogSoftmax(2)),
+    (torch.nn.Identity(3, unused=1), fg.nn.Identity(3, unused=1)),
     (torch.nn.Flatten(), fg.nn.Flatten()),
     (torch.nn.Flatten(0, 1), fg.nn.Flatten(0, 1)),
     (torch.nn.Flatten(2), fg.nn.Flatten(2)),
@@ -25,7 +41,112 @@ def test_matches_torch(dtype, torch_layer, layer):
     check_module(torch_layer, layer, x, dtype)
 
 
-@pytest.mark.parametrize("layer", [fg.nn.Tanh(), fg.nn.Sigmoid(), fg.nn.ReLU(), fg.nn.Flatten()])
+ELEMENTWISE = ["ReLU", "LeakyReLU", "ELU", "GELU", "SiLU", "Tanh", "Sigmoid"]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_derivative_at_kinks_like_torch(dtype, name):
+    # 0 is the kink of ReLU and LeakyReLU (torch: slope 0 and negative_slope there) and of ELU.
+    x = np.array([0.0, -0.0, 1.0, -1.0, 1e-3], dtype=dtype)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = getattr(torch.nn, name)()(xt)
+    out_t.sum().backward()
+    layer = getattr(fg.nn, name)()
+    out, pullback = jax.vjp(lambda x: layer.apply({}, x), jnp.asarray(x))
+    assert_close(out, out_t.detach().numpy(), dtype, "value")
+    assert_close(pullback(jnp.ones_like(out))[0], xt.grad.numpy(), dtype, "grad")
+
+
+@pytest.mark.parametrize("name", ["ReLU", "LeakyReLU"])
+def test_nan_input_like_torch(name):
+    # torch 2.13, live: ReLU passes the incoming gradient at NaN (threshold_backward keeps it
+    # where not x <= 0); LeakyReLU gives negative_slope there (NaN > 0 is false).
+    x = np.array([np.nan, 0.0, 2.0], dtype=np.float32)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = getattr(torch.nn, name)()(xt)
+    out_t.backward(torch.ones(3))
+    out, pullback = jax.vjp(lambda x: getattr(fg.nn, name)().apply({}, x), jnp.asarray(x))
+    np.testing.assert_array_equal(np.asarray(out), out_t.detach().numpy())
+    np.testing.assert_array_equal(np.asarray(pullback(jnp.ones(3))[0]), xt.grad.numpy())
+
+
+def test_relu_at_nan_passes_the_gradient_and_zero_gives_zero():
+    # torch 2.13's threshold_backward: grad where not (x <= 0), so NaN passes it and 0 does not.
+    g = jax.grad(lambda x: fg.nn.ReLU().apply({}, x).sum())(jnp.array([jnp.nan, 0.0, 2.0]))
+    assert g.tolist() == [1.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize(
+    "name",
+    # module_db has no Flatten entry; op_db's "flatten" samples cover it below.
+    ["GELU", "LeakyReLU", "ELU", "SiLU", "Softmax", "LogSoftmax", "Linear"],
+)
+def test_module_db_samples(dtype, name):
+    samples = module_samples(name, dtype)
+    assert samples, name
+    for sample in samples:
+        check_module_sample(name, sample, dtype)
+
+
+OPS = [
+    ("nn.functional.relu", torch.nn.functional.relu, F.relu),
+    ("nn.functional.gelu", torch.nn.functional.gelu, F.gelu),
+    ("nn.functional.leaky_relu", torch.nn.functional.leaky_relu, F.leaky_relu),
+    ("nn.functional.elu", torch.nn.functional.elu, F.elu),
+    ("nn.functional.silu", torch.nn.functional.silu, F.silu),
+    ("softmax", torch.softmax, F.softmax),
+    ("log_softmax", torch.log_softmax, F.log_softmax),
+    ("flatten", torch.flatten, F.flatten),
+    ("nn.functional.linear", torch.nn.functional.linear, F.linear),
+]
+
+
+@pytest.mark.parametrize("name, torch_fn, fn", OPS, ids=[o[0] for o in OPS])
+def test_op_db_samples(dtype, name, torch_fn, fn):
+    # The "with_dtype" softmax variants and complex silu use kwargs funcgrad does not take.
+    samples = op_samples(name, dtype, limit=12)
+    assert samples
+    for sample in samples:
+        check_op_sample(torch_fn, fn, sample, dtype)
+
+
+@pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3), (2, 3, 4), (2, 3, 4, 5)])
+def test_implicit_dim_follows_torch_and_warns(fn, shape):
+    x = np.random.default_rng(0).standard_normal(shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = getattr(torch.nn.functional, fn.__name__)(torch.tensor(x), None).numpy()
+    with pytest.warns(UserWarning, match="Implicit dimension choice .* deprecated"):
+        out = fn(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-6)
+
+
+def test_flatten_empty_batch():
+    x = np.zeros((0, 3, 4, 5))
+    assert fg.nn.Flatten().apply({}, jnp.asarray(x)).shape == tuple(
+        torch.nn.Flatten()(torch.tensor(x)).shape
+    )
+    assert F.flatten(jnp.zeros((2, 0, 4)), 0, 1).shape == (0, 4)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        fg.nn.Tanh(),
+        fg.nn.Sigmoid(),
+        fg.nn.ReLU(),
+        fg.nn.Flatten(),
+        fg.nn.GELU(),
+        fg.nn.GELU("tanh"),
+        fg.nn.LeakyReLU(0.2),
+        fg.nn.ELU(),
+        fg.nn.SiLU(),
+        fg.nn.Softmax(1),
+        fg.nn.LogSoftmax(-1),
+    ],
+    ids=repr,
+)
 def test_finite_differences(x64, layer):
     # Inputs kept away from 0, where ReLU has no derivative for finite differences to find.
     x = jax.random.uniform(jax.random.PRNGKey(0), (2, 3, 4), minval=0.1, maxval=2.0)
@@ -33,14 +154,33 @@ def test_finite_differences(x64, layer):
     check_grads(lambda x: layer.apply({}, x), (x,), order=2, modes=("fwd", "rev"))
 
 
-def test_relu_derivative_at_zero_is_zero_like_torch():
-    xt = torch.zeros(1, requires_grad=True)
-    torch.relu(xt).sum().backward()
-    assert float(jax.grad(lambda x: fg.nn.ReLU().apply({}, x).sum())(np.zeros(1))[0]) == float(
-        xt.grad[0]
-    )
+def test_functional_first_argument_is_input():
+    import inspect
+
+    for fn in (
+        F.relu,
+        F.gelu,
+        F.elu,
+        F.leaky_relu,
+        F.silu,
+        F.softmax,
+        F.log_softmax,
+        F.tanh,
+        F.sigmoid,
+        F.flatten,
+        F.linear,
+        F.conv1d,
+        F.conv2d,
+        F.max_pool2d,
+        F.avg_pool2d,
+        F.adaptive_avg_pool2d,
+        F.embedding,
+    ):
+        assert next(iter(inspect.signature(fn).parameters)) == "input", fn.__name__
+    assert list(inspect.signature(F.linear).parameters) == ["input", "weight", "bias"]
 
 
 def test_no_params():
-    for layer in (fg.nn.ReLU(), fg.nn.Tanh(), fg.nn.Sigmoid(), fg.nn.Flatten()):
+    for layer in (fg.nn.ReLU(), fg.nn.GELU(), fg.nn.Identity(), fg.nn.Softmax(0), fg.nn.Flatten()):
         assert layer.init(jax.random.PRNGKey(0)) == {}
+    assert hash(fg.nn.Identity(1, 2)) == hash(fg.nn.Identity())

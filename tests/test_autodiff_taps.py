@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from _autodiff_torch import close, t, torch_mynet_like
+from _autodiff_torch import close, t
+from _torch_models import torch_mynet_like
 
 import funcgrad as fg
 from funcgrad.autodiff import grad_with_taps, tap
@@ -26,7 +27,7 @@ def test_mynet_taps_match_retain_grad(x64):
     grads, taps = jax.jit(grad_with_taps(loss))(params, image)
 
     tnet = torch_mynet_like(params, d)
-    out, inner = tnet(t(image))
+    out, inner = tnet.forward_with_taps(t(image))
     for v in inner.values():
         v.retain_grad()
     torch.nn.functional.cross_entropy(out[None], torch.tensor([2])).backward()

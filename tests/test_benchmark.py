@@ -1,6 +1,7 @@
 """``scripts/benchmark.py --quick`` runs end to end: every framework worker, the table, the JSON.
 
-A smoke test, not a timed one: it checks that the script produces numbers, never how large they are.
+A smoke test, not a timed one: it checks that the script produces numbers and says how each
+framework's CPU kernels were chosen, never how large the numbers are.
 """
 
 import importlib.util
@@ -9,19 +10,35 @@ import subprocess
 import sys
 from pathlib import Path
 
-from funcgrad._xla_cpu import cpu_flag
+from funcgrad._cpu_kernels import FAST_CPU_FLAG, FAST_CPU_OPTIONS
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "benchmark.py"
-WORKLOADS = ["mynet_b64", "psg_vmap", "epoch_fused"]
+WORKLOADS = ["mynet_b64", "psg_vmap", "epoch_fused", "lenet_b64"]
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("benchmark", SCRIPT)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def run(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_quick_run_prints_table_and_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    cmd = [sys.executable, str(SCRIPT), "--quick", "--workloads", ",".join(WORKLOADS)]
-    proc = subprocess.run(cmd + ["--json", str(out)], capture_output=True, text=True, timeout=300)
+    proc = run("--workloads", ",".join(WORKLOADS), "--json", str(out))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| workload | unit | funcgrad |" in proc.stdout
     assert "targets:" in proc.stdout
+    assert "how the CPU kernels were chosen" in proc.stdout
 
     report = json.loads(out.read_text())
     results = report["results"]
@@ -32,30 +49,61 @@ def test_quick_run_prints_table_and_writes_json(tmp_path):
             assert not isinstance(value, str), f"{framework} {workload}: {value}"
     for workload in WORKLOADS:
         assert results["funcgrad"][workload] > 0
-    assert results["torch"]["mynet_b64"] > 0
+    for framework in ("torch", "nnx", "equinox"):
+        assert results[framework]["lenet_b64"] > 0
+    assert results["jax"]["lenet_b64"] is None  # LeNet5 runs in the frameworks' own layers only
     assert results["torch"]["epoch_fused"] is None  # eager PyTorch has no fused epoch
     met = {(t["workload"], t["against"]) for t in report["targets"] if t["ratio"] is not None}
-    assert ("mynet_b64", "torch") in met
+    assert {("mynet_b64", "torch"), ("lenet_b64", "torch"), ("lenet_b64", "equinox")} <= met
+
+
+def test_report_says_how_the_kernels_were_chosen(tmp_path):
+    """funcgrad compiles per program; only the workers that say so put the flag in XLA_FLAGS."""
+    out = tmp_path / "bench.json"
+    frameworks = "funcgrad,funcgrad_flag,funcgrad_default,jax,jax_flags"
+    proc = run("--frameworks", frameworks, "--workloads", "mynet_b64", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    kernels = json.loads(out.read_text())["kernels"]
+    assert f"compiler_options {FAST_CPU_OPTIONS}" in kernels["funcgrad"]
+    for framework in ("funcgrad", "funcgrad_default", "jax"):
+        assert kernels[framework].endswith("XLA_FLAGS=(unset)"), kernels[framework]
+    for framework in ("funcgrad_flag", "jax_flags"):
+        assert kernels[framework].endswith(f"XLA_FLAGS={FAST_CPU_FLAG}"), kernels[framework]
+    lines = proc.stdout.splitlines()
+    assert any(ln.split()[:2] == ["funcgrad", "per-program"] for ln in lines), proc.stdout
+
+
+def test_sweep_writes_plot_and_docs_table(tmp_path):
+    docs, plot = tmp_path / "benchmarks.md", tmp_path / "sweep.png"
+    bench = load_script()
+    docs.write_text(f"# Benchmarks\n\n{bench.SWEEP_BEGIN}\nold table\n{bench.SWEEP_END}\n\nafter\n")
+    out = tmp_path / "sweep.json"
+    proc = run(
+        "--sweep", "--sizes", "1,4", "--plot", str(plot), "--docs", str(docs), "--json", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = docs.read_text()
+    assert "old table" not in text and text.endswith("\n\nafter\n")
+    assert "| batch | MyNet funcgrad | MyNet PyTorch eager |" in text
+    assert "\n| 1 | " in text and "\n| 4 | " in text
+    results = json.loads(out.read_text())["results"]
+    assert set(results) == {"funcgrad", "torch"}
+    for framework, values in results.items():
+        assert sorted(values) == ["lenet_b1", "lenet_b4", "mynet_b1", "mynet_b4"]
+        assert all(v > 0 for v in values.values()), (framework, values)
 
 
 def test_unknown_workload_is_refused():
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--workloads", "resnet"],
-        capture_output=True,
-        text=True,
-    )
+    proc = run("--workloads", "resnet")
     assert proc.returncode == 2
     assert "unknown framework or workload ['resnet']" in proc.stderr
 
 
-def test_workers_do_not_inherit_funcgrad_flags():
-    """A parent that imported funcgrad (this test runner) must not hand its XLA flag to plain JAX."""
-    spec = importlib.util.spec_from_file_location("benchmark", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    parent = {"XLA_FLAGS": f"--xla_dump_to=/tmp/x {cpu_flag()}", "OMP_NUM_THREADS": "1"}
+def test_workers_do_not_inherit_flags():
+    """A parent's XLA flags and thread caps (a test runner's) never reach a worker."""
+    bench = load_script()
+    parent = {"XLA_FLAGS": f"--xla_dump_to=/tmp/x {FAST_CPU_FLAG}", "OMP_NUM_THREADS": "1"}
     env = bench.worker_env(parent)
-    assert env["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
-    assert "OMP_NUM_THREADS" not in env
-    lax_conv = bench.worker_env({"XLA_FLAGS": cpu_flag(convolutions=False)})
-    assert lax_conv["XLA_FLAGS"] == ""
+    assert "XLA_FLAGS" not in env and "OMP_NUM_THREADS" not in env
+    assert env["PYTHONPATH"].split(":")[0] == str(SCRIPT.parent.parent)

@@ -104,7 +104,7 @@ CASES = {
         lambda t: ["--dataset", bad_npz(t, x_train=np.full((10, 3, 3), np.nan))],
         "x_train holds 90 NaN/inf values",
     ),
-    "batch size 0": (lambda t: ["--batch-size", "0"], "batch size must be a positive integer"),
+    "batch size 0": (lambda t: ["--batch-size", "0"], "--batch-size must be a positive integer"),
 }
 
 
@@ -121,7 +121,7 @@ def test_bad_input_is_one_error_line(tmp_path, capsys, case):
     [
         (["--model", "resnet"], "argument --model: invalid choice: 'resnet'"),
         (["--optimizer", "rmsprop"], "argument --optimizer: invalid choice: 'rmsprop'"),
-        (["--batch-size", "many"], "batch size must be a positive integer or 'full'"),
+        (["--batch-size", "many"], "--batch-size must be a positive integer or 'full'"),
     ],
 )
 def test_unknown_choices_are_one_error_line(capsys, args, message):

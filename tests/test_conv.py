@@ -1,60 +1,206 @@
-"""fg.nn.Conv2d against torch.nn.Conv2d, finite differences, and shape agreement."""
+"""fg.nn.Conv1d / Conv2d and F.conv1d / conv2d against torch, finite differences, torch's samples."""
+
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from _parity import check_module
+from _parity import assert_close, check_module, torch_dtype
+from _torch_samples import check_module_sample, check_op_sample, module_samples, op_samples
 from jax.test_util import check_grads
 
 import funcgrad as fg
+from funcgrad import _cpu_kernels
+from funcgrad.nn import functional as F
 
-CASES = [
-    # in, out, kernel, stride, padding, bias, input shape
-    (1, 20, 5, 1, 0, True, (2, 1, 12, 12)),
-    (3, 4, 3, 2, 1, True, (2, 3, 9, 7)),
-    (2, 3, (3, 2), (1, 2), (2, 0), False, (1, 2, 8, 8)),
-    (2, 2, 4, 1, "same", True, (1, 2, 7, 6)),
-    (2, 5, 3, 1, "valid", True, (2, 6, 6)),  # unbatched (C, H, W)
+CASES_2D = [
+    # constructor args, kwargs, input shape
+    ((1, 20, 5), {}, (2, 1, 12, 12)),
+    ((3, 4, 3, 2, 1), {}, (2, 3, 9, 7)),
+    ((2, 3, (3, 2), (1, 2), (2, 0)), {"bias": False}, (1, 2, 8, 8)),
+    ((2, 2, 4), {"padding": "same"}, (1, 2, 7, 6)),  # even kernel: the extra pixel at the end
+    ((2, 2, (4, 3)), {"padding": "same", "dilation": (2, 3)}, (1, 2, 9, 10)),
+    ((2, 5, 3), {"padding": "valid"}, (2, 6, 6)),  # unbatched (C, H, W)
+    ((4, 6, 3, 1, 2, 2, 2), {}, (2, 4, 7, 8)),  # positional dilation and groups
+    ((4, 4, 3), {"groups": 4, "padding": 1}, (1, 4, 5, 5)),  # depthwise
+    ((2, 3, 3), {"padding": 2, "padding_mode": "reflect"}, (1, 2, 5, 6)),
+    ((2, 3, 3), {"padding": (1, 2), "padding_mode": "replicate"}, (2, 2, 4, 5)),
+    ((2, 3, 3), {"padding": 3, "padding_mode": "circular"}, (1, 2, 3, 4)),
+    ((2, 3, 4), {"padding": "same", "padding_mode": "reflect", "dilation": 2}, (2, 7, 9)),
+]
+CASES_1D = [
+    ((2, 3, 3), {}, (4, 2, 9)),
+    ((4, 2, 4, 2, 3, 2, 2, False), {}, (2, 4, 11)),
+    ((2, 3, 4), {"padding": "same"}, (2, 6)),  # unbatched (C, L)
+    ((2, 2, 3), {"padding": 2, "padding_mode": "circular"}, (1, 2, 5)),
+    ((2, 2, 5), {"padding": "same", "padding_mode": "replicate", "dilation": 2}, (1, 2, 6)),
 ]
 
 
-@pytest.mark.parametrize("in_c, out_c, k, stride, padding, bias, x_shape", CASES)
-def test_matches_torch(dtype, in_c, out_c, k, stride, padding, bias, x_shape):
+@pytest.mark.parametrize(
+    "name, args, kwargs, x_shape",
+    [("Conv2d", *c) for c in CASES_2D] + [("Conv1d", *c) for c in CASES_1D],
+)
+def test_matches_torch(dtype, name, args, kwargs, x_shape):
     torch.manual_seed(0)
     x = np.random.default_rng(1).standard_normal(x_shape)
-    ref = torch.nn.Conv2d(in_c, out_c, k, stride=stride, padding=padding, bias=bias)
-    layer = fg.nn.Conv2d(in_c, out_c, k, stride=stride, padding=padding, bias=bias)
-    check_module(ref, layer, x, dtype)
+    ref = getattr(torch.nn, name)(*args, **kwargs)
+    check_module(ref, getattr(fg.nn, name)(*args, **kwargs), x, dtype)
+
+
+def test_positional_order_is_torchs():
+    # Conv2d(3, 4, 3, 1, 0, 2) is dilation=2 in torch (it used to build bias=2 here).
+    layer, ref = fg.nn.Conv2d(3, 4, 3, 1, 0, 2), torch.nn.Conv2d(3, 4, 3, 1, 0, 2)
+    assert (layer.dilation, layer.groups, layer.bias) == (ref.dilation[0], ref.groups, True)
+    assert fg.nn.Conv2d(4, 4, 3, 1, 0, 1, 2, False, "reflect").padding_mode == "reflect"
+
+
+@pytest.mark.parametrize("name", ["Conv1d", "Conv2d"])
+def test_module_db_samples(dtype, name):
+    samples = module_samples(name, dtype)
+    assert samples, name
+    for sample in samples:
+        check_module_sample(name, sample, dtype)
+
+
+@pytest.mark.parametrize("name", ["conv1d", "conv2d"])
+def test_op_db_samples(dtype, name):
+    samples = op_samples(f"nn.functional.{name}", dtype, limit=12)
+    assert samples
+    for sample in samples:
+        check_op_sample(getattr(torch.nn.functional, name), getattr(F, name), sample, dtype)
 
 
 def test_params_named_and_shaped_like_state_dict():
-    params = fg.nn.Conv2d(3, 8, (3, 5)).init(jax.random.PRNGKey(0))
-    sd = torch.nn.Conv2d(3, 8, (3, 5)).state_dict()
-    assert {k: v.shape for k, v in params.items()} == {k: tuple(v.shape) for k, v in sd.items()}
-
-
-def test_finite_differences(x64):
-    layer = fg.nn.Conv2d(2, 3, 3, stride=2, padding=1)
-    params = layer.init(jax.random.PRNGKey(0))
-    x = jax.random.normal(jax.random.PRNGKey(1), (1, 2, 5, 5))
-    check_grads(layer.apply, (params, x), order=2, modes=("fwd", "rev"))
-
-
-def test_init_apply_shapes_agree():
-    layer = fg.nn.Conv2d(1, 20, 5, stride=2, padding=1)
-    params = layer.init(jax.random.PRNGKey(0))
-    out = jax.eval_shape(layer.apply, params, jax.ShapeDtypeStruct((4, 1, 28, 28), jnp.float32))
-    ref = torch.nn.Conv2d(1, 20, 5, stride=2, padding=1)(torch.zeros(4, 1, 28, 28))
-    assert out.shape == tuple(ref.shape)
+    for args in [(3, 8, (3, 5)), (4, 6, 3, 1, 0, 1, 2), (2, 4, 3)]:
+        params = fg.nn.Conv2d(*args).init(jax.random.PRNGKey(0))
+        sd = torch.nn.Conv2d(*args).state_dict()
+        assert {k: v.shape for k, v in params.items()} == {k: tuple(v.shape) for k, v in sd.items()}
+    assert fg.nn.Conv1d(4, 6, 3, groups=2).init(jax.random.PRNGKey(0))["weight"].shape == (6, 2, 3)
 
 
 @pytest.mark.parametrize(
-    "x_shape, match",
-    [((2, 3, 8, 8), "has 3 channels"), ((8, 8), r"\(N, C, H, W\)"), ((1, 1, 3, 3), "smaller than")],
+    "layer",
+    [fg.nn.Conv2d(2, 4, 3, stride=2, padding=1, groups=2), fg.nn.Conv1d(2, 3, 3, dilation=2)],
 )
-def test_bad_input_names_the_problem(x_shape, match):
-    layer = fg.nn.Conv2d(1, 2, 5)
-    with pytest.raises(ValueError, match=match):
+def test_finite_differences(x64, layer):
+    params = layer.init(jax.random.PRNGKey(0))
+    shape = (1, 2, 5, 5) if isinstance(layer, fg.nn.Conv2d) else (1, 2, 7)
+    x = jax.random.normal(jax.random.PRNGKey(1), shape)
+    check_grads(layer.apply, (params, x), order=2, modes=("fwd", "rev"))
+
+
+def test_batched_convnet_gradients_match_torch(dtype):
+    """The benchmark's case: a one-example ConvNet under jax.vmap, differentiated in a jit."""
+    torch.manual_seed(0)
+    net = fg.models.ConvNet(num_classes=10, image_size=(14, 14))
+    ref = torch.nn.ModuleDict(
+        {
+            "conv1": torch.nn.Conv2d(1, 20, 5),
+            "conv2": torch.nn.Conv2d(20, 20, 5),
+            "head": torch.nn.Linear(20 * 6 * 6, 10),
+        }
+    ).to(torch_dtype(dtype))
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((4, 1, 14, 14)).astype(dtype), rng.integers(0, 10, 4)
+    h = torch.relu(ref["conv2"](torch.relu(ref["conv1"](torch.tensor(x)))))
+    loss_t = torch.nn.functional.cross_entropy(ref["head"](h.flatten(1)), torch.tensor(y))
+    loss_t.backward()
+    params = fg.interop.from_torch(ref, like=net)
+
+    def loss(p):
+        return fg.losses.cross_entropy(jax.vmap(net.apply, in_axes=(None, 0))(p, x), y)
+
+    value, grads = jax.jit(jax.value_and_grad(loss))(params)
+    assert_close(value, loss_t.item(), dtype, "loss")
+    flat = fg.flatten_dict(grads)
+    for name, p in ref.named_parameters():
+        assert_close(flat[name], p.grad.numpy(), dtype, f"grad wrt {name}")
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        fg.nn.Conv2d(2, 3, 3, padding="same", padding_mode="reflect", groups=1),
+        fg.nn.Conv1d(2, 2, 3),
+    ],
+)
+def test_one_code_path_to_conv_general_dilated(layer):
+    shape = (1, 2, 6, 6) if isinstance(layer, fg.nn.Conv2d) else (1, 2, 6)
+    params = layer.init(jax.random.PRNGKey(0))
+    jaxpr = jax.make_jaxpr(layer.apply)(params, jnp.ones(shape))
+    prims = [e.primitive.name for e in jaxpr.jaxpr.eqns]
+    assert prims.count("conv_general_dilated") == 1, prims
+
+
+def _slow_warnings(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        fn()
+    return [w for w in caught if issubclass(w.category, _cpu_kernels.SlowConvolutionWarning)]
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the slow path is a CPU matter")
+def test_slow_cpu_convolution_warns_once(monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    w = jnp.ones((2, 1, 3, 3))
+
+    def two_compiles():
+        for size in (6, 7):  # two shapes, so two traces
+            jax.jit(F.conv2d)(jnp.ones((1, 1, size, size)), w).block_until_ready()
+
+    found = _slow_warnings(two_compiles)
+    assert len(found) == 1, [str(x.message) for x in found]
+    assert "enable_fast_cpu_kernels" in str(found[0].message)
+
+    def in_fast_scope():
+        with _cpu_kernels.fast_cpu_scope():
+            jax.jit(F.conv2d)(jnp.ones((1, 1, 8, 8)), w).block_until_ready()
+
+    assert _slow_warnings(in_fast_scope) == []
+
+
+@pytest.mark.parametrize(
+    "make, x_shape, match",
+    [
+        (lambda: fg.nn.Conv2d(1, 2, 5), (2, 3, 8, 8), "has 3 channels"),
+        (lambda: fg.nn.Conv2d(1, 2, 5), (8, 8), r"\(N, C, H, W\)"),
+        (lambda: fg.nn.Conv2d(1, 2, 5), (1, 1, 3, 3), "smaller than the kernel"),
+        (lambda: fg.nn.Conv2d(1, 2, 3, dilation=3), (1, 1, 6, 6), "smaller than the kernel"),
+        (
+            lambda: fg.nn.Conv1d(1, 2, 3, padding=3, padding_mode="reflect"),
+            (1, 1, 3),
+            "smaller than",
+        ),
+    ],
+)
+def test_bad_input_names_the_problem(make, x_shape, match):
+    layer = make()
+    with pytest.raises(fg.nn.ModuleError, match=f"Conv.d: .*{match}"):
         layer.apply(layer.init(jax.random.PRNGKey(0)), jnp.ones(x_shape))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"groups": 3}, "in_channels=4 is not divisible by groups=3"),
+        ({"groups": 2, "out_channels": 3}, "out_channels=3 is not divisible by groups=2"),
+        ({"padding": "full"}, "padding must be 'valid', 'same' or ints"),
+        ({"padding": "same", "stride": 2}, "padding='same' needs stride=1"),
+        ({"padding_mode": "mirror"}, "padding_mode must be"),
+        ({"kernel_size": 0}, "kernel_size must be a positive int"),
+    ],
+)
+def test_bad_arguments_name_the_fix(kwargs, match):
+    args = {"in_channels": 4, "out_channels": 4, "kernel_size": 3, **kwargs}
+    with pytest.raises(fg.nn.ModuleError, match=match):
+        fg.nn.Conv2d(**args)
+
+
+def test_functional_errors_are_value_errors():
+    with pytest.raises(ValueError, match="groups=3 must be a positive int dividing"):
+        F.conv2d(jnp.ones((1, 6, 5, 5)), jnp.ones((4, 2, 3, 3)), groups=3)
+    with pytest.raises(ValueError, match="padding must be 'valid', 'same' or ints"):
+        F.conv1d(jnp.ones((1, 2, 5)), jnp.ones((4, 2, 3)), padding="full")

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from _notes_models import TorchConvNet
 from _parity import assert_close, check_module
+from _torch_models import TorchConvNet
 from jax.test_util import check_grads
 
 import funcgrad as fg
@@ -46,6 +46,14 @@ def test_vmap_batches():
     assert_close(batched, jnp.stack([net.apply(params, x) for x in xs]), np.float32, "vmap")
     seq = net.as_sequential()
     assert_close(seq.apply(params, xs[0]), net.apply(params, xs[0]), np.float32, "as_sequential")
+
+
+def test_apply_runs_the_sequential_stages_by_name():
+    net = fg.models.ConvNet(num_classes=3, image_size=(10, 10))
+    params = net.init(jax.random.PRNGKey(0))
+    jaxpr = jax.make_jaxpr(net.apply)(params, jnp.ones((1, 10, 10)))
+    stacks = {str(e.source_info.name_stack).split("/")[1] for e in jaxpr.jaxpr.eqns}
+    assert stacks == {"conv1", "relu1", "conv2", "relu2", "flatten", "head"}
 
 
 def test_bad_config_is_explained():

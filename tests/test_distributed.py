@@ -21,6 +21,7 @@ from _distributed_procs import free_port, jax_env, run_all
 from jax.sharding import AbstractMesh
 
 from funcgrad import distributed as dist
+from funcgrad import train as fg_train
 from funcgrad import flatten_dict
 from funcgrad.train import fit
 
@@ -170,7 +171,7 @@ def test_unreachable_coordinator_times_out_with_message():
     address = f"127.0.0.1:{free_port()}"  # nobody listens there
     start = time.monotonic()
     with pytest.raises(dist.CoordinatorUnreachableError, match=f"{address} unreachable after 1 s"):
-        dist.initialize(address, num_processes=2, process_id=1, timeout_s=1)
+        fg_train.initialize(address, num_processes=2, process_id=1, timeout_s=1)
     assert time.monotonic() - start < 10
     assert not jax.distributed.is_initialized()
 
@@ -197,7 +198,7 @@ def test_cli_unreachable_coordinator_is_one_line():
 
 def test_process_0_alone_stops_with_message():
     """Process 0 of 2 whose peer never comes: JAX ends it at the timeout, after funcgrad says why."""
-    code = "from funcgrad import distributed as d; d.initialize({!r}, 2, 0, timeout_s=2)"
+    code = "from funcgrad.train import initialize; initialize({!r}, 2, 0, timeout_s=2)"
     start = time.monotonic()
     with pytest.raises(AssertionError, match="exited with") as failed:
         run_all([["-c", code.format(f"127.0.0.1:{free_port()}")]], jax_env(1), timeout=60)
@@ -211,10 +212,10 @@ def test_launch_settings_from_environment(monkeypatch):
     monkeypatch.setenv("JAX_NUM_PROCESSES", "2")
     monkeypatch.setenv("JAX_PROCESS_ID", "1")
     with pytest.raises(dist.CoordinatorUnreachableError, match=f"coordinator {address} "):
-        dist.initialize(timeout_s=0.5)  # read all three from the environment
+        fg_train.initialize(timeout_s=0.5)  # read all three from the environment
     monkeypatch.setenv("JAX_PROCESS_ID", "one")
     with pytest.raises(dist.DistributedError, match="JAX_PROCESS_ID='one' is not an integer"):
-        dist.initialize(timeout_s=0.5)
+        fg_train.initialize(timeout_s=0.5)
 
 
 @pytest.mark.parametrize(
@@ -229,13 +230,13 @@ def test_bad_launch_settings(monkeypatch, args, match):
     for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(dist.DistributedError, match=match):
-        dist.initialize(*args, timeout_s=1)
+        fg_train.initialize(*args, timeout_s=1)
 
 
 def test_single_process_is_a_no_op(monkeypatch):
     for name in ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID"):
         monkeypatch.delenv(name, raising=False)
-    dist.initialize()
+    fg_train.initialize()
     assert not jax.distributed.is_initialized()
     assert dist.data_mesh(None) is None and dist.data_mesh(1) is None
     tree = {"w": np.ones(3)}

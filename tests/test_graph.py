@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import pytest
@@ -12,6 +15,7 @@ import funcgrad as fg
 from funcgrad.autodiff import tap
 from funcgrad.graph import trace
 from funcgrad.graph._grad_fn import VIEW_GRAD_FNS
+from funcgrad.nn._module import call_child  # not exported from fg.nn yet
 
 
 def single_layer(x, y, w, b):
@@ -102,14 +106,16 @@ def test_mynet_graph_names_taps_and_matches_torch_chain():
     g = trace(loss, params, jnp.ones((3, 4)))
     assert g.leaf_names == [f"m{i}.{k}" for i in range(3) for k in ("bias", "weight")] + ["image"]
     ops = [(n.label, n.grad_fn, n.name) for n in g.ops]
-    assert ops[0] == ("reshape", "ViewBackward0", None)  # x.view(-1); no gradient needed
+    # Boxes are named "param path: class", from the named scopes call_child and apply enter.
+    assert ops[0] == ("flatten: Flatten", "ViewBackward0", None)  # x.view(-1); no gradient
     assert ops[1:6] == [
         ("m0: Linear", "AddmmBackward0", "s1"),
-        ("relu", "ReluBackward0", "z1"),
+        ("relu1: ReLU", "ReluBackward0", "z1"),
         ("m1: Linear", "AddmmBackward0", "s2"),
-        ("relu", "ReluBackward0", "z2"),
+        ("relu2: ReLU", "ReluBackward0", "z2"),
         ("m2: Linear", "AddmmBackward0", "s3"),
     ]
+    assert {c.split("|")[0] for n in g.ops[:6] for c in n.cluster} == {"MyNet"}
     # The same net in torch, with a 2-D input so nn.Linear reports AddmmBackward0 directly.
     lins = [torch.nn.Linear(12, 5), torch.nn.Linear(5, 4), torch.nn.Linear(4, 3)]
     names = {}
@@ -147,23 +153,70 @@ def test_wrt_selection_and_errors():
 
 def test_collapse_and_expand():
     def block(x):
-        return jnp.tanh(x) * 2.0
+        with jax.named_scope("block"):  # your own scope: one box
+            return jnp.tanh(x) * 2.0
 
     def f(x):
         h = tap(block(x), "h")
-        return jnp.mean(fg.nn.functional.relu(h))
+        return (fg.nn.ReLU().apply({}, h) ** 2).sum()
 
     collapsed = trace(f, jnp.ones(3))
     assert [(n.label, n.grad_fn) for n in collapsed.ops] == [
-        ("block", None),
-        ("relu", "ReluBackward0"),
-        ("mean", "MeanBackward0"),
+        ("block", None),  # two arithmetic primitives: no single torch grad_fn
+        ("ReLU", "ReluBackward0"),
+        ("integer_pow", "PowBackward0"),  # outside any scope: one node per primitive
+        ("reduce_sum", "SumBackward0"),
     ]
     assert collapsed.ops[0].name == "h"
     expanded = trace(f, jnp.ones(3), expand=True)
-    assert [n.label for n in expanded.ops] == ["tanh", "mul", "max", "reduce_sum", "div"]
+    labels = [n.label for n in expanded.ops]
+    assert labels[:2] == ["tanh", "mul"] and labels[-2:] == ["integer_pow", "reduce_sum"]
     assert expanded.ops[0].cluster[0].startswith("block|")
+    assert any(c.startswith("ReLU|") for n in expanded.ops for c in n.cluster)
     assert "subgraph" in expanded.to_dot() and "subgraph" not in collapsed.to_dot()
+    # The backward graph of an expanded graph is the collapsed one's.
+    assert [n.label for n in expanded.backward().ops] == [n.label for n in collapsed.backward().ops]
+
+
+@dataclass(frozen=True)
+class _Block(fg.nn.Module):
+    """A user's own module holding a Sequential, called through call_child."""
+
+    def init(self, key):
+        return {"body": self.body.init(key)}
+
+    @property
+    def body(self):
+        return fg.nn.Sequential({"fc": fg.nn.Linear(3, 4), "act": fg.nn.Tanh()})
+
+    def apply(self, params, x):
+        y, _ = call_child("body", self.body, params, x, buffers={}, train=False, key=None)
+        return y
+
+
+def test_user_module_boxes_are_named_by_param_paths():
+    net = _Block()
+    params = net.init(jax.random.PRNGKey(0))
+    g = trace(lambda p, x: net.apply(p, x).sum(), params, jnp.ones((2, 3)))
+    assert g.leaf_names == ["body.fc.bias", "body.fc.weight", "x"]
+    assert [(n.label, n.grad_fn) for n in g.ops] == [
+        ("body.fc: Linear", "AddmmBackward0"),
+        ("body.act: Tanh", "TanhBackward0"),
+        ("reduce_sum", "SumBackward0"),
+    ]
+    assert [c.split("|")[0] for c in g.ops[0].cluster] == ["_Block", "body: Sequential"]
+    back = g.backward()
+    assert [n.label for n in back.ops] == ["SumBackward0", "TanhBackward0", "AddmmBackward0"]
+    assert "dot_general" in back.ops[-1].primitives
+    assert [n.label for n in back.outputs] == ["body.fc.bias.grad", "body.fc.weight.grad"]
+
+
+def test_graph_is_plain_data():
+    g = trace(single_layer, *_single_layer_args(), wrt=("w", "b"))
+    fields = [getattr(g, f.name) for f in dataclasses.fields(g)]
+    fields += [getattr(g.traced, f.name) for f in dataclasses.fields(g.traced)]
+    assert not any(callable(v) for v in fields)
+    assert fg.graph.backward(single_layer, *_single_layer_args(), wrt=("w", "b")) == g.backward()
 
 
 def test_table_and_dot_text():

@@ -10,7 +10,8 @@ import sys
 import jax.numpy as jnp
 import pytest
 
-from funcgrad.graph import _cli, _dot, trace
+from funcgrad.cli import _graph as _cli
+from funcgrad.graph import _dot, trace
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None,

@@ -34,6 +34,9 @@ def _torch_draws(make, n: int) -> dict[str, np.ndarray]:
         (fg.nn.Linear(64, 32), lambda: torch.nn.Linear(64, 32), 64),
         (fg.nn.Linear(7, 200), lambda: torch.nn.Linear(7, 200), 7),
         (fg.nn.Conv2d(3, 16, 5), lambda: torch.nn.Conv2d(3, 16, 5), 75),
+        # fan_in = in_channels / groups * prod(kernel_size)
+        (fg.nn.Conv2d(8, 16, 3, groups=4), lambda: torch.nn.Conv2d(8, 16, 3, groups=4), 18),
+        (fg.nn.Conv1d(6, 12, 4, groups=3), lambda: torch.nn.Conv1d(6, 12, 4, groups=3), 8),
     ],
 )
 def test_matches_torch_distribution(layer, make, fan_in):

@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from _notes_models import TorchMyNet
 from _parity import assert_close, check_module
+from _torch_models import TorchMyNet
 from jax.test_util import check_grads
 
 import funcgrad as fg
@@ -72,5 +72,32 @@ def test_as_sequential_is_the_same_function():
 
 def test_wrong_size_explains_vmap():
     net = fg.models.MyNet(12, 5, 4, 3)
-    with pytest.raises(ValueError, match="jax.vmap"):
+    with pytest.raises(fg.nn.ModuleError, match="jax.vmap"):
         net.apply(net.init(jax.random.PRNGKey(0)), jnp.ones((4, 12)))
+
+
+def test_apply_runs_the_sequential_stages_by_name():
+    """One definition: apply's name stack is the Sequential's stages, under the model's name."""
+    net = fg.models.MyNet(6, 5, 4, 3)
+    params = net.init(jax.random.PRNGKey(0))
+    jaxpr = jax.make_jaxpr(net.apply)(params, jnp.ones(6))
+    stacks = {str(e.source_info.name_stack) for e in jaxpr.jaxpr.eqns}
+    assert {"MyNet/m0/Linear", "MyNet/m1/Linear", "MyNet/m2/Linear", "MyNet/relu1/ReLU"} <= stacks
+    stages = [name for name, _ in net.as_sequential().named_layers()]
+    assert stages == [
+        "flatten", "m0", "s1", "relu1", "z1", "m1", "s2", "relu2", "z2", "m2", "s3"
+    ]  # fmt: skip
+    assert all(s.split("/")[1] in stages for s in stacks)
+
+
+def test_models_do_not_import_autodiff():
+    """Models sit below autodiff: they tap through funcgrad._tap, so no import cycle can form."""
+    import ast
+    import pathlib
+
+    for path in pathlib.Path(fg.models.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                names += [a.name for a in getattr(node, "names", [])]
+                assert not any(n.startswith("funcgrad.autodiff") for n in names), path.name

@@ -38,3 +38,11 @@ def test_shapes_and_finite_differences(x64):
     params = model.init(jax.random.PRNGKey(0))
     assert params["w"].shape == (5, 3) and params["b"].shape == (3,)
     check_grads(model.apply, (params, jnp.ones((2, 5))), order=2, modes=("fwd", "rev"))
+
+
+def test_apply_is_x_at_w_plus_b_without_transposes():
+    """The notes' (in, out) layout is used as is: no transpose reaches the program."""
+    model = fg.models.SingleLayer(5, 3)
+    params = model.init(jax.random.PRNGKey(0))
+    jaxpr = jax.make_jaxpr(model.apply)(params, jnp.ones((2, 5)))
+    assert "transpose" not in {e.primitive.name for e in jaxpr.jaxpr.eqns}

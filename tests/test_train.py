@@ -8,38 +8,13 @@ import numpy as np
 import optax
 import pytest
 import torch
+from _torch_models import TorchMyNet
 
 import funcgrad as fg
 from funcgrad.data import load_digits
-from funcgrad.train import (
-    TrainError,
-    build_model,
-    epoch_batches,
-    fit,
-    make_epoch,
-    make_evaluate,
-    make_optimizer,
-    make_step,
-    resolve_batch_size,
-)
+from funcgrad.loop import epoch_batches, make_epoch, make_evaluate, make_step, step_key
+from funcgrad.train import TrainError, build_model, fit, make_optimizer, resolve_batch_size
 from funcgrad.train._setup import loss_for
-
-
-class TorchMyNet(torch.nn.Module):
-    """The notes' mynet, in PyTorch, batched the usual way."""
-
-    def __init__(self, d0, d1, d2, d3):
-        super().__init__()
-        self.m0, self.m1, self.m2 = (
-            torch.nn.Linear(d0, d1),
-            torch.nn.Linear(d1, d2),
-            torch.nn.Linear(d2, d3),
-        )
-
-    def forward(self, x):
-        x = torch.relu(self.m0(x.flatten(1)))
-        return self.m2(torch.relu(self.m1(x)))
-
 
 TORCH_OPT = {
     "sgd": lambda p, lr: torch.optim.SGD(p, lr=lr),
@@ -52,16 +27,16 @@ TORCH_OPT = {
 def test_train_steps_match_pytorch(x64, name):
     ds = load_digits()
     torch.manual_seed(0)
-    tnet = TorchMyNet(64, 60, 40, 10).double()
+    tnet = TorchMyNet(64, 60, 40, 10, batched=True).double()
     model, _ = build_model("mynet", ds)
     params = fg.interop.from_torch(tnet, like=model)
     opt, topt = make_optimizer(name, 0.05), TORCH_OPT[name](tnet.parameters(), 0.05)
     step = make_step(model, loss_for(ds), opt)
     x, y = jnp.asarray(ds.x_train, jnp.float64), jnp.asarray(ds.y_train)
-    state = opt.init(params)
+    buffers, state = model.init_buffers(), opt.init(params)
     for i in range(3):
         idx = np.arange(32 * i, 32 * i + 32)
-        params, state, loss = step(params, state, x, y, jnp.asarray(idx))
+        params, buffers, state, loss = step(params, buffers, state, x, y, jnp.asarray(idx), None)
         topt.zero_grad()
         tloss = torch.nn.functional.cross_entropy(
             tnet(torch.tensor(ds.x_train[idx], dtype=torch.float64)),
@@ -81,12 +56,13 @@ def test_scan_epoch_equals_the_step_loop():
     params = model.init(jax.random.PRNGKey(0))
     x, y = jnp.asarray(ds.x_train), jnp.asarray(ds.y_train)
     batches = epoch_batches(jax.random.PRNGKey(1), ds.num_train, 64)[:4]
-    p_scan, _, losses = make_epoch(model, loss_for(ds), opt)(
-        params, opt.init(params), x, y, batches
+    key = jax.random.PRNGKey(2)
+    p_scan, _, _, losses = make_epoch(model, loss_for(ds), opt)(
+        params, {}, opt.init(params), x, y, batches, key
     )
-    step, p, s = make_step(model, loss_for(ds), opt), params, opt.init(params)
+    step, p, b, s = make_step(model, loss_for(ds), opt), params, {}, opt.init(params)
     for i, idx in enumerate(batches):
-        p, s, loss = step(p, s, x, y, idx)
+        p, b, s, loss = step(p, b, s, x, y, idx, step_key(key, i))
         np.testing.assert_allclose(losses[i], loss, rtol=1e-5)
     for a, b in zip(jax.tree.leaves(p_scan), jax.tree.leaves(p), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -113,20 +89,20 @@ def test_epoch_batches_are_fresh_permutations():
 
 @pytest.mark.parametrize("bad", [0, -3, "ten", True, 2.5])
 def test_bad_batch_sizes_are_refused(bad):
-    with pytest.raises(TrainError, match="batch size must be a positive integer or 'full'"):
+    with pytest.raises(TrainError, match="batch_size must be a positive integer or 'full'"):
         resolve_batch_size(bad, 100)
 
 
 def test_setup_errors_name_the_choices():
     with pytest.raises(TrainError, match="unknown model 'resnet'; choose one of mynet, convnet"):
         build_model("resnet", load_digits())
-    with pytest.raises(TrainError, match="use --dataset synthetic-linear"):
+    with pytest.raises(TrainError, match="use the synthetic-linear dataset"):
         build_model("linear", load_digits())
     with pytest.raises(TrainError, match="convnet classifies images"):
         build_model("convnet", fg.data.synthetic_linear())
     with pytest.raises(TrainError, match="unknown optimizer 'rmsprop'; choose one of sgd"):
         make_optimizer("rmsprop", 0.1)
-    with pytest.raises(TrainError, match="learning rate must be a positive number"):
+    with pytest.raises(TrainError, match="lr must be a positive number"):
         make_optimizer("sgd", 0.0)
     with pytest.raises(TrainError, match="unknown model"):
         fit("resnet", progress="none")
@@ -137,7 +113,7 @@ def test_evaluate_counts_correct_argmax():
     model, flat = build_model("single-layer", ds)
     params = model.init(jax.random.PRNGKey(0))
     result = make_evaluate(model, loss_for(flat), classify=True)(
-        params, jnp.asarray(flat.x_test), jnp.asarray(flat.y_test)
+        params, {}, jnp.asarray(flat.x_test), jnp.asarray(flat.y_test)
     )
     logits = np.asarray(flat.x_test) @ np.asarray(params["w"]) + np.asarray(params["b"])
     np.testing.assert_allclose(result["accuracy"], np.mean(logits.argmax(1) == flat.y_test))

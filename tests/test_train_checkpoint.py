@@ -8,7 +8,8 @@ import optax
 import pytest
 from _train_helpers import assert_bitwise_equal, snapshot
 
-from funcgrad.train import Checkpoints, TrainError, TrainState
+from funcgrad.loop import TrainState
+from funcgrad.train import Checkpoints, TrainError
 
 
 def state(epoch: int) -> TrainState:
@@ -16,7 +17,8 @@ def state(epoch: int) -> TrainState:
     opt = optax.adam(1e-3)
     opt_state = opt.update(params, opt.init(params), params)[1]  # non-trivial moments
     key = jax.random.fold_in(jax.random.PRNGKey(0), epoch)
-    return TrainState(params, opt_state, jnp.array(epoch), jnp.array(10 * epoch), key)
+    buffers = {"bn": {"running_mean": jnp.full(2, 0.5 * epoch)}}  # buffers round-trip too
+    return TrainState(params, buffers, opt_state, jnp.array(epoch), jnp.array(10 * epoch), key)
 
 
 def test_round_trip_is_exact_and_only_the_last_n_are_kept(tmp_path):
@@ -62,5 +64,5 @@ def test_a_corrupt_checkpoint_is_a_one_line_error_and_nothing_is_deleted(tmp_pat
 
 
 def test_keep_must_be_positive(tmp_path):
-    with pytest.raises(TrainError, match="--keep must be at least 1"):
+    with pytest.raises(TrainError, match="keep must be at least 1"):
         Checkpoints(tmp_path, keep=0)

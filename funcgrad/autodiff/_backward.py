@@ -13,11 +13,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from funcgrad.autodiff._args import argnums_tuple
+
 __all__ = ["NonScalarOutputError", "backward", "grad"]
 
 
 class NonScalarOutputError(TypeError):
     """Raised when a gradient is asked of a function whose output is not a scalar."""
+
+    __module__ = "funcgrad.autodiff"
 
 
 def check_scalar(out: Any, who: str) -> None:
@@ -42,9 +46,9 @@ def grad(f: Callable[..., jax.Array], argnums: int | Sequence[int] = 0) -> Calla
         >>> grad(lambda x: x * 2.0)(jnp.ones(3))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        funcgrad.autodiff._backward.NonScalarOutputError: grad: the function returned shape (3,), but a gradient exists only for a real scalar output (a loss); ...
+        funcgrad.autodiff.NonScalarOutputError: grad: the function returned shape (3,), but a gradient exists only for a real scalar output (a loss); ...
     """
-    argnums = argnums if isinstance(argnums, int) else tuple(argnums)
+    argnums = argnums if isinstance(argnums, int) else argnums_tuple(argnums, who="grad")
 
     def checked(*args: Any) -> jax.Array:
         out = f(*args)
@@ -69,10 +73,7 @@ def backward(
         >>> [round(g, 4) for g in backward(lambda x: x * 2.0**11, x, v=v).tolist()]
         [204.8, 2048.0, 0.2048]
     """
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    for i in nums:
-        if not -len(args) <= i < len(args):
-            raise ValueError(f"backward: argnums {argnums!r} out of range for {len(args)} args")
+    nums = argnums_tuple(argnums, len(args), "backward")
 
     out, vjp_fn = vjp_wrt(f, args, nums)
     if v is None:

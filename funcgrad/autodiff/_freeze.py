@@ -14,7 +14,7 @@ from typing import Any
 import jax
 import optax
 
-from funcgrad.autodiff._paths import leaf_paths, matches
+from funcgrad._tree import leaf_paths, matches
 
 __all__ = ["detach", "freeze", "path_mask"]
 

@@ -21,14 +21,17 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from funcgrad._tree import path_name
+from funcgrad.autodiff._args import arg_names, argnums_tuple
 from funcgrad.autodiff._backward import partial_at
-from funcgrad.autodiff._paths import arg_names, path_name
 
 __all__ = ["GradcheckError", "gradcheck"]
 
 
 class GradcheckError(AssertionError):
     """Analytic and numeric derivatives disagree; the message shows the worst mismatch."""
+
+    __module__ = "funcgrad.autodiff"
 
 
 def _is_float(leaf: Any) -> bool:
@@ -65,7 +68,7 @@ def gradcheck(
         >>> gradcheck(lambda x: bad_square(x).sum(), jnp.array([3.0]))
         Traceback (most recent call last):
         ...
-        funcgrad.autodiff._gradcheck.GradcheckError: gradcheck: reverse mode (jax.vjp) disagrees with finite differences; worst mismatch at argument 0 (x) index (0,): analytic 3, numeric 6 (|diff| 3 > atol 1e-05 + rtol 0.001 * |numeric|)
+        funcgrad.autodiff.GradcheckError: gradcheck: reverse mode (jax.vjp) disagrees with finite differences; worst mismatch at argument 0 (x) index (0,): analytic 3, numeric 6 (|diff| 3 > atol 1e-05 + rtol 0.001 * |numeric|)
     """
     for mode in modes or ():
         if mode not in ("rev", "fwd"):
@@ -79,7 +82,7 @@ def gradcheck(
                 i for i, a in enumerate(args) if any(map(_is_float, jax.tree_util.tree_leaves(a)))
             )
         else:
-            nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+            nums = argnums_tuple(argnums, len(args), "gradcheck")
         for i in nums:
             bad = [l for l in jax.tree_util.tree_leaves(args[i]) if not _is_float(l)]
             if bad:

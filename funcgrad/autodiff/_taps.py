@@ -13,58 +13,17 @@ operation reaches the jaxpr, so tapped code costs nothing in training.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
-from jax._src.interpreters import batching
 
+from funcgrad._compat import is_batch_tracer
+from funcgrad._tap import tap, tap_handler
+from funcgrad.autodiff._args import argnums_tuple
 from funcgrad.autodiff._backward import check_scalar
 
-__all__ = ["grad_with_taps", "tap"]
-
-
-class _Handler(Protocol):
-    def __call__(self, x: Any, name: str) -> Any: ...
-
-
-_local = threading.local()
-
-
-def _handlers() -> list[_Handler]:
-    if not hasattr(_local, "stack"):
-        _local.stack = []
-    return _local.stack
-
-
-@contextmanager
-def tap_handler(handler: _Handler) -> Iterator[None]:
-    """Route every ``tap(x, name)`` to ``handler`` while the block runs (used by fg.graph too)."""
-    stack = _handlers()
-    stack.append(handler)
-    try:
-        yield
-    finally:
-        stack.pop()
-
-
-def tap(x: Any, name: str) -> Any:
-    """Mark the intermediate value ``x`` as ``name``; returns ``x`` itself.
-
-    Inside :func:`grad_with_taps` its gradient is reported under ``name``; anywhere else the call is
-    free (it adds nothing to the traced program).
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> tap(jnp.ones(2), "s1").tolist()
-        [1.0, 1.0]
-    """
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"tap: name must be a non-empty str, got {name!r}")
-    stack = _handlers()
-    return stack[-1](x, name) if stack else x
+__all__ = ["grad_with_taps", "tap", "tap_handler"]
 
 
 class _Collect:
@@ -79,7 +38,7 @@ class _Collect:
                 f"tap: the name {name!r} is used twice in one function; give each tap its own "
                 "name (e.g. f'{name}_{i}' in a loop)"
             )
-        if isinstance(x, batching.BatchTracer):
+        if is_batch_tracer(x):
             raise ValueError(
                 f"tap {name!r} sits inside a jax.vmap within the differentiated function, so it "
                 "would see one example at a time; move the vmap outside instead: "
@@ -118,9 +77,10 @@ def grad_with_taps(
         >>> grads.tolist(), taps["y"].tolist()
         ([6.0, 6.0, 6.0], [6.0, 6.0, 6.0])
     """
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    nums = argnums_tuple(argnums, who="grad_with_taps")
 
     def wrapped(*args: Any) -> tuple[Any, dict[str, Any]]:
+        argnums_tuple(nums, len(args), "grad_with_taps")
         collect = _Collect()
         with tap_handler(collect):
             # A fresh lambda: eval_shape caches traces per function, and a cached trace would

@@ -12,6 +12,8 @@ __all__ = ["DataError", "Dataset", "standardize"]
 class DataError(ValueError):
     """Bad input data; the message is one line that names the problem and the fix."""
 
+    __module__ = "funcgrad.data"
+
 
 @dataclass(frozen=True)
 class Dataset:

@@ -27,7 +27,7 @@ def load_dataset(name: str | Path) -> Dataset:
         >>> load_dataset("mnist")
         Traceback (most recent call last):
         ...
-        funcgrad.data._dataset.DataError: unknown dataset 'mnist'; use digits, synthetic-linear or a path to a .npz file
+        funcgrad.data.DataError: unknown dataset 'mnist'; use digits, synthetic-linear or a path to a .npz file
     """
     if str(name) in DATASETS:
         return DATASETS[str(name)]()

@@ -1,7 +1,7 @@
-"""Data-parallel training on JAX's own runtime: a ``"data"`` mesh, and ``jax.distributed``.
+"""Data-parallel training on JAX's own runtime: a ``"data"`` mesh over the devices.
 
 The same step function runs on one device, on every device of one host (``devices=N``), or on
-every device of several processes (``initialize`` first). Params and optimizer state are
+every device of several processes (``funcgrad.train.initialize`` first). Params and optimizer state are
 replicated, each batch is split along the mesh, and XLA's compiled step averages the gradients.
 
 Example:
@@ -27,7 +27,7 @@ from funcgrad.distributed._mesh import (
     shard_epoch,
     to_host,
 )
-from funcgrad.distributed._runtime import initialize, is_main_process
+from funcgrad.distributed._runtime import is_main_process
 
 __all__ = [
     "DATA_AXIS",
@@ -36,7 +36,6 @@ __all__ = [
     "DispatchLimit",
     "check_divisible",
     "data_mesh",
-    "initialize",
     "is_main_process",
     "process_rows",
     "replicate",

@@ -60,7 +60,7 @@ def data_mesh(devices: int | None = None) -> Mesh | None:
     if multi and devices != len(available):
         raise DistributedError(
             f"a {jax.process_count()}-process run uses all {len(available)} devices, got "
-            f"devices={devices}; leave devices (--devices) unset"
+            f"devices={devices}; leave devices unset"
         )
     if devices == 1:
         return None

@@ -6,8 +6,12 @@ import html
 import os
 import shutil
 import subprocess
+from typing import TYPE_CHECKING
 
-from funcgrad.graph._graph import Graph, Node
+from funcgrad.graph._node import Node
+
+if TYPE_CHECKING:  # only for annotations: _graph imports this module
+    from funcgrad.graph._graph import Graph
 
 __all__ = ["GraphvizNotFoundError", "render", "svg_or_none", "to_dot"]
 
@@ -32,6 +36,8 @@ _FILL = {
 
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` is needed to draw the graph and is not on the PATH."""
+
+    __module__ = "funcgrad.graph"
 
 
 def _label(node: Node, backward: bool) -> str:
@@ -66,7 +72,7 @@ def to_dot(graph: Graph) -> str:
     Example:
         >>> import jax.numpy as jnp
         >>> from funcgrad.graph import trace
-        >>> print(trace(lambda x: x * 2, jnp.ones(2)).to_dot().splitlines()[0])
+        >>> print(to_dot(trace(lambda x: x * 2, jnp.ones(2))).splitlines()[0])
         digraph forward {
     """
     backward = graph.direction == "backward"

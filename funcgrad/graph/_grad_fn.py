@@ -69,16 +69,43 @@ GRAD_FN_BY_PRIMITIVE: dict[str, str | None] = {
 }
 
 # funcgrad layers and functions, and jax.numpy / jax.nn functions that appear as one call.
+# funcgrad layers (by class name, as the named scope of their ``apply`` reads), losses and
+# functions (by function name), checked live against torch's ``grad_fn`` in tests/test_graph_grad_fn.py.
 GRAD_FN_BY_FUNCTION: dict[str, str | None] = {
+    # layers
+    "AdaptiveAvgPool2d": "AdaptiveAvgPool2DBackward0",  # torch shows MeanBackward1 for output 1x1
+    "AvgPool2d": "AvgPool2DBackward0",
+    "BatchNorm1d": "NativeBatchNormBackward0",
+    "BatchNorm2d": "NativeBatchNormBackward0",
+    "Conv1d": "ConvolutionBackward0",
     "Conv2d": "ConvolutionBackward0",
+    "Dropout": "MulBackward0",  # train mode on CPU: input * mask / (1 - p); eval: no node
+    "ELU": "EluBackward0",
+    "Embedding": "EmbeddingBackward0",
     "Flatten": "ViewBackward0",
+    "GELU": "GeluBackward0",
+    "GroupNorm": "NativeGroupNormBackward0",
+    "LayerNorm": "NativeLayerNormBackward0",
+    "LeakyReLU": "LeakyReluBackward0",
     "Linear": "AddmmBackward0",
+    "LogSoftmax": "LogSoftmaxBackward0",
+    "MaxPool2d": "MaxPool2DWithIndicesBackward0",
     "ReLU": "ReluBackward0",
+    "SiLU": "SiluBackward0",
     "Sigmoid": "SigmoidBackward0",
+    "Softmax": "SoftmaxBackward0",
     "Tanh": "TanhBackward0",
+    # losses (torch.nn.functional names)
+    "binary_cross_entropy": "BinaryCrossEntropyBackward0",
     "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
-    "conv2d": "ConvolutionBackward0",
     "cross_entropy": "NllLossBackward0",
+    "huber_loss": "HuberLossBackward0",
+    "l1_loss": "MeanBackward0",  # torch computes abs(input - target).mean(): the last is Mean
+    "mse_loss": "MseLossBackward0",
+    "nll_loss": "NllLossBackward0",
+    "smooth_l1_loss": "SmoothL1LossBackward0",
+    # functions
+    "conv2d": "ConvolutionBackward0",
     "flatten": "ViewBackward0",
     "linear": "AddmmBackward0",
     "log_softmax": "LogSoftmaxBackward0",
@@ -86,7 +113,6 @@ GRAD_FN_BY_FUNCTION: dict[str, str | None] = {
     "logsumexp": "LogsumexpBackward0",
     "matmul": "MmBackward0",
     "mean": "MeanBackward0",
-    "mse_loss": "MseLossBackward0",
     "relu": "ReluBackward0",
     "sigmoid": "SigmoidBackward0",
     "softmax": "SoftmaxBackward0",

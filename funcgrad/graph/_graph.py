@@ -7,42 +7,14 @@ from, its shape, and for operations both the JAX primitives inside and the PyTor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from funcgrad.graph import _dot
+from funcgrad.graph._backward import backward_nodes
+from funcgrad.graph._node import Node, Traced
+
 __all__ = ["Graph", "Node"]
-
-NodeKind = Literal["leaf", "const", "op", "output", "seed", "grad"]
-
-
-@dataclass(frozen=True)
-class Node:
-    """One node: a leaf (argument), const, op, output; or in a backward graph a seed or grad.
-
-    ``inputs`` are node ids the value flows from. ``cluster`` lists the enclosing groups (layers,
-    models) outermost first, drawn as boxes around expanded nodes. ``name`` is the notes' name of
-    the value the node produces when the code tapped it (``s1``), else ``None``.
-    """
-
-    id: str
-    kind: NodeKind
-    label: str
-    shape: tuple[int, ...] = ()
-    dtype: str = ""
-    inputs: tuple[str, ...] = ()
-    primitives: tuple[str, ...] = ()
-    grad_fn: str | None = None
-    requires_grad: bool = False
-    cluster: tuple[str, ...] = ()
-    name: str | None = None
-    key: tuple[Any, ...] = field(default=(), compare=False, repr=False)
-
-    @property
-    def type_str(self) -> str:
-        """``f32[5,3]``, as jaxprs print types."""
-        short = {"float32": "f32", "float64": "f64", "int32": "i32", "int64": "i64", "bool": "bool"}
-        return f"{short.get(self.dtype, self.dtype)}[{','.join(map(str, self.shape))}]"
 
 
 @dataclass(frozen=True)
@@ -59,7 +31,7 @@ class Graph:
 
     nodes: tuple[Node, ...]
     direction: Literal["forward", "backward"] = "forward"
-    _backward: Callable[[], Graph] | None = field(default=None, compare=False, repr=False)
+    traced: Traced | None = field(default=None, compare=False, repr=False)
 
     def __getitem__(self, node_id: str) -> Node:
         for node in self.nodes:
@@ -113,9 +85,9 @@ class Graph:
         listing the JAX primitives its VJP runs; edges run from the output back to ``w.grad``
         sinks for the leaves that require grad.
         """
-        if self._backward is None:
+        if self.traced is None or self.direction == "backward":
             raise ValueError("this graph is already a backward graph (or was built by hand)")
-        return self._backward()
+        return Graph(backward_nodes(self.traced), "backward")
 
     def table(self) -> str:
         """A readable text table of the nodes: id, kind, label, type, grad_fn, inputs, primitives."""
@@ -143,23 +115,17 @@ class Graph:
 
     def to_dot(self) -> str:
         """Graphviz DOT text of this graph."""
-        from funcgrad.graph._dot import to_dot
-
-        return to_dot(self)
+        return _dot.to_dot(self)
 
     def render(self, path: str) -> str:
         """Write ``path`` (``.svg``, ``.png``, ``.pdf`` via Graphviz's ``dot``; ``.dot`` as text).
 
         Raises a ``RuntimeError`` saying how to install Graphviz when ``dot`` is missing.
         """
-        from funcgrad.graph._dot import render
-
-        return render(self, path)
+        return _dot.render(self, path)
 
     def _repr_svg_(self) -> str | None:
-        from funcgrad.graph._dot import svg_or_none
-
-        return svg_or_none(self)
+        return _dot.svg_or_none(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         svg = self._repr_svg_()

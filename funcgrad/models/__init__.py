@@ -10,8 +10,9 @@ Example:
 """
 
 from funcgrad.models._convnet import ConvNet
+from funcgrad.models._lenet import LeNet5
 from funcgrad.models._linear_regression import LinearRegression
 from funcgrad.models._mynet import MyNet
 from funcgrad.models._single_layer import SingleLayer
 
-__all__ = ["ConvNet", "LinearRegression", "MyNet", "SingleLayer"]
+__all__ = ["ConvNet", "LeNet5", "LinearRegression", "MyNet", "SingleLayer"]

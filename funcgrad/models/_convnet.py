@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-
-from funcgrad.nn import functional as F
+from funcgrad.models._sequential_model import SequentialModel
 from funcgrad.nn._activations import Flatten, ReLU
 from funcgrad.nn._conv import Conv2d
 from funcgrad.nn._linear import Linear
-from funcgrad.nn._module import Module, Params
+from funcgrad.nn._module import Module
 from funcgrad.nn._sequential import Sequential
 
 __all__ = ["ConvNet"]
 
 
 @dataclass(frozen=True)
-class ConvNet(Module):
+class ConvNet(SequentialModel):
     """``relu(conv2(relu(conv1(x))))`` with ``Conv2d(1, 20, 5)`` and ``Conv2d(20, 20, 5)``.
 
     With ``num_classes`` and ``image_size`` it adds ``head = Linear(20 * (H-8) * (W-8), num_classes)``
@@ -49,42 +47,28 @@ class ConvNet(Module):
                 "use at least 9x9"
             )
 
-    @property
-    def layers(self) -> dict[str, Module]:
-        layers: dict[str, Module] = {"conv1": Conv2d(1, 20, 5), "conv2": Conv2d(20, 20, 5)}
-        if self.num_classes is not None and self.image_size is not None:
-            h, w = self.image_size
-            layers["head"] = Linear(20 * (h - 8) * (w - 8), self.num_classes)
-        return layers
-
     def as_sequential(self) -> Sequential:
-        """The same network as a stack of named stages, with the same params (for by-hand backprop).
+        """The network itself: named stages with the model's params (for by-hand backprop).
 
         Example:
             >>> import jax, jax.numpy as jnp
             >>> net = ConvNet(num_classes=3, image_size=(10, 10))
+            >>> [name for name, _ in net.as_sequential().named_layers()]
+            ['conv1', 'relu1', 'conv2', 'relu2', 'flatten', 'head']
             >>> p, x = net.init(jax.random.PRNGKey(0)), jnp.ones((1, 10, 10))
             >>> bool(jnp.allclose(net.as_sequential().apply(p, x), net.apply(p, x)))
             True
         """
-        layers = self.layers
         stages: dict[str, Module] = {
-            "conv1": layers["conv1"],
+            "conv1": Conv2d(1, 20, 5),
             "relu1": ReLU(),
-            "conv2": layers["conv2"],
+            "conv2": Conv2d(20, 20, 5),
             "relu2": ReLU(),
         }
-        if "head" in layers:
-            stages |= {"flatten": Flatten(0), "head": layers["head"]}
+        if self.num_classes is not None and self.image_size is not None:
+            h, w = self.image_size
+            stages |= {
+                "flatten": Flatten(0),
+                "head": Linear(20 * (h - 8) * (w - 8), self.num_classes),
+            }
         return Sequential(stages)
-
-    def init(self, key: jax.Array) -> Params:
-        return Sequential(self.layers).init(key)
-
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        layers = self.layers
-        x = F.relu(layers["conv1"].apply(params["conv1"], x))
-        x = F.relu(layers["conv2"].apply(params["conv2"], x))
-        if "head" in layers:
-            x = layers["head"].apply(params["head"], x.reshape(-1))
-        return x

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jax
+import jax.numpy as jnp
 
-from funcgrad.autodiff._taps import tap
-from funcgrad.nn import functional as F
+from funcgrad._tap import tap
 from funcgrad.nn._init import default_dtype
 from funcgrad.nn._module import Module, Params
 
@@ -42,6 +42,7 @@ class SingleLayer(Module):
         }
 
     def apply(self, params: Params, x: jax.Array) -> jax.Array:
-        # linear() expects torch's (out, in) weight; the notes store w as (in, out). Tapped as "z"
-        # so fg.autodiff.grad_with_taps reports d loss / d z, as z.retain_grad() would.
-        return tap(F.linear(x, params["w"].T, params["b"]), "z")
+        # The notes' (in, out) layout, written directly (linear() would transpose w twice). Tapped
+        # as "z" so fg.autodiff.grad_with_taps reports d loss / d z, as z.retain_grad() would.
+        z = x @ params["w"]
+        return tap(z + jnp.broadcast_to(params["b"], z.shape), "z")

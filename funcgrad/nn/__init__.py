@@ -8,23 +8,71 @@ Example:
     (2, 1)
 """
 
+from funcgrad._cpu_kernels import SlowConvolutionWarning
 from funcgrad.nn import functional
-from funcgrad.nn._activations import Flatten, ReLU, Sigmoid, Tanh
-from funcgrad.nn._conv import Conv2d
+from funcgrad.nn._activations import (
+    ELU,
+    GELU,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from funcgrad.nn._conv import Conv1d, Conv2d
+from funcgrad.nn._dropout import Dropout, Dropout2d
+from funcgrad.nn._embedding import Embedding
 from funcgrad.nn._linear import Linear
-from funcgrad.nn._module import Batched, Module, Params
+from funcgrad.nn._module import (
+    Batched,
+    Buffers,
+    Module,
+    ModuleError,
+    Params,
+    call_child,
+    child_key,
+)
+from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from funcgrad.nn._sequential import Sequential
 
 __all__ = [
+    "ELU",
+    "GELU",
+    "AdaptiveAvgPool2d",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
     "Batched",
+    "Buffers",
+    "Conv1d",
     "Conv2d",
+    "Dropout",
+    "Dropout2d",
+    "Embedding",
     "Flatten",
+    "GroupNorm",
+    "Identity",
+    "LayerNorm",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
+    "MaxPool2d",
     "Module",
+    "ModuleError",
     "Params",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "SlowConvolutionWarning",
+    "Softmax",
     "Tanh",
+    "call_child",
+    "child_key",
     "functional",
 ]

@@ -1,8 +1,10 @@
-"""Training: ``fit`` (the Python API behind ``funcgrad train``) and the pieces it is made of.
+"""Training, the application layer: ``fit`` (the Python API behind ``funcgrad train``) and its parts.
 
-A jitted step from ``jax.value_and_grad`` and optax, shuffled minibatches from an explicit key,
-an optional epoch fused with ``lax.scan``, evaluation, orbax checkpoints, ``metrics.jsonl`` and
-``loss.png``.
+``fit`` trains any funcgrad Module with any loss and optax optimiser, built only from the core
+pieces in :mod:`funcgrad.loop`; around them it adds what an application does: the registry of
+built-in models with their defaults, run folders, ``config.json``, ``metrics.jsonl``,
+``loss.png``, progress output, orbax checkpoints with bitwise resume, and the fast CPU kernels
+(``fast_jit``, ``enable_fast_cpu_kernels``).
 
 Example:
     >>> import funcgrad.train as T
@@ -11,31 +13,28 @@ Example:
     ['epoch', 'examples_per_second', 'seconds', 'test_accuracy', 'test_loss', 'train_loss']
 """
 
-from funcgrad.train._batches import epoch_batches, resolve_batch_size
+from funcgrad.train._batches import resolve_batch_size
 from funcgrad.train._checkpoint import Checkpoints
+from funcgrad.train._distributed import initialize
 from funcgrad.train._errors import DivergenceError, TrainError
-from funcgrad.train._evaluate import make_evaluate
+from funcgrad.train._fast import FAST_CPU_OPTIONS, enable_fast_cpu_kernels, fast_jit
 from funcgrad.train._fit import FitResult, fit
 from funcgrad.train._setup import DEFAULTS, MODELS, OPTIMIZERS, build_model, make_optimizer
-from funcgrad.train._state import TrainState
-from funcgrad.train._step import batch_loss, make_epoch, make_step
 
 __all__ = [
     "DEFAULTS",
+    "FAST_CPU_OPTIONS",
     "MODELS",
     "OPTIMIZERS",
     "Checkpoints",
     "DivergenceError",
     "FitResult",
     "TrainError",
-    "TrainState",
-    "batch_loss",
     "build_model",
-    "epoch_batches",
+    "enable_fast_cpu_kernels",
+    "fast_jit",
     "fit",
-    "make_epoch",
-    "make_evaluate",
+    "initialize",
     "make_optimizer",
-    "make_step",
     "resolve_batch_size",
 ]

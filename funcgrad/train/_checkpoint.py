@@ -7,13 +7,12 @@ temporary folder is never taken for the latest.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import jax
 
+from funcgrad.loop import TrainState
 from funcgrad.train._errors import TrainError
-from funcgrad.train._state import TrainState
 
 __all__ = ["Checkpoints"]
 
@@ -22,9 +21,6 @@ def _orbax():
     # Imported on first use: orbax (and tensorstore) add most of a second to `import funcgrad`.
     import orbax.checkpoint as ocp
 
-    # Orbax logs through absl, down to ERROR for a damaged file it then raises about; the run
-    # reports that itself in one line (the exception, with --debug, keeps the detail).
-    logging.getLogger("absl").setLevel(logging.CRITICAL)
     return ocp
 
 
@@ -34,7 +30,8 @@ class Checkpoints:
     Example:
         >>> import jax, jax.numpy as jnp, tempfile
         >>> ckpts = Checkpoints(tempfile.mkdtemp(), keep=2)
-        >>> s = TrainState({"w": jnp.ones(2)}, (), jnp.array(1), jnp.array(4), jax.random.PRNGKey(0))
+        >>> s = TrainState({"w": jnp.ones(2)}, {}, (), jnp.array(1), jnp.array(4),
+        ...                jax.random.PRNGKey(0))
         >>> for epoch in (1, 2, 3):
         ...     ckpts.save(s._replace(epoch=jnp.array(epoch)))
         >>> ckpts.epochs(), int(ckpts.restore(3, like=s).epoch)
@@ -43,7 +40,7 @@ class Checkpoints:
 
     def __init__(self, directory: str | Path, keep: int = 3) -> None:
         if keep < 1:
-            raise TrainError(f"--keep must be at least 1, got {keep}")
+            raise TrainError(f"keep must be at least 1, got {keep}")
         self.directory = Path(directory).absolute()
         ocp = _orbax()
         # In a multi-process run only process 0 saves and each process reads on its own, so every
@@ -87,7 +84,7 @@ class Checkpoints:
             reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
             raise TrainError(
                 f"checkpoint {self.directory / str(epoch)} is corrupt or does not match this run "
-                f"({reason}); nothing was deleted: start a new --out, or move that folder "
+                f"({reason}); nothing was deleted: start a new out, or move that folder "
                 "away to resume from an earlier epoch"
             ) from e
         if int(state.epoch) != epoch:

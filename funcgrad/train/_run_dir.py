@@ -33,9 +33,7 @@ def default_out(
         pattern = f"{model or '*'}-{Path(dataset).stem if dataset else '*'}-*"
         runs = [p for p in root.glob(pattern) if p.name.rsplit("-", 1)[-1].isdigit()]
         if not runs:
-            raise TrainError(
-                f"--resume: no earlier run {root / pattern} to continue; pass --out DIR"
-            )
+            raise TrainError(f"resume: no earlier run {root / pattern} to continue; pass out")
         return max(runs, key=lambda p: p.stat().st_mtime)
     stem = f"{model or 'mynet'}-{Path(dataset or 'digits').stem}"
     numbers = [
@@ -58,14 +56,12 @@ def open_run_dir(out: Path, resume: bool) -> dict[str, Any] | None:
     if not resume:
         if holds_run:
             raise TrainError(
-                f"{out} already holds a run; pass --resume to continue it, or choose a new --out"
+                f"{out} already holds a run; pass resume=True to continue it, or choose a new out"
             )
         return None
     if not holds_run:
-        raise TrainError(f"--resume: {out} holds no run to continue; drop --resume to start one")
+        raise TrainError(f"resume: {out} holds no run to continue; drop resume to start one")
     try:
         return json.loads(config.read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise TrainError(
-            f"--resume: cannot read {config} ({e}); start a new --out instead"
-        ) from None
+        raise TrainError(f"resume: cannot read {config} ({e}); start a new out instead") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import NamedTuple
 
 import jax
@@ -13,7 +14,7 @@ import optax
 from funcgrad import losses
 from funcgrad.data import Dataset, as_images
 from funcgrad.models import ConvNet, LinearRegression, MyNet, SingleLayer
-from funcgrad.nn import Module
+from funcgrad.nn import Batched, Module
 from funcgrad.train._errors import TrainError
 
 __all__ = [
@@ -52,6 +53,7 @@ OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
 }
 
 
+@lru_cache(maxsize=16)  # the same object for the same settings: fit's programs compile once
 def make_optimizer(name: str, lr: float) -> optax.GradientTransformation:
     """``sgd``, ``momentum`` (0.9) or ``adam`` from optax.
 
@@ -59,17 +61,18 @@ def make_optimizer(name: str, lr: float) -> optax.GradientTransformation:
         >>> make_optimizer("adagrad", 0.1)
         Traceback (most recent call last):
         ...
-        funcgrad.train._errors.TrainError: unknown optimizer 'adagrad'; choose one of sgd, momentum, adam
+        funcgrad.train.TrainError: unknown optimizer 'adagrad'; choose one of sgd, momentum, adam
     """
     if name not in OPTIMIZERS:
         raise TrainError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
     if not (lr > 0 and math.isfinite(lr)):
-        raise TrainError(f"learning rate must be a positive number, got {lr}")
+        raise TrainError(f"lr must be a positive number, got {lr}")
     return OPTIMIZERS[name](lr)
 
 
 def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
-    """The named model sized for ``ds``, and ``ds`` shaped the way that model reads one example.
+    """The named model sized for ``ds`` (one-example models wrapped in ``Batched``), and ``ds``
+    shaped the way that model reads one example.
 
     ``mynet`` is ``MyNet(D, 60, 40, C)``; ``convnet`` gets images grown to at least 9x9;
     ``single-layer`` reads flat vectors; ``linear`` is ``f = w * x`` on scalars.
@@ -78,29 +81,29 @@ def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
         >>> from funcgrad.data import load_digits
         >>> model, ds = build_model("convnet", load_digits())
         >>> model, ds.example_shape
-        (ConvNet(num_classes=10, image_size=(16, 16)), (1, 16, 16))
+        (Batched(module=ConvNet(num_classes=10, image_size=(16, 16))), (1, 16, 16))
     """
     outputs = ds.num_classes or 1
     size = math.prod(ds.example_shape)
     if name == "mynet":
-        return MyNet(size, 60, 40, outputs), ds
+        return Batched(MyNet(size, 60, 40, outputs)), ds
     if name == "single-layer":
         flat = lambda x: x.reshape(x.shape[0], size)  # noqa: E731
-        return SingleLayer(size, outputs), dataclasses.replace(
+        return Batched(SingleLayer(size, outputs)), dataclasses.replace(
             ds, x_train=flat(ds.x_train), x_test=flat(ds.x_test)
         )
     if name == "convnet":
         if ds.num_classes is None:
             raise TrainError(f"convnet classifies images; {ds.name} is a regression dataset")
         images = as_images(ds, min_size=9)
-        return ConvNet(ds.num_classes, images.example_shape[1:]), images
+        return Batched(ConvNet(ds.num_classes, images.example_shape[1:])), images
     if name == "linear":
         if ds.num_classes is not None or ds.example_shape != ():
             raise TrainError(
                 f"linear is f = w * x on scalar inputs; {ds.name} does not fit it, "
-                "use --dataset synthetic-linear"
+                "use the synthetic-linear dataset"
             )
-        return LinearRegression(), ds
+        return Batched(LinearRegression()), ds
     raise TrainError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
 
 

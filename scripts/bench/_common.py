@@ -2,12 +2,14 @@
 
 A worker module (``fw_<name>.py``) exposes ``build(workload, quick) -> Bench | float | None``:
 a ``Bench`` to time, a number of seconds already measured (compile times), or ``None`` where the
-framework has no such workload. Data come from one seeded NumPy generator, so every framework sees
-the same shapes and values.
+framework has no such workload; and ``KERNELS``, one line saying how its CPU kernels were chosen
+(which compiler options or flags, if any). Data come from one seeded NumPy generator, so every
+framework sees the same shapes and values.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +28,10 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "mynet_b64": ("steps/s", "MyNet 600-60-40-10 train step, batch 64"),
     "mynet_b256": ("steps/s", "MyNet train step, batch 256"),
     "convnet_b64": ("steps/s", "ConvNet + linear head, 28x28, train step, batch 64"),
+    "lenet_b64": (
+        "steps/s",
+        "LeNet5 (conv-BN-ReLU-pool x2, dropout) train step, 1x28x28, batch 64",
+    ),
     "single_layer": ("steps/s", "SingleLayer(5, 3) + BCE-with-logits train step, batch 64"),
     "epoch_loop": ("steps/s", f"MyNet b64, Python loop of {EPOCH_STEPS} jitted steps"),
     "epoch_fused": ("steps/s", f"MyNet b64, {EPOCH_STEPS} steps fused in one lax.scan"),
@@ -49,8 +55,32 @@ class Bench:
     units: int = 1  # units of work per run() call (an epoch is EPOCH_STEPS steps)
 
 
+# The batch-size sweep (``benchmark.py --sweep``): the train step of these models at these sizes.
+SWEEP_MODELS = ("mynet", "lenet")
+SWEEP_SIZES = (1, 4, 16, 64, 256, 1024)
+
+
+def sweep_workloads(sizes: tuple[int, ...] = SWEEP_SIZES) -> list[str]:
+    """``mynet_b1``, ``mynet_b4``, ..., ``lenet_b1024``: train-step workloads named by batch."""
+    return [f"{m}_b{n}" for m in SWEEP_MODELS for n in sizes]
+
+
+def known(workload: str) -> bool:
+    """A workload of the table, or a sweep step (``<model>_b<batch>``)."""
+    return workload in WORKLOADS or bool(
+        re.fullmatch(rf"({'|'.join(SWEEP_MODELS)})_b\d+", workload)
+    )
+
+
+def kind_of(workload: str) -> str:
+    """The model a workload runs: ``"mynet"``, ``"convnet"``, ``"lenet"`` or ``"single"``."""
+    if workload == "single_layer":
+        return "single"
+    return next((k for k in ("convnet", "lenet") if workload.startswith(k)), "mynet")
+
+
 def data(kind: str, batch: int, steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets for ``kind`` in ``{"mynet", "convnet", "single"}``; ``steps`` stacks batches."""
+    """Inputs and targets for a :func:`kind_of` kind; ``steps`` stacks that many batches."""
     rng = np.random.default_rng(0)
     lead = (steps, batch) if steps else (batch,)
     if kind == "single":
@@ -62,7 +92,9 @@ def data(kind: str, batch: int, steps: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 
 def batch_of(workload: str) -> int:
-    return 256 if workload.endswith("b256") else 64
+    """The batch of a ``..._b<batch>`` workload; 64 for the others."""
+    found = re.search(r"_b(\d+)$", workload)
+    return int(found.group(1)) if found else 64
 
 
 def time_bench(b: Bench, quick: bool) -> float:

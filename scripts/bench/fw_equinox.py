@@ -7,7 +7,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-from _common import EPOCH_STEPS, LR, Bench, batch_of, data, timed_first_call
+from _common import EPOCH_STEPS, LR, Bench, batch_of, data, kind_of, timed_first_call
+
+KERNELS = "none: eqx.filter_jit, jaxlib's defaults (YNNPACK dots and convolutions)"
 
 
 class MyNet(eqx.Module):
@@ -44,10 +46,73 @@ class ConvNet(eqx.Module):
         return self.head(x.reshape(-1))
 
 
-def _kind(workload: str) -> str:
-    if workload.startswith("convnet"):
-        return "convnet"
-    return "single" if workload == "single_layer" else "mynet"
+class LeNet5(eqx.Module):
+    """funcgrad's ``fg.models.LeNet5`` in Equinox layers, for ONE example (``vmap`` batches it,
+    naming the axis batch norm averages over); train mode: batch statistics and dropout."""
+
+    conv1: eqx.nn.Conv2d
+    bn1: eqx.nn.BatchNorm
+    conv2: eqx.nn.Conv2d
+    bn2: eqx.nn.BatchNorm
+    pool: eqx.nn.MaxPool2d
+    fc: list
+    dropout: eqx.nn.Dropout
+
+    def __init__(self, key) -> None:
+        k = jax.random.split(key, 5)
+        # mode="batch" is torch's batch norm: batch statistics in training (equinox#948)
+        bn = dict(axis_name="batch", momentum=0.9, mode="batch")
+        self.conv1, self.bn1 = (
+            eqx.nn.Conv2d(1, 6, 5, padding=2, key=k[0]),
+            eqx.nn.BatchNorm(6, **bn),
+        )
+        self.conv2, self.bn2 = eqx.nn.Conv2d(6, 16, 5, key=k[1]), eqx.nn.BatchNorm(16, **bn)
+        self.pool = eqx.nn.MaxPool2d(2, stride=2)
+        self.fc = [
+            eqx.nn.Linear(400, 120, key=k[2]),
+            eqx.nn.Linear(120, 84, key=k[3]),
+            eqx.nn.Linear(84, 10, key=k[4]),
+        ]
+        self.dropout = eqx.nn.Dropout(0.5)
+
+    def __call__(self, x, state, key):
+        k1, k2 = jax.random.split(key)
+        x, state = self.bn1(self.conv1(x), state)
+        x, state = self.bn2(self.conv2(self.pool(jax.nn.relu(x))), state)
+        x = self.pool(jax.nn.relu(x)).reshape(-1)
+        x = self.dropout(jax.nn.relu(self.fc[0](x)), key=k1)
+        x = self.dropout(jax.nn.relu(self.fc[1](x)), key=k2)
+        return self.fc[2](x), state
+
+
+def _lenet(workload: str) -> Bench:
+    """The train step of a stateful model, as Equinox's stateful example writes it."""
+    model, state = eqx.nn.make_with_state(LeNet5)(jax.random.PRNGKey(0))
+    opt = optax.sgd(LR)
+
+    def loss(model, state, x, y, key):
+        keys = jax.random.split(key, x.shape[0])
+        batched = jax.vmap(model, axis_name="batch", in_axes=(0, None, 0), out_axes=(0, None))
+        logits, state = batched(x, state, keys)
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean(), state
+
+    @eqx.filter_jit
+    def step(model, state, opt_state, key, x, y):
+        key, sub = jax.random.split(key)
+        (value, state), grads = eqx.filter_value_and_grad(loss, has_aux=True)(
+            model, state, x, y, sub
+        )
+        updates, opt_state = opt.update(grads, opt_state, eqx.filter(model, eqx.is_array))
+        return eqx.apply_updates(model, updates), state, opt_state, key, value
+
+    x, y = map(jnp.asarray, data("lenet", batch_of(workload)))
+    carry = [model, state, opt.init(eqx.filter(model, eqx.is_array)), jax.random.PRNGKey(1)]
+    last: dict = {}
+
+    def run() -> None:
+        *carry[:], last["out"] = step(*carry, x, y)  # model, state, opt_state, key; loss
+
+    return Bench(run, lambda: jax.block_until_ready(last["out"]))
 
 
 def _setup(kind: str):
@@ -59,7 +124,9 @@ def _setup(kind: str):
 
 
 def build(workload: str, quick: bool):
-    kind = _kind(workload)
+    kind = kind_of(workload)
+    if kind == "lenet":
+        return _lenet(workload)
     model, per_example = _setup(kind)
     opt = optax.sgd(LR)
 

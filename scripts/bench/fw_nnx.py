@@ -9,8 +9,10 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import optax
-from _common import EPOCH_STEPS, LR, Bench, batch_of, data, timed_first_call
+from _common import EPOCH_STEPS, LR, Bench, batch_of, data, kind_of, timed_first_call
 from flax import nnx
+
+KERNELS = "none: nnx.jit, jaxlib's defaults (YNNPACK dots and convolutions)"
 
 
 class MyNet(nnx.Module):
@@ -34,10 +36,27 @@ class ConvNet(nnx.Module):
         return self.head(x.reshape(x.shape[0], -1))
 
 
-def _kind(workload: str) -> str:
-    if workload.startswith("convnet"):
-        return "convnet"
-    return "single" if workload == "single_layer" else "mynet"
+class LeNet5(nnx.Module):
+    """funcgrad's ``fg.models.LeNet5`` in NNX layers; train mode (batch statistics, dropout)."""
+
+    def __init__(self, rngs: nnx.Rngs) -> None:
+        # torch's momentum 0.1 is Flax's 0.9 (the weight of the old running value)
+        self.conv1 = nnx.Conv(1, 6, (5, 5), padding=((2, 2), (2, 2)), rngs=rngs)
+        self.bn1 = nnx.BatchNorm(6, momentum=0.9, epsilon=1e-5, rngs=rngs)
+        self.conv2 = nnx.Conv(6, 16, (5, 5), padding="VALID", rngs=rngs)
+        self.bn2 = nnx.BatchNorm(16, momentum=0.9, epsilon=1e-5, rngs=rngs)
+        self.fc1, self.fc2 = nnx.Linear(400, 120, rngs=rngs), nnx.Linear(120, 84, rngs=rngs)
+        self.fc3 = nnx.Linear(84, 10, rngs=rngs)
+        self.dropout = nnx.Dropout(0.5, rngs=rngs)
+
+    def __call__(self, x):
+        x = nnx.max_pool(nnx.relu(self.bn1(self.conv1(x))), (2, 2), strides=(2, 2))
+        x = nnx.max_pool(nnx.relu(self.bn2(self.conv2(x))), (2, 2), strides=(2, 2))
+        x = self.dropout(nnx.relu(self.fc1(x.reshape(x.shape[0], -1))))
+        return self.fc3(self.dropout(nnx.relu(self.fc2(x))))
+
+
+MODELS = {"mynet": MyNet, "convnet": ConvNet, "lenet": LeNet5}
 
 
 def _setup(kind: str):
@@ -46,19 +65,19 @@ def _setup(kind: str):
         return nnx.Linear(5, 3, rngs=rngs), lambda z, y: optax.sigmoid_binary_cross_entropy(
             z, y
         ).mean()
-    model = MyNet(rngs) if kind == "mynet" else ConvNet(rngs)
+    model = MODELS[kind](rngs)
     return model, lambda z, y: optax.softmax_cross_entropy_with_integer_labels(z, y).mean()
 
 
 def _arrays(kind: str, batch: int, steps: int = 0):
     x, y = data(kind, batch, steps)
-    if kind == "convnet":
+    if kind in ("convnet", "lenet"):
         x = x.transpose(*range(x.ndim - 3), -2, -1, -3)  # NCHW -> NHWC
     return jnp.asarray(x), jnp.asarray(y)
 
 
 def build(workload: str, quick: bool):
-    kind = _kind(workload)
+    kind = kind_of(workload)
     model, loss_fn = _setup(kind)
     optimizer = nnx.Optimizer(model, optax.sgd(LR), wrt=nnx.Param)
 

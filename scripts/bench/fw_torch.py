@@ -6,11 +6,13 @@ Torch keeps its default thread count: the benchmark runs it in its own process.
 from __future__ import annotations
 
 import torch
-from _common import EPOCH_STEPS, LR, Bench, batch_of, data, timed_first_call
+from _common import EPOCH_STEPS, LR, Bench, batch_of, data, kind_of, timed_first_call
 from torch import nn
 from torch.nn import functional as F
 
 COMPILE = False  # fw_torch_compile flips this
+_THREADS = torch.get_num_threads()
+KERNELS = f"PyTorch's own CPU kernels, {_THREADS} thread{'s' * (_THREADS != 1)}; nothing switched"
 
 
 class MyNet(nn.Module):
@@ -34,17 +36,32 @@ class ConvNet(nn.Module):
         return self.head(x.flatten(1))
 
 
-def _kind(workload: str) -> str:
-    if workload.startswith("convnet"):
-        return "convnet"
-    return "single" if workload == "single_layer" else "mynet"
+class LeNet5(nn.Module):
+    """funcgrad's ``fg.models.LeNet5``, layer for layer; in train mode (batch norm, dropout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Dropout(0.5),
+            nn.Linear(120, 84), nn.ReLU(), nn.Dropout(0.5), nn.Linear(84, 10),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+MODELS = {"mynet": MyNet, "convnet": ConvNet, "lenet": LeNet5}
 
 
 def _model(kind: str) -> tuple[nn.Module, object]:
     torch.manual_seed(0)
     if kind == "single":
         return nn.Linear(5, 3), F.binary_cross_entropy_with_logits
-    return (MyNet() if kind == "mynet" else ConvNet()), F.cross_entropy
+    return MODELS[kind](), F.cross_entropy
 
 
 def _tensors(kind: str, batch: int, steps: int = 0):
@@ -55,7 +72,7 @@ def _tensors(kind: str, batch: int, steps: int = 0):
 
 
 def build(workload: str, quick: bool):
-    kind = _kind(workload)
+    kind = kind_of(workload)
     model, loss_fn = _model(kind)
     if COMPILE:
         torch._dynamo.reset()  # each workload compiles its own graphs, as a fresh program would

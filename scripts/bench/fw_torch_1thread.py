@@ -10,6 +10,6 @@ import torch
 
 torch.set_num_threads(1)
 
-from fw_torch import build  # noqa: E402
+from fw_torch import KERNELS, build  # noqa: E402  # KERNELS reads the thread count set above
 
-__all__ = ["build"]
+__all__ = ["KERNELS", "build"]

@@ -6,3 +6,4 @@ import fw_torch
 
 fw_torch.COMPILE = True
 build = fw_torch.build
+KERNELS = f"torch.compile(model), default mode (Inductor); {fw_torch.KERNELS}"

@@ -1,32 +1,168 @@
-"""Convolutions, as ``torch.nn.functional.conv2d`` (NCHW input, OIHW weight)."""
+"""Convolutions, as ``torch.nn.functional.conv1d`` / ``conv2d`` (channels first, weight ``(O, I/groups, *k)``).
+
+Every convolution goes through one call of ``lax.conv_general_dilated``, so GPUs keep cuDNN and the
+CPU gets whatever kernels the application chose (see ``funcgrad._cpu_kernels``; tracing one for a
+CPU on the slow path warns once per process).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import jax
+from jax import lax
 
-from funcgrad.nn._conv_cpu import conv_cpu, conv_impl, conv_lax
+from funcgrad._cpu_kernels import note_cpu_convolution
 
-__all__ = ["conv2d"]
+__all__ = ["conv1d", "conv2d"]
+
+IntOrTuple = int | Sequence[int]
+Padding = IntOrTuple | Literal["valid", "same"]
+Pads = tuple[tuple[int, int], ...]
+
+_DIMS = {1: ("NCH", "OIH", "NCH"), 2: ("NCHW", "OIHW", "NCHW")}
 
 
-IntOrPair = int | tuple[int, int]
+def ntuple(v: IntOrTuple, n: int, name: str, where: str, minimum: int = 0) -> tuple[int, ...]:
+    """``v`` as ``n`` ints, each at least ``minimum`` (torch's ``_pair``); a ValueError names ``name``.
+
+    Example:
+        >>> ntuple(3, 2, "stride", "conv2d", minimum=1)
+        (3, 3)
+    """
+    t = (v,) * n if isinstance(v, int) else tuple(v)
+    t = t * n if len(t) == 1 else t  # torch's pooling reads (k,) as (k, k)
+    if len(t) != n or not all(isinstance(p, int) and p >= minimum for p in t):
+        kind = "positive" if minimum >= 1 else "non-negative"
+        raise ValueError(f"{where}: {name} must be a {kind} int or {n} of them, got {v!r}")
+    return t  # type: ignore[return-value]
 
 
-def _pair(v: IntOrPair, name: str) -> tuple[int, int]:
-    pair = (v, v) if isinstance(v, int) else tuple(v)
-    if len(pair) != 2 or not all(isinstance(p, int) and p >= 0 for p in pair):
-        raise ValueError(f"conv2d: {name} must be a non-negative int or a pair of them, got {v!r}")
-    return pair  # type: ignore[return-value]
+def conv_pads(
+    padding: Padding,
+    kernel: Sequence[int],
+    dilation: Sequence[int],
+    strides: Sequence[int],
+    where: str,
+) -> Pads:
+    """``(low, high)`` padding per spatial axis, as torch resolves ints, ``'valid'`` and ``'same'``.
+
+    ``'same'`` pads ``dilation * (k - 1)`` in total, the odd extra pixel at the end, as torch does.
+
+    Example:
+        >>> conv_pads("same", (4,), (1,), (1,), "conv1d")
+        ((1, 2),)
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding != "same":
+            raise ValueError(
+                f"{where}: padding must be 'valid', 'same' or ints, got {padding!r}; "
+                "pass padding='same', 'valid' or an int"
+            )
+        if any(s != 1 for s in strides):
+            raise ValueError(
+                f"{where}: padding='same' needs stride=1, as in PyTorch; pad with ints"
+            )
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in ntuple(padding, n, "padding", where))
+
+
+def check_window_fits(
+    spatial: Sequence[int], pads: Pads, kernel: Sequence[int], dilation: Sequence[int], where: str
+) -> None:
+    """Raise a ValueError when the (dilated) kernel is larger than the padded input.
+
+    Example:
+        >>> check_window_fits((2,), ((0, 0),), (3,), (1,), "conv1d")
+        Traceback (most recent call last):
+        ...
+        ValueError: conv1d: padded input (2,) is smaller than the kernel (3,) (dilation (1,)); use a larger input, more padding or a smaller kernel_size
+    """
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pads, strict=True))
+    if any(p < d * (k - 1) + 1 for p, k, d in zip(padded, kernel, dilation, strict=True)):
+        raise ValueError(
+            f"{where}: padded input {padded} is smaller than the kernel {tuple(kernel)} "
+            f"(dilation {tuple(dilation)}); use a larger input, more padding or a smaller kernel_size"
+        )
+
+
+def _conv(
+    input: jax.Array,
+    weight: jax.Array,
+    bias: jax.Array | None,
+    stride: IntOrTuple,
+    padding: Padding,
+    dilation: IntOrTuple,
+    groups: int,
+    nd: int,
+) -> jax.Array:
+    where = f"conv{nd}d"
+    if input.ndim not in (nd + 1, nd + 2):
+        layout = ("(N, C, L) or (C, L)", "(N, C, H, W) or (C, H, W)")[nd - 1]
+        raise ValueError(f"{where}: expected input {layout}, got shape {tuple(input.shape)}")
+    if input.ndim == nd + 1:
+        return _conv(input[None], weight, bias, stride, padding, dilation, groups, nd)[0]
+    out_c, in_per_group, *kernel = weight.shape
+    if not isinstance(groups, int) or groups < 1 or out_c % groups:
+        raise ValueError(
+            f"{where}: groups={groups!r} must be a positive int dividing the {out_c} output "
+            "channels; pick groups that divides both channel counts"
+        )
+    if input.shape[1] != in_per_group * groups:
+        raise ValueError(
+            f"{where}: input has {input.shape[1]} channels (shape {tuple(input.shape)}) but weight "
+            f"{tuple(weight.shape)} with groups={groups} expects {in_per_group * groups}; "
+            f"build the layer with in_channels={input.shape[1]}"
+        )
+    strides = ntuple(stride, nd, "stride", where, minimum=1)
+    dilations = ntuple(dilation, nd, "dilation", where, minimum=1)
+    pads = conv_pads(padding, kernel, dilations, strides, where)
+    check_window_fits(input.shape[2:], pads, kernel, dilations, where)
+    note_cpu_convolution()
+    y = lax.conv_general_dilated(
+        input,
+        weight,
+        strides,
+        pads,
+        rhs_dilation=dilations,
+        feature_group_count=groups,
+        dimension_numbers=_DIMS[nd],
+    )
+    return y if bias is None else y + bias.reshape((1, out_c) + (1,) * nd)
+
+
+def conv1d(
+    input: jax.Array,
+    weight: jax.Array,
+    bias: jax.Array | None = None,
+    stride: IntOrTuple = 1,
+    padding: Padding = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+) -> jax.Array:
+    """1-D cross-correlation, as ``torch.nn.functional.conv1d`` (``(N, C, L)`` or ``(C, L)``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> conv1d(jnp.ones((1, 2, 5)), jnp.ones((4, 2, 3)), padding="same").shape
+        (1, 4, 5)
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
 def conv2d(
-    x: jax.Array,
+    input: jax.Array,
     weight: jax.Array,
     bias: jax.Array | None = None,
-    stride: IntOrPair = 1,
-    padding: IntOrPair | Literal["valid", "same"] = 0,
+    stride: IntOrTuple = 1,
+    padding: Padding = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
 ) -> jax.Array:
     """2-D cross-correlation, as ``torch.nn.functional.conv2d`` (NCHW input, OIHW weight).
 
@@ -34,51 +170,7 @@ def conv2d(
         >>> import jax.numpy as jnp
         >>> conv2d(jnp.ones((1, 3, 8, 8)), jnp.ones((4, 3, 3, 3)), stride=2, padding=1).shape
         (1, 4, 4, 4)
+        >>> conv2d(jnp.ones((1, 4, 8, 8)), jnp.ones((6, 2, 3, 3)), dilation=2, groups=2).shape
+        (1, 6, 4, 4)
     """
-    if x.ndim not in (3, 4):
-        raise ValueError(
-            f"conv2d: expected input (N, C, H, W) or (C, H, W), got shape {tuple(x.shape)}"
-        )
-    if x.ndim == 3:
-        return conv2d(x[None], weight, bias, stride, padding)[0]
-    out_c, in_c, kh, kw = weight.shape
-    if x.shape[1] != in_c:
-        raise ValueError(
-            f"conv2d: input has {x.shape[1]} channels (shape {tuple(x.shape)}) but weight "
-            f"{tuple(weight.shape)} expects {in_c}; build Conv2d({x.shape[1]}, {out_c}, ...)"
-        )
-    strides = _pair(stride, "stride")
-    if isinstance(padding, str):
-        if padding not in ("valid", "same"):
-            raise ValueError(f"conv2d: padding must be 'valid', 'same' or ints, got {padding!r}")
-        if padding == "same" and strides != (1, 1):
-            raise ValueError("conv2d: padding='same' needs stride 1, as in PyTorch")
-        pads = ((0, 0), (0, 0)) if padding == "valid" else _same_pads(kh, kw)
-    else:
-        ph, pw = _pair(padding, "padding")
-        pads = ((ph, ph), (pw, pw))
-    h, w = x.shape[2] + sum(pads[0]), x.shape[3] + sum(pads[1])
-    if h < kh or w < kw:
-        raise ValueError(
-            f"conv2d: padded input {h}x{w} is smaller than the {kh}x{kw} kernel; "
-            "use a larger image or more padding"
-        )
-    y = _conv(x, weight, strides, pads)
-    return y if bias is None else y + bias[None, :, None, None]
-
-
-def _same_pads(kh: int, kw: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    # torch puts the odd extra pixel of an even kernel on the bottom/right.
-    return ((kh - 1) // 2, kh // 2), ((kw - 1) // 2, kw // 2)
-
-
-def _conv(
-    x: jax.Array,
-    weight: jax.Array,
-    strides: tuple[int, int],
-    pads: tuple[tuple[int, int], tuple[int, int]],
-) -> jax.Array:
-    # Chosen at trace time by JAX's default backend (FUNCGRAD_CONV=cpu|lax forces one). Both run
-    # lax.conv_general_dilated; the CPU path relies on an XLA flag set at import (_xla_cpu),
-    # which a lowering-time switch such as lax.platform_dependent could not set.
-    return (conv_cpu if conv_impl() == "cpu" else conv_lax)(x, weight, strides, pads)
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2)

@@ -7,21 +7,21 @@ import jax
 __all__ = ["linear"]
 
 
-def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
-    """``x @ weight.T + bias`` with torch's ``(out, in)`` weight layout.
+def linear(input: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
+    """``input @ weight.T + bias`` with torch's ``(out, in)`` weight layout.
 
     Example:
         >>> import jax.numpy as jnp
         >>> linear(jnp.ones((4, 3)), jnp.ones((2, 3))).shape
         (4, 2)
     """
-    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"linear: input of shape {tuple(x.shape)} must end in {weight.shape[1]} features to "
-            f"match weight {tuple(weight.shape)}; reshape the input or build Linear({_last(x)}, "
+            f"linear: input of shape {tuple(input.shape)} must end in {weight.shape[1]} features to "
+            f"match weight {tuple(weight.shape)}; reshape the input or build Linear({_last(input)}, "
             f"{weight.shape[0]})"
         )
-    y = x @ weight.T
+    y = input @ weight.T
     # Explicit leading axes: funcgrad works under jax_numpy_rank_promotion="raise".
     return y if bias is None else y + bias.reshape((1,) * (y.ndim - 1) + bias.shape)
 

@@ -14,9 +14,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from funcgrad.graph import Graph, trace
 from funcgrad.graph._dot import GraphvizNotFoundError
-from funcgrad.graph._graph import Graph
-from funcgrad.graph._trace import trace
 
 __all__ = ["MODELS", "configure_parser", "model_graph", "run"]
 

@@ -1,4 +1,4 @@
-"""The ``funcgrad`` command: ``funcgrad train`` (see ``funcgrad train --help``) and ``funcgrad graph``.
+"""The ``funcgrad`` command (application layer): ``funcgrad train`` (see ``funcgrad train --help``) and ``funcgrad graph``.
 
 Every failure is one line, ``error: <problem and fix>``, on stderr with a non-zero exit status;
 ``--debug`` shows the traceback instead.
@@ -14,11 +14,12 @@ Example:
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-__all__ = ["main"]
+__all__ = ["as_flags", "build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,7 +41,7 @@ def _batch_size(text: str) -> int | str:
 
 
 def _configure_train(p: argparse.ArgumentParser) -> None:
-    from funcgrad.train._setup import DEFAULTS, MODELS, OPTIMIZERS
+    from funcgrad.train import DEFAULTS, MODELS, OPTIMIZERS
 
     def per_model(field: str) -> str:
         return "default per model: " + ", ".join(
@@ -132,14 +133,16 @@ def _train(args: argparse.Namespace) -> int:
 
     from funcgrad import distributed as dist
     from funcgrad.train import TrainError, fit
+    from funcgrad.train._distributed import initialize
     from funcgrad.train._run_dir import default_out
 
+    _quiet_logs()
     # Before anything touches a device: joining a multi-process run must come first.
-    dist.initialize(args.coordinator, args.num_processes, args.process_id, args.coordinator_timeout)
+    initialize(args.coordinator, args.num_processes, args.process_id, args.coordinator_timeout)
     out = args.out
     if out is None and not args.no_save:
         if jax.process_count() > 1:
-            raise TrainError("a multi-process run needs --out DIR (the same for every process)")
+            raise TrainError("a multi-process run needs out DIR (the same for every process)")
         out = default_out(args.model, args.dataset, resume=args.resume)
     result = fit(
         args.model,
@@ -148,7 +151,7 @@ def _train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         optimizer=args.optimizer,
-        seed=args.seed,
+        key=args.seed,
         scan=args.scan,
         out=None if args.no_save else out,
         resume=args.resume,
@@ -169,15 +172,36 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _configure_graph(p: argparse.ArgumentParser) -> None:
-    # Another module owns `graph`; load it only when asked for, so `train` never depends on it.
-    try:
-        from funcgrad.graph._cli import configure_parser, run
-    except ImportError as e:
-        reason = f"funcgrad graph is unavailable in this install ({e})"
-        p.set_defaults(command=lambda args: _fail(reason))
-        return
+    # Loaded only when asked for, so `funcgrad train` does not pay for importing the drawing code.
+    from funcgrad.cli._graph import configure_parser, run
+
     configure_parser(p)
     p.set_defaults(command=run)
+
+
+def _quiet_logs() -> None:
+    """The command's logging policy: orbax logs through absl, down to ERROR for a damaged file it
+    then raises about; the command reports that itself in one line (``--debug`` keeps the detail)."""
+    import logging
+
+    logging.getLogger("absl").setLevel(logging.CRITICAL)
+
+
+# Library errors name Python parameters; the command speaks in its flags.
+_FLAGS = re.compile(
+    r"(?<![\w.-])(resume=True|batch_size|lr|epochs|keep|out|resume|devices|seed|optimizer)"
+    r"(?![\w(])"
+)
+
+
+def as_flags(message: str) -> str:
+    """``message`` with the library's parameter names as this command's flags.
+
+    Example:
+        >>> as_flags("keep must be at least 1; pass resume=True, or a new out")
+        '--keep must be at least 1; pass --resume, or a new --out'
+    """
+    return _FLAGS.sub(lambda m: "--" + m[1].removesuffix("=True").replace("_", "-"), message)
 
 
 def _fail(message: str) -> int:
@@ -227,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from funcgrad.distributed import DistributedError
         from funcgrad.train import TrainError
 
-        text = " ".join(str(e).split())
+        text = as_flags(" ".join(str(e).split()))
         if not isinstance(e, (DataError, DistributedError, TrainError)):
             text = f"{type(e).__name__}: {text} (run again with --debug for the traceback)"
         return _fail(text)

@@ -1,0 +1,22 @@
+"""Move weights between PyTorch and funcgrad: ``state_dict`` <-> nested params and buffers.
+
+``"m0.weight"`` in a state_dict becomes ``params["m0"]["weight"]``, and back. Torch's buffers
+(BatchNorm's running statistics) come apart from the parameters, as funcgrad keeps them:
+``from_torch(torch_model, like=model)`` returns ``(params, buffers)`` for a model with buffers,
+and ``to_torch(params, buffers)`` puts them back into one state_dict. Values are copied exactly
+(same dtype, same bits), so a model run with copied weights gives PyTorch's numbers. PyTorch is
+imported only when these functions run; it is not a runtime dependency.
+
+Example:
+    >>> import torch, funcgrad as fg
+    >>> params = fg.interop.from_torch(torch.nn.Linear(3, 2))
+    >>> sorted(params), params["weight"].shape
+    (['bias', 'weight'], (2, 3))
+    >>> sorted(fg.interop.to_torch(params))
+    ['bias', 'weight']
+"""
+
+from funcgrad.interop._errors import StateDictMismatchError
+from funcgrad.interop._state_dict import check_state_dict, from_torch, to_torch
+
+__all__ = ["StateDictMismatchError", "check_state_dict", "from_torch", "to_torch"]

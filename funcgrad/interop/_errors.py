@@ -1,0 +1,19 @@
+"""The errors ``fg.interop`` raises, under their public module's name."""
+
+from __future__ import annotations
+
+__all__ = ["StateDictMismatchError"]
+
+
+class StateDictMismatchError(ValueError):
+    """A state_dict does not fit the model: entries are missing or unexpected, or shapes differ.
+
+    The message lists every offending entry on one line, each named as a parameter or a buffer.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> issubclass(fg.interop.StateDictMismatchError, ValueError)
+        True
+    """
+
+    __module__ = "funcgrad.interop"

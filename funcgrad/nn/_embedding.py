@@ -1,0 +1,84 @@
+"""``Embedding``: torch's ``nn.Embedding`` (a lookup table) as an ``(init, apply)`` pair."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+
+from funcgrad.nn import functional as F
+from funcgrad.nn._conv import layer_errors
+from funcgrad.nn._init import default_dtype
+from funcgrad.nn._module import Module, ModuleError, Params
+
+__all__ = ["Embedding"]
+
+# torch's options funcgrad does not implement, with their defaults: setting one raises.
+_UNSUPPORTED = {
+    "max_norm": None,
+    "norm_type": 2.0,
+    "scale_grad_by_freq": False,
+    "sparse": False,
+    "_weight": None,
+    "_freeze": False,
+    "device": None,
+    "dtype": None,
+}
+
+
+@dataclass(frozen=True)
+class Embedding(Module):
+    """Rows of a ``(num_embeddings, embedding_dim)`` table, as ``torch.nn.Embedding``.
+
+    torch's signature and order. ``init`` draws ``N(0, 1)``, with the ``padding_idx`` row (negative
+    counts from the end) set to zero; that row never gets a gradient, so it is never updated.
+    ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``, ``_weight``, ``_freeze``,
+    ``device`` and ``dtype`` are not implemented: a non-default value raises ``ModuleError``.
+    Out-of-range indices raise in an eager call (see ``F.embedding`` under ``jit``).
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> emb = Embedding(10, 3, padding_idx=0)
+        >>> params = emb.init(jax.random.PRNGKey(0))
+        >>> emb.apply(params, jnp.array([[0, 4]])).shape, params["weight"][0].tolist()
+        ((1, 2, 3), [0.0, 0.0, 0.0])
+    """
+
+    num_embeddings: int
+    embedding_dim: int
+    padding_idx: int | None = None
+    max_norm: float | None = None
+    norm_type: float = 2.0
+    scale_grad_by_freq: bool = False
+    sparse: bool = False
+    _weight: Any = None
+    _freeze: bool = False
+    device: Any = None
+    dtype: Any = None
+
+    def __post_init__(self) -> None:
+        for name, default in _UNSUPPORTED.items():
+            value = getattr(self, name)
+            if not (value is default or (default is not None and value == default)):
+                raise ModuleError(
+                    f"Embedding: {name}={value!r} is not implemented in funcgrad; "
+                    f"leave it at its default ({default!r})"
+                )
+        n = self.num_embeddings
+        if self.padding_idx is not None and not -n <= self.padding_idx < n:
+            raise ModuleError(
+                f"Embedding: padding_idx={self.padding_idx} must be within [-{n}, {n}); "
+                "use a valid row or padding_idx=None"
+            )
+
+    def init(self, key: jax.Array) -> Params:
+        shape = (self.num_embeddings, self.embedding_dim)
+        weight = jax.random.normal(key, shape, dtype=default_dtype())
+        if self.padding_idx is not None:
+            weight = weight.at[self.padding_idx].set(0.0)
+        return {"weight": weight}
+
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+        with layer_errors("Embedding"):
+            return F.embedding(x, params["weight"], self.padding_idx)

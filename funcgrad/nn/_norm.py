@@ -1,0 +1,239 @@
+"""Normalisation layers: torch's ``BatchNorm1d``/``BatchNorm2d`` (with buffers), ``LayerNorm``, ``GroupNorm``.
+
+Batch norm is the one layer whose output for an example depends on the other examples of the batch,
+so it cannot be written for one example and ``vmap``-ed: it raises under ``jax.vmap`` and on an
+unbatched input, and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from funcgrad._compat import is_batch_tracer
+from funcgrad.nn import functional as F
+from funcgrad.nn._conv import layer_errors
+from funcgrad.nn._module import Buffers, Module, ModuleError, Params
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
+
+_NEEDS_BATCH = (
+    "batch norm normalises each channel with statistics over the whole batch, so it needs the "
+    "batch itself"
+)
+
+
+def _affine_params(shape: tuple[int, ...], weight: bool, bias: bool) -> Params:
+    """torch's affine init: weight ones, bias zeros."""
+    params: Params = {}
+    if weight:
+        params["weight"] = jnp.ones(shape)
+    if bias:
+        params["bias"] = jnp.zeros(shape)
+    return params
+
+
+@dataclass(frozen=True)
+class _BatchNorm(Module):
+    """The body of ``BatchNorm1d`` and ``BatchNorm2d``; subclasses set the accepted input ranks."""
+
+    num_features: int
+    eps: float = 1e-5
+    momentum: float | None = 0.1
+    affine: bool = True
+    track_running_stats: bool = True
+    _: KW_ONLY
+    bias: bool = True
+
+    RANKS: ClassVar[tuple[int, ...]] = ()
+    SHAPES: ClassVar[str] = ""
+    OTHER: ClassVar[str] = ""
+
+    def init(self, key: jax.Array) -> Params:
+        del key
+        return _affine_params((self.num_features,), self.affine, self.affine and self.bias)
+
+    def init_buffers(self) -> Buffers:
+        if not self.track_running_stats:
+            return {}
+        return {
+            "running_mean": jnp.zeros((self.num_features,)),
+            "running_var": jnp.ones((self.num_features,)),
+            "num_batches_tracked": jnp.zeros((), dtype=int),  # int64 under jax_enable_x64
+        }
+
+    def _check(self, x: jax.Array, buffers: Buffers) -> None:
+        name = type(self).__name__
+        if is_batch_tracer(x):
+            raise ModuleError(
+                f"{name} under jax.vmap sees one example at a time, but {_NEEDS_BATCH}; "
+                "call it on the whole batch (drop the vmap / fg.nn.Batched around it)"
+            )
+        if x.ndim == self.RANKS[0] - 1:
+            raise ModuleError(
+                f"{name} got one unbatched example of shape {x.shape}, but {_NEEDS_BATCH}; "
+                f"pass a batch of shape {self.SHAPES}"
+            )
+        if x.ndim not in self.RANKS:
+            raise ModuleError(
+                f"{name} expects input of shape {self.SHAPES}, got {x.shape}; {self.OTHER}"
+            )
+        if x.shape[1] != self.num_features:
+            raise ModuleError(
+                f"{name}({self.num_features}) got {x.shape[1]} channels (input {x.shape}); "
+                f"build it with num_features={x.shape[1]}"
+            )
+        missing = sorted(set(self.init_buffers()) - set(buffers))
+        if missing:
+            raise ModuleError(
+                f"{name} buffers lack {missing}; pass buffers=model.init_buffers() "
+                "(or those returned by the previous call)"
+            )
+
+    def forward(
+        self, params: Params, x: jax.Array, *, buffers: Buffers, train: bool, key: jax.Array | None
+    ) -> tuple[jax.Array, Buffers]:
+        del key
+        self._check(x, buffers)
+        if not self.track_running_stats:
+            y, _, _ = F.batch_norm(
+                x, None, None, params.get("weight"), params.get("bias"), True, 0.0, self.eps
+            )
+            return y, buffers
+        mean, var = buffers["running_mean"], buffers["running_var"]
+        if not train:  # eval: running statistics, buffers returned as they came
+            y, _, _ = F.batch_norm(
+                x, mean, var, params.get("weight"), params.get("bias"), eps=self.eps
+            )
+            return y, buffers
+        count = buffers["num_batches_tracked"] + 1
+        # momentum=None is torch's cumulative moving average: the n-th batch weighs 1/n.
+        momentum = 1.0 / count if self.momentum is None else self.momentum
+        with layer_errors(type(self).__name__):
+            y, mean, var = F.batch_norm(
+                x, mean, var, params.get("weight"), params.get("bias"), True, momentum, self.eps
+            )
+        return y, {"running_mean": mean, "running_var": var, "num_batches_tracked": count}
+
+
+@dataclass(frozen=True)
+class BatchNorm1d(_BatchNorm):
+    """torch's ``nn.BatchNorm1d`` on ``(N, C)`` or ``(N, C, L)``; buffers as torch's ``named_buffers``.
+
+    ``train=True`` normalises with the batch statistics and returns the running ones updated as
+    torch does (momentum, unbiased variance, ``num_batches_tracked``); ``train=False`` uses the
+    running statistics and returns the buffers unchanged.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bn = BatchNorm1d(3)
+        >>> params, buffers = bn.init(None), bn.init_buffers()
+        >>> sorted(params), sorted(buffers)
+        (['bias', 'weight'], ['num_batches_tracked', 'running_mean', 'running_var'])
+        >>> y, buffers = bn.apply(params, jnp.ones((4, 3)), buffers=buffers, train=True)
+        >>> y.shape, int(buffers["num_batches_tracked"])
+        ((4, 3), 1)
+    """
+
+    RANKS: ClassVar[tuple[int, ...]] = (2, 3)
+    SHAPES: ClassVar[str] = "(N, C) or (N, C, L)"
+    OTHER: ClassVar[str] = "use BatchNorm2d for (N, C, H, W)"
+
+
+@dataclass(frozen=True)
+class BatchNorm2d(_BatchNorm):
+    """torch's ``nn.BatchNorm2d`` on ``(N, C, H, W)``; see :class:`BatchNorm1d` for the modes.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bn = BatchNorm2d(2, affine=False)
+        >>> y, b = bn.apply({}, jnp.arange(16.0).reshape(2, 2, 2, 2), buffers=bn.init_buffers())
+        >>> y.shape, b["running_mean"].tolist()
+        ((2, 2, 2, 2), [0.0, 0.0])
+    """
+
+    RANKS: ClassVar[tuple[int, ...]] = (4,)
+    SHAPES: ClassVar[str] = "(N, C, H, W)"
+    OTHER: ClassVar[str] = "use BatchNorm1d for (N, C) or (N, C, L)"
+
+
+@dataclass(frozen=True)
+class LayerNorm(Module):
+    """torch's ``nn.LayerNorm``: normalise over the trailing ``normalized_shape`` (int, list or tuple).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ln = LayerNorm([2, 3])
+        >>> {k: v.shape for k, v in ln.init(None).items()}
+        {'weight': (2, 3), 'bias': (2, 3)}
+        >>> ln.apply(ln.init(None), jnp.ones((5, 2, 3))).shape
+        (5, 2, 3)
+    """
+
+    normalized_shape: int | Sequence[int]
+    eps: float = 1e-5
+    elementwise_affine: bool = True
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        # A list is not hashable: store a tuple so the layer stays a static value under jit.
+        shape = self.normalized_shape
+        object.__setattr__(
+            self, "normalized_shape", (shape,) if isinstance(shape, int) else tuple(shape)
+        )
+
+    def init(self, key: jax.Array) -> Params:
+        del key
+        shape = tuple(self.normalized_shape)  # type: ignore[arg-type]
+        return _affine_params(shape, self.elementwise_affine, self.elementwise_affine and self.bias)
+
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+        with layer_errors("LayerNorm"):
+            return F.layer_norm(
+                x, self.normalized_shape, params.get("weight"), params.get("bias"), self.eps
+            )
+
+
+@dataclass(frozen=True)
+class GroupNorm(Module):
+    """torch's ``nn.GroupNorm`` on ``(N, C, *)``: statistics per example and group of channels.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> gn = GroupNorm(2, 4)
+        >>> gn.apply(gn.init(None), jnp.ones((3, 4, 5))).shape
+        (3, 4, 5)
+    """
+
+    num_groups: int
+    num_channels: int
+    eps: float = 1e-5
+    affine: bool = True
+    _: KW_ONLY
+    bias: bool = True
+
+    def __post_init__(self) -> None:
+        if self.num_groups <= 0 or self.num_channels % self.num_groups:
+            raise ValueError(
+                f"GroupNorm({self.num_groups}, {self.num_channels}): num_channels must be "
+                "divisible by num_groups"
+            )
+
+    def init(self, key: jax.Array) -> Params:
+        del key
+        return _affine_params((self.num_channels,), self.affine, self.affine and self.bias)
+
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ModuleError(
+                f"GroupNorm expects (N, {self.num_channels}, *) input, got {x.shape}; "
+                f"build it with num_channels={x.shape[1] if x.ndim >= 2 else '...'}"
+            )
+        with layer_errors("GroupNorm"):
+            return F.group_norm(
+                x, self.num_groups, params.get("weight"), params.get("bias"), self.eps
+            )

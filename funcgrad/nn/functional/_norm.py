@@ -1,0 +1,139 @@
+"""Normalisation as pure functions: ``batch_norm``, ``layer_norm`` and ``group_norm``.
+
+torch's ``F.batch_norm`` updates ``running_mean`` and ``running_var`` in place. A pure function
+cannot, so :func:`batch_norm` returns them: ``(output, new_running_mean, new_running_var)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["batch_norm", "group_norm", "layer_norm"]
+
+
+def _normalise(x: jax.Array, axes: tuple[int, ...], eps: float) -> jax.Array:
+    """``(x - mean) / sqrt(var + eps)`` over ``axes``, with the biased variance (torch's)."""
+    mean = jnp.mean(x, axis=axes, keepdims=True)
+    var = jnp.mean(jnp.square(x - mean), axis=axes, keepdims=True)
+    return (x - mean) * jax.lax.rsqrt(var + eps)
+
+
+def _per_channel(v: jax.Array, ndim: int) -> jax.Array:
+    """A ``(C,)`` vector shaped ``(1, C, 1, ...)`` to broadcast over ``(N, C, *)`` explicitly."""
+    return jnp.reshape(v, (1, -1) + (1,) * (ndim - 2))
+
+
+def _affine(y: jax.Array, weight: jax.Array | None, bias: jax.Array | None) -> jax.Array:
+    if weight is not None:
+        y = y * _per_channel(weight, y.ndim)
+    if bias is not None:
+        y = y + _per_channel(bias, y.ndim)
+    return y
+
+
+def batch_norm(
+    input: jax.Array,
+    running_mean: jax.Array | None,
+    running_var: jax.Array | None,
+    weight: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    training: bool = False,
+    momentum: float | jax.Array = 0.1,
+    eps: float = 1e-5,
+) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
+    """torch's ``F.batch_norm`` on ``(N, C, *)``, returning ``(output, running_mean, running_var)``.
+
+    With ``training=True`` (or no running stats) it normalises with the batch mean and biased
+    variance over every axis but ``C``, and returns the running stats updated as torch does:
+    ``(1 - momentum) * old + momentum * batch``, the variance unbiased (``* n / (n - 1)``).
+    Otherwise it normalises with the running stats and returns them unchanged. Unlike torch, nothing
+    is updated in place: use the returned stats. ``momentum`` may be an array (``1 / n`` for torch's
+    cumulative average, ``momentum=None``).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> x = jnp.array([[1.0], [3.0]])
+        >>> y, mean, var = batch_norm(x, jnp.zeros(1), jnp.ones(1), training=True, eps=0.0)
+        >>> y.ravel().tolist(), round(float(mean[0]), 4), round(float(var[0]), 4)
+        ([-1.0, 1.0], 0.2, 1.1)
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {input.shape}")
+    axes = (0, *range(2, input.ndim))
+    n = input.size // input.shape[1] if input.shape[1] else 0
+    if running_mean is None or training:
+        if training and n <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input "
+                f"of shape {input.shape}; use a batch of 2 or more, or train=False"
+            )
+        y = _normalise(input, axes, eps)
+        if training and running_mean is not None and running_var is not None:
+            mean = jnp.mean(input, axis=axes)
+            var = jnp.mean(jnp.square(input - _per_channel(mean, input.ndim)), axis=axes)
+            m = jnp.asarray(momentum, running_mean.dtype)
+            running_mean = ((1 - m) * running_mean + m * mean).astype(running_mean.dtype)
+            unbiased = var * (n / (n - 1))
+            running_var = ((1 - m) * running_var + m * unbiased).astype(running_var.dtype)
+    else:
+        assert running_var is not None
+        mean, var = (_per_channel(s, input.ndim) for s in (running_mean, running_var))
+        y = (input - mean) * jax.lax.rsqrt(var + eps)
+    return _affine(y, weight, bias), running_mean, running_var
+
+
+def layer_norm(
+    input: jax.Array,
+    normalized_shape: int | Sequence[int],
+    weight: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    eps: float = 1e-5,
+) -> jax.Array:
+    """torch's ``F.layer_norm``: normalise over the last ``len(normalized_shape)`` axes.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> layer_norm(jnp.array([[1.0, 3.0]]), (2,), eps=0.0).tolist()
+        [[-1.0, 1.0]]
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if tuple(input.shape[input.ndim - k :]) != shape or input.ndim < k:
+        raise ValueError(
+            f"layer_norm: input of shape {input.shape} does not end in normalized_shape {shape}; "
+            "give the trailing dimensions the layer was built with"
+        )
+    y = _normalise(input, tuple(range(input.ndim - k, input.ndim)), eps)
+    lead = (1,) * (input.ndim - k)
+    if weight is not None:
+        y = y * jnp.reshape(weight, lead + shape)
+    if bias is not None:
+        y = y + jnp.reshape(bias, lead + shape)
+    return y
+
+
+def group_norm(
+    input: jax.Array,
+    num_groups: int,
+    weight: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    eps: float = 1e-5,
+) -> jax.Array:
+    """torch's ``F.group_norm`` on ``(N, C, *)``: normalise each of ``num_groups`` channel groups.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> group_norm(jnp.array([[1.0, 3.0, 5.0, 9.0]]), 2, eps=0.0).tolist()
+        [[-1.0, 1.0, -1.0, 1.0]]
+    """
+    if input.ndim < 2 or input.shape[1] % num_groups:
+        raise ValueError(
+            f"group_norm: input of shape {input.shape} needs (N, C, *) with C divisible by "
+            f"num_groups={num_groups}"
+        )
+    grouped = jnp.reshape(input, (input.shape[0], num_groups, -1))
+    y = jnp.reshape(_normalise(grouped, (2,), eps), input.shape)
+    return _affine(y, weight, bias)

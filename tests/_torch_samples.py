@@ -1,0 +1,102 @@
+"""PyTorch's own test inputs (``module_db`` and ``op_db``) run against funcgrad.
+
+torch's ``common_utils`` imports ``expecttest`` (a test-only package of torch's, not installed here)
+for its ``TestCase`` base only; the sample-input generators never use it, so a stand-in module is
+registered when the real one is missing.
+
+Samples are taken deterministically: every k-th one when there are more than ``limit``.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+import unittest
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from _parity import check_loss, check_module, torch_dtype
+
+import funcgrad as fg
+
+try:
+    import expecttest  # noqa: F401
+except ImportError:
+    sys.modules["expecttest"] = types.SimpleNamespace(TestCase=unittest.TestCase)  # type: ignore[assignment]
+
+from torch.testing._internal.common_modules import module_db  # noqa: E402
+
+
+def every_kth(samples: Sequence[Any], limit: int) -> list[Any]:
+    """At most ``limit`` samples, evenly spread and always the same ones."""
+    step = max(1, -(-len(samples) // limit))
+    return list(samples)[::step]
+
+
+def module_samples(name: str, dtype: type) -> list[Any]:
+    """``module_db``'s ModuleInputs for ``torch.nn.<name>`` (eval mode)."""
+    (info,) = [m for m in module_db if m.module_cls.__name__ == name]
+    torch.manual_seed(0)  # torch draws the sample tensors from its global generator
+    return list(
+        info.module_inputs_func(
+            info, device="cpu", dtype=torch_dtype(dtype), requires_grad=True, training=False
+        )
+    )
+
+
+def check_module_sample(name: str, sample: Any, dtype: type) -> None:
+    """Build ``torch.nn.<name>`` and ``fg.nn.<name>`` from the sample's arguments and compare them."""
+    args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
+    fwd = sample.forward_input
+    (x,) = list(fwd.args) + list(fwd.kwargs.values())
+    torch.manual_seed(0)
+    ref = getattr(torch.nn, name)(*args, **kwargs)
+    check_module(ref, getattr(fg.nn, name)(*args, **kwargs), x.detach().numpy(), dtype)
+
+
+def op_samples(
+    name: str,
+    dtype: type,
+    variant: str = "",
+    limit: int = 40,
+    keep: Callable[[Any], bool] = lambda sample: True,
+) -> list[Any]:
+    """``op_db``'s SampleInputs for the op ``name`` passing ``keep`` (a fixed subset of ``limit``)."""
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    (info,) = [o for o in op_db if o.name == name and o.variant_test_name == variant]
+    torch.manual_seed(0)
+    samples = info.sample_inputs("cpu", torch_dtype(dtype), requires_grad=True)
+    return every_kth([s for s in samples if keep(s)], limit)
+
+
+def check_op_sample(
+    torch_fn: Callable[..., torch.Tensor], fn: Callable[..., Any], sample: Any, dtype: type
+) -> None:
+    """``fn`` against ``torch_fn`` on one SampleInput: values and the VJP w.r.t. its float tensors.
+
+    Tensor arguments are traced, the rest (kernel sizes, strides, modes) stay static.
+    """
+    positional = [sample.input, *sample.args]
+    is_tensor = [isinstance(a, torch.Tensor) for a in positional]
+    arrays = [a.detach().numpy() for a, t in zip(positional, is_tensor, strict=True) if t]
+    wrt = [i for i, a in enumerate(arrays) if np.issubdtype(a.dtype, np.floating)]
+    kwargs = {
+        k: v.detach().numpy() if isinstance(v, torch.Tensor) else v
+        for k, v in sample.kwargs.items()
+    }
+
+    def merge(tensors: Sequence[Any]) -> list[Any]:
+        it = iter(tensors)
+        return [next(it) if t else a for a, t in zip(positional, is_tensor, strict=True)]
+
+    check_loss(
+        lambda *ts, **kw: torch_fn(*merge(ts), **kw),
+        lambda *xs, **kw: fn(*merge(xs), **kw),
+        arrays,
+        dtype,
+        wrt=wrt,
+        **kwargs,
+    )

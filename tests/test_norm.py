@@ -1,0 +1,171 @@
+"""BatchNorm1d/2d, LayerNorm and GroupNorm against live torch, in train and eval mode, over steps."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from _parity_state import check_steps
+from _torch_samples import module_db
+
+import funcgrad as fg
+
+
+def _inputs(shape: tuple[int, ...], steps: int = 3) -> list[np.ndarray]:
+    rng = np.random.default_rng(1)
+    return [rng.standard_normal(shape) * 2.0 + 0.5 for _ in range(steps)]
+
+
+def _randomise(m: torch.nn.Module) -> torch.nn.Module:
+    """Non-trivial affine params and running stats, so each enters the comparison."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype))
+        for b in m.buffers():
+            if b.is_floating_point():
+                b.copy_(torch.rand(b.shape, generator=g, dtype=b.dtype) + 0.5)
+    return m
+
+
+BN_CASES = [
+    ("BatchNorm1d", (10,), {}, (4, 10)),
+    ("BatchNorm1d", (5,), {}, (4, 5, 3)),
+    ("BatchNorm1d", (5, 1e-3, None), {}, (4, 5, 3)),  # cumulative moving average
+    ("BatchNorm1d", (5, 1e-3, 0.3, False), {}, (4, 5)),  # buffers, no params
+    ("BatchNorm1d", (5,), {"bias": False}, (4, 5)),
+    ("BatchNorm2d", (3,), {}, (2, 3, 6, 6)),
+    ("BatchNorm2d", (3, 1e-3, None), {}, (2, 3, 4, 5)),
+    ("BatchNorm2d", (3, 1e-3, 0.8, True, False), {}, (2, 3, 4, 4)),  # batch stats, no buffers
+]
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize(("name", "args", "kwargs", "shape"), BN_CASES)
+def test_batch_norm_matches_torch_over_steps(dtype, train, name, args, kwargs, shape):
+    torch.manual_seed(0)
+    ref = _randomise(getattr(torch.nn, name)(*args, **kwargs))
+    check_steps(ref, getattr(fg.nn, name)(*args, **kwargs), _inputs(shape, 4), dtype, train=train)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs", "shape"),
+    [
+        ("LayerNorm", (5,), {}, (4, 3, 5)),
+        ("LayerNorm", ([3, 5],), {"bias": False}, (4, 3, 5)),
+        ("LayerNorm", ((3, 5), 1e-3, False), {}, (4, 3, 5)),
+        ("GroupNorm", (2, 6), {}, (4, 6, 3, 2)),
+        ("GroupNorm", (3, 6, 1e-3, False), {}, (4, 6, 5)),
+    ],
+)
+def test_layer_and_group_norm_match_torch(dtype, name, args, kwargs, shape):
+    ref = _randomise(getattr(torch.nn, name)(*args, **kwargs))
+    check_steps(ref, getattr(fg.nn, name)(*args, **kwargs), _inputs(shape, 1), dtype, train=True)
+
+
+def _module_db_cases() -> list[tuple[str, bool, int]]:
+    cases = []
+    for name in ("BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"):
+        (info,) = [m for m in module_db if m.module_cls.__name__ == name]
+        n = len(list(info.module_inputs_func(info, "cpu", torch.float64, False, training=False)))
+        cases += [(name, train, i) for train in (True, False) for i in range(n)]
+    return cases
+
+
+@pytest.mark.parametrize(("name", "train", "index"), _module_db_cases())
+def test_module_db_samples(dtype, name, train, index):
+    """torch's own ``module_db`` inputs for the layer, in its train or eval mode."""
+    (info,) = [m for m in module_db if m.module_cls.__name__ == name]
+    tdt = torch.float64 if dtype is np.float64 else torch.float32
+    samples = list(info.module_inputs_func(info, "cpu", tdt, True, training=train))
+    sample = samples[index]
+    args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
+    (x,) = sample.forward_input.args
+    x = x.detach().numpy()
+    if name.startswith("BatchNorm") and train and x.shape[0] == 0:
+        pytest.skip("an empty batch has no statistics to train on: funcgrad raises, as for N=1")
+    torch.manual_seed(0)
+    check_steps(
+        getattr(torch.nn, name)(*args, **kwargs),
+        getattr(fg.nn, name)(*args, **kwargs),
+        [x],
+        dtype,
+        train=train,
+    )
+
+
+def test_buffers_names_dtypes_and_eval_identity(dtype):
+    bn = fg.nn.BatchNorm2d(3)
+    ref = torch.nn.BatchNorm2d(3)
+    buffers = bn.init_buffers()
+    assert sorted(fg.flatten_dict(buffers)) == sorted(n for n, _ in ref.named_buffers())
+    assert buffers["running_mean"].dtype == dtype
+    want_int = jnp.int64 if dtype is np.float64 else jnp.int32
+    assert buffers["num_batches_tracked"].dtype == want_int
+    x = jnp.asarray(_inputs((2, 3, 4, 4), 1)[0].astype(dtype))
+    _, trained = bn.apply(bn.init(None), x, buffers=buffers, train=True)
+    assert trained["num_batches_tracked"].dtype == want_int
+    for variant in (lambda f: f, jax.jit):
+        run = variant(lambda p, x, b: bn.apply(p, x, buffers=b, train=False))
+        _, same = run(bn.init(None), x, trained)
+        for k in trained:  # bit for bit
+            np.testing.assert_array_equal(np.asarray(same[k]), np.asarray(trained[k]))
+            assert same[k].dtype == trained[k].dtype
+    # affine=False: buffers and no params; track_running_stats=False: no buffers
+    assert fg.nn.BatchNorm1d(3, affine=False).init(None) == {}
+    assert fg.nn.BatchNorm1d(3, track_running_stats=False).init_buffers() == {}
+
+
+def test_functional_batch_norm_returns_stats_and_leaves_eval_stats():
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((8, 3)), jnp.float32)
+    rm, rv = jnp.zeros(3), jnp.ones(3)
+    y, m, v = fg.nn.functional.batch_norm(x, rm, rv, training=True, momentum=0.5)
+    xt = torch.tensor(np.asarray(x))
+    rmt, rvt = torch.zeros(3), torch.ones(3)
+    yt = torch.nn.functional.batch_norm(xt, rmt, rvt, training=True, momentum=0.5)
+    np.testing.assert_allclose(y, yt.numpy(), atol=1e-5)
+    np.testing.assert_allclose(m, rmt.numpy(), atol=1e-6)
+    np.testing.assert_allclose(v, rvt.numpy(), atol=1e-6)
+    _, m2, v2 = fg.nn.functional.batch_norm(x, m, v, training=False)
+    assert m2 is m and v2 is v
+
+
+def test_batch_norm_needs_the_batch():
+    bn = fg.nn.BatchNorm1d(3)
+    p, b = bn.init(None), bn.init_buffers()
+    with pytest.raises(fg.nn.ModuleError, match="jax.vmap.*needs the batch"):
+        jax.vmap(lambda x: bn.apply(p, x, buffers=b, train=True)[0])(jnp.ones((4, 2, 3)))
+    with pytest.raises(fg.nn.ModuleError, match="unbatched example.*needs the batch"):
+        bn.apply(p, jnp.ones(3), buffers=b, train=True)
+    with pytest.raises(fg.nn.ModuleError, match="Batched|vmap"):
+        fg.nn.Batched(bn).apply(p, jnp.ones((4, 2, 3)), buffers=b, train=True)
+
+
+@pytest.mark.parametrize(
+    ("layer", "x", "match"),
+    [
+        (fg.nn.BatchNorm2d(3), jnp.ones((2, 3)), r"\(N, C, H, W\).*use BatchNorm1d"),
+        (fg.nn.BatchNorm2d(3), jnp.ones((2, 4, 5, 5)), "num_features=4"),
+        (fg.nn.BatchNorm1d(3), jnp.ones((2, 3, 4, 5)), "use BatchNorm2d"),
+        (fg.nn.GroupNorm(2, 4), jnp.ones((2, 6, 3)), "num_channels=6"),
+        (fg.nn.LayerNorm(5), jnp.ones((2, 4)), "normalized_shape"),
+    ],
+)
+def test_input_errors_are_one_line(layer, x, match):
+    kw = {"buffers": layer.init_buffers()} if layer.init_buffers() else {}
+    with pytest.raises(fg.nn.ModuleError, match=match) as e:
+        layer.apply(layer.init(None), x, train=True, **kw)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_buffers_and_error_path_through_sequential():
+    net = fg.nn.Sequential(fg.nn.Identity(), fg.nn.BatchNorm2d(3))
+    p = net.init(jax.random.PRNGKey(0))
+    with pytest.raises(fg.nn.ModuleError, match=r"^1: BatchNorm2d expects"):
+        net.apply(p, jnp.ones((2, 4)), buffers=net.init_buffers(), train=True)
+    with pytest.raises(fg.nn.ModuleError, match=r"^1: BatchNorm2d buffers lack .*init_buffers"):
+        net.apply(p, jnp.ones((2, 3, 2, 2)), buffers={}, train=True)
+    with pytest.raises(fg.nn.ModuleError, match="has buffers"):
+        net.apply(p, jnp.ones((2, 4)))
