@@ -444,7 +444,9 @@ print({name: g.shape for name, g in state_grads.items()})
 # gives the same matrices. For a linear layer the state Jacobian is just its weight matrix.
 
 # %%
-stages = net.as_sequential().named_layers()  # flatten, m0, s1 (a tap), relu1, z1, m1, s2, relu2, z2, m2, s3
+stages = (
+    net.as_sequential().named_layers()
+)  # flatten, m0, s1 (a tap), relu1, z1, m1, s2, relu2, z2, m2, s3
 print([name for name, _ in stages])
 
 z = image_j

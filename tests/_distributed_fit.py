@@ -22,9 +22,9 @@ from funcgrad.train import fit
 
 SETTINGS = {
     "model": "mynet",
-    "dataset": "digits",
+    "data": "digits",
     "batch_size": 64,
-    "seed": 0,
+    "key": 0,
     "progress": "none",
 }
 EPOCHS = 2

@@ -21,8 +21,8 @@ from _distributed_procs import free_port, jax_env, run_all
 from jax.sharding import AbstractMesh
 
 from funcgrad import distributed as dist
-from funcgrad import train as fg_train
 from funcgrad import flatten_dict
+from funcgrad import train as fg_train
 from funcgrad.train import fit
 
 RTOL = 1e-5

@@ -100,12 +100,24 @@ def test_setup_errors_name_the_choices():
         build_model("linear", load_digits())
     with pytest.raises(TrainError, match="convnet classifies images"):
         build_model("convnet", fg.data.synthetic_linear())
+    with pytest.raises(TrainError, match="lenet classifies images"):
+        build_model("lenet", fg.data.synthetic_linear())
     with pytest.raises(TrainError, match="unknown optimizer 'rmsprop'; choose one of sgd"):
         make_optimizer("rmsprop", 0.1)
     with pytest.raises(TrainError, match="lr must be a positive number"):
         make_optimizer("sgd", 0.0)
     with pytest.raises(TrainError, match="unknown model"):
         fit("resnet", progress="none")
+
+
+def test_lenet_gets_digits_grown_to_16x16_and_trains_with_its_buffers():
+    model, images = build_model("lenet", load_digits())
+    assert model == fg.models.LeNet5(num_classes=10, image_size=(16, 16))
+    assert images.example_shape == (1, 16, 16)  # 8x8 grown by 2: LeNet-5 needs at least 12x12
+    result = fit("lenet", epochs=1, progress="none")
+    assert sorted(result.buffers) == ["bn1", "bn2"]  # batch-norm running stats come back
+    assert not np.array_equal(result.buffers["bn1"]["running_mean"], np.zeros(6))
+    assert result.final["test_accuracy"] > 0.5  # far above chance (0.1) after one epoch
 
 
 def test_evaluate_counts_correct_argmax():

@@ -52,7 +52,8 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         "--model",
         choices=MODELS,
         help="mynet (default; MyNet with widths 60 and 40), convnet (two 5x5 convolutions and a "
-        "linear head), single-layer (z = x @ w + b), or linear (f = w * x, for synthetic-linear)",
+        "linear head), single-layer (z = x @ w + b), lenet (LeNet-5 with batch norm and dropout), "
+        "or linear (f = w * x, for synthetic-linear)",
     )
     p.add_argument(
         "--dataset",

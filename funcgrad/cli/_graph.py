@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -17,83 +16,53 @@ import jax.numpy as jnp
 from funcgrad.graph import Graph, trace
 from funcgrad.graph._dot import GraphvizNotFoundError
 
-__all__ = ["MODELS", "configure_parser", "model_graph", "run"]
+__all__ = ["configure_parser", "model_graph", "run"]
 
 
-def _mynet(expand: bool) -> Graph:
-    import funcgrad as fg
-
-    net = fg.models.MyNet(600, 60, 40, 10)
-
-    def loss(params: Any, image: jax.Array, label: jax.Array) -> jax.Array:
-        return fg.losses.cross_entropy(net.apply(params, image), label)
-
-    params = jax.eval_shape(net.init, jax.random.PRNGKey(0))  # drawing needs shapes only
-    return trace(loss, params, jnp.ones((3, 10, 20)), jnp.array(3), wrt="params", expand=expand)
-
-
-def _convnet(expand: bool) -> Graph:
-    import funcgrad as fg
-
-    net = fg.models.ConvNet(num_classes=10, image_size=(28, 28))
-
-    def loss(params: Any, image: jax.Array, label: jax.Array) -> jax.Array:
-        return fg.losses.cross_entropy(net.apply(params, image), label)
-
-    params = jax.eval_shape(net.init, jax.random.PRNGKey(0))  # drawing needs shapes only
-    return trace(loss, params, jnp.ones((1, 28, 28)), jnp.array(3), wrt="params", expand=expand)
-
-
-def _single_layer(expand: bool) -> Graph:
-    import funcgrad as fg
-
-    def single_layer(x: jax.Array, y: jax.Array, w: jax.Array, b: jax.Array) -> jax.Array:
-        z = x @ w + b
-        return fg.losses.binary_cross_entropy_with_logits(z, y)
-
-    kw, kb = jax.random.split(jax.random.PRNGKey(0))
-    w, b = jax.random.normal(kw, (5, 3)), jax.random.normal(kb, (3,))
-    return trace(single_layer, jnp.ones(5), jnp.ones(3), w, b, wrt=("w", "b"), expand=expand)
-
-
-def _linear(expand: bool) -> Graph:
-    import funcgrad as fg
-
-    model = fg.models.LinearRegression()
-
-    def loss(params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
-        return fg.losses.mse_loss(model.apply(params, x), y)
-
-    x = jnp.array([1.0, 2.0, 3.0, 4.0])
-    return trace(loss, model.init(jax.random.PRNGKey(0)), x, 2 * x, wrt="params", expand=expand)
-
-
-MODELS: dict[str, Callable[[bool], Graph]] = {
-    "mynet": _mynet,
-    "convnet": _convnet,
-    "single-layer": _single_layer,
-    "linear": _linear,
-}
+_EXAMPLES = 3  # a small batch: the drawing is the same for any batch size
 
 
 def model_graph(model: str, backward: bool = False, expand: bool = False) -> Graph:
-    """The loss graph of one of the notes' models (``mynet``, ``convnet``, ``single-layer``,
-    ``linear``), forward or backward.
+    """The loss graph of a built-in training model (one of ``funcgrad.train.MODELS``) on a batch
+    of three examples, forward or backward.
+
+    The model comes from the training registry, sized for the data it trains on by default
+    (``synthetic-linear`` for ``linear``, else the digits), so the drawing shows the network that
+    ``funcgrad train --model`` trains; the leaves requiring grad are its params.
 
     Example:
-        >>> model_graph("single-layer").leaf_names
-        ['x', 'y', 'w', 'b']
+        >>> model_graph("single-layer").requires_grad
+        ['b', 'w']
     """
+    from funcgrad.data import load_dataset
+    from funcgrad.train import MODELS, build_model
+    from funcgrad.train._setup import loss_for
+
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-    graph = MODELS[model](expand)
+    net, ds = build_model(
+        model, load_dataset("synthetic-linear" if model == "linear" else "digits")
+    )
+    loss_fn, buffers = loss_for(ds), net.init_buffers()
+
+    def loss(params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
+        return loss_fn(net.apply(params, x, buffers=buffers)[0], y)
+
+    params = jax.eval_shape(net.init, jax.random.PRNGKey(0))  # drawing needs shapes only
+    x, y = jnp.asarray(ds.x_train[:_EXAMPLES]), jnp.asarray(ds.y_train[:_EXAMPLES])
+    graph = trace(loss, params, x, y, wrt="params", expand=expand)
     return graph.backward() if backward else graph
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add ``funcgrad graph``'s flags to ``parser``."""
+    from funcgrad.train import MODELS
+
     parser.add_argument(
-        "--model", choices=sorted(MODELS), default="mynet", help="which model's loss to draw"
+        "--model",
+        choices=MODELS,
+        default="mynet",
+        help=f"which model's loss to draw, as funcgrad train builds it ({', '.join(MODELS)})",
     )
     parser.add_argument(
         "--out",

@@ -13,7 +13,7 @@ import optax
 
 from funcgrad import losses
 from funcgrad.data import Dataset, as_images
-from funcgrad.models import ConvNet, LinearRegression, MyNet, SingleLayer
+from funcgrad.models import ConvNet, LeNet5, LinearRegression, MyNet, SingleLayer
 from funcgrad.nn import Batched, Module
 from funcgrad.train._errors import TrainError
 
@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Defaults] = {
     "mynet": Defaults(epochs=15, batch_size=32, lr=3e-3, optimizer="adam"),
     "convnet": Defaults(epochs=8, batch_size=32, lr=1e-3, optimizer="adam"),
     "single-layer": Defaults(epochs=20, batch_size=32, lr=5e-2, optimizer="adam"),
+    "lenet": Defaults(epochs=20, batch_size=64, lr=2e-3, optimizer="adam"),
     # The notes' regression: full-batch gradient descent with lr 0.01.
     "linear": Defaults(epochs=20, batch_size="full", lr=1e-2, optimizer="sgd"),
 }
@@ -75,6 +76,7 @@ def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
     shaped the way that model reads one example.
 
     ``mynet`` is ``MyNet(D, 60, 40, C)``; ``convnet`` gets images grown to at least 9x9;
+    ``lenet`` (``LeNet5``, batched already: batch norm needs the batch) to at least 12x12;
     ``single-layer`` reads flat vectors; ``linear`` is ``f = w * x`` on scalars.
 
     Example:
@@ -97,6 +99,11 @@ def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
             raise TrainError(f"convnet classifies images; {ds.name} is a regression dataset")
         images = as_images(ds, min_size=9)
         return Batched(ConvNet(ds.num_classes, images.example_shape[1:])), images
+    if name == "lenet":
+        if ds.num_classes is None:
+            raise TrainError(f"lenet classifies images; {ds.name} is a regression dataset")
+        images = as_images(ds, min_size=12)
+        return LeNet5(ds.num_classes, images.example_shape[1:]), images
     if name == "linear":
         if ds.num_classes is not None or ds.example_shape != ():
             raise TrainError(
