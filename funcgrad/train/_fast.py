@@ -42,14 +42,14 @@ def fast_jit(f: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     """
     if _options_valid():
         jit_kwargs = {"compiler_options": FAST_CPU_OPTIONS} | jit_kwargs
-    compiled = jax.jit(f, **jit_kwargs)
 
     @functools.wraps(f)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        with fast_cpu_scope():  # traced (on first call) as a fast program: no slow-path warning
-            return compiled(*args, **kwargs)
+    def traced(*args: Any, **kwargs: Any) -> Any:
+        # Runs only while jax.jit traces f, so the scope costs nothing on later calls.
+        with fast_cpu_scope():  # a fast program: no slow-path warning
+            return f(*args, **kwargs)
 
-    return run
+    return jax.jit(traced, **jit_kwargs)
 
 
 def enable_fast_cpu_kernels() -> str:
