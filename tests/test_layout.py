@@ -219,10 +219,10 @@ def _env(xla_flags: str | None) -> dict[str, str]:
 CUSTOM_FLAGS = "--xla_cpu_enable_fast_math=false"
 
 
-@pytest.mark.parametrize("xla_flags", [None, CUSTOM_FLAGS], ids=["unset", "custom"])
-def test_import_funcgrad_changes_no_process_state(xla_flags):
+def _run_python(code: str, xla_flags: str | None) -> subprocess.CompletedProcess:
+    """``python -c code`` in a controlled environment; fails the test if it does not exit 0."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         timeout=120,
@@ -230,6 +230,12 @@ def test_import_funcgrad_changes_no_process_state(xla_flags):
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.parametrize("xla_flags", [None, CUSTOM_FLAGS], ids=["unset", "custom"])
+def test_import_funcgrad_changes_no_process_state(xla_flags):
+    done = _run_python(PROBE, xla_flags)
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     before, after = seen["before"], seen["after"]
     changed = {
@@ -245,13 +251,5 @@ def test_import_funcgrad_changes_no_process_state(xla_flags):
 
 @pytest.mark.parametrize("xla_flags", [None, CUSTOM_FLAGS], ids=["unset", "custom"])
 def test_the_issue_one_liner_prints_what_was_there_before(xla_flags):
-    done = subprocess.run(
-        [sys.executable, "-c", "import os, funcgrad; print(os.environ.get('XLA_FLAGS'))"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_env(xla_flags),
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _run_python("import os, funcgrad; print(os.environ.get('XLA_FLAGS'))", xla_flags)
     assert done.stdout.strip().splitlines()[-1] == str(xla_flags)
