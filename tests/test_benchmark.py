@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from funcgrad._cpu_kernels import FAST_CPU_FLAG, FAST_CPU_OPTIONS
+from funcgrad.train import FAST_CPU_FLAG, FAST_CPU_OPTIONS
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "benchmark.py"
 WORKLOADS = ["mynet_b64", "psg_vmap", "epoch_fused", "lenet_b64"]

@@ -128,7 +128,7 @@ def _lines(done: subprocess.CompletedProcess) -> dict[str, str]:
     "before", [None, "--xla_cpu_enable_fast_math=false"], ids=["unset", "kept"]
 )
 def test_enable_fast_cpu_kernels_before_jax_starts(before):
-    from funcgrad._cpu_kernels import FAST_CPU_FLAG
+    from funcgrad.train import FAST_CPU_FLAG
 
     seen = _lines(_child(ENABLE_THEN_CONV, before))
     assert seen["RETURNED"] == FAST_CPU_FLAG

@@ -91,7 +91,7 @@ def test_missing_key_names_the_layer_path():
     k = jax.random.PRNGKey(1)
     y = net.apply(p, jnp.ones((2, 3)), train=True, key=k)
     h = jax.nn.relu(fg.nn.Linear(3, 3).apply(p["0"], jnp.ones((2, 3))))
-    want = fg.nn.Dropout(0.5).apply({}, h, train=True, key=fg.nn._module.child_key(k, "2"))
+    want = fg.nn.Dropout(0.5).apply({}, h, train=True, key=fg.nn.child_key(k, "2"))
     np.testing.assert_array_equal(y, want)
 
 

@@ -15,7 +15,7 @@ import funcgrad as fg
 from funcgrad.autodiff import tap
 from funcgrad.graph import trace
 from funcgrad.graph._grad_fn import VIEW_GRAD_FNS
-from funcgrad.nn._module import call_child  # not exported from fg.nn yet
+from funcgrad.nn import call_child
 
 
 def single_layer(x, y, w, b):

@@ -17,12 +17,13 @@ from funcgrad.train._batches import resolve_batch_size
 from funcgrad.train._checkpoint import Checkpoints
 from funcgrad.train._distributed import initialize
 from funcgrad.train._errors import DivergenceError, TrainError
-from funcgrad.train._fast import FAST_CPU_OPTIONS, enable_fast_cpu_kernels, fast_jit
+from funcgrad.train._fast import FAST_CPU_FLAG, FAST_CPU_OPTIONS, enable_fast_cpu_kernels, fast_jit
 from funcgrad.train._fit import FitResult, fit
 from funcgrad.train._setup import DEFAULTS, MODELS, OPTIMIZERS, build_model, make_optimizer
 
 __all__ = [
     "DEFAULTS",
+    "FAST_CPU_FLAG",
     "FAST_CPU_OPTIONS",
     "MODELS",
     "OPTIMIZERS",

@@ -21,7 +21,7 @@ from funcgrad import _compat
 from funcgrad._cpu_kernels import FAST_CPU_FLAG, FAST_CPU_OPTIONS, YNN_FUSION_FLAG, fast_cpu_scope
 from funcgrad.train._errors import TrainError
 
-__all__ = ["FAST_CPU_OPTIONS", "enable_fast_cpu_kernels", "fast_jit"]
+__all__ = ["FAST_CPU_FLAG", "FAST_CPU_OPTIONS", "enable_fast_cpu_kernels", "fast_jit"]
 
 _MEASURED_JAXLIB = "0.10."  # the option and the flag exist there, and were measured to help
 
