@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: train test lint format bench graphviz clean
+.PHONY: train test lint format bench docs graphviz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,10 @@ test: $(STAMP) graphviz lint
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py $(ARGS)
 
+# The docs site (mkdocs-material, API reference from each package's __all__, notebooks with their
+# outputs) into site/; open site/index.html, or serve it with `python -m http.server -d site`.
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict -d site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache runs
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache runs site dist build
