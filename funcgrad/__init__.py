@@ -14,13 +14,18 @@ Example:
     (60, 600)
 """
 
+from importlib import metadata as _metadata
+
 # The library core; `train` is the application layer (built on the core, never imported by it).
 from funcgrad import autodiff, data, distributed, graph, interop, loop, losses, models, nn, train
 from funcgrad._tree import flatten_dict, unflatten_dict
 
-__version__ = "0.1.0"
+# The installed distribution's metadata: pyproject.toml is the one place the version is bumped.
+__version__: str = _metadata.version("funcgrad")
+"""The installed version, read from the package metadata."""
 
 __all__ = [
+    "__version__",
     "autodiff",
     "data",
     "distributed",
