@@ -48,3 +48,15 @@ def test_classifier_scripts_train_on_digits(tmp_path, name, args):
     accuracy = float(re.search(r"test accuracy ([0-9.]+)", out).group(1))
     assert accuracy > 0.2  # well above chance (0.1) after a single short run
     assert (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_profile_step_names_ops_by_layer_scope():
+    out = run("profile_step.py", "lenet_b64", "--steps", "2", "--top", "40")
+    head, *rows = out.strip().splitlines()
+    assert re.match(r"lenet_b64: [0-9.]+ ms/step in XLA ops \(\d+ ops\)", head)
+    scopes = " ".join(rows)
+    # every kind of layer shows up under its own name_stack path, forward and backward
+    for layer in ("conv1/Conv2d", "bn1/BatchNorm2d", "pool1/MaxPool2d", "fc1/Linear"):
+        assert layer in scopes, layer
+    shares = [float(r.split("ms")[1].split("%")[0]) for r in rows]
+    assert shares == sorted(shares, reverse=True) and sum(shares) <= 100.5
