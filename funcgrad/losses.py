@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 Reduction = Literal["mean", "sum", "none"]
+"""torch's ``reduction`` argument: average, sum, or keep the per-element losses."""
 
 
 def _check_reduction(reduction: str, name: str) -> None:
@@ -317,7 +318,9 @@ def _nll(
     # A label outside [0, C) under jit: NaN, never a silent wrong class.
     loss = jnp.where(valid & ~in_range, jnp.nan, loss)
     if reduction == "mean":
-        return loss.sum() / w_target.sum()
+        total = w_target.sum()
+        # torch: every target ignored gives a NaN mean, but a zero gradient (not 0 * inf)
+        return jnp.where(total == 0, jnp.nan, loss.sum() / jnp.where(total == 0, 1, total))
     return _reduce(loss, reduction, name)
 
 

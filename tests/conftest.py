@@ -23,6 +23,9 @@ jax.config.update("jax_numpy_rank_promotion", "raise")
 # from importing them (some read sys.argv at import).
 collect_ignore_glob = ["_*.py"]
 
+# Print how many hypothesis cases each property test ran (also under pytest-xdist).
+from _property_counts import pytest_runtest_logreport, pytest_terminal_summary  # noqa: E402, F401
+
 
 @pytest.fixture
 def x64():

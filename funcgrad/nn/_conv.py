@@ -61,12 +61,12 @@ class _ConvNd(Module):
     nd: ClassVar[int]
 
     def __post_init__(self) -> None:
-        name = type(self).__name__
+        name, where = type(self).__name__, f"conv{self.nd}d"  # as the errors of apply read
         with layer_errors(name):
-            kernel = ntuple(self.kernel_size, self.nd, "kernel_size", name, minimum=1)
-            strides = ntuple(self.stride, self.nd, "stride", name, minimum=1)
-            dilation = ntuple(self.dilation, self.nd, "dilation", name, minimum=1)
-            conv_pads(self.padding, kernel, dilation, strides, name)
+            kernel = ntuple(self.kernel_size, self.nd, "kernel_size", where, minimum=1)
+            strides = ntuple(self.stride, self.nd, "stride", where, minimum=1)
+            dilation = ntuple(self.dilation, self.nd, "dilation", where, minimum=1)
+            conv_pads(self.padding, kernel, dilation, strides, where)
         if not isinstance(self.groups, int) or self.groups < 1:
             raise ModuleError(f"{name}: groups must be a positive int, got {self.groups!r}")
         for what in ("in_channels", "out_channels"):
@@ -95,7 +95,7 @@ class _ConvNd(Module):
             params["bias"] = torch_uniform(k_b, (self.out_channels,), fan_in)
         return params
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         conv = F.conv1d if self.nd == 1 else F.conv2d
         name = type(self).__name__
         padding = self.padding

@@ -6,6 +6,7 @@ cannot, so :func:`batch_norm` returns them: ``(output, new_running_mean, new_run
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import jax
@@ -64,6 +65,9 @@ def batch_norm(
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {input.shape}")
     axes = (0, *range(2, input.ndim))
     n = input.size // input.shape[1] if input.shape[1] else 0
+    if input.shape[0] == 0 and (running_mean is None or training):
+        # torch: an empty batch normalises nothing and leaves the running stats as they were
+        return _affine(input, weight, bias), running_mean, running_var
     if running_mean is None or training:
         if training and n <= 1:
             raise ValueError(
@@ -134,6 +138,8 @@ def group_norm(
             f"group_norm: input of shape {input.shape} needs (N, C, *) with C divisible by "
             f"num_groups={num_groups}"
         )
-    grouped = jnp.reshape(input, (input.shape[0], num_groups, -1))
+    # an explicit size, not -1: an empty batch has nothing to infer it from
+    per_group = math.prod(input.shape[1:]) // num_groups
+    grouped = jnp.reshape(input, (input.shape[0], num_groups, per_group))
     y = jnp.reshape(_normalise(grouped, (2,), eps), input.shape)
     return _affine(y, weight, bias)
