@@ -66,6 +66,11 @@ def test_layer_norm_matches_torch(
     args = (normalized, eps, affine, bias)
     ref = randomise(torch.nn.LayerNorm(*args, dtype=torch_dtype(dtype)), seed)
     layer = fg.nn.LayerNorm(*args)
+    _check_stateless(ref, layer, shape, seed, dtype)
+
+
+def _check_stateless(ref: Any, layer: Any, shape: tuple[int, ...], seed: int, dtype: type) -> None:
+    """Value and VJP (params and input) of a layer without buffers against its torch twin."""
     with x64(dtype):
         check_vjp(
             lambda p, x: torch.func.functional_call(ref, p, (x,)),
@@ -97,14 +102,7 @@ def test_group_norm_matches_torch(
         torch.nn.GroupNorm(groups, channels, eps, affine, dtype=torch_dtype(dtype)), seed
     )
     layer = fg.nn.GroupNorm(groups, channels, eps, affine)
-    with x64(dtype):
-        check_vjp(
-            lambda p, x: torch.func.functional_call(ref, p, (x,)),
-            layer.apply,
-            [torch_params(ref), _x(shape, seed)],
-            dtype,
-            wrt=(0, 1),
-        )
+    _check_stateless(ref, layer, shape, seed, dtype)
 
 
 @st.composite
