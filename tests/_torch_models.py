@@ -1,10 +1,11 @@
 """The notes' PyTorch models, written once as the notes write them (with the notes' bugs corrected).
 
-Every test that needs the torch side of MyNet or ConvNet imports it from here.
+Every test that needs the torch side of MyNet, ConvNet or LeNet5 imports it from here.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import torch
@@ -65,3 +66,16 @@ class TorchConvNet(nn.Module):
         x = TF.relu(self.conv1(x))
         x = TF.relu(self.conv2(x))
         return self.head(x.reshape(-1)) if hasattr(self, "head") else x
+
+
+def torch_lenet5() -> nn.Sequential:
+    """``fg.models.LeNet5(dropout=0.0)`` in torch: the same stage names, so ``from_torch`` maps it."""
+    return nn.Sequential(
+        OrderedDict(
+            conv1=nn.Conv2d(1, 6, 5, padding=2), bn1=nn.BatchNorm2d(6), relu1=nn.ReLU(),
+            pool1=nn.MaxPool2d(2), conv2=nn.Conv2d(6, 16, 5), bn2=nn.BatchNorm2d(16),
+            relu2=nn.ReLU(), pool2=nn.MaxPool2d(2), flatten=nn.Flatten(),
+            fc1=nn.Linear(16 * 5 * 5, 120), relu3=nn.ReLU(), drop1=nn.Dropout(0.0),
+            fc2=nn.Linear(120, 84), relu4=nn.ReLU(), drop2=nn.Dropout(0.0), fc3=nn.Linear(84, 10),
+        )
+    )  # fmt: skip

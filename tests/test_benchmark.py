@@ -4,8 +4,10 @@ A smoke test, not a timed one: it checks that the script produces numbers and sa
 framework's CPU kernels were chosen, never how large the numbers are.
 """
 
+import collections
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,19 +44,29 @@ def test_quick_run_prints_table_and_writes_json(tmp_path):
 
     report = json.loads(out.read_text())
     results = report["results"]
-    assert set(results) >= {"funcgrad", "jax", "torch", "nnx", "equinox"}
+    assert set(results) >= {"funcgrad", "funcgrad_converted", "jax", "torch", "nnx", "equinox"}
     assert "torch_compile" not in results  # too slow to compile for a smoke run
     for framework, values in results.items():
         for workload, value in values.items():
             assert not isinstance(value, str), f"{framework} {workload}: {value}"
     for workload in WORKLOADS:
         assert results["funcgrad"][workload] > 0
-    for framework in ("torch", "nnx", "equinox"):
+    for framework in ("torch", "nnx", "equinox", "funcgrad_converted"):
         assert results[framework]["lenet_b64"] > 0
+    assert results["funcgrad_converted"]["mynet_b64"] > 0
+    assert "psg_vmap" not in results["funcgrad_converted"]  # only the converted rows run
     assert results["jax"]["lenet_b64"] is None  # LeNet5 runs in the frameworks' own layers only
     assert results["torch"]["epoch_fused"] is None  # eager PyTorch has no fused epoch
     met = {(t["workload"], t["against"]) for t in report["targets"] if t["ratio"] is not None}
     assert {("mynet_b64", "torch"), ("lenet_b64", "torch"), ("lenet_b64", "equinox")} <= met
+    # a converted model against the same model written by hand: a band, both ways
+    band = [t for t in report["targets"] if t["framework"] == "funcgrad_converted"]
+    assert {t["workload"] for t in band if t["ratio"] is not None} == {"mynet_b64", "lenet_b64"}
+    assert all(
+        (t["at_least"], t["at_most"], t["against"]) == (0.95, 1.05, "funcgrad") for t in band
+    )
+    assert "funcgrad_converted mynet_b64 vs funcgrad: " in proc.stdout
+    assert "(target 0.95x to 1.05x)" in proc.stdout
 
 
 def test_report_says_how_the_kernels_were_chosen(tmp_path):
@@ -107,3 +119,36 @@ def test_workers_do_not_inherit_flags():
     env = bench.worker_env(parent)
     assert "XLA_FLAGS" not in env and "OMP_NUM_THREADS" not in env
     assert env["PYTHONPATH"].split(":")[0] == str(SCRIPT.parent.parent)
+
+
+def _entry_ops(compiled_text: str) -> collections.Counter:
+    """The optimized program's top-level instructions, as (shape, opcode), names left out."""
+    entry = compiled_text[compiled_text.index("\nENTRY") :].split("\n}")[0]
+    found = re.findall(r"= (\S+) ([a-z-]+)\(", entry)
+    return collections.Counter(found)
+
+
+def test_converted_mynet_compiles_to_the_hand_written_program():
+    """Why the converted rows can meet their 5% band: XLA gets the same program from both."""
+    load_script()  # puts scripts/bench on sys.path, as the workers see it
+    import fw_funcgrad
+    import fw_funcgrad_converted
+    import jax
+    import jax.numpy as jnp
+    import torch
+    from _common import data
+    from _jaxkit import train_step
+
+    threads = torch.get_num_threads()  # the converted worker runs torch on one thread
+    try:
+        x, y = map(jnp.asarray, data("mynet", 64))
+        ops = []
+        for worker in (fw_funcgrad, fw_funcgrad_converted):
+            step, carry = train_step(worker.make("mynet"))
+            ops.append(_entry_ops(jax.jit(step).lower(carry, x, y).compile().as_text()))
+    finally:
+        torch.set_num_threads(threads)
+    assert ops[0] == ops[1]
+    assert (
+        sum(n for (_, op), n in ops[0].items() if op == "dot") == 8
+    )  # 3 forward, 3 weight and 2 input gradients

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import torch
 from _parity import assert_close, torch_dtype
 from _parity_state import assert_buffers_equal, torch_state
+from _torch_models import torch_lenet5
 
 import funcgrad as fg
 
 
-def _torch_lenet() -> torch.nn.Module:
-    n = torch.nn
-    return n.Sequential(
-        OrderedDict(
-            conv1=n.Conv2d(1, 6, 5, padding=2), bn1=n.BatchNorm2d(6), relu1=n.ReLU(),
-            pool1=n.MaxPool2d(2), conv2=n.Conv2d(6, 16, 5), bn2=n.BatchNorm2d(16),
-            relu2=n.ReLU(), pool2=n.MaxPool2d(2), flatten=n.Flatten(),
-            fc1=n.Linear(16 * 5 * 5, 120), relu3=n.ReLU(), drop1=n.Dropout(0.0),
-            fc2=n.Linear(120, 84), relu4=n.ReLU(), drop2=n.Dropout(0.0), fc3=n.Linear(84, 10),
-        )
-    )  # fmt: skip
-
-
 def test_lenet5_five_sgd_steps_then_eval_match_torch(dtype):
     torch.manual_seed(0)
-    ref = _torch_lenet().to(torch_dtype(dtype))
+    ref = torch_lenet5().to(torch_dtype(dtype))
     model = fg.models.LeNet5(dropout=0.0)
     params, buffers = torch_state(ref, dtype)
     assert jax.tree.structure(params) == jax.tree.structure(model.init(jax.random.PRNGKey(0)))

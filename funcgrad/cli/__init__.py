@@ -1,4 +1,4 @@
-"""The ``funcgrad`` command (application layer): ``funcgrad train`` (see ``funcgrad train --help``) and ``funcgrad graph``.
+"""The ``funcgrad`` command (application layer): ``funcgrad train`` (see ``funcgrad train --help``), ``funcgrad graph`` and ``funcgrad convert``.
 
 Every failure is one line, ``error: <problem and fix>``, on stderr with a non-zero exit status;
 ``--debug`` shows the traceback instead.
@@ -180,6 +180,14 @@ def _configure_graph(p: argparse.ArgumentParser) -> None:
     p.set_defaults(command=run)
 
 
+def _configure_convert(p: argparse.ArgumentParser) -> None:
+    # Loaded only when asked for: converting needs torch, training does not.
+    from funcgrad.cli._convert import configure_parser, run
+
+    configure_parser(p)
+    p.set_defaults(command=run)
+
+
 def _quiet_logs() -> None:
     """The command's logging policy: orbax logs through absl, down to ERROR for a damaged file it
     then raises about; the command reports that itself in one line (``--debug`` keeps the detail)."""
@@ -211,13 +219,13 @@ def _fail(message: str) -> int:
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
-    """The ``funcgrad`` parser; ``graph``'s own options are loaded only when ``argv`` selects it."""
+    """The ``funcgrad`` parser; ``graph``'s and ``convert``'s options load only when selected."""
     parser = _Parser(
         prog="funcgrad",
         description="funcgrad: train the lecture notes' models, or draw a computational graph.",
     )
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     train = commands.add_parser(
         "train",
@@ -228,11 +236,18 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     _configure_train(train)
     train.set_defaults(command=_train)
-    graph = commands.add_parser(
-        "graph", parents=[common], help="draw a function's computational graph"
-    )
-    if list(argv[:1]) == ["graph"]:
-        _configure_graph(graph)
+    # Their modules are imported only when argv selects them (see _configure_graph).
+    lazy = {
+        "graph": ("draw a function's computational graph", _configure_graph),
+        "convert": (
+            "write a torch nn.Module as funcgrad source (--check compares the two)",
+            _configure_convert,
+        ),
+    }
+    for name, (help_text, configure) in lazy.items():
+        sub = commands.add_parser(name, parents=[common], help=help_text)
+        if list(argv[:1]) == [name]:
+            configure(sub)
     return parser
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["StateDictMismatchError"]
+__all__ = ["NnxConversionError", "StateDictMismatchError"]
 
 
 class StateDictMismatchError(ValueError):
@@ -13,6 +13,19 @@ class StateDictMismatchError(ValueError):
     Example:
         >>> import funcgrad as fg
         >>> issubclass(fg.interop.StateDictMismatchError, ValueError)
+        True
+    """
+
+    __module__ = "funcgrad.interop"
+
+
+class NnxConversionError(ValueError):
+    """A funcgrad layer ``to_nnx`` cannot express in ``flax.nnx``: it names the layer's dotted path,
+    its type and the option, and how to get round it.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> issubclass(fg.interop.NnxConversionError, ValueError)
         True
     """
 

@@ -15,6 +15,7 @@ int64, torch's dtype for them.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -25,7 +26,8 @@ import numpy as np
 
 from funcgrad._tree import flatten_dict, unflatten_dict
 from funcgrad.interop._errors import StateDictMismatchError
-from funcgrad.interop._torch import import_torch
+from funcgrad.interop._files import is_path, read_state_dict
+from funcgrad.interop._torch import import_torch, is_tensor, is_torch_module, loaded_torch
 from funcgrad.nn._module import Buffers, Module, Params
 
 __all__ = ["check_state_dict", "from_torch", "to_torch"]
@@ -37,9 +39,15 @@ Shapes = dict[str, tuple[int, ...]]
 
 
 def from_torch(
-    module_or_state_dict: Any, like: Like | None = None
+    module_or_state_dict: Any | str | os.PathLike[str], like: Like | None = None
 ) -> Params | tuple[Params, Buffers]:
-    """Convert a ``torch.nn.Module`` or its ``state_dict`` into funcgrad's nested dicts.
+    """Convert a ``torch.nn.Module``, its ``state_dict`` or a checkpoint file into nested dicts.
+
+    The state_dict's values may be torch tensors or NumPy arrays (anything ``np.asarray`` takes).
+    A path is read as a checkpoint: ``.safetensors`` through the ``safetensors`` package's NumPy
+    API, ``.pt``/``.pth`` with ``torch.load(path, weights_only=True)``, which refuses a file that
+    pickles a whole module. PyTorch is imported only for a ``.pt``/``.pth`` file; a NumPy
+    state_dict or a ``.safetensors`` file works without it.
 
     With ``like`` (a funcgrad module, its params, or ``(params, buffers)``), the names are split
     into parameters and buffers as ``like.init(key)`` and ``like.init_buffers()`` name them, keys
@@ -48,8 +56,9 @@ def from_torch(
     buffers, and plain ``params`` otherwise.
 
     Without ``like``, a torch module is split by its own ``named_buffers()`` (``(params,
-    buffers)`` when it has any), and a bare state_dict, which cannot tell the two apart, is all
-    params.
+    buffers)`` when it has any), and a bare state_dict or file, which cannot tell the two apart,
+    is all params. A file read with ``like`` comes back in ``like``'s key order (``.safetensors``
+    stores its keys sorted by name).
 
     Example:
         >>> import torch, funcgrad as fg
@@ -64,23 +73,28 @@ def from_torch(
         ...
         funcgrad.interop.StateDictMismatchError: state_dict does not match the model: parameter weight has shape (2, 3), expected (2, 4). Build the funcgrad model with the same layers and sizes as the torch one.
     """
-    torch = import_torch()
-    if isinstance(module_or_state_dict, torch.nn.Module):
-        state = module_or_state_dict.state_dict()
-        torch_buffers = {name for name, _ in module_or_state_dict.named_buffers()} & set(state)
-    elif isinstance(module_or_state_dict, Mapping):
-        state, torch_buffers = module_or_state_dict, set()
+    source: Any = module_or_state_dict
+    state: Mapping[str, Any]
+    if is_path(source):
+        state, torch_buffers = read_state_dict(source), set()
+    elif is_torch_module(source):
+        state = source.state_dict()
+        torch_buffers = {name for name, _ in source.named_buffers()} & set(state)
+    elif isinstance(source, Mapping):
+        state, torch_buffers = source, set()
     else:
         raise TypeError(
-            "from_torch: expected a torch.nn.Module or a state_dict mapping, got "
-            f"{type(module_or_state_dict).__name__}"
+            "from_torch: expected a torch.nn.Module, a state_dict mapping or the path of a "
+            f".pt/.pth/.safetensors file, got {type(source).__name__}"
         )
-    flat = {k: _to_jax(k, _numpy(torch, v)) for k, v in state.items()}
+    flat = {k: _to_jax(k, _numpy(v)) for k, v in state.items()}
     if like is None:
         buffer_names: Collection[str] = torch_buffers
     else:
         check_state_dict(flat, like, torch_buffers=torch_buffers)
-        buffer_names = _expected(like)[1]
+        expected_params, buffer_names = _expected(like)
+        if is_path(source):
+            flat = {k: flat[k] for k in [*expected_params, *buffer_names]}
     params = unflatten_dict({k: v for k, v in flat.items() if k not in buffer_names})
     if not buffer_names:
         return params
@@ -95,6 +109,11 @@ def check_state_dict(
     ``flat`` maps dotted names to arrays, as a state_dict does. Every missing, unexpected or
     mis-shaped entry is listed, each named as a parameter or a buffer; ``torch_buffers`` (the
     names torch holds as buffers) names the unexpected ones too.
+
+    Args:
+        flat: ``{dotted name: array}``, as a state_dict.
+        like: a funcgrad module, its params, or ``(params, buffers)``.
+        torch_buffers: the names torch holds as buffers, for the error message.
 
     Example:
         >>> import numpy as np, funcgrad as fg
@@ -160,25 +179,41 @@ def to_torch(params: Params, buffers: Buffers | None = None) -> OrderedDict[str,
 
 
 def _expected(like: Like) -> tuple[Shapes, Shapes]:
-    """Flat ``name -> shape`` of the parameters and of the buffers ``like`` describes."""
+    """Flat ``name -> shape`` of the parameters and of the buffers ``like`` describes.
+
+    For a module the names come in the order its ``init`` builds them (``weight`` before ``bias``),
+    not sorted as ``jax.eval_shape`` returns them: the order is caught while tracing.
+    """
     if isinstance(like, Module):
-        params = jax.eval_shape(like.init, jax.random.PRNGKey(0))
-        buffers = jax.eval_shape(like.init_buffers)
-    elif isinstance(like, tuple):
+        return _traced_shapes(like.init, jax.random.PRNGKey(0)), _traced_shapes(like.init_buffers)
+    if isinstance(like, tuple):
         params, buffers = like
     else:
         params, buffers = like, {}
     return _shapes(params), _shapes(buffers)
 
 
+def _traced_shapes(fn: Any, *args: Any) -> Shapes:
+    shapes: Shapes = {}
+
+    def record(*args: Any) -> Any:
+        tree = fn(*args)
+        shapes.update(_shapes(tree))
+        return tree
+
+    jax.eval_shape(record, *args)
+    return shapes
+
+
 def _shapes(tree: Mapping[str, Any]) -> Shapes:
     return {k: tuple(np.shape(v)) for k, v in flatten_dict(tree).items()}
 
 
-def _numpy(torch: Any, value: Any) -> np.ndarray:
-    """``value`` as a NumPy array of the same dtype (bfloat16 through its bits)."""
-    if not torch.is_tensor(value):
+def _numpy(value: Any) -> np.ndarray:
+    """``value`` as a NumPy array of the same dtype (a torch bfloat16 tensor through its bits)."""
+    if not is_tensor(value):
         return np.asarray(value)
+    torch: Any = loaded_torch()
     value = value.detach().cpu()
     if value.dtype == torch.bfloat16:  # NumPy has no bfloat16; ml_dtypes' is JAX's
         return value.view(torch.int16).numpy().view(jnp.bfloat16)

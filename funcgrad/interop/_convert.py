@@ -1,0 +1,652 @@
+"""``convert``: a torch ``nn.Module`` as readable funcgrad source, its model, params and buffers.
+
+How it works: each custom torch module (a class of the user's) is traced with ``torch.fx``, one
+instance at a time, with every submodule kept as a leaf. The graph's nodes become one line each of
+``forward``: a torch layer funcgrad has becomes the funcgrad layer of the same name at the same
+attribute path (``call("conv1", x)``), a custom submodule becomes a class of its own (a class used
+three times is written once), and the glue between them (``view``, ``+``, ``F.relu``, ``x[:, 0]``,
+``x.shape``) becomes ``jax.numpy`` or ``funcgrad.nn.functional`` from the table in ``_fx_ops``.
+
+``self.training``: fx runs ``forward`` in Python, so ``if self.training:`` reads a concrete bool.
+Each module is traced twice, in train and in eval mode. Where the two graphs differ only in
+``True``/``False`` constants (``F.dropout(x, training=self.training)``), those become ``train``;
+where they differ in their operations, ``forward`` gets both, under ``if train:``. The user's
+module is left in the mode it came in.
+
+Nothing is written: the source is built and run in memory, and ``model`` is built from that same
+source, so what the user reads is what runs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from funcgrad.interop import _fx_ops as ops
+from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, module_source
+from funcgrad.interop._torch import import_torch
+from funcgrad.nn._module import Buffers, Module, Params
+
+__all__ = ["Conversion", "ConversionError", "convert"]
+
+# Names the generated forward and file use; a node of the same name gets a trailing underscore.
+_RESERVED = {
+    "self",
+    "params",
+    "buffers",
+    "train",
+    "key",
+    "call",
+    "F",
+    "jnp",
+    "jax",
+    "fg",
+    "dataclasses",
+    "ClassVar",
+    "inputs",
+    "model",
+}
+_BASE_ATTRS = {"own_params", "own_buffers", "children", "init", "init_buffers", "forward", "apply"}
+_MAX_CONSTANT = 256  # elements of a tensor constant written into the source
+
+
+class ConversionError(ValueError):
+    """A torch model funcgrad cannot convert: it names the op or module type, its module path and
+    the line of the user's ``forward``.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> e = fg.interop.ConversionError("no rule", op="torch.fft.fft", path="encoder", line="m.py:3")
+        >>> e.op, e.path, e.line
+        ('torch.fft.fft', 'encoder', 'm.py:3')
+    """
+
+    __module__ = "funcgrad.interop"
+
+    def __init__(self, message: str, *, op: str = "", path: str = "", line: str = "") -> None:
+        super().__init__(message)
+        self.op, self.path, self.line = op, path, line
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What :func:`convert` returns: the funcgrad model, its weights and its source.
+
+    Attributes:
+        model: the funcgrad ``Module``, built from ``source``; ``(init, apply)`` like any other.
+        params: torch's parameters, nested by their ``state_dict`` paths (``"fc.weight"`` is
+            ``params["fc"]["weight"]``), with torch's values and dtypes.
+        buffers: torch's buffers (BatchNorm's running statistics), nested the same way; ``{}``
+            when torch has none.
+        source: the complete, formatted Python module that defines ``model``.
+
+    Example:
+        >>> import torch, funcgrad as fg
+        >>> conv = fg.interop.convert(torch.nn.Sequential(torch.nn.Linear(3, 2)), torch.ones(1, 3))
+        >>> sorted(conv.params["0"]), conv.buffers
+        (['bias', 'weight'], {})
+    """
+
+    model: Module
+    params: Params
+    buffers: Buffers
+    source: str
+
+
+def convert(torch_model: Any, example_input: Any = None) -> Conversion:
+    """Convert ``torch_model`` into a funcgrad module, its weights, and the module's source.
+
+    ``example_input`` is an input the torch model accepts (a tensor, or a tuple for several
+    arguments). The torch model may be in train or eval mode; the funcgrad model's mode is
+    ``apply``'s ``train=``. ``conv.source`` is a complete Python module (it imports funcgrad and
+    ``jax.numpy``, never torch) with a class named like the torch class and an instance ``model``.
+
+    Example:
+        >>> import torch, jax.numpy as jnp, funcgrad as fg
+        >>> class Net(torch.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc = torch.nn.Linear(4, 2)
+        ...     def forward(self, x):
+        ...         return torch.relu(self.fc(x.flatten(1))) * 2
+        >>> conv = fg.interop.convert(Net(), torch.ones(3, 2, 2))
+        >>> conv.model.apply(conv.params, jnp.ones((3, 2, 2))).shape
+        (3, 2)
+        >>> print(conv.source.split("    def forward(")[-1].strip())  # doctest: +NORMALIZE_WHITESPACE
+        self, params, x, *, buffers, train, key):
+            call = _Children(self, params, buffers, train, key)
+            flatten = F.flatten(x, 1)
+            fc = call("fc", flatten)
+            relu = F.relu(fc)
+            mul = relu * 2
+            return mul, call.buffers
+        model = Net()
+    """
+    torch = import_torch()
+    if not isinstance(torch_model, torch.nn.Module):
+        raise TypeError(
+            f"convert: expected a torch.nn.Module, got {type(torch_model).__name__}; pass the "
+            "model object (build it first, e.g. convert(Net(), torch.ones(1, 3)))"
+        )
+    modes = {m: m.training for m in torch_model.modules()}
+    try:
+        writer = _Writer(torch_model, example_input)
+        source = format_source(writer.source())
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+    model = _run_source(source, type(torch_model).__name__)
+    from funcgrad.interop._state_dict import from_torch
+
+    got = from_torch(torch_model, like=model)
+    params, buffers = got if isinstance(got, tuple) else (got, {})
+    return Conversion(model=model, params=params, buffers=buffers, source=source)
+
+
+def _run_source(source: str, name: str) -> Module:
+    """The ``model`` of ``source``, executed in a namespace of its own (nothing is imported or
+    registered globally)."""
+    namespace: dict[str, Any] = {"__name__": f"funcgrad_converted_{name}"}
+    try:
+        # dont_inherit: this file's `from __future__ import annotations` must not leak into it
+        exec(compile(source, f"<converted {name}>", "exec", dont_inherit=True), namespace)
+    except Exception as e:  # a converter bug, not the user's: say so
+        raise ConversionError(
+            f"the source generated for {name} does not run ({type(e).__name__}: {e}); this is a "
+            "bug in funcgrad's converter, please report it with the torch model"
+        ) from e
+    return namespace["model"]
+
+
+# -- where in the user's code ---------------------------------------------------------------------
+
+
+def _library_dirs() -> tuple[str, ...]:
+    torch = import_torch()
+    import funcgrad
+
+    files = (str(m.__file__) for m in (torch, funcgrad))
+    return tuple(os.path.dirname(os.path.abspath(f)) + os.sep for f in files)
+
+
+def _user_frame(frames: list[traceback.FrameSummary]) -> str:
+    """``file.py:12: source text`` of the last frame outside torch and funcgrad, or ``""``."""
+    libs = _library_dirs()
+    for f in reversed(frames):
+        if not os.path.abspath(f.filename).startswith(libs) and not f.filename.startswith("<"):
+            text = (f.line or "").strip()
+            return f"{os.path.basename(f.filename)}:{f.lineno}" + (f": {text}" if text else "")
+    return ""
+
+
+def _node_line(node: Any) -> str:
+    """Where the user's ``forward`` made ``node`` (fx's recorded stack trace)."""
+    stack = node.meta.get("stack_trace") if node is not None else None
+    if not stack:
+        return ""
+    frames: list[traceback.FrameSummary] = []
+    lines = stack.splitlines()
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text.startswith('File "'):
+            filename, _, rest = text[6:].partition('", line ')
+            lineno, _, func = rest.partition(", in ")
+            src = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            if lineno.isdigit():
+                frames.append(
+                    traceback.FrameSummary(filename, int(lineno), func, line=src, lookup_line=False)
+                )
+    return _user_frame(frames)
+
+
+def _op_name(node: Any) -> str:
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    target = node.target
+    if hasattr(target, "overloadpacket"):  # an ATen op, from torch.export's graph
+        from funcgrad.interop._export_ops import op_name
+
+        return op_name(target)
+    module = getattr(target, "__module__", None) or "torch"
+    name = getattr(target, "__name__", repr(target))
+    if module in ("_operator", "operator"):
+        return f"operator.{name}"
+    if module.startswith("torch._C"):
+        module = "torch"
+    return f"{module}.{name}"
+
+
+def _error(what: str, fix: str, *, op: str, path: str, cls: str, line: str) -> ConversionError:
+    where = f"at {path}" if path else "at the top level"
+    at = f" ({line})" if line else ""
+    return ConversionError(
+        f"cannot convert {what} {where} in {cls}.forward{at}: {fix}", op=op, path=path, line=line
+    )
+
+
+# -- tracing --------------------------------------------------------------------------------------
+
+
+def _trace(module: Any, training: bool, path: str) -> Any:
+    """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode."""
+    torch = import_torch()
+
+    class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported lazily
+        def is_leaf_module(self, m: Any, qualname: str) -> bool:
+            return m is not module
+
+    tracer = Tracer()
+    tracer.record_stack_traces = True
+    before = set(vars(module))
+    module.training = training
+    try:
+        graph = tracer.trace(module)
+    except Exception as e:
+        cls = type(module).__name__
+        line = _user_frame(traceback.extract_tb(e.__traceback__))
+        if isinstance(e, torch.fx.proxy.TraceError):
+            raise _error(
+                "data-dependent Python control flow (an if/while on a tensor's value)",
+                "symbolic tracing sees shapes, not values; compute both branches and pick with "
+                "torch.where (jnp.where in funcgrad), or write this module in funcgrad by hand",
+                op="control flow",
+                path=path,
+                cls=cls,
+                line=line,
+            ) from None
+        raise _error(
+            f"{cls} ({type(e).__name__}: {' '.join(str(e).split())})",
+            "torch.fx cannot trace this forward; rewrite that line with tensor operations",
+            op=type(e).__name__,
+            path=path,
+            cls=cls,
+            line=line,
+        ) from None
+    finally:
+        # fx stores tensors made in forward on the module (_tensor_constant0): take them back off.
+        constants = {k: vars(module)[k] for k in set(vars(module)) - before}
+        for k in constants:
+            delattr(module, k)
+    graph._funcgrad_constants = constants
+    return graph
+
+
+_FAIL = object()
+
+
+def _merge(a: Any, b: Any) -> Any:
+    """``a`` (from the train graph) with the ``True``-vs-``False`` places of ``b`` (eval) as
+    ``TRAIN``; ``_FAIL`` where they differ otherwise."""
+    torch = import_torch()
+    if isinstance(a, torch.fx.Node) or isinstance(b, torch.fx.Node):
+        same = isinstance(a, torch.fx.Node) and isinstance(b, torch.fx.Node) and a.name == b.name
+        return a if same else _FAIL
+    if a is True and b is False:
+        return ops.TRAIN
+    if type(a) is not type(b):
+        return _FAIL
+    if isinstance(a, (tuple, list)):
+        if len(a) != len(b):
+            return _FAIL
+        items = [_merge(x, y) for x, y in zip(a, b, strict=True)]
+        return _FAIL if any(i is _FAIL for i in items) else type(a)(items)
+    if isinstance(a, dict):
+        if a.keys() != b.keys():
+            return _FAIL
+        merged = {k: _merge(a[k], b[k]) for k in a}
+        return _FAIL if any(v is _FAIL for v in merged.values()) else merged
+    if isinstance(a, slice):
+        parts = _merge((a.start, a.stop, a.step), (b.start, b.stop, b.step))
+        return _FAIL if parts is _FAIL else slice(*parts)
+    try:
+        return a if bool(a == b) else _FAIL
+    except Exception:
+        return _FAIL
+
+
+def _merge_graphs(train: Any, eval_: Any) -> dict[Any, tuple[Any, Any]] | None:
+    """Per node of ``train``, its merged ``(args, kwargs)``; ``None`` if the graphs differ in
+    more than ``self.training``'s value."""
+    a_nodes, b_nodes = list(train.nodes), list(eval_.nodes)
+    if len(a_nodes) != len(b_nodes):
+        return None
+    merged = {}
+    for a, b in zip(a_nodes, b_nodes, strict=True):
+        if (a.op, a.name) != (b.op, b.name) or a.target != b.target:
+            return None
+        args, kwargs = _merge(a.args, b.args), _merge(a.kwargs, b.kwargs)
+        if args is _FAIL or kwargs is _FAIL:
+            return None
+        merged[a] = (args, kwargs)
+    return merged
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Variant:
+    name: str
+    defaults: dict[str, str]
+
+
+class _Writer:
+    """Walks the torch model and collects one class per torch class (and structure)."""
+
+    def __init__(self, root: Any, example_input: Any) -> None:
+        self.root = root
+        self.example_input = example_input
+        self.classes: list[tuple[ClassSource, str]] = []
+        self.variants: dict[Any, _Variant] = {}
+        self.names: set[str] = set()
+        self.inputs: dict[int, tuple[Any, Any]] | None = None  # per module, its first call's inputs
+
+    def source(self) -> str:
+        root = self.root
+        model = self.module_code(root, "", None, type(root).__name__)
+        try:
+            origin = os.path.basename(inspect.getsourcefile(type(root)) or "")
+        except (TypeError, OSError):  # a class defined in a notebook or a REPL has no file
+            origin = ""
+        origin = f"{type(root).__qualname__} in {origin}" if origin else type(root).__qualname__
+        return module_source(type(root).__name__, origin, self.classes, model)
+
+    # A module as a constructor expression.
+    def module_code(self, m: Any, path: str, call_node: Any, parent: str) -> str:
+        torch = import_torch()
+        code = leaf_code(m)
+        if code is not None:
+            self._check_leaf(code, m, path, call_node, parent)
+            return code
+        if isinstance(m, (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)):
+            items = [
+                (name, self.module_code(c, _join(path, name), call_node, parent))
+                for name, c in m.named_children()
+            ]
+            if [n for n, _ in items] == [str(i) for i in range(len(items))]:
+                return f"fg.nn.Sequential({', '.join(c for _, c in items)})"
+            inner = ", ".join(f"{n!r}: {c}" for n, c in items)
+            return f"fg.nn.Sequential({{{inner}}})"
+        if type(m).__module__.startswith("torch."):
+            name = type(m).__name__
+            raise _error(
+                f"torch.nn.{name}" if hasattr(torch.nn, name) else f"{type(m).__module__}.{name}",
+                f"funcgrad has no {name} layer; replace it with layers funcgrad has "
+                "(Linear, Conv2d, BatchNorm2d, LayerNorm, Embedding, ...) or write that part "
+                "in funcgrad by hand",
+                op=name,
+                path=path,
+                cls=parent,
+                line=_node_line(call_node),
+            )
+        return self.custom(m, path)
+
+    def _check_leaf(self, code: str, m: Any, path: str, call_node: Any, parent: str) -> None:
+        import funcgrad as fg
+
+        try:
+            eval(code, {"fg": fg})
+        except Exception as e:
+            raise _error(
+                f"torch.nn.{type(m).__name__}",
+                f"funcgrad's {type(m).__name__} does not take these settings ({e})",
+                op=type(m).__name__,
+                path=path,
+                cls=parent,
+                line=_node_line(call_node),
+            ) from None
+
+    # A user's module: traced, written as a class, and constructed.
+    def custom(self, m: Any, path: str) -> str:
+        torch = import_torch()
+        cls = type(m).__name__
+        note = []
+        try:
+            train_graph = _trace(m, True, path)
+            eval_graph = _trace(m, False, path)
+        except ConversionError as e:
+            train_graph, eval_graph, shapes = self.exported(m, e)
+            note = [f"# traced by torch.export: specialised to the example's shapes, {shapes}"]
+        calls = [n for n in train_graph.nodes if n.op == "call_module"]
+
+        fields = []
+        for name, child in m.named_children():
+            if name in _BASE_ATTRS or not name.isidentifier():
+                raise _error(
+                    f"the child {name!r} of {cls}",
+                    "rename it: the converted class needs it as an attribute name",
+                    op=cls,
+                    path=_join(path, name),
+                    cls=cls,
+                    line="",
+                )
+            node = next(
+                (n for n in calls if n.target == name or n.target.startswith(name + ".")), None
+            )
+            code = self.module_code(child, _join(path, name), node, cls)
+            comment = ""
+            if isinstance(child, (torch.nn.ModuleList, torch.nn.ModuleDict)):
+                comment = f"torch's {type(child).__name__}: forward calls its children by path"
+            fields.append((name, code, comment))
+
+        own_params = tuple((n, tuple(p.shape)) for n, p in m.named_parameters(recurse=False))
+        persistent = [
+            (n, b)
+            for n, b in m.named_buffers(recurse=False)
+            if n not in m._non_persistent_buffers_set
+        ]
+        own_buffers = tuple(
+            (n, tuple(b.shape), None if b.is_floating_point() else "int") for n, b in persistent
+        )
+
+        merged = _merge_graphs(train_graph, eval_graph)
+        if merged is not None:
+            signature, body = self.body(m, train_graph, merged, path)
+        else:
+            signature, train_body = self.body(m, train_graph, None, path)
+            _, eval_body = self.body(m, eval_graph, None, path)
+            body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
+        body = [*note, *body]
+
+        key = (
+            type(m),
+            tuple(n for n, _, _ in fields),
+            tuple(body),
+            signature,
+            own_params,
+            own_buffers,
+        )
+        variant = self.variants.get(key)
+        if variant is None:
+            name = self._class_name(cls)
+            variant = self.variants[key] = _Variant(name, {n: c for n, c, _ in fields})
+            src = ClassSource(name, tuple(fields), own_params, own_buffers, signature, tuple(body))
+            self.classes.append((src, f"torch's {type(m).__qualname__}, converted."))
+        changed = [f"{n}={c}" for n, c, _ in fields if variant.defaults[n] != c]
+        return f"{variant.name}({', '.join(changed)})"
+
+    # The fallback: torch.export on the input that reached m when the root ran on the example.
+    def exported(self, m: Any, fx_error: ConversionError) -> tuple[Any, Any, str]:
+        """``m``'s train and eval graphs from ``torch.export``, and its input shapes; ``fx_error``
+        (torch.fx's) where export cannot follow ``forward`` either (control flow on values)."""
+        from funcgrad.interop._export_ops import export_graph
+
+        if self.example_input is None:
+            raise ConversionError(
+                f"{fx_error} (if it depends only on shapes, pass an example input, "
+                "convert(model, example_input), and torch.export follows it)",
+                op=fx_error.op,
+                path=fx_error.path,
+                line=fx_error.line,
+            ) from None
+        got = self._captured().get(id(m))
+        if got is None:  # m did not run on the example
+            raise fx_error
+        args, kwargs = got
+        graphs = []
+        try:
+            for training in (True, False):
+                m.train(training)
+                graphs.append(export_graph(m, args, kwargs, self._called_children(m)))
+        except Exception:
+            raise fx_error from None
+        torch = import_torch()
+        shapes = [tuple(a.shape) for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+        return graphs[0], graphs[1], ", ".join(map(str, shapes))
+
+    def _captured(self) -> dict[int, tuple[Any, Any]]:
+        """What each module was called with when the root ran once on the example (eval mode,
+        no gradients: nothing of the user's changes)."""
+        if self.inputs is not None:
+            return self.inputs
+        torch = import_torch()
+        inputs: dict[int, tuple[Any, Any]] = {}
+
+        def hook(module: Any, args: Any, kwargs: Any) -> None:
+            inputs.setdefault(id(module), (args, kwargs))
+
+        handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in self.root.modules()]
+        x = self.example_input
+        try:
+            self.root.eval()
+            with torch.no_grad():
+                self.root(*(x if isinstance(x, tuple) else (x,)))
+        except Exception:
+            inputs = {}
+        finally:
+            for h in handles:
+                h.remove()
+        self.inputs = inputs
+        return inputs
+
+    def _called_children(self, m: Any) -> tuple[str, ...]:
+        """The paths below ``m`` whose modules were called, outermost only: export keeps each one
+        as one call (``fc1``, ``blocks.0``) instead of inlining its ops."""
+        called = self._captured()
+        paths: list[str] = []
+
+        def walk(module: Any, prefix: str) -> None:
+            for name, child in module.named_children():
+                path = _join(prefix, name)
+                if id(child) in called:
+                    paths.append(path)
+                else:
+                    walk(child, path)
+
+        walk(m, "")
+        return tuple(paths)
+
+    def _class_name(self, base: str) -> str:
+        name, n = base, 1
+        while name in self.names or name in _RESERVED or name.startswith("_"):
+            n += 1
+            name = f"{base.lstrip('_') or 'Module'}{n}"
+        self.names.add(name)
+        return name
+
+    # The lines of forward.
+    def body(
+        self, m: Any, graph: Any, merged: dict[Any, tuple[Any, Any]] | None, path: str
+    ) -> tuple[str, list[str]]:
+        torch = import_torch()
+        cls = type(m).__name__
+        names: dict[Any, str] = {}
+        used = set(_RESERVED)
+        placeholders: list[str] = []
+        lines: list[str] = []
+
+        def var(node: Any) -> str:
+            name = node.name
+            while name in used:
+                name += "_"
+            used.add(name)
+            names[node] = name
+            return name
+
+        def name_of(node: Any) -> str:
+            return names[node]
+
+        def fail(node: Any, what: str, fix: str) -> ConversionError:
+            return _error(what, fix, op=what, path=path, cls=cls, line=_node_line(node))
+
+        for node in graph.nodes:
+            args, kwargs = merged[node] if merged is not None else (node.args, node.kwargs)
+            if node.op == "placeholder":
+                placeholders.append(var(node))
+            elif node.op == "get_attr":
+                lines.append(f"{var(node)} = {self._attribute(m, node, graph, fail)}")
+            elif node.op == "call_module":
+                if kwargs:
+                    raise fail(
+                        node,
+                        f"a keyword argument to self.{node.target}(...)",
+                        "pass the child's inputs positionally",
+                    )
+                rendered = [ops.render(a, name_of) for a in args]
+                arg = rendered[0] if len(rendered) == 1 else f"({', '.join(rendered)})"
+                lines.append(f'{var(node)} = call("{node.target}", {arg})')
+            elif node.op in ("call_function", "call_method"):
+                template = ops.lookup(node.op, node.target)
+                op = _op_name(node)
+                if template is None:
+                    raise fail(
+                        node,
+                        op,
+                        "funcgrad's converter has no rule for this op; rewrite it with ops it "
+                        "knows (see docs/convert.md) or write this module in funcgrad by hand",
+                    )
+                try:
+                    code = ops.bind(
+                        template,
+                        ops.Context(node.name, name_of),
+                        tuple(ops.render(a, name_of) for a in args),
+                        {k: ops.render(v, name_of) for k, v in kwargs.items()},
+                    )
+                except (TypeError, NotImplementedError) as e:
+                    raise fail(node, op, f"not converted with these arguments ({e})") from None
+                if code in names.values():  # an alias (x.contiguous()): no line of its own
+                    names[node] = code
+                else:
+                    lines.append(f"{var(node)} = {code}")
+            elif node.op == "output":
+                lines.append(f"return {ops.render(args[0], name_of)}, call.buffers")
+        del torch
+        if len(placeholders) == 1:
+            return placeholders[0], lines
+        unpack = f"{', '.join(placeholders)}{',' if len(placeholders) == 1 else ''} = inputs"
+        return "inputs", [unpack, *lines] if placeholders else lines
+
+    def _attribute(
+        self, m: Any, node: Any, graph: Any, fail: Callable[[Any, str, str], ConversionError]
+    ) -> str:
+        """``params["w"]`` / ``buffers["fc"]["b"]`` for fx's get_attr, or a constant's literal."""
+        torch = import_torch()
+        target = node.target
+        parts = target.split(".")
+        index = "".join(f'["{p}"]' for p in parts)
+        owner = m.get_submodule(".".join(parts[:-1])) if len(parts) > 1 else m
+        leaf = parts[-1]
+        if leaf in dict(owner.named_parameters(recurse=False)):
+            return f"params{index}"
+        if leaf in dict(owner.named_buffers(recurse=False)) and (
+            leaf not in owner._non_persistent_buffers_set
+        ):
+            return f"buffers{index}"
+        value = graph._funcgrad_constants.get(target, getattr(owner, leaf, None))
+        if isinstance(value, torch.Tensor) and value.numel() <= _MAX_CONSTANT:
+            dtype = ops.render(value.dtype, str)
+            return f"jnp.asarray({value.tolist()!r}, dtype={dtype})"
+        raise fail(
+            node,
+            f"the tensor attribute {target}",
+            "it is neither a parameter nor a buffer; register it with register_buffer so that "
+            "it travels with the state_dict",
+        )
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name

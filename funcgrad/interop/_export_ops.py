@@ -1,0 +1,226 @@
+"""The converter's fallback for a ``forward`` that ``torch.fx`` cannot follow: ``torch.export``.
+
+Symbolic tracing stops at Python control flow on shapes (``if x.dim() == 4:``,
+``for i in range(x.size(1)):``, ``len(x)``); ``torch.export`` runs ``forward`` on the example
+input's shapes and records what happened. Exported with every child's call signature preserved and
+unflattened, each child comes back as one ``call_module`` node (``call("fc1", x)`` in the generated
+code), and the glue between them is ATen ops, mapped here to the same templates as ``torch.fx``'s
+nodes (``aten.relu`` is ``torch.relu``, ``aten.view`` is ``Tensor.view``). The graph is then
+specialised: shapes are the example's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from funcgrad.interop import _fx_ops as ops
+from funcgrad.interop._torch import import_torch
+
+__all__ = ["export_graph", "op_name", "template"]
+
+_END = 2**63 - 1  # aten.slice's end for `x[1:]`
+# ATen's copies and asserts that are no operation in JAX: their input stands for them.
+_ALIASES = {"lift_fresh_copy", "detach_", "alias", "clone", "contiguous", "_assert_tensor_metadata"}
+
+
+def export_graph(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], preserve: Any) -> Any:
+    """``module.forward``'s graph from ``torch.export`` on ``args``/``kwargs``: the children named
+    in ``preserve`` are ``call_module`` nodes, the rest ATen ops; pytree glue and ATen's no-op copies
+    are folded away, and list arguments are tuples (as ``jax.numpy`` wants axes)."""
+    torch = import_torch()
+    exported = torch.export.export(
+        module, tuple(args), dict(kwargs), strict=False, preserve_module_call_signature=preserve
+    )
+    flat = torch.export.unflatten(exported)
+    graph = flat.graph
+    _fold_pytree_glue(flat, graph)
+    output = next(n for n in graph.nodes if n.op == "output")
+    # export returns a flat tuple; forward's own structure (one tensor, a tuple, ...) is its spec
+    output.args = (_pytree_unflatten(list(output.args[0]), exported.call_spec.out_spec),)
+    for node in list(graph.nodes):
+        if node.op == "call_function" and _aten_name(node.target) in _ALIASES:
+            if node.args:
+                node.replace_all_uses_with(node.args[0])
+            graph.erase_node(node)
+        elif node.op == "call_function":
+            node.args = _tuples(node.args)
+            node.kwargs = _tuples(node.kwargs)
+    constants = {}
+    for node in graph.nodes:
+        if node.op == "get_attr":
+            value = _get(flat, node.target)
+            if isinstance(value, torch.Tensor):
+                constants[node.target] = value
+    graph._funcgrad_constants = constants
+    return graph
+
+
+def _pytree_unflatten(leaves: list[Any], spec: Any) -> Any:
+    from torch.utils import _pytree
+
+    return _pytree.tree_unflatten(leaves, spec)
+
+
+def _get(module: Any, target: str) -> Any:
+    for part in target.split("."):
+        module = getattr(module, part, None)
+    return module
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def _fold_pytree_glue(flat: Any, graph: Any) -> None:
+    """Evaluate unflatten's ``tree_unflatten`` / ``tree_flatten_spec`` / ``getitem`` around each
+    preserved call on the nodes themselves, so each child is called on the nodes it was given."""
+    from torch.fx._pytree import tree_flatten_spec
+    from torch.utils import _pytree
+
+    torch = import_torch()
+    values: dict[Any, Any] = {}
+    for node in graph.nodes:
+        if node.op == "get_attr" and isinstance(_get(flat, node.target), _pytree.TreeSpec):
+            values[node] = _get(flat, node.target)
+        elif node.op != "call_function":
+            continue
+        elif node.target is _pytree.tree_unflatten and node.args[1] in values:
+            leaves = [values.get(a, a) for a in node.args[0]]
+            values[node] = _pytree.tree_unflatten(leaves, values[node.args[1]])
+        elif node.target is tree_flatten_spec and node.args[1] in values:
+            spec = values[node.args[1]]
+            if not spec.is_leaf():  # a child returning several values: left as it is
+                continue
+            values[node] = [values.get(node.args[0], node.args[0])]
+        elif node.target.__name__ == "getitem" and node.args[0] in values:
+            values[node] = values[node.args[0]][node.args[1]]
+    for node in reversed(list(graph.nodes)):
+        if node not in values:
+            continue
+        if isinstance(values[node], torch.fx.Node):
+            node.replace_all_uses_with(values[node])
+        if not node.users:
+            graph.erase_node(node)
+
+
+def _aten_name(target: Any) -> str:
+    packet = getattr(target, "overloadpacket", None)
+    return getattr(packet, "__name__", "") if packet is not None else ""
+
+
+def op_name(target: Any) -> str:
+    """``aten.cumsum`` for ATen's ``cumsum.default``."""
+    return f"aten.{_aten_name(target)}"
+
+
+def template(target: Any) -> ops.Template | None:
+    """The template for an ATen op: its own row below, else torch's function or Tensor method of
+    the same name (ATen's signatures are torch's, with ``self`` for ``input``).
+
+    Example:
+        >>> import torch
+        >>> aten = torch.ops.aten
+        >>> template(aten.relu.default)(ops.Context("relu"), ops.Code("x"))
+        'F.relu(x)'
+        >>> x, one = ops.Code("x"), ops.Code("1", 1)
+        >>> template(aten.slice.Tensor)(ops.Context("s"), x, one, one), template(aten.cumsum.default)
+        ('x[:, 1:]', None)
+    """
+    name = _aten_name(target)
+    if not name:
+        return None
+    own = _ATEN.get(name)
+    if own is not None:
+        return own
+    return ops.by_name(name)
+
+
+def _slice(
+    ctx: ops.Context,
+    input: ops.Code,
+    dim: Any = 0,
+    start: Any = None,
+    end: Any = None,
+    step: Any = 1,
+) -> str:
+    lo = "" if not ops.given(start) or start.value in (None, 0) else str(start)
+    hi = "" if not ops.given(end) or end.value in (None, _END) else str(end)
+    st = f":{step}" if ops.given(step) and step.value != 1 else ""
+    return _at(input, dim, f"{lo}:{hi}{st}")
+
+
+def _select(ctx: ops.Context, input: ops.Code, dim: ops.Code, index: ops.Code) -> str:
+    return _at(input, dim, str(index))
+
+
+def _at(input: ops.Code, dim: Any, index: str) -> str:
+    """``x[:, :, index]`` (``dim`` 2) or ``x[..., index, :]`` (``dim`` -2)."""
+    d = dim.value if ops.given(dim) else 0
+    parts = [":"] * d + [index] if d >= 0 else ["...", index] + [":"] * (-d - 1)
+    return f"{ops.paren(input)}[{', '.join(parts)}]"
+
+
+def _max_pool(
+    ctx: ops.Context, input: ops.Code, kernel_size: ops.Code, stride: Any = (), *rest: Any
+) -> str:
+    if ops.given(stride) and not stride.value:
+        stride = None  # ATen's empty stride is torch's default, the kernel size
+    fx_row = ops.by_name("max_pool2d")
+    assert fx_row is not None
+    return fx_row(ctx, input, kernel_size, stride, *rest)
+
+
+def _softmax(name: str) -> ops.Template:
+    def t(ctx: ops.Context, input: ops.Code, dim: ops.Code, dtype: Any = None) -> str:
+        if ops.given(dtype) and dtype.value is not None:
+            input = ops.Code(f"{ops.paren(input)}.astype({dtype})")
+        return f"F.{name}({input}, {dim})"
+
+    return t
+
+
+def _norm(name: str, second: str, flag: str) -> ops.Template:
+    """ATen's ``layer_norm`` / ``group_norm``: torch's, with a cuDNN flag at the end."""
+    affine = {"weight": None, "bias": None, "eps": 1e-5, flag: True}
+    return ops.entry(f"F.{name}", ("input", second), affine, ignore=(flag,))
+
+
+def _embedding(
+    ctx: ops.Context,
+    weight: ops.Code,
+    indices: ops.Code,
+    padding_idx: Any = -1,
+    scale_grad_by_freq: Any = False,
+    sparse: Any = False,
+) -> str:
+    return ops.call("F.embedding", indices, weight, padding_idx=padding_idx)
+
+
+def _rsub(ctx: ops.Context, input: ops.Code, other: ops.Code, alpha: Any = 1) -> str:
+    if ops.given(alpha):
+        input = ops.Code(f"{ops.paren(alpha)} * {ops.paren(input)}")
+    return f"{ops.paren(other)} - {ops.paren(input)}"
+
+
+def _to_copy(ctx: ops.Context, input: ops.Code, *, dtype: Any = None, **_: Any) -> str:
+    if ops.given(dtype) and dtype.value is not None:
+        return f"{ops.paren(input)}.astype({dtype})"
+    return str(input)
+
+
+_ATEN: dict[str, ops.Template] = {
+    "slice": _slice,
+    "select": _select,
+    "max_pool2d": _max_pool,
+    "softmax": _softmax("softmax"),
+    "log_softmax": _softmax("log_softmax"),
+    "layer_norm": _norm("layer_norm", "normalized_shape", "cudnn_enable"),
+    "group_norm": _norm("group_norm", "num_groups", "cudnn_enabled"),
+    "embedding": _embedding,
+    "rsub": _rsub,
+    "_to_copy": _to_copy,
+}
