@@ -10,7 +10,11 @@
 # function's program (a "jaxpr"), whose inputs are the function's arguments and whose outputs are
 # its return values. This notebook puts the two side by side and checks that the numbers agree.
 
+#
+# **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.make_jaxpr`](https://docs.jax.dev/en/latest/_autosummary/jax.make_jaxpr.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
+import importlib
+
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -22,10 +26,13 @@ import funcgrad as fg
 from funcgrad.autodiff import grad_with_taps, tap
 from funcgrad.graph import trace
 
+solutions = importlib.import_module("solutions.01")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## A computational graph: inputs, operations, outputs
+#
+# *Lecture-note topic: the computational graph (the introduction to autograd).*
 #
 # A tiny model that learns a transformation of its input: $\hat y = w x + b$, scored with a squared
 # error against a target $y$. In PyTorch, every result remembers the operation that made it
@@ -120,6 +127,8 @@ print(
 # %% [markdown]
 # ## Leaves, `requires_grad`, `grad` and `grad_fn`
 #
+# *Lecture-note topic: the computational graph (the introduction to autograd).*
+#
 # PyTorch attaches four properties to every tensor:
 #
 # | property | meaning |
@@ -187,7 +196,17 @@ product_graph = trace(lambda w, d: w * d, jnp.ones(2), jnp.ones(2))
 assert product_graph.grad_fns == [type(product.grad_fn).__name__]  # mul <-> MulBackward0, live
 
 # %% [markdown]
+# **Slips in the notes, corrected here.** The notes define `is_leaf` as marking "the nodes whose
+# gradients will be computed"; a leaf is a tensor that no recorded operation made, and `.grad` is
+# filled only for leaves that also have `requires_grad=True` (the table above). The chain rule is
+# written with $\frac{x}{dx}$ on the left where $\frac{dz}{dx}$ is meant (the form used above). The
+# MSE is written $\frac{(\hat y - y)^2}{N}$ without its sum: it is
+# $\frac{1}{N}\sum_i (\hat y_i - y_i)^2$, with $N$ the number of entries.
+
+# %% [markdown]
 # ## `retain_grad()` on a non-leaf against taps
+#
+# *Lecture-note topic: the computational graph (the introduction to autograd).*
 #
 # PyTorch keeps `.grad` only on leaves. To see the gradient at an intermediate value, call
 # `retain_grad()` on it before `backward()`. A pure function has no tensor objects to mark, so
@@ -220,6 +239,8 @@ np.testing.assert_allclose(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  #
 # %% [markdown]
 # ## The chain rule
 #
+# *Lecture-note topic: the computational graph (the introduction to autograd).*
+#
 # Autograd rests on one rule: $\frac{d f(g(x))}{dx} = f'(g(x))\, g'(x)$. In a graph: the influence
 # of $x$ on $z$ is the influence of $x$ on $y$ times that of $y$ on $z$,
 # $\frac{dz}{dx} = \frac{dz}{dy} \frac{dy}{dx}$. Check it on $z = \sin(y)$, $y = x^2$, where the
@@ -250,6 +271,8 @@ np.testing.assert_allclose(composed, np.cos(x0**2) * 2 * x0, rtol=1e-5)
 
 # %% [markdown]
 # ## A small example: learning a transformation with an MSE loss
+#
+# *Lecture-note topic: the computational graph (the introduction to autograd).*
 #
 # The notes end with a small network that learns a transformation of its input. Ours maps 3 inputs to
 # 2 outputs, `fg.nn.Linear(3, 2)` against `torch.nn.Linear(3, 2)` with copied weights. The data come
@@ -365,3 +388,83 @@ plt.show()
 # | `y.retain_grad()`; `y.grad` | `tap(y, "y")`; `grad_with_taps(f)` |
 #
 # The graph, the chain rule and the numbers are the same.
+
+# %% [markdown]
+# > **Pitfalls**
+# >
+# > - `.grad` is filled only for leaves with `requires_grad=True`; a non-leaf's `.grad` stays `None`
+# >   unless you `retain_grad()` it (functionally: `tap` it).
+# > - A leaf is a tensor no recorded operation made, not "a node whose gradient is computed":
+# >   `torch.ones(3) * 3` is a leaf, and so is a weight.
+# > - `F.mse_loss` averages over *every entry* (128 for 64 targets of 2), not over the samples.
+# > - JAX keeps no graph: the drawing of `graph.backward()` is funcgrad's reconstruction; JAX's real
+# >   backward pass is the program `jax.make_jaxpr(jax.grad(f))`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
+# Until you write your own, each function calls the reference answer in `notebooks/solutions/01.py`,
+# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
+# the check cell.
+#
+# **Exercise 1.** `a` and `b` require grad, `c` is data. Return the gradients of
+# `(a * b).sum() + c.sum()` with respect to `a` and `b` (hint: `argnums`).
+
+
+# %%
+def grads_of_a_and_b(a, b, c):
+    return solutions.grads_of_a_and_b(a, b, c)  # your code here
+
+
+# %%
+# Check exercise 1 against torch's .grad of the leaves that require grad
+ta = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+tb = torch.tensor([-1.0, 0.5, 4.0], requires_grad=True)
+tc = torch.tensor([7.0, 8.0, 9.0])
+((ta * tb).sum() + tc.sum()).backward()
+da, db = grads_of_a_and_b(*(jnp.asarray(t.detach().numpy()) for t in (ta, tb, tc)))
+np.testing.assert_allclose(da, ta.grad.numpy())
+np.testing.assert_allclose(db, tb.grad.numpy())
+assert tc.grad is None and tc.is_leaf  # a leaf without requires_grad gets no .grad
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** Write the MSE of 64 predictions of 2 values each as a sum of squares divided by the
+# number of *entries*, the way `F.mse_loss` counts.
+
+
+# %%
+def mse(pred, target):
+    return solutions.mse(pred, target)  # your code here
+
+
+# %%
+# Check exercise 2 against torch.nn.functional.mse_loss
+pred_t, target_t = torch.randn(64, 2), torch.randn(64, 2)
+expected = torch.nn.functional.mse_loss(pred_t, target_t).item()
+np.testing.assert_allclose(
+    float(mse(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))), expected, rtol=1e-6
+)
+print("exercise 2: correct")
+
+# %% [markdown]
+# **Exercise 3.** For `h = 3x` and `loss = sum(h²)`, return `d loss / d h`, what `h.retain_grad()`
+# leaves in `h.grad` (hint: `tap` and `grad_with_taps`).
+
+
+# %%
+def grad_of_hidden(x):
+    return solutions.grad_of_hidden(x)  # your code here
+
+
+# %%
+# Check exercise 3 against retain_grad()
+tx = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+th = 3 * tx
+th.retain_grad()
+(th**2).sum().backward()
+np.testing.assert_allclose(
+    grad_of_hidden(jnp.asarray(tx.detach().numpy())), th.grad.numpy(), rtol=1e-6
+)
+print("exercise 3: correct")

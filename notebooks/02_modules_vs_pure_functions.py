@@ -13,9 +13,14 @@
 # functions, the weights are an explicit dict, the loss is a function, and the optimizer is an optax
 # transformation with explicit state. Each step below is asserted equal to PyTorch.
 
+#
+# **Docs this lesson relies on:** [pytrees](https://docs.jax.dev/en/latest/pytrees.html), [pseudorandom numbers](https://docs.jax.dev/en/latest/random-numbers.html), [optax](https://optax.readthedocs.io/en/latest/), [`torch.nn.Module`](https://pytorch.org/docs/stable/generated/torch.nn.Module.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
+import importlib
+
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 import optax
 import torch
@@ -27,10 +32,14 @@ from funcgrad.autodiff import freeze
 
 # XLA's fast CPU convolutions for this notebook's jax.jit code: one call, before any JAX computation.
 fg.train.enable_fast_cpu_kernels()
+solutions = importlib.import_module("solutions.02")  # exercise answers
+figures = importlib.import_module("figures")  # the dataflow diagram
 _ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## `nn.Module` with `__init__` and `forward`: the two-convolution model
+#
+# *Lecture-note topic: building a network in PyTorch.*
 #
 # The notes' model: `Conv2d(1, 20, 5)`, ReLU, `Conv2d(20, 20, 5)`, ReLU.
 #
@@ -84,6 +93,8 @@ print(model(images).shape)
 # %% [markdown]
 # ## The functional model: an (init, apply) pair
 #
+# *Lecture-note topic: building a network in PyTorch.*
+#
 # Functionally, `__init__` becomes `init(key) -> params`: it *returns* the weights instead of storing
 # them on `self`. `forward` becomes `apply(params, x) -> y`: the weights come in as an argument. Here
 # is the pair written out with `fg.nn.functional`, so that nothing is hidden:
@@ -117,6 +128,8 @@ print(batched_apply(net.init(jax.random.PRNGKey(0)), jnp.ones((4, 1, 12, 12))).s
 # %% [markdown]
 # ## Weights copied from torch give identical outputs
 #
+# *Lecture-note topic: building a network in PyTorch.*
+#
 # `fg.interop.from_torch(model)` turns the `state_dict` into nested params: `"conv1.weight"` becomes
 # `params["conv1"]["weight"]`, with the same values. Feed the same images to both and compare: the
 # hand-written pair, `ConvNet`, and PyTorch's `Model` all agree.
@@ -132,6 +145,8 @@ print(f"max |funcgrad - torch| = {float(jnp.abs(batched_apply(params, x) - expec
 
 # %% [markdown]
 # ## A loss and an optimizer: `zero_grad`, `backward`, `step` against `grad`, `update`, `apply_updates`
+#
+# *Lecture-note topic: building a network in PyTorch.*
 #
 # We train both models for three steps towards a random target with an MSE loss and SGD with
 # momentum, starting from the same weights. PyTorch's training step has three calls with side
@@ -190,7 +205,25 @@ for path, value in fg.flatten_dict(params).items():
     np.testing.assert_allclose(value, trained[path], rtol=1e-4, atol=1e-5, err_msg=path)
 
 # %% [markdown]
+# ### The two dataflows in one picture
+#
+# The same step, drawn. On the left, PyTorch's state lives in objects that outlive the step: each
+# parameter tensor holds its weights (`.data`) and a `.grad` slot, and the optimizer holds
+# references to those tensors plus its own momentum buffers. The four calls of a step read and
+# *write* those objects (the red arrows are writes in place), which is why their order matters and
+# why `zero_grad()` exists. On the right, every box is a value or a pure function: params and a
+# batch go into `jax.grad`, the grads and the optimizer state into `tx.update`, the updates and the
+# params into `optax.apply_updates`, and new params and a new optimizer state come out. The old
+# values are untouched, so there is nothing to zero and no order to get wrong.
+
+# %%
+fig = figures.dataflow_diagram()  # drawn in notebooks/figures.py
+plt.show()
+
+# %% [markdown]
 # ## What `nn.Module` gives for free, and how each looks functionally
+#
+# *Lecture-note topic: building a network in PyTorch.*
 #
 # Deriving from `nn.Module` buys a few services. Each one has a plain functional counterpart.
 #
@@ -357,3 +390,102 @@ for path, value in fg.flatten_dict(same_updates).items():
 # | `p.requires_grad_(False)` | differentiate only the trainable sub-pytree, or `stop_gradient` the frozen leaves; or mask the optimizer: `freeze(tx, "conv1.*")` |
 #
 # The architecture, the loss, the update rule and the numbers stay the same.
+
+# %% [markdown]
+# > **Pitfalls**
+# >
+# > - Never zip `jax.tree.leaves(params)` with `model.parameters()`: JAX flattens dicts in sorted
+# >   key order (`bias` before `weight`), PyTorch in registration order. Pair them by name.
+# > - `forward` must be indented inside the class, or the module has no `forward` (the notes' bug).
+# > - `requires_grad_(False)` stops gradients being computed; a masked optimizer (`freeze`)
+# >   computes them and discards them. Differentiate only the trainable sub-pytree to save the work.
+# > - `optimizer.zero_grad()` has no functional counterpart because nothing accumulates: but forget
+# >   it in PyTorch and the gradients of every step add up.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
+# Until you write your own, each function calls the reference answer in `notebooks/solutions/02.py`,
+# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
+# the check cell.
+#
+# **Exercise 1.** Write `sgd_step(params, grads, lr)`: one plain SGD step on every leaf of a params
+# pytree (hint: `jax.tree.map`).
+
+
+# %%
+def sgd_step(params, grads, lr):
+    return solutions.sgd_step(params, grads, lr)  # your code here
+
+
+# %%
+# Check exercise 1 against torch.optim.SGD on the same layer and data
+ex_torch = nn.Linear(3, 2)
+ex_layer = fg.nn.Linear(3, 2)
+ex_params = fg.interop.from_torch(ex_torch, like=ex_layer)
+ex_x, ex_y = torch.randn(5, 3), torch.randn(5, 2)
+ex_opt = torch.optim.SGD(ex_torch.parameters(), lr=0.1)
+F.mse_loss(ex_torch(ex_x), ex_y).backward()
+ex_opt.step()
+ex_jx, ex_jy = jnp.asarray(ex_x.numpy()), jnp.asarray(ex_y.numpy())
+ex_grads = jax.grad(
+    lambda p: fg.losses.mse_loss(jax.vmap(ex_layer.apply, (None, 0))(p, ex_jx), ex_jy)
+)(ex_params)
+ex_new = sgd_step(ex_params, ex_grads, 0.1)
+for name, value in ex_torch.named_parameters():
+    np.testing.assert_allclose(
+        fg.flatten_dict(ex_new)[name], value.detach().numpy(), rtol=1e-5, atol=1e-6
+    )
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** Pair each named parameter of a torch module with the funcgrad array of the *same
+# name*: return a list of `(name, torch_tensor, array)` in torch's order. (Zipping
+# `jax.tree.leaves(params)` with `parameters()` pairs the wrong tensors.)
+
+
+# %%
+def pair_by_name(torch_module, params):
+    return solutions.pair_by_name(torch_module, params)  # your code here
+
+
+# %%
+# Check exercise 2: every pair holds the same numbers
+ex_seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+ex_seq_params = fg.interop.from_torch(ex_seq)
+pairs = pair_by_name(ex_seq, ex_seq_params)
+assert [name for name, _, _ in pairs] == [name for name, _ in ex_seq.named_parameters()]
+for name, tensor, array in pairs:
+    np.testing.assert_array_equal(np.asarray(array), tensor.detach().numpy(), err_msg=name)
+print("exercise 2: correct")
+
+# %% [markdown]
+# **Exercise 3.** Train only the head: return the gradients of `loss(params, x, y)` with respect to
+# `params["2"]` alone, without computing the others (PyTorch: `requires_grad_(False)` on layer 0).
+
+
+# %%
+def head_only_grads(loss, params, x, y):
+    return solutions.head_only_grads(loss, params, x, y)  # your code here
+
+
+# %%
+# Check exercise 3 against torch with the first layer frozen
+ex_seq[0].requires_grad_(False)
+ex_in, ex_out = torch.randn(6, 4), torch.randn(6, 2)
+F.mse_loss(ex_seq(ex_in), ex_out).backward()
+ex_model = fg.nn.Sequential(fg.nn.Linear(4, 3), fg.nn.ReLU(), fg.nn.Linear(3, 2))
+
+
+def ex_loss(p, x, y):
+    return fg.losses.mse_loss(jax.vmap(ex_model.apply, (None, 0))(p, x), y)
+
+
+head = head_only_grads(
+    ex_loss, ex_seq_params, jnp.asarray(ex_in.numpy()), jnp.asarray(ex_out.numpy())
+)
+assert ex_seq[0].weight.grad is None  # torch computed nothing for the frozen layer
+np.testing.assert_allclose(head["weight"], ex_seq[2].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(head["bias"], ex_seq[2].bias.grad.numpy(), rtol=1e-5, atol=1e-6)
+print("exercise 3: correct")

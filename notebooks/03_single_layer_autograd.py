@@ -8,7 +8,10 @@
 #
 # We do the same in both frameworks, with the *same* weights, and assert that the gradients agree.
 
+#
+# **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.lax.stop_gradient`](https://docs.jax.dev/en/latest/_autosummary/jax.lax.stop_gradient.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
+import importlib
 import warnings
 
 import jax
@@ -20,10 +23,13 @@ import torch.nn.functional as F
 import funcgrad as fg
 from funcgrad.autodiff import grad_with_taps
 
+solutions = importlib.import_module("solutions.03")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## The layer z = x @ w + b with a BCE-with-logits loss
+#
+# *Lecture-note topic: a single layer and autograd.*
 #
 # **PyTorch.** Input `x` of ones (5 features), target `y` of ones (3 outputs), weights `w` of shape
 # `(5, 3)` and a bias `b` of shape `(3,)`, one per output neuron. Only `w` and `b` ask for gradients:
@@ -62,6 +68,11 @@ np.testing.assert_allclose(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
 # %% [markdown]
 # ## `grad_fn` and `.grad` before and after `backward()`
 #
+# *Lecture-note topic: a single layer and autograd.*
+#
+# (The notes say `backward()` propagates "up to the root" of the graph. The root is the loss,
+# where it starts; it runs down to the leaves, whose `.grad` it fills.)
+#
 # Before `backward()`, PyTorch already knows *how* `z` was made (`grad_fn` is an `AddBackward0`: the
 # last operation was the `+ b`), but no gradient exists yet: `w.grad` is `None`. `w` and `b` are
 # leaves, and `z` is not: a non-leaf is a tensor made by a recorded operation, one whose input
@@ -95,6 +106,8 @@ print("warning:", str(caught[0].message).split(". ")[0])
 
 # %% [markdown]
 # ## The funcgrad version: `jax.grad` over (w, b)
+#
+# *Lecture-note topic: a single layer and autograd.*
 #
 # Functionally the question "which tensors require grad?" becomes "which argument do we
 # differentiate?". `jax.grad(loss_fn)` differentiates the first argument, the params dict, so it
@@ -145,6 +158,8 @@ print("dL/dz:", taps["z"])
 # %% [markdown]
 # ## `no_grad` for evaluation, against simply not calling `grad`
 #
+# *Lecture-note topic: a single layer and autograd.*
+#
 # During training PyTorch records every operation on tensors that require grad. For evaluation (for
 # example on a validation set at the end of an epoch) that record is wasted work, so we wrap the
 # forward pass in `torch.no_grad()`: the result has `requires_grad=False` and no `grad_fn`.
@@ -185,3 +200,61 @@ np.testing.assert_allclose(z_fg, z_eval.numpy(), rtol=1e-6)
 
 # %%
 print(jax.make_jaxpr(layer.apply)(params, xj).pretty_print(use_color=False))
+
+# %% [markdown]
+# > **Pitfalls**
+# >
+# > - `z.grad` is `None` for a non-leaf `z` (made by an operation on something that requires grad):
+# >   use `retain_grad()` or, functionally, a tap.
+# > - For vectors `x` and `∂L/∂z`, `∂L/∂w` is the *outer* product `x (∂L/∂z)ᵀ`, shaped like `w`.
+# > - `no_grad` saves the memory of stored activations; `jax.jit` is a different thing (compilation).
+# >   Evaluating without `jax.grad` stores nothing to begin with.
+# > - BCE-with-logits takes logits, not probabilities: do not apply a sigmoid first.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
+# Until you write your own, each function calls the reference answer in `notebooks/solutions/03.py`,
+# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
+# the check cell.
+#
+# **Exercise 1.** Write the gradients of the layer's mean BCE-with-logits loss *by hand*: with
+# $z = x w + b$ and $n$ outputs, $\partial L/\partial z = (\sigma(z) - y)/n$, $\partial L/\partial b$
+# is that, and $\partial L/\partial w$ is the outer product of $x$ with it. Return `(dw, db)`.
+
+
+# %%
+def bce_grads_by_hand(x, y, w, b):
+    return solutions.bce_grads_by_hand(x, y, w, b)  # your code here
+
+
+# %%
+# Check exercise 1 against torch's backward() on fresh random weights
+ex_w = torch.randn(5, 3, requires_grad=True)
+ex_b = torch.randn(3, requires_grad=True)
+ex_x, ex_y = torch.randn(5), torch.tensor([1.0, 0.0, 1.0])
+F.binary_cross_entropy_with_logits(ex_x @ ex_w + ex_b, ex_y).backward()
+dw, db = bce_grads_by_hand(*(jnp.asarray(t.detach().numpy()) for t in (ex_x, ex_y, ex_w, ex_b)))
+np.testing.assert_allclose(dw, ex_w.grad.numpy(), rtol=1e-5, atol=1e-7)
+np.testing.assert_allclose(db, ex_b.grad.numpy(), rtol=1e-5, atol=1e-7)
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** Write `predict(w, b, x)`, the layer's probabilities for evaluation, the
+# counterpart of calling the torch layer under `torch.no_grad()`.
+
+
+# %%
+def predict(w, b, x):
+    return solutions.predict(w, b, x)  # your code here
+
+
+# %%
+# Check exercise 2 against torch under no_grad
+with torch.no_grad():
+    expected = torch.sigmoid(ex_x @ ex_w + ex_b)
+assert not expected.requires_grad and expected.grad_fn is None  # nothing was recorded
+got = predict(*(jnp.asarray(t.detach().numpy()) for t in (ex_w, ex_b, ex_x)))
+np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6)
+print("exercise 2: correct")

@@ -9,10 +9,15 @@
 # *inside* the function, but mathematically a model is a function of two arguments, $G(x, w)$. In
 # funcgrad it is exactly that.
 
+#
+# **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [pytrees](https://docs.jax.dev/en/latest/pytrees.html), [optax](https://optax.readthedocs.io/en/latest/), [`torch.func`](https://pytorch.org/docs/stable/func.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
+import importlib
+
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
+import matplotlib.ticker as ticker
 import numpy as np
 import optax
 import torch
@@ -24,10 +29,13 @@ import funcgrad as fg
 from funcgrad.autodiff import backprop, grad_with_taps, module_jacobians, per_example_grads
 from funcgrad.graph import trace
 
+solutions = importlib.import_module("solutions.04")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## Parametrised models G(x, w)
+#
+# *Lecture-note topic: gradient descent and backpropagation.*
 #
 # The parameters $w$ are shared by all samples; the input $x$ changes from sample to sample. Two
 # examples from the notes:
@@ -71,6 +79,8 @@ print(
 # everywhere.
 #
 # ## Per-sample loss and average loss
+#
+# *Lecture-note topic: gradient descent and backpropagation.*
 #
 # The per-sample loss is $L(x, y, w) = C(y, G(x, w))$; the average loss over a set
 # $S = \{(x_p, y_p)\}_{p < P}$ is $L(S, w) = \frac1P \sum_p L(x_p, y_p, w)$. Functionally we write the
@@ -120,6 +130,8 @@ np.testing.assert_allclose(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # ro
 
 # %% [markdown]
 # ## Full-batch GD, SGD and minibatch SGD
+#
+# *Lecture-note topic: gradient descent and backpropagation.*
 #
 # Three update rules, one learning rate $\eta$:
 #
@@ -240,28 +252,72 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The loss curves, per update and per sample processed. Per update, full-batch GD is the smoothest;
-# per sample processed (the real cost), SGD gets close far sooner, because one full-batch step costs
-# as much as 32 SGD steps.
+# The loss curves, compared fairly. A full-batch step reads all 32 samples, a minibatch step 8, an
+# SGD step one, so equal *step counts* hand full-batch GD 32 times SGD's data. We give every regime
+# the same **budget of 768 samples** (24 passes over the data): 24 full-batch updates, 96 minibatch
+# updates, 768 SGD updates, on the same shuffled sample order, each run checked against torch. The
+# curves show the *excess* loss $L(S, w) - \min_w L(S, w)$ on a log axis, so the approach to the
+# minimum stays visible over four decades.
+#
+# Per update (left), full-batch GD descends smoothly, since each of its steps follows the exact
+# average gradient, while SGD's one-sample steps are noisy. Per sample seen (right, the real cost),
+# full-batch GD is the slowest: by the time it has taken 24 steps, SGD has taken 768 and minibatch
+# SGD 96. SGD then stalls at a noise floor (the faint line is every update, the bold one its mean
+# over each pass), jittering around the minimum because each step follows one sample; minibatches
+# average much of that noise away and get closest for the same budget.
 
 # %%
-curves = {
-    name: jax.vmap(lambda w: batch_loss(w, x_data, y_data))(p) for name, p in jax_paths.items()
+budget = len(order)  # 768 samples for each regime: 24 passes over the 32 points
+budget_regimes = {
+    "full-batch GD": [np.arange(P)] * (budget // P),  # 24 updates
+    "SGD": [order[i : i + 1] for i in range(budget)],  # 768 updates
+    "minibatch SGD (8)": [order[8 * i : 8 * i + 8] for i in range(budget // 8)],  # 96 updates
 }
 samples_per_update = {"full-batch GD": P, "SGD": 1, "minibatch SGD (8)": 8}
+budget_paths = {name: jax_path(batches) for name, batches in budget_regimes.items()}
+for name, batches in budget_regimes.items():
+    np.testing.assert_allclose(
+        budget_paths[name], torch_path(batches), rtol=1e-4, atol=1e-5, err_msg=name
+    )
+    assert (len(budget_paths[name]) - 1) * samples_per_update[name] == budget
 
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
-for name, curve in curves.items():
-    ax1.semilogy(curve, styles[name][:2] + "-", label=name)
-    ax2.semilogy(np.arange(len(curve)) * samples_per_update[name], curve, styles[name][:2] + "-")
-ax1.set(xlabel="update", ylabel="average loss L(S, w)", title="loss curves per update")
-ax2.set(xlabel="samples processed", title="loss curves per sample processed", xlim=(0, 800))
+best_loss = float(batch_loss(best, x_data, y_data))
+excess = {
+    name: np.asarray(jax.vmap(lambda w: batch_loss(w, x_data, y_data))(path)) - best_loss
+    for name, path in budget_paths.items()
+}
+for name, curve in excess.items():
+    print(f"{name:>18}: excess loss after {budget} samples = {curve[-1]:.2g}")
+
+plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")  # 0.01, 1, 100 rather than 10^-2, 10^0, 10^2
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+for name, curve in excess.items():
+    style = styles[name][:2] + ("o-" if name == "full-batch GD" else "-")
+    faint = {"alpha": 0.35, "lw": 0.8} if name == "SGD" else {"lw": 1.4}
+    steps = np.arange(len(curve))
+    ax1.loglog(steps[1:], curve[1:], style, ms=3, label=name, **faint)
+    ax2.semilogy(steps * samples_per_update[name], curve, style, ms=3, **faint)
+# SGD's curve jumps with every sample; its mean over each pass of 32 updates shows the trend.
+pass_mean = excess["SGD"][1:].reshape(-1, P).mean(axis=1)
+pass_end = P * np.arange(1, len(pass_mean) + 1)  # updates = samples seen, for SGD
+ax1.loglog(pass_end, pass_mean, "C3-", lw=2, label="SGD, mean over each pass")
+ax2.semilogy(pass_end, pass_mean, "C3-", lw=2)
+ax1.set(xlabel="updates (log scale)", ylabel="excess loss  L(S, w) - min L", title="per update")
+ax2.set(
+    xlabel="samples seen", title=f"per sample seen: the same budget of {budget}", xlim=(0, budget)
+)
+ax1.xaxis.set_major_formatter(plain)
+ax1.yaxis.set_major_formatter(plain)
+ax2.set_xticks(np.arange(0, budget + 1, 128))
 ax1.legend()
+fig.suptitle("loss curves at an equal sample budget")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # ## Backprop through a nonlinearity and through a weighted sum
+#
+# *Lecture-note topic: gradient descent and backpropagation.*
 #
 # A traditional network alternates two blocks: a **weighted sum** $s = W z$ and a pointwise
 # **nonlinearity** $z = h(s)$. Backprop needs, for each block, the map from the gradient at its
@@ -311,6 +367,8 @@ print("explicit VJPs = jax.vjp = torch backward(v)")
 
 # %% [markdown]
 # ## `mynet(d0, 60, 40, 10)` on a 3x10x20 image
+#
+# *Lecture-note topic: gradient descent and backpropagation.*
 #
 # The notes' network: three linear layers with ReLU in between, on an image flattened with
 # `x.view(-1)`. We keep the class as the notes wrote it.
@@ -437,6 +495,8 @@ print({name: g.shape for name, g in state_grads.items()})
 # %% [markdown]
 # ## The two Jacobians of each module
 #
+# *Lecture-note topic: gradient descent and backpropagation.*
+#
 # For the multistage algorithm each module $z_{k+1} = f_k(z_k, w_k)$ needs two Jacobians: with
 # respect to its input state, $\partial z_{k+1} / \partial z_k$ (to hand the gradient down), and
 # with respect to its weights, $\partial z_{k+1} / \partial w_k$ (to get the weights' gradient).
@@ -476,6 +536,8 @@ for name in ("m0", "m1", "m2"):
 
 # %% [markdown]
 # ## The multistage backward pass by hand
+#
+# *Lecture-note topic: gradient descent and backpropagation.*
 #
 # Backprop is the chain rule applied stage by stage, from the cost down:
 #
@@ -535,3 +597,66 @@ print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 # | `model(image)` with `x.view(-1)`, a loop for a batch | `net.apply` on one example, `jax.vmap` for a batch |
 # | `torch.autograd.functional.jacobian` | `module_jacobians(layer, params, x)` (`jax.jacrev`) |
 # | `loss.backward()` through the stack | `backprop(net, params, x, cost)` = `jax.grad` |
+
+# %% [markdown]
+# > **Pitfalls**
+# >
+# > - `.grad` after `loss.backward()` holds the gradient of the *mean* loss; per-sample gradients
+# >   need `vmap(grad(...))`, in JAX and in `torch.func` alike.
+# > - A summed loss multiplies the gradient by the batch size: the same learning rate then overshoots.
+# > - Compare optimisers at equal *sample budgets* (examples seen), not equal step counts.
+# > - Write the model for one example and `vmap` it; do not reshape away the batch with `view(-1)`
+# >   when a batch is what you pass.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
+# Until you write your own, each function calls the reference answer in `notebooks/solutions/04.py`,
+# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
+# the check cell.
+#
+# **Exercise 1.** Per-sample gradients of the squared error $(w \cdot x - y)^2$: return one row
+# per sample (hint: `jax.vmap` of `jax.grad`, with `in_axes=(None, 0, 0)`).
+
+
+# %%
+def per_sample_grads(w, xs, ys):
+    return solutions.per_sample_grads(w, xs, ys)  # your code here
+
+
+# %%
+# Check exercise 1 row by row against torch.func
+ex_w, ex_xs, ex_ys = torch.randn(3), torch.randn(7, 3), torch.randn(7)
+ex_rows = torch.func.vmap(torch.func.grad(lambda w, x, y: (w @ x - y) ** 2), in_dims=(None, 0, 0))(
+    ex_w, ex_xs, ex_ys
+)
+got = per_sample_grads(*(jnp.asarray(t.numpy()) for t in (ex_w, ex_xs, ex_ys)))
+for i in range(len(ex_xs)):
+    np.testing.assert_allclose(got[i], ex_rows[i].numpy(), rtol=1e-5, atol=1e-6)
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** Minibatch SGD on the mean squared error of `xs @ w`, with batches taken in
+# order (no shuffling), `epochs` passes over the data. Return the final `w`.
+
+
+# %%
+def minibatch_sgd(w, xs, ys, lr, batch_size, epochs):
+    return solutions.minibatch_sgd(w, xs, ys, lr, batch_size, epochs)  # your code here
+
+
+# %%
+# Check exercise 2 against the same loop in torch with torch.optim.SGD
+ex_wt = torch.zeros(3, requires_grad=True)
+ex_opt = torch.optim.SGD([ex_wt], lr=0.05)
+for _ in range(3):
+    for start in range(0, 7, 2):
+        ex_opt.zero_grad()
+        ((ex_xs[start : start + 2] @ ex_wt - ex_ys[start : start + 2]) ** 2).mean().backward()
+        ex_opt.step()
+got = minibatch_sgd(
+    jnp.zeros(3), jnp.asarray(ex_xs.numpy()), jnp.asarray(ex_ys.numpy()), 0.05, 2, 3
+)
+np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-5, atol=1e-6)
+print("exercise 2: correct")

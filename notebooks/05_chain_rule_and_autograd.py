@@ -10,7 +10,11 @@
 # JAX *transforms a function* (`jax.grad`, `jax.vjp`) and *returns* gradients. What stays the same:
 # the maths, so the numbers agree.
 
+#
+# **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.lax.stop_gradient`](https://docs.jax.dev/en/latest/_autosummary/jax.lax.stop_gradient.html), [optax](https://optax.readthedocs.io/en/latest/), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
+import importlib
+
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -22,10 +26,13 @@ import torch.nn.functional as F
 import funcgrad as fg
 from funcgrad.autodiff import accumulate, backward
 
+solutions = importlib.import_module("solutions.05")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
 # ## The chain rule on y = x + 2, z = 3y², u = mean(z)
+#
+# *Lecture-note topic: the chain rule and autograd.*
 #
 # With $u = \frac13 \sum_i 3 y_i^2 = \sum_i y_i^2$ and $y = x + 2$, the chain rule gives
 # $\partial u / \partial x_k = 2 y_k = 2 (x_k + 2)$, which is `[6, 6, 6]` at `x = [1, 1, 1]`.
@@ -84,6 +91,11 @@ np.testing.assert_allclose(u_bar_x, jax_grad, rtol=1e-6)
 # %% [markdown]
 # ## `backward(v)` on a non-scalar output is a vector-Jacobian product
 #
+# *Lecture-note topic: the chain rule and autograd.*
+#
+# (The notes say a gradient can be computed only for scalar outputs. `backward()` without an
+# argument needs a scalar, but `backward(v)` works for any output: it computes $v^\top J$, below.)
+#
 # The notes found this unclear: for a vector output `y`, `y.backward(v)` needs a vector `v`. It does
 # not compute a "gradient with respect to `v`". It computes the VJP $v^\top J$, where
 # $J = \partial y / \partial x$ is the Jacobian: the gradient of the *scalar* $v \cdot y(x)$. Here
@@ -128,6 +140,8 @@ np.testing.assert_allclose(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
 
 # %% [markdown]
 # ## Stop tracking: `requires_grad_`, `detach`, `no_grad` against `stop_gradient`
+#
+# *Lecture-note topic: the chain rule and autograd.*
 #
 # PyTorch decides *per operation* whether to record it: an operation is recorded when grad mode is
 # on (a thread-local setting, which `no_grad()` turns off) and at least one of its inputs requires
@@ -229,6 +243,8 @@ with torch.no_grad():
 # %% [markdown]
 # ## Gradients accumulate in `.grad`; pure functions return them
 #
+# *Lecture-note topic: the chain rule and autograd.*
+#
 # `backward()` *adds* into `.grad`. The notes' loop therefore zeroes the gradient after each update
 # with `weights.grad.zero_()`. With `output = sum(3 w)` the gradient is 3 per weight, three updates
 # of `0.1 * 3` take the weights from 1 to `0.1`, and the last output (computed before the last
@@ -292,6 +308,8 @@ np.testing.assert_allclose(weights, [-0.8] * 4, rtol=1e-6)
 
 # %% [markdown]
 # ## The `w * x` backprop loop
+#
+# *Lecture-note topic: the chain rule and autograd.*
 #
 # One weight, one sample: `x = 1`, `y = 2`, `w = 1`, loss $(w x - y)^2$, learning rate 0.01. Each step
 # multiplies $w - 2$ by $0.98$, so after $k$ steps the loss is $0.98^{2k}$ (0.9604 after one step).
@@ -365,6 +383,8 @@ np.testing.assert_allclose(notes_printed, [0.9604, 0.6412, 0.4281], atol=5e-5)  
 # %% [markdown]
 # ## Linear regression f = 2x: by hand, with autograd, with optax
 #
+# *Lecture-note topic: the chain rule and autograd.*
+#
 # Fit `f(x) = w x` to `X = [1, 2, 3, 4]`, `Y = 2X`, from `w = 0`, learning rate 0.01, with the mean
 # squared error $J = \frac1N \sum (w x - y)^2$, whose gradient is $\frac1N \sum 2x (w x - y)$.
 #
@@ -425,19 +445,7 @@ for _ in range(n_iters):
     torch_w.append(w.item())
     torch_loss.append(loss.item())
 
-# The notes ask why the update needs `no_grad` ("non del tutto chiaro, devo fare esperimenti"). The
-# experiment: without it, `w -= lr * w.grad` is an in-place operation on a leaf that requires grad,
-# which autograd would have to record as part of the graph, and PyTorch refuses it.
-w_try = torch.tensor(0.0, requires_grad=True)
-((w_try * Xt - Yt) ** 2).mean().backward()
-try:
-    w_try -= lr * w_try.grad
-except RuntimeError as err:
-    no_grad_error = str(err)
-print("without no_grad:", no_grad_error)
-assert "leaf Variable that requires grad is being used in an in-place operation" in no_grad_error
-# The functional update builds a new value, w - lr * g, from two arrays that nothing records, so
-# there is nothing to switch off: see the jax.grad loop below.
+# Why the update needs no_grad (the notes' open question) has its own section below.
 
 # The notes' "manual" gradient is autograd's gradient of the *sum-reduced* loss: run that in torch.
 w_sum = torch.tensor(0.0, requires_grad=True)
@@ -532,6 +540,42 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ## The notes' open question: why the update needs `no_grad`
+#
+# *Lecture-note topic: the chain rule and autograd.*
+#
+# The notes wrap every update in `with torch.no_grad():` and say that why is "not entirely clear, I
+# must experiment" ("non del tutto chiaro, devo fare esperimenti"). Here is the experiment. `w` is
+# a leaf that requires grad; `w -= lr * w.grad` is an in-place operation on it, and with grad mode
+# on PyTorch would have to record it in the graph, replacing the leaf it must accumulate gradients
+# into. It refuses:
+
+# %%
+w_leaf = torch.tensor([1.0, -2.0], requires_grad=True)
+(w_leaf**2).sum().backward()
+try:
+    w_leaf -= 0.1 * w_leaf.grad  # no no_grad()
+    message = ""
+except RuntimeError as e:
+    message = str(e)
+print(message)
+assert "a leaf Variable that requires grad is being used in an in-place operation" in message
+with torch.no_grad():  # the update is not part of any model: don't record it
+    w_leaf -= 0.1 * w_leaf.grad
+np.testing.assert_allclose(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
+
+# %% [markdown]
+# The functional update needs nothing of the kind: `w - lr * g` makes a *new* array from two
+# values. Nothing is modified, nothing is recorded (JAX records only inside a function that
+# `jax.grad` is differentiating), and the old `w` is still there.
+
+# %%
+w_old = jnp.array([1.0, -2.0])
+w_new = w_old - 0.1 * jax.grad(lambda w: (w**2).sum())(w_old)
+np.testing.assert_allclose(w_new, w_leaf.detach().numpy(), rtol=1e-6)
+np.testing.assert_array_equal(w_old, [1.0, -2.0])
+
+# %% [markdown]
 # ## What changed and what stayed the same
 #
 # | PyTorch | funcgrad / JAX |
@@ -546,3 +590,84 @@ plt.show()
 # | `optimizer.step()` | `updates, state = opt.update(grads, state, params)`; `optax.apply_updates` |
 #
 # The maths (chain rule, VJPs, the update rule) is the same, and so are the numbers.
+
+# %% [markdown]
+# > **Pitfalls**
+# >
+# > - `.grad` accumulates across `backward()` calls: zero it every step (PyTorch), or nothing to do
+# >   (functional gradients are return values).
+# > - `w -= lr * w.grad` outside `no_grad` raises: an in-place change of a leaf that requires grad.
+# > - `detach()` shares storage with the original; the copy is `.detach().clone()`.
+# > - A `no_grad` region *inside* a differentiated computation is `stop_gradient`, not "call it
+# >   without `grad`".
+# > - `backward()` on a non-scalar needs a `v`: it computes the vector-Jacobian product `vᵀ J`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
+# Until you write your own, each function calls the reference answer in `notebooks/solutions/05.py`,
+# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
+# the check cell.
+#
+# **Exercise 1.** Write `vjp_of(f, x, v)`: what `y = f(x); y.backward(v)` leaves in `x.grad`.
+
+
+# %%
+def vjp_of(f, x, v):
+    return solutions.vjp_of(f, x, v)  # your code here
+
+
+# %%
+# Check exercise 1 against backward(v) on a non-scalar output
+ex_x = torch.tensor([0.5, 1.5, -2.0], requires_grad=True)
+ex_v = torch.tensor([1.0, 0.1, 0.01])
+(torch.sin(ex_x) * ex_x).backward(ex_v)
+got = vjp_of(
+    lambda x: jnp.sin(x) * x, jnp.asarray(ex_x.detach().numpy()), jnp.asarray(ex_v.numpy())
+)
+np.testing.assert_allclose(got, ex_x.grad.numpy(), rtol=1e-6)
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** A target held constant: return $d/dw$ of $\sum (w x - t)^2$ where $t = 2 w x$ is
+# computed inside `torch.no_grad()` in PyTorch (hint: `jax.lax.stop_gradient`).
+
+
+# %%
+def grad_with_constant_target(w, x):
+    return solutions.grad_with_constant_target(w, x)  # your code here
+
+
+# %%
+# Check exercise 2 against torch with a no_grad region inside the loss
+ex_w = torch.tensor([0.3, -0.7], requires_grad=True)
+ex_data = torch.tensor([1.0, 2.0])
+with torch.no_grad():
+    ex_target = 2 * ex_w * ex_data
+((ex_w * ex_data - ex_target) ** 2).sum().backward()
+got = grad_with_constant_target(jnp.asarray(ex_w.detach().numpy()), jnp.asarray(ex_data.numpy()))
+np.testing.assert_allclose(got, ex_w.grad.numpy(), rtol=1e-6)
+print("exercise 2: correct")
+
+# %% [markdown]
+# **Exercise 3.** Write the functional SGD update `sgd_update(w, grad, lr)`, and check that it
+# leaves `w` unchanged (a new array comes back), unlike torch's in-place `w -= lr * w.grad`.
+
+
+# %%
+def sgd_update(w, grad, lr):
+    return solutions.sgd_update(w, grad, lr)  # your code here
+
+
+# %%
+# Check exercise 3 against torch's in-place update under no_grad
+ex_wt = torch.tensor([1.0, -2.0], requires_grad=True)
+(ex_wt**2).sum().backward()
+ex_before = jnp.asarray(ex_wt.detach().numpy())
+with torch.no_grad():
+    ex_wt -= 0.1 * ex_wt.grad
+got = sgd_update(ex_before, jnp.asarray(ex_wt.grad.numpy()), 0.1)
+np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-6)
+np.testing.assert_array_equal(ex_before, [1.0, -2.0])  # the old value is still there
+print("exercise 3: correct")

@@ -1,9 +1,9 @@
 """Build the side-by-side notebooks from their paired sources and execute them.
 
-Each notebook has one source of truth: ``NN_name.py`` in the "percent" format (``# %%`` starts a
-code cell, ``# %% [markdown]`` a markdown cell whose lines start with ``# ``), the format jupytext
-reads. This script turns a source into ``NN_name.ipynb``, runs it top to bottom in a fresh kernel of
-the current interpreter, and writes the notebook with its outputs, so it reads well on GitHub.
+Each notebook has one source of truth: ``NN_name.py`` in jupytext's "percent" format (``# %%``
+starts a code cell, ``# %% [markdown]`` a markdown cell whose lines start with ``# ``). This script
+reads a source with jupytext, runs it top to bottom in a fresh kernel of the current interpreter,
+and writes ``NN_name.ipynb`` with its outputs, so it reads well on GitHub.
 
     python notebooks/build.py                      # rebuild and execute every notebook
     python notebooks/build.py 03                   # just one (its number, name or file name)
@@ -24,11 +24,12 @@ import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 from nbclient import NotebookClient
 
 HERE = Path(__file__).resolve().parent
-CELL_MARKER = re.compile(r"^# %%(?P<rest>.*)$")
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 KERNEL_ENV = {
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     "OMP_NUM_THREADS": "1",  # PyTorch's spinning OpenMP threads otherwise slow JAX down
@@ -44,32 +45,16 @@ def sources() -> list[Path]:
 
 
 def read_percent(path: Path) -> nbformat.NotebookNode:
-    """Parse a percent-format ``.py`` file into an unexecuted notebook."""
-    cells: list[tuple[str, list[str]]] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        marker = CELL_MARKER.match(line)
-        if marker:
-            kind = "markdown" if "[markdown]" in marker.group("rest") else "code"
-            cells.append((kind, []))
-        elif cells:
-            cells[-1][1].append(line)
-        elif line.strip():
-            raise ValueError(f"{path.name}: text before the first '# %%' cell marker: {line!r}")
-    nb = nbformat.v4.new_notebook()
-    for kind, lines in cells:
-        if kind == "markdown":
-            bad = [ln for ln in lines if ln and not (ln == "#" or ln.startswith("# "))]
-            if bad:
-                raise ValueError(f"{path.name}: markdown line not starting with '# ': {bad[0]!r}")
-            lines = [ln[2:] for ln in lines]
-        text = "\n".join(lines).strip("\n")
-        new = nbformat.v4.new_markdown_cell if kind == "markdown" else nbformat.v4.new_code_cell
-        nb.cells.append(new(text))
-    nb.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "name": "python3",
-    }
+    """Read a percent-format ``.py`` source into an unexecuted notebook, with jupytext.
+
+    jupytext's own bookkeeping (blank lines between cells, format and filter settings) is dropped
+    and every cell gets an id from its position, so rebuilding a notebook gives small diffs.
+    """
+    nb = jupytext.read(path, fmt="py:percent")
+    nb.metadata = nbformat.NotebookNode({"kernelspec": dict(KERNELSPEC)})
+    for i, cell in enumerate(nb.cells):
+        cell.metadata = nbformat.NotebookNode()
+        cell.id = f"cell-{i:03d}"
     return nb
 
 
@@ -185,7 +170,7 @@ def build(source: Path) -> Path:
     target = source.with_suffix(".ipynb")
     start = time.perf_counter()
     nb = execute(read_percent(source))
-    nbformat.write(nb, target)
+    target.write_text(jupytext.writes(nb, fmt="ipynb"), encoding="utf-8")
     print(f"{target.name}: {time.perf_counter() - start:.1f} s")
     return target
 

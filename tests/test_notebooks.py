@@ -37,6 +37,8 @@ NAMES = [
     "03_single_layer_autograd",
     "04_gradient_descent_and_backprop",
     "05_chain_rule_and_autograd",
+    "06_your_own_model",
+    "07_what_grad_and_jit_really_do",
 ]
 
 # One required section heading per concept of the lecture notes (DESIGN.md section 2).
@@ -114,8 +116,9 @@ REQUIRED_HEADINGS = {
 
 # Pictures that must be visible in the committed notebooks: (notebook, text in the cell, mime kinds).
 REQUIRED_FIGURES = [
+    ("02_modules_vs_pure_functions", "dataflow_diagram", ("image/png",)),
     ("04_gradient_descent_and_backprop", "trajectories", ("image/png",)),
-    ("04_gradient_descent_and_backprop", "loss curves", ("image/png",)),
+    ("04_gradient_descent_and_backprop", "loss curves at an equal sample budget", ("image/png",)),
     ("04_gradient_descent_and_backprop", "MyNet", ("image/svg+xml", "image/png")),
     ("05_chain_rule_and_autograd", "loss curves", ("image/png",)),
 ]
@@ -163,6 +166,45 @@ def test_figure_is_in_the_committed_outputs(name, marker, kinds):
     assert cells, f"{name}: no code cell mentions {marker!r}"
     shown = {m for c in cells for out in c.get("outputs", []) for m in out.get("data", {})}
     assert shown & set(kinds), f"{name}: the {marker!r} cell shows no {kinds} output"
+
+
+def test_06_shows_the_code_convert_generates():
+    cells = [
+        c
+        for c in _committed("06_your_own_model").cells
+        if c.cell_type == "code" and "fg.interop.convert(" in c.source
+    ]
+    assert cells, "06_your_own_model: no cell calls fg.interop.convert"
+    printed = "".join(out.get("text", "") for c in cells for out in c.get("outputs", []))
+    assert "class LeNet(" in printed and "def forward(self, params, x" in printed
+
+
+def _markdown(name: str) -> str:
+    return "\n".join(
+        c.source for c in build.read_percent(_source(name)).cells if c.cell_type == "markdown"
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_has_pitfalls_exercises_links_and_topics(name):
+    nb = build.read_percent(_source(name))
+    text = _markdown(name)
+    assert "**Pitfalls**" in text, f"{name} has no Pitfalls box"
+    checks = [
+        c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# Check exercise")
+    ]
+    assert 2 <= len(checks) <= 4, f"{name}: {len(checks)} exercise check cells, want 2 to 4"
+    assert all("assert" in c.source for c in checks), f"{name}: a check cell asserts nothing"
+    assert (NOTEBOOKS / "solutions" / f"{name[:2]}.py").exists(), f"{name}: no solutions file"
+    assert "**Docs this lesson relies on:**" in text and "https://docs.jax.dev" in text
+    assert "https://pytorch.org/docs" in text, f"{name} links no PyTorch docs"
+    sections = [
+        h
+        for h in re.findall(r"^## (.+)$", text, flags=re.MULTILINE)
+        if not h.startswith(("What changed", "Exercises"))
+    ]
+    topics = text.count("*Lecture-note topic:")
+    assert topics >= len(sections), f"{name}: {topics} topic lines for {len(sections)} sections"
 
 
 def test_index_lists_every_notebook():

@@ -1,0 +1,367 @@
+# %% [markdown]
+# # 06 · Your own model: buffers, randomness and train/eval
+#
+# The notes' models hold only weights. A real model also holds *state that is not trained*: batch
+# norm's running statistics, which PyTorch calls buffers, and it behaves differently in training
+# and in evaluation (batch statistics against running ones, dropout on or off), with randomness
+# from a hidden global generator. Here a learner's small LeNet, with batch norm, max-pooling and
+# dropout, is written in PyTorch, rebuilt in funcgrad by hand and converted by `fg.interop.convert`.
+# In funcgrad each of those hidden things becomes an explicit argument or return value: `buffers=`
+# in and new buffers out, `train=`, and `key=`.
+#
+# **From the lecture notes:** building a network in PyTorch (modules, layers, initialisation) and
+# gradient descent and backpropagation (training).
+#
+# **Docs this lesson relies on:**
+# [pseudorandom numbers in JAX](https://docs.jax.dev/en/latest/random-numbers.html),
+# [pytrees](https://docs.jax.dev/en/latest/pytrees.html),
+# [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html);
+# PyTorch's [`BatchNorm2d`](https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm2d.html),
+# [`Module.train`/`eval`](https://pytorch.org/docs/stable/generated/torch.nn.Module.html#torch.nn.Module.train),
+# [reproducibility notes](https://pytorch.org/docs/stable/notes/randomness.html) and
+# [autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
+
+# %%
+import copy
+import dataclasses
+import importlib
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import funcgrad as fg
+
+# XLA's fast CPU convolutions for this notebook's compiled code: one call, before any JAX computation.
+fg.train.enable_fast_cpu_kernels()
+solutions = importlib.import_module("solutions.06")  # exercise answers
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## A learner's LeNet in PyTorch
+#
+# *Lecture-note topic: building a network in PyTorch.*
+#
+# Sized for the 8x8 digits that ship with funcgrad: a 3x3 convolution, batch norm, ReLU, 2x2
+# max-pooling, then two linear layers with dropout between them.
+
+
+# %%
+class LeNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(6)
+        self.pool = nn.MaxPool2d(2)
+        self.fc1 = nn.Linear(6 * 4 * 4, 32)
+        self.drop = nn.Dropout(0.25)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn1(self.conv1(x))))
+        x = self.drop(F.relu(self.fc1(x.flatten(1))))
+        return self.fc2(x)
+
+
+torch_net = LeNet()
+print([name for name, _ in torch_net.named_buffers()])  # state that is not trained
+
+# %% [markdown]
+# ## The same model in funcgrad, and its buffers
+#
+# *Lecture-note topic: building a network in PyTorch.*
+#
+# The same layers, by the same names, in an `fg.nn.Sequential` (a dict of named stages, like
+# torch's `nn.Sequential(OrderedDict(...))`). `fg.models.LeNet5` is the full-size LeNet-5 built the
+# same way, for 28x28 images. `from_torch(..., like=net)` splits torch's `state_dict` into params
+# (trained) and buffers (not trained), checking every name and shape.
+
+# %%
+net = fg.nn.Sequential(
+    {
+        "conv1": fg.nn.Conv2d(1, 6, 3, padding=1),
+        "bn1": fg.nn.BatchNorm2d(6),
+        "relu1": fg.nn.ReLU(),
+        "pool": fg.nn.MaxPool2d(2),
+        "flatten": fg.nn.Flatten(),
+        "fc1": fg.nn.Linear(6 * 4 * 4, 32),
+        "relu2": fg.nn.ReLU(),
+        "drop": fg.nn.Dropout(0.25),
+        "fc2": fg.nn.Linear(32, 10),
+    }
+)
+params, buffers = fg.interop.from_torch(torch_net, like=net)
+print(jax.tree.map(jnp.shape, buffers))
+assert sorted(fg.models.LeNet5().init_buffers()) == [
+    "bn1",
+    "bn2",
+]  # the full-size one: the same idea
+
+images_t = torch.randn(16, 1, 8, 8)
+images = jnp.asarray(images_t.numpy())
+torch_net.eval()
+logits, same_buffers = net.apply(params, images, buffers=buffers, train=False)
+np.testing.assert_allclose(logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
+chex.assert_trees_all_equal(same_buffers, buffers)  # evaluation changes no buffer
+print("eval mode: funcgrad == torch")
+
+# %% [markdown]
+# ## Or let funcgrad write it: `fg.interop.convert`
+#
+# *Lecture-note topic: building a network in PyTorch.*
+#
+# Rewriting a model by hand is how you learn the correspondence; for your own model you can let
+# funcgrad do it. `fg.interop.convert(torch_model, example_input)` traces the torch module (in train
+# and in eval mode), and writes funcgrad source for it: each torch layer becomes the funcgrad layer
+# of the same name at the same attribute path, and the glue in `forward` (the `F.relu`, the
+# `flatten`) becomes `funcgrad.nn.functional` and `jax.numpy`, line for line. It returns the
+# module built from that source, with torch's weights split into params and buffers. Here is the
+# generated class; the file starts with its imports and two small helpers (`_Converted`,
+# `_Children`), which `print(conv.source)` shows in full.
+
+# %%
+conv = fg.interop.convert(torch_net, images_t)
+generated = conv.source
+print(generated[generated.index("@dataclasses.dataclass") :])  # the LeNet class and `model`
+assert "import torch" not in generated  # the generated file runs without torch
+
+chex.assert_trees_all_equal(conv.params, params)  # the same weights as from_torch(..., like=net)
+chex.assert_trees_all_equal(conv.buffers, buffers)
+converted_logits, _ = conv.model.apply(conv.params, images, buffers=conv.buffers, train=False)
+np.testing.assert_allclose(
+    converted_logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5
+)
+print("converted model, eval mode: funcgrad == torch")
+
+# %% [markdown]
+# In training mode dropout draws different masks in the two frameworks, so the outputs can only be
+# compared without it. A funcgrad module is a frozen dataclass, a value: `dataclasses.replace` gives
+# a copy with `Dropout(0.0)`; on the torch side a copy of the model gets `p = 0`. Then a training
+# step agrees on the outputs (batch statistics) and on the new running statistics.
+
+# %%
+torch_no_drop = copy.deepcopy(torch_net).train()
+torch_no_drop.drop.p = 0.0
+converted_no_drop = dataclasses.replace(conv.model, drop=fg.nn.Dropout(0.0))
+train_logits, train_buffers = converted_no_drop.apply(
+    conv.params, images, buffers=conv.buffers, train=True, key=jax.random.PRNGKey(0)
+)
+np.testing.assert_allclose(
+    train_logits, torch_no_drop(images_t).detach().numpy(), rtol=1e-4, atol=1e-5
+)
+for name in ("running_mean", "running_var"):
+    np.testing.assert_allclose(
+        train_buffers["bn1"][name], getattr(torch_no_drop.bn1, name).numpy(), rtol=1e-5, atol=1e-6
+    )
+print("converted model, train mode (dropout p=0): outputs and running statistics == torch")
+
+# %% [markdown]
+# ## `model.train()` / `model.eval()` against `train=`; running statistics as new buffers
+#
+# *Lecture-note topic: building a network in PyTorch.*
+#
+# `torch_net.train()` flips a flag stored in the module and all its submodules; every later call
+# reads it. In funcgrad the mode is an argument of the call, `train=True`. In training, batch norm
+# normalises with the batch's statistics and updates its running ones: PyTorch writes them into
+# the module's tensors in place, funcgrad *returns* new buffers and leaves the old ones as they
+# were. Dropout draws a random mask, so we compare the outputs just before it (a forward hook in
+# torch, the first seven stages in funcgrad) and the running statistics.
+
+# %%
+captured = {}
+hook = torch_net.drop.register_forward_hook(lambda m, inputs, out: captured.update(x=inputs[0]))
+torch_net.train()
+torch_net(images_t)
+hook.remove()
+
+body = fg.nn.Sequential(
+    {name: layer for name, layer in net.named_layers() if name not in ("drop", "fc2")}
+)
+body_params = {k: v for k, v in params.items() if k in ("conv1", "bn1", "fc1")}
+before_dropout, new_buffers = body.apply(body_params, images, buffers=buffers, train=True)
+
+np.testing.assert_allclose(before_dropout, captured["x"].detach().numpy(), rtol=1e-4, atol=1e-5)
+for name in ("running_mean", "running_var"):
+    np.testing.assert_allclose(
+        new_buffers["bn1"][name], getattr(torch_net.bn1, name).numpy(), rtol=1e-5, atol=1e-6
+    )
+assert (
+    int(new_buffers["bn1"]["num_batches_tracked"]) == torch_net.bn1.num_batches_tracked.item() == 1
+)
+assert float(jnp.abs(buffers["bn1"]["running_mean"]).max()) == 0.0  # the old buffers are untouched
+print("train mode: batch statistics, new running statistics and activations agree with torch")
+
+# %% [markdown]
+# ## `torch.manual_seed` against keys
+#
+# *Lecture-note topic: building a network in PyTorch (initialisation and randomness).*
+#
+# Torch's dropout draws from the global generator: two calls give two masks, and only re-seeding
+# repeats them. A funcgrad call takes a `key`: the same key gives the same mask, a new key (split,
+# never reused) a new one. `fit` folds a fresh key per step from the run's key, so a run is
+# reproducible from its seed alone. Both frameworks zero a fraction `p` and scale the rest by
+# `1/(1-p)`.
+
+# %%
+torch.manual_seed(1)
+t1, t2 = torch_net(images_t), torch_net(images_t)  # still in train mode
+torch.manual_seed(1)
+assert torch.equal(torch_net(images_t), t1) and not torch.equal(t1, t2)
+
+key = jax.random.PRNGKey(1)
+f1, _ = net.apply(params, images, buffers=buffers, train=True, key=key)
+f2, _ = net.apply(params, images, buffers=buffers, train=True, key=key)
+k_a, k_b = jax.random.split(key)
+f3, _ = net.apply(params, images, buffers=buffers, train=True, key=k_a)
+assert jnp.array_equal(f1, f2) and not jnp.array_equal(f1, f3)
+
+drop = fg.nn.Dropout(0.25)
+kept_fg = drop.apply({}, jnp.ones(4000), train=True, key=k_b)
+kept_torch = F.dropout(torch.ones(4000), 0.25, training=True)
+assert set(np.unique(np.asarray(kept_fg)).round(4)) == set(np.unique(kept_torch.numpy()).round(4))
+assert abs(float((kept_fg == 0).mean()) - (kept_torch == 0).float().mean().item()) < 0.03
+print("dropout values:", sorted(set(np.unique(np.asarray(kept_fg)).round(4).tolist())))
+
+# %% [markdown]
+# ## Why batch norm breaks "one example, then `vmap`"
+#
+# *Lecture-note topic: gradient descent and backpropagation (the loss of one sample against the
+# average).*
+#
+# The earlier notebooks write a model for *one* example and batch it with `jax.vmap`. That works
+# because each example's output depends on that example alone. Batch norm in training mixes the
+# examples: each is normalised with statistics of the whole batch. Under `vmap`, every example is a
+# batch of its own, so the statistics, and the outputs, change. In evaluation the running statistics
+# are constants and the examples independent again. funcgrad's batch norm refuses to run under
+# `vmap` at all, with an error that says why; a model with batch norm is written for a batch, as
+# `fg.models.LeNet5` is.
+
+
+# %%
+def one_example(x, train):
+    y, _ = body.apply(body_params, x[None], buffers=buffers, train=train)  # a batch of one
+    return y[0]
+
+
+try:
+    jax.vmap(lambda x: one_example(x, True))(images)
+    refused = ""
+except fg.nn.ModuleError as e:
+    refused = str(e)
+print(refused)
+assert "under jax.vmap sees one example at a time" in refused
+
+per_example_train = jnp.stack([one_example(x, True) for x in images])  # what vmap would compute
+assert not np.allclose(per_example_train, before_dropout, atol=1e-3)  # not torch's batch result
+per_example_eval = jnp.stack([one_example(x, False) for x in images])
+batch_eval, _ = body.apply(body_params, images, buffers=buffers, train=False)
+np.testing.assert_allclose(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
+print("train mode: one example at a time differs from the batch; eval mode: identical")
+
+# %% [markdown]
+# ## Training with `fit`, then checking against torch in both modes
+#
+# *Lecture-note topic: gradient descent and backpropagation.*
+#
+# `fit` threads the buffers through every step (`train=True`), evaluates with them
+# (`train=False`), and gives each step its own dropout key. We train for three epochs on the digits,
+# load the result into the torch model (`to_torch` writes params and buffers as one `state_dict`),
+# and compare: evaluation outputs on the test set, and a training-mode step's running statistics.
+
+# %%
+digits = fg.data.as_images(fg.data.load_digits(), min_size=8)  # (N, 1, 8, 8)
+result = fg.train.fit(
+    net, digits, optimizer=optax.adam(1e-2), epochs=3, batch_size=64, key=0, progress="none"
+)
+print(f"test accuracy after 3 epochs: {result.history[-1]['test_accuracy']:.3f}")
+assert result.history[-1]["test_accuracy"] > 0.8
+
+torch_net.load_state_dict(
+    {
+        k: torch.as_tensor(np.array(v))
+        for k, v in fg.interop.to_torch(result.params, result.buffers).items()
+    }
+)
+x_test = jnp.asarray(digits.x_test)
+torch_net.eval()
+trained_logits, _ = net.apply(result.params, x_test, buffers=result.buffers, train=False)
+torch_logits = torch_net(torch.as_tensor(np.array(x_test))).detach().numpy()
+np.testing.assert_allclose(trained_logits, torch_logits, rtol=1e-4, atol=1e-4)
+assert (trained_logits.argmax(1) == torch_logits.argmax(1)).all()
+
+torch_net.train()
+torch_net(torch.as_tensor(np.array(x_test[:64])))
+_, stepped = net.apply(result.params, x_test[:64], buffers=result.buffers, train=True, key=key)
+np.testing.assert_allclose(
+    stepped["bn1"]["running_mean"], torch_net.bn1.running_mean.numpy(), rtol=1e-4, atol=1e-5
+)
+np.testing.assert_allclose(
+    stepped["bn1"]["running_var"], torch_net.bn1.running_var.numpy(), rtol=1e-4, atol=1e-5
+)
+print("trained model: eval logits and train-mode running statistics agree with torch")
+
+# %% [markdown]
+# > **Pitfalls**
+# >
+# > - Forgetting `model.eval()` in PyTorch evaluates with batch statistics and dropout; in funcgrad
+# >   `train=False` is the default, and training must ask for `train=True`.
+# > - A buffer update you don't keep is lost: `y, buffers = model.apply(...)` must reuse the
+# >   returned `buffers` on the next step.
+# > - A reused key repeats the same dropout mask every step; split or fold in the step number.
+# > - Batch norm couples the examples of a batch: don't `vmap` a one-example function over it in
+# >   training, and don't compare per-example gradients of such a model with a batch's.
+# > - `num_batches_tracked` is a buffer too: a `state_dict` without it does not load with `like=`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
+# Until you write your own, each function calls the reference answer in `notebooks/solutions/06.py`,
+# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
+# the check cell.
+#
+# **Exercise 1.** Write batch norm's running-mean update: after a training step on a batch `x` of
+# shape `(N, C, H, W)`, the new running mean is `(1 - momentum) * old + momentum * mean`, the mean
+# taken per channel over `N, H, W`.
+
+
+# %%
+def update_running_mean(old, x, momentum):
+    return solutions.update_running_mean(old, x, momentum)  # your code here
+
+
+# %%
+# Check exercise 1 against torch's BatchNorm2d in train mode
+ex_bn = nn.BatchNorm2d(3, momentum=0.1)
+ex_bn.running_mean.fill_(0.5)
+ex_x = torch.randn(8, 3, 4, 4)
+ex_bn.train()(ex_x)
+got = update_running_mean(jnp.full(3, 0.5), jnp.asarray(ex_x.numpy()), 0.1)
+np.testing.assert_allclose(got, ex_bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** Write `dropout_steps(key, x, n)`: apply `fg.nn.Dropout(0.5)` in training to `x`
+# `n` times, one fresh key per step, without reusing `key`; return the `n` results stacked.
+
+
+# %%
+def dropout_steps(key, x, n):
+    return solutions.dropout_steps(key, x, n)  # your code here
+
+
+# %%
+# Check exercise 2: n different masks, reproducible from the key, scaled like torch's dropout
+ex_out = dropout_steps(jax.random.PRNGKey(5), jnp.ones(200), 3)
+assert ex_out.shape == (3, 200)
+assert len({np.asarray(row).tobytes() for row in ex_out}) == 3, "a mask repeats: a reused key"
+assert jnp.array_equal(ex_out, dropout_steps(jax.random.PRNGKey(5), jnp.ones(200), 3))
+assert set(np.unique(np.asarray(ex_out)).tolist()) == set(
+    np.unique(F.dropout(torch.ones(200), 0.5, training=True).numpy()).tolist()
+)
+print("exercise 2: correct")

@@ -1,0 +1,444 @@
+# %% [markdown]
+# # 07 · What `grad` and `jit` really do
+#
+# The earlier notebooks put `loss.backward()` next to `jax.grad` and let the numbers agree. This one
+# opens the two boxes. PyTorch records a `grad_fn` chain while the forward pass runs and walks it
+# backwards; JAX records nothing: `jax.grad` *builds a second program*, the backward pass, from the
+# forward one. We look at that program, at forward mode, at custom derivative rules, at what `jit`
+# does to your Python, at random keys, and at `torch.func`, PyTorch's own functional side.
+#
+# **From the lecture notes:** the chain rule and autograd (`grad_fn`, `backward(v)` on a non-scalar
+# output) and the computational graph.
+#
+# **Docs this lesson relies on:**
+# [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html),
+# [Autodidax](https://docs.jax.dev/en/latest/autodidax.html) (linearize and transpose, built from scratch),
+# [custom derivative rules](https://docs.jax.dev/en/latest/notebooks/Custom_derivative_rules_for_Python_code.html),
+# [JIT compilation](https://docs.jax.dev/en/latest/jit-compilation.html),
+# [the sharp bits](https://docs.jax.dev/en/latest/notebooks/Common_Gotchas_in_JAX.html),
+# [pseudorandom numbers](https://docs.jax.dev/en/latest/random-numbers.html);
+# PyTorch's [autograd mechanics](https://pytorch.org/docs/stable/notes/autograd.html),
+# [extending autograd](https://pytorch.org/docs/stable/notes/extending.html) and
+# [`torch.func`](https://pytorch.org/docs/stable/func.html).
+
+# %%
+import importlib
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+
+import funcgrad as fg
+
+solutions = importlib.import_module("solutions.07")  # reference answers for the exercises
+_ = torch.manual_seed(0)
+
+# %% [markdown]
+# ## The backward pass is another program: linearize, then transpose
+#
+# *Lecture-note topic: the chain rule and autograd.*
+#
+# Take $f(x) = \sum_i \sin(x_i)\, x_i$. PyTorch runs it and leaves a chain of backward nodes behind,
+# one per operation, reachable from the output's `grad_fn`:
+
+
+# %%
+def f_torch(x):
+    return (torch.sin(x) * x).sum()
+
+
+def f(x):
+    return (jnp.sin(x) * x).sum()
+
+
+x_t = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)
+y_t = f_torch(x_t)
+
+
+def chain(fn):
+    """The names of a grad_fn and everything below it, depth first."""
+    if fn is None:
+        return []
+    return [type(fn).__name__] + [n for nxt, _ in fn.next_functions for n in chain(nxt)]
+
+
+torch_chain = chain(y_t.grad_fn)
+print(torch_chain)
+y_t.backward()
+assert torch_chain[:2] == ["SumBackward0", "MulBackward0"] and "SinBackward0" in torch_chain
+
+# %% [markdown]
+# JAX keeps no such chain. `jax.grad(f)` is an ordinary function, and its jaxpr is the backward
+# program written out: the forward equations (`sin`, `mul`), then the derivative's own (`cos`, which
+# no forward pass computes, and the products of the chain rule).
+
+# %%
+x = jnp.array([0.5, 1.0, 2.0])
+grad_jaxpr = jax.make_jaxpr(jax.grad(f))(x)
+print(grad_jaxpr.pretty_print(use_color=False))
+primitives = {eqn.primitive.name for eqn in grad_jaxpr.jaxpr.eqns}
+assert {"sin", "cos", "mul"} <= primitives
+np.testing.assert_allclose(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
+
+# %% [markdown]
+# How is that program made? In two steps (Autodidax builds both from scratch):
+#
+# 1. **Linearize**: `jax.linearize(f, x)` evaluates `f` and returns its *linear* part at `x`, the
+#    map $v \mapsto J v$ (forward mode: the JVP).
+# 2. **Transpose**: a linear program can be run backwards mechanically, each linear equation
+#    replaced by its transpose; the transpose of $v \mapsto J v$ is $u \mapsto J^\top u$, the VJP.
+#    With $u = 1$ for a scalar loss, that is the gradient.
+#
+# So reverse mode is forward mode, transposed. PyTorch's `grad_fn` nodes are hand-written VJPs
+# recorded at run time; JAX derives the same VJPs from the program, before running it.
+
+# %%
+y, f_lin = jax.linearize(f, x)  # y = f(x); f_lin(v) = J v
+f_transposed = jax.linear_transpose(f_lin, x)  # u -> J^T u
+(vjp_of_one,) = f_transposed(jnp.ones_like(y))
+np.testing.assert_allclose(vjp_of_one, x_t.grad.numpy(), rtol=1e-6)
+np.testing.assert_allclose(float(y), y_t.item(), rtol=1e-6)
+print("transpose(linearize(f))(1) == jax.grad(f) == x.grad:", np.asarray(vjp_of_one))
+
+# %% [markdown]
+# ## Forward mode against reverse mode
+#
+# *Lecture-note topic: the chain rule and autograd (`backward(v)` as a vector-Jacobian product).*
+#
+# `backward(v)` gives $v^\top J$, one row combination per pass. Forward mode gives $J v$, one column
+# combination per pass: `jax.jvp` in JAX, `torch.func.jvp` in PyTorch. A full Jacobian of
+# $g: \mathbb{R}^n \to \mathbb{R}^m$ costs $n$ forward passes (`jacfwd`) or $m$ backward passes
+# (`jacrev`): forward mode wins for few inputs and many outputs, reverse mode for a loss (one output,
+# millions of parameters).
+
+
+# %%
+def g(x):
+    return jnp.stack([x[0] * x[1], jnp.sin(x[2]), x.sum() ** 2, jnp.exp(x[0])])
+
+
+def g_torch(x):
+    return torch.stack([x[0] * x[1], torch.sin(x[2]), x.sum() ** 2, torch.exp(x[0])])
+
+
+x3 = jnp.array([0.3, -1.2, 0.7])
+v3 = jnp.array([1.0, 0.0, 2.0])
+x3_t, v3_t = torch.tensor(np.asarray(x3)), torch.tensor(np.asarray(v3))
+
+_, jv = jax.jvp(g, (x3,), (v3,))
+_, jv_torch = torch.func.jvp(g_torch, (x3_t,), (v3_t,))
+np.testing.assert_allclose(jv, jv_torch.numpy(), rtol=1e-6)
+
+jac_fwd, jac_rev = jax.jacfwd(g)(x3), jax.jacrev(g)(x3)
+jac_torch = torch.autograd.functional.jacobian(g_torch, x3_t)
+np.testing.assert_allclose(jac_fwd, jac_torch.numpy(), rtol=1e-6)
+np.testing.assert_allclose(jac_rev, jac_torch.numpy(), rtol=1e-6)
+np.testing.assert_allclose(jv, jac_fwd @ v3, rtol=1e-6)  # a JVP is J v
+print("Jacobian", jac_fwd.shape, "(4 outputs, 3 inputs): jacfwd == jacrev == torch")
+
+# %% [markdown]
+# ## `has_aux`: a loss and whatever else you want back
+#
+# *Lecture-note topic: a single layer and autograd.*
+#
+# In PyTorch, the logits you computed on the way to the loss are still in a variable after
+# `backward()`. A pure function returns one thing to differentiate, so JAX's `has_aux=True` lets it
+# return `(loss, aux)`: the gradient is of `loss`, and `aux` comes back untouched.
+
+# %%
+w_t = torch.randn(5, 3, requires_grad=True)
+xb_t, yb_t = torch.randn(4, 5), torch.tensor([0, 2, 1, 2])
+logits_t = xb_t @ w_t
+loss_t = torch.nn.functional.cross_entropy(logits_t, yb_t)
+loss_t.backward()
+
+
+def loss_with_logits(w, xb, yb):
+    logits = xb @ w
+    return fg.losses.cross_entropy(logits, yb), logits
+
+
+w, xb, yb = jnp.asarray(w_t.detach().numpy()), jnp.asarray(xb_t.numpy()), jnp.asarray(yb_t.numpy())
+(loss, logits), dw = jax.value_and_grad(loss_with_logits, has_aux=True)(w, xb, yb)
+np.testing.assert_allclose(float(loss), loss_t.item(), rtol=1e-6)
+np.testing.assert_allclose(logits, logits_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+np.testing.assert_allclose(dw, w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+print(f"loss {float(loss):.4f}; logits {logits.shape} came back as aux; dw agrees with w.grad")
+
+# %% [markdown]
+# ## Your own derivative: `jax.custom_vjp` against `torch.autograd.Function`
+#
+# *Lecture-note topic: the chain rule and autograd.*
+#
+# Both frameworks let you replace the derivative of a function with your own rule. The classic use:
+# a function whose forward pass is the identity but whose backward pass clips the incoming gradient
+# to $[-1, 1]$. In PyTorch it is a `torch.autograd.Function` with `forward` and `backward`
+# (`ctx` carries what `backward` needs); in JAX a `custom_vjp` with a forward rule that returns
+# "residuals" and a backward rule that maps them and the cotangent to input cotangents.
+
+
+# %%
+class ClipGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.clamp(-1.0, 1.0)
+
+
+@jax.custom_vjp
+def clip_gradient(x):
+    return x
+
+
+def clip_fwd(x):
+    return x, None  # the output, and the residuals the backward rule needs (none)
+
+
+def clip_bwd(_residuals, g):
+    return (jnp.clip(g, -1.0, 1.0),)  # one cotangent per input
+
+
+clip_gradient.defvjp(clip_fwd, clip_bwd)
+
+a_t = torch.tensor([0.1, 2.0, -3.0], requires_grad=True)
+(ClipGradient.apply(a_t) ** 2).sum().backward()  # plain gradient 2a = [0.2, 4, -6]
+a = jnp.array([0.1, 2.0, -3.0])
+clipped = jax.grad(lambda a: (clip_gradient(a) ** 2).sum())(a)
+np.testing.assert_allclose(clipped, a_t.grad.numpy(), rtol=1e-6)
+assert not np.allclose(clipped, jax.grad(lambda a: (a**2).sum())(a))  # the rule changed it
+print("clipped gradient:", np.asarray(clipped), "(the plain one is", np.asarray(2 * a), ")")
+
+# %% [markdown]
+# ## `jit` traces your Python once per shape
+#
+# *Lecture-note topic: building a network in PyTorch (evaluating a model fast).*
+#
+# `jax.jit(f)` does not run `f` on numbers. It runs it once on *tracers*, abstract values that
+# know only a shape and a dtype, records the jaxpr, compiles it with XLA, and from then on runs the
+# compiled program. Four things follow; each is asserted below.
+#
+# 1. **Python side effects run at trace time only.** A `print` inside shows a tracer, once; later
+#    calls print nothing. `jax.debug.print` is part of the program and prints on every call.
+# 2. **A new shape (or dtype) means a new trace and a new compilation.** Pad batches to a few fixed
+#    sizes, or the first batch of every new size pays the compile time again.
+# 3. **A Python `if` on a traced value fails**: the tracer has no value to be `True` or `False`.
+#    Use `jnp.where` or `jax.lax.cond`, or make the argument static.
+# 4. **Static arguments** (`static_argnames`) are ordinary Python values baked into the trace: good
+#    for a layer count or a flag, and each new value compiles again.
+#
+# PyTorch's eager mode has none of these, because it runs your Python every time (at the price of
+# doing so); `torch.compile` meets the same questions and answers them with guards and graph breaks.
+
+# %%
+traces = []
+
+
+@jax.jit
+def scaled(x):
+    traces.append(x.shape)  # a Python side effect: runs while tracing
+    print("print sees:", type(x).__name__)
+    jax.debug.print("jax.debug.print sees: {x}", x=x)
+    return 2 * x
+
+
+scaled(jnp.ones(2)).block_until_ready()  # wait, so the debug print lands in this cell, in order
+scaled(jnp.zeros(2)).block_until_ready()  # same shape: the compiled program runs, `print` does not
+assert traces == [(2,)]
+scaled(jnp.ones(3)).block_until_ready()  # a new shape: traced and compiled again
+assert traces == [(2,), (3,)]
+
+
+# %%
+def relu_python(x):
+    if x > 0:  # fine on numbers, impossible on a tracer
+        return x
+    return 0.0 * x
+
+
+try:
+    jax.jit(relu_python)(1.5)
+    raised = None
+except jax.errors.TracerBoolConversionError as e:
+    raised = e
+assert raised is not None
+print(type(raised).__name__ + ":", str(raised).splitlines()[0])
+
+relu_where = jax.jit(lambda x: jnp.where(x > 0, x, 0.0 * x))
+for value in (1.5, -2.0):  # torch's eager Python `if` is the reference
+    t = torch.tensor(value)
+    expected = t if t > 0 else 0.0 * t
+    np.testing.assert_allclose(float(relu_where(value)), expected.item())
+
+
+# %%
+calls = []
+
+
+def power(x, n):
+    calls.append(n)
+    out = x
+    for _ in range(n - 1):  # a Python loop needs a concrete n: n is static
+        out = out * x
+    return out
+
+
+power_jit = jax.jit(power, static_argnames="n")
+assert float(power_jit(2.0, n=3)) == torch.tensor(2.0).pow(3).item()
+assert float(power_jit(3.0, n=3)) == torch.tensor(3.0).pow(3).item()
+assert float(power_jit(2.0, n=5)) == torch.tensor(2.0).pow(5).item()
+assert calls == [3, 5]  # one trace per value of the static argument, not per call
+print("traces for n:", calls)
+
+# %% [markdown]
+# ## Random numbers: keys are split, never reused
+#
+# *Lecture-note topic: building a network in PyTorch (initialising the layers).*
+#
+# `torch.manual_seed(0)` sets a hidden global generator; each `torch.rand` advances it, so two calls
+# differ and the order of calls decides every number. A JAX key is a value: the same key always
+# gives the same numbers, which is reproducible but is also the bug when a key is reused by mistake
+# (two dropout masks, two layers' weights, all identical). Split a key into fresh ones and use each
+# once.
+
+# %%
+torch.manual_seed(0)
+t1, t2 = torch.rand(3), torch.rand(3)
+torch.manual_seed(0)
+assert torch.equal(torch.rand(3), t1) and not torch.equal(t1, t2)  # global state advanced
+
+key = jax.random.PRNGKey(0)
+u1, u2 = jax.random.uniform(key, (3,)), jax.random.uniform(key, (3,))
+assert jnp.array_equal(u1, u2)  # a reused key repeats itself: the pitfall
+key, k1, k2 = jax.random.split(key, 3)
+assert not jnp.array_equal(jax.random.uniform(k1, (3,)), jax.random.uniform(k2, (3,)))
+print("same key, same numbers:", np.asarray(u1))
+
+# %% [markdown]
+# ## The `torch.func` bridge: per-sample gradients in both frameworks
+#
+# *Lecture-note topic: gradient descent and backpropagation (the loss of one sample against the
+# average).*
+#
+# PyTorch has a functional side too. `torch.func.functional_call(model, params, (x,))` runs a module
+# with parameters you pass in, which makes the loss a function of them; `torch.func.grad`
+# differentiates it; `torch.func.vmap` maps it over examples. That is exactly
+# `jax.vmap(jax.grad(loss))`. Below, one small network in both, with the same weights, and the
+# per-sample gradients compared row by row.
+
+# %%
+torch_net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+net = fg.nn.Sequential(fg.nn.Linear(3, 4), fg.nn.Tanh(), fg.nn.Linear(4, 1))
+params = fg.interop.from_torch(torch_net, like=net)
+
+xs_t, ys_t = torch.randn(6, 3), torch.randn(6)
+torch_params = {k: v.detach() for k, v in torch_net.named_parameters()}
+
+
+def torch_sample_loss(p, x, y):
+    pred = torch.func.functional_call(torch_net, p, (x[None],))[0, 0]
+    return (pred - y) ** 2
+
+
+torch_rows = torch.func.vmap(torch.func.grad(torch_sample_loss), in_dims=(None, 0, 0))(
+    torch_params, xs_t, ys_t
+)
+
+
+def sample_loss(p, x, y):
+    return (net.apply(p, x)[0] - y) ** 2
+
+
+xs, ys = jnp.asarray(xs_t.numpy()), jnp.asarray(ys_t.numpy())
+jax_rows = fg.flatten_dict(jax.vmap(jax.grad(sample_loss), in_axes=(None, 0, 0))(params, xs, ys))
+assert sorted(jax_rows) == sorted(torch_rows)  # same names: "0.weight", "0.bias", ...
+for i in range(len(xs)):  # row by row: each sample's own gradient
+    chex.assert_trees_all_close(
+        {k: v[i] for k, v in jax_rows.items()},
+        {k: jnp.asarray(v[i].numpy()) for k, v in torch_rows.items()},
+        rtol=1e-5,
+        atol=1e-6,
+    )
+print({k: tuple(v.shape) for k, v in jax_rows.items()}, "per-sample rows agree")
+
+# %% [markdown]
+# > **Pitfalls**
+# >
+# > - JAX has no `grad_fn` graph to inspect or `retain_graph`: the backward pass is a program,
+# >   `jax.make_jaxpr(jax.grad(f))`. Nothing is stored between calls.
+# > - Inside `jit`, `print` runs once, at trace time; use `jax.debug.print`.
+# > - A Python `if`/`while` on a traced value raises `TracerBoolConversionError`: use `jnp.where`,
+# >   `lax.cond`, `lax.while_loop`, or a static argument.
+# > - Every new input shape, dtype or static value recompiles: keep shapes fixed in a training loop.
+# > - A reused PRNG key repeats its numbers; split, and use each key once.
+# > - A `custom_vjp` backward rule returns a tuple, one cotangent per input, even for one input.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise asks you to finish a function, and the cell after it checks your answer against
+# PyTorch. Until you write your own, each function calls the reference answer in
+# `notebooks/solutions/07.py`, so this notebook runs top to bottom; replace the `return
+# solutions....` line with your code and rerun the check.
+#
+# **Exercise 1.** A Hessian-vector product without forming the Hessian: forward mode over reverse
+# mode, `jax.jvp` of `jax.grad(f)`. Write `hvp(f, x, v)`.
+
+
+# %%
+def hvp(f, x, v):
+    return solutions.hvp(f, x, v)  # your code here
+
+
+# %%
+# Check exercise 1 against torch.autograd.functional.hvp
+_, torch_hvp = torch.autograd.functional.hvp(f_torch, x_t.detach(), torch.tensor([1.0, -1.0, 0.5]))
+np.testing.assert_allclose(
+    hvp(f, x, jnp.array([1.0, -1.0, 0.5])), torch_hvp.numpy(), rtol=1e-5, atol=1e-6
+)
+print("exercise 1: correct")
+
+# %% [markdown]
+# **Exercise 2.** Write `safe_log1pexp` (softplus, $\log(1 + e^x)$) as a `jax.custom_vjp` whose
+# backward rule uses $\sigma(x)$, the derivative, so that the gradient at $x = 100$ is `1.0` rather
+# than `nan`.
+
+
+# %%
+def make_safe_log1pexp():
+    return solutions.make_safe_log1pexp()  # your code here: return a custom_vjp function
+
+
+# %%
+# Check exercise 2 against torch.nn.functional.softplus
+safe_log1pexp = make_safe_log1pexp()
+points = torch.tensor([-3.0, 0.0, 2.0, 100.0], requires_grad=True)
+torch.nn.functional.softplus(points).sum().backward()
+grads = jax.vmap(jax.grad(safe_log1pexp))(jnp.asarray(points.detach().numpy()))
+np.testing.assert_allclose(grads, points.grad.numpy(), rtol=1e-6)
+assert hasattr(safe_log1pexp, "defvjp"), "make it a jax.custom_vjp"
+print("exercise 2: correct")
+
+# %% [markdown]
+# **Exercise 3.** Write `dropout_masks(key, n, shape)`: `n` dropout keep-masks (keep probability
+# 0.5) that are all different, drawn from one key without reusing it.
+
+
+# %%
+def dropout_masks(key, n, shape):
+    return solutions.dropout_masks(key, n, shape)  # your code here
+
+
+# %%
+# Check exercise 3: distinct masks, reproducible from the key, and about half kept like torch's
+masks = dropout_masks(jax.random.PRNGKey(3), 4, (1000,))
+assert masks.shape == (4, 1000) and masks.dtype == jnp.bool_
+assert len({np.asarray(m).tobytes() for m in masks}) == 4, "two masks are identical: a reused key"
+assert jnp.array_equal(masks, dropout_masks(jax.random.PRNGKey(3), 4, (1000,)))
+torch_kept = (torch.nn.functional.dropout(torch.ones(4, 1000), 0.5) != 0).float().mean().item()
+assert abs(float(masks.mean()) - torch_kept) < 0.05
+print("exercise 3: correct")

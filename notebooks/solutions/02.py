@@ -1,0 +1,25 @@
+"""Reference answers for the exercises of notebook 02 (its check cells import them)."""
+
+import jax
+
+import funcgrad as fg
+
+
+def sgd_step(params, grads, lr):
+    """One plain SGD step on every leaf: what torch.optim.SGD(lr=lr).step() does."""
+    return jax.tree.map(lambda p, g: p - lr * g, params, grads)
+
+
+def pair_by_name(torch_module, params):
+    """(name, torch tensor, funcgrad array) for each parameter, matched by name, not by position."""
+    flat = fg.flatten_dict(params)
+    return [(name, t, flat[name]) for name, t in torch_module.named_parameters()]
+
+
+def head_only_grads(loss, params, x, y):
+    """Gradients of loss(params, x, y) for params["2"] only: the rest is held constant."""
+
+    def of_head(head):
+        return loss({**params, "2": head}, x, y)
+
+    return jax.grad(of_head)(params["2"])
