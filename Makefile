@@ -25,13 +25,15 @@ graphviz:
 	  && (apt-get update -qq && apt-get install -y -qq graphviz >/dev/null) ; } \
 	  || echo "graphviz: 'dot' not installed; rendering tests will be skipped (apt-get install graphviz)"
 
+# ruff for style, mypy for the annotations (its settings are in pyproject.toml's [tool.mypy]).
 lint: $(STAMP)
-	$(BIN)/ruff check funcgrad tests scripts notebooks
-	$(BIN)/ruff format --check funcgrad tests scripts notebooks
+	$(BIN)/ruff check funcgrad tests scripts notebooks docs/hooks
+	$(BIN)/ruff format --check funcgrad tests scripts notebooks docs/hooks
+	$(BIN)/python -m mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format funcgrad tests scripts notebooks
-	$(BIN)/ruff check --fix funcgrad tests scripts notebooks
+	$(BIN)/ruff format funcgrad tests scripts notebooks docs/hooks
+	$(BIN)/ruff check --fix funcgrad tests scripts notebooks docs/hooks
 
 test: $(STAMP) graphviz lint
 	$(BIN)/python -m pytest -n auto $(ARGS)

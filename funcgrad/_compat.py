@@ -7,15 +7,18 @@ degrades, as each function's docstring says. Nothing else in funcgrad may import
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 __all__ = ["backend_started", "is_batch_tracer", "name_stack", "with_scope"]
 
+_BatchTracer: type | None
 try:
     from jax._src.interpreters.batching import BatchTracer as _BatchTracer
 except ImportError:  # moved: fall back to the class name (see is_batch_tracer)
     _BatchTracer = None
 
+_xla_bridge: ModuleType | None
 try:
     import jax._src.xla_bridge as _xla_bridge
 except ImportError:  # moved: see backend_started
@@ -88,7 +91,7 @@ def name_stack(eqn: Any) -> tuple[str, ...]:
 
 def _parse_name_stack(text: str) -> tuple[str, ...]:
     """``"transpose(jvp(MyNet))/m0"`` -> ``("MyNet", "m0")``: strip ``transform(...)`` wrappers."""
-    names = []
+    names: list[str] = []
     for part in text.split("/"):
         while "(" in part and part.endswith(")"):
             part = part[part.index("(") + 1 : -1]

@@ -37,10 +37,12 @@ __all__ = [
 
 YNN_FUSION_FLAG = "--xla_cpu_experimental_ynn_fusion_type"
 FAST_CPU_FLAG = f"{YNN_FUSION_FLAG}=-individual_convolution,-individual_dot"
+"""The ``XLA_FLAGS`` entry that sends CPU dots and convolutions to XLA's Eigen kernels."""
 # The same choice as one program's compiler option. The option names the fusion kinds YNNPACK keeps;
 # keeping only REDUCE compiles the same executable as the flag (checked on the optimized HLO of the
 # ConvNet and MyNet steps); adding ELTWISE hands element-wise work to YNNPACK too, 2x slower.
 FAST_CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE"}
+"""``FAST_CPU_FLAG`` for one program: ``jax.jit(f, compiler_options=FAST_CPU_OPTIONS)``."""
 
 _fast = contextvars.ContextVar("funcgrad_fast_cpu", default=False)
 

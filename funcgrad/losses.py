@@ -93,6 +93,15 @@ def l1_loss(
 
     With ``weight`` (the shape of ``input``), ``"mean"`` is ``sum(w * |e|) / sum(w)``, as in torch.
 
+    Args:
+        input: the predictions.
+        target: the targets, of ``input``'s shape.
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+        weight: a per-element weight, broadcast against the loss, or ``None``.
+
+    Returns:
+        The reduced loss (a scalar), or one loss per element with ``reduction='none'``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> float(l1_loss(jnp.array([1.0, -3.0]), jnp.array([0.0, 0.0])))
@@ -112,6 +121,15 @@ def mse_loss(
     """Squared error ``(input - target) ** 2``, as ``torch.nn.functional.mse_loss``.
 
     With ``weight`` (the shape of ``input``), ``"mean"`` is ``sum(w * e**2) / sum(w)``, as in torch.
+
+    Args:
+        input: the predictions.
+        target: the targets, of ``input``'s shape.
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+        weight: a per-element weight, broadcast against the loss, or ``None``.
+
+    Returns:
+        The reduced loss (a scalar), or one loss per element with ``reduction='none'``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -135,6 +153,15 @@ def smooth_l1_loss(
     """``0.5 e**2 / beta`` for ``|e| < beta``, else ``|e| - 0.5 beta``, as torch's ``smooth_l1_loss``.
 
     ``beta=0`` is exactly ``l1_loss``.
+
+    Args:
+        input: the predictions.
+        target: the targets, of ``input``'s shape.
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+        beta: where the loss turns from quadratic to linear.
+
+    Returns:
+        The reduced loss (a scalar), or one loss per element with ``reduction='none'``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -162,6 +189,16 @@ def huber_loss(
     """``0.5 e**2`` for ``|e| < delta``, else ``delta (|e| - 0.5 delta)``, as torch's ``huber_loss``.
 
     With ``weight`` (the shape of ``input``), ``"mean"`` is ``mean(w * loss)``, as in torch.
+
+    Args:
+        input: the predictions.
+        target: the targets, of ``input``'s shape.
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+        delta: where the loss turns from quadratic to linear.
+        weight: a per-element weight, broadcast against the loss, or ``None``.
+
+    Returns:
+        The reduced loss (a scalar), or one loss per element with ``reduction='none'``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -200,6 +237,15 @@ def binary_cross_entropy(
     As in torch, each log is clamped at ``-100`` so ``x = 0`` or ``1`` gives a finite loss. Prefer
     ``binary_cross_entropy_with_logits``, which is stable for any logit.
 
+    Args:
+        input: probabilities in ``[0, 1]``.
+        target: the targets in ``[0, 1]``, of ``input``'s shape.
+        weight: a per-element weight, broadcast against the loss, or ``None``.
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+
+    Returns:
+        The reduced loss (a scalar), or one loss per element with ``reduction='none'``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> round(float(binary_cross_entropy(jnp.array([0.5]), jnp.array([1.0]))), 4)
@@ -229,6 +275,16 @@ def binary_cross_entropy_with_logits(
     as ``(1 - y) * z + (1 + (p - 1) * y) * softplus(-z)`` so neither value nor gradient overflows.
     ``weight`` and ``pos_weight`` broadcast against ``input`` as in torch (``pos_weight`` of shape
     ``(C,)`` weighs the classes of the last axis).
+
+    Args:
+        input: logits (any real values).
+        target: the targets in ``[0, 1]``, of ``input``'s shape.
+        weight: a per-element weight, broadcast against the loss, or ``None``.
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+        pos_weight: a weight on the positive term, broadcast over the last (class) axis, or ``None``.
+
+    Returns:
+        The reduced loss (a scalar), or one loss per element with ``reduction='none'``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -337,6 +393,16 @@ def nll_loss(
     indices, the shape of ``input`` without the class axis. ``"mean"`` divides by the summed weights
     of the targets that are not ``ignore_index``.
 
+    Args:
+        input: log-probabilities, ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
+        target: class indices, ``(N,)``, ``()`` or ``(N, d1, ...)``.
+        weight: a ``(C,)`` weight per class, or ``None``.
+        ignore_index: a target index that contributes no loss.
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+
+    Returns:
+        The reduced loss (a scalar), or one loss per example with ``reduction='none'``.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> logp = jax.nn.log_softmax(jnp.array([[0.0, 0.0]]))
@@ -365,6 +431,17 @@ def cross_entropy(
       ``ignore_index``; ``label_smoothing`` mixes in ``eps / C`` times the weighted sum over classes;
     - probabilities: the target becomes ``(1 - eps) * target + eps / C``, ``"mean"`` divides by the
       number of examples (not by the weights), and ``ignore_index`` does not apply.
+
+    Args:
+        input: logits, ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
+        target: class indices (``(N,)``, ...) or class probabilities of ``input``'s shape.
+        weight: a ``(C,)`` weight per class, or ``None``.
+        ignore_index: a target index that contributes no loss (class-index targets only).
+        reduction: ``'mean'`` (the default), ``'sum'`` or ``'none'`` (one loss per element).
+        label_smoothing: how much of the target's mass is spread evenly over the classes.
+
+    Returns:
+        The reduced loss (a scalar), or one loss per example with ``reduction='none'``.
 
     Example:
         >>> import jax.numpy as jnp

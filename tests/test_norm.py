@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from _parity_state import check_steps
+from _properties import randomise
 from _torch_samples import module_db
 
 import funcgrad as fg
@@ -16,18 +17,6 @@ import funcgrad as fg
 def _inputs(shape: tuple[int, ...], steps: int = 3) -> list[np.ndarray]:
     rng = np.random.default_rng(1)
     return [rng.standard_normal(shape) * 2.0 + 0.5 for _ in range(steps)]
-
-
-def _randomise(m: torch.nn.Module) -> torch.nn.Module:
-    """Non-trivial affine params and running stats, so each enters the comparison."""
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in m.parameters():
-            p.copy_(torch.randn(p.shape, generator=g, dtype=p.dtype))
-        for b in m.buffers():
-            if b.is_floating_point():
-                b.copy_(torch.rand(b.shape, generator=g, dtype=b.dtype) + 0.5)
-    return m
 
 
 BN_CASES = [
@@ -46,7 +35,7 @@ BN_CASES = [
 @pytest.mark.parametrize(("name", "args", "kwargs", "shape"), BN_CASES)
 def test_batch_norm_matches_torch_over_steps(dtype, train, name, args, kwargs, shape):
     torch.manual_seed(0)
-    ref = _randomise(getattr(torch.nn, name)(*args, **kwargs))
+    ref = randomise(getattr(torch.nn, name)(*args, **kwargs), seed=0)
     check_steps(ref, getattr(fg.nn, name)(*args, **kwargs), _inputs(shape, 4), dtype, train=train)
 
 
@@ -61,7 +50,7 @@ def test_batch_norm_matches_torch_over_steps(dtype, train, name, args, kwargs, s
     ],
 )
 def test_layer_and_group_norm_match_torch(dtype, name, args, kwargs, shape):
-    ref = _randomise(getattr(torch.nn, name)(*args, **kwargs))
+    ref = randomise(getattr(torch.nn, name)(*args, **kwargs), seed=0)
     check_steps(ref, getattr(fg.nn, name)(*args, **kwargs), _inputs(shape, 1), dtype, train=True)
 
 

@@ -7,14 +7,14 @@ over micro-batches is a sum you write, and there is nothing to zero.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
+
+from funcgrad._typing import PyTree
 
 __all__ = ["accumulate"]
 
 
-def accumulate(*grads: Any) -> Any:
+def accumulate(*grads: PyTree) -> PyTree:
     """The leaf-wise sum of gradient pytrees with the same structure.
 
     Example (the notes' accumulation loop: 3 ``backward()`` calls on ``sum(3 w + 1)``):

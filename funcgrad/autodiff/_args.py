@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 __all__ = ["arg_names", "argnums_tuple"]
 
 
-def arg_names(f: Any, n: int) -> list[str]:
+def arg_names(f: Callable[..., object], n: int) -> list[str]:
     """Names of the first ``n`` positional parameters of ``f`` (``arg0``, ... where unknown).
 
     Example:

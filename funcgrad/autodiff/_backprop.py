@@ -18,8 +18,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from funcgrad._typing import Params
 from funcgrad.autodiff._backward import check_scalar
-from funcgrad.nn._module import Module, Params
+from funcgrad.nn._module import Module
 from funcgrad.nn._sequential import Sequential
 
 __all__ = ["BackpropResult", "backprop"]
@@ -59,6 +60,15 @@ def backprop(
     ``"0"``, ``"1"``, ...), or a model such as ``MyNet`` with ``.as_sequential()``. ``loss`` maps
     the last stage's output to a scalar. Returns ``(grads, input_grad)``; ``grads`` equals
     ``jax.grad(lambda p: loss(layers.apply(p, x)))(params)``.
+
+    Args:
+        layers: an ``fg.nn.Sequential``, a list of modules, or a model with ``.as_sequential()``.
+        params: the stages' params, keyed as ``layers`` names its stages.
+        x: the input of the first stage.
+        loss: maps the last stage's output to a scalar.
+
+    Returns:
+        ``(grads, input_grad)``: the params' gradients and the gradient with respect to ``x``.
 
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg

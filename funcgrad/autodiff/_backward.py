@@ -8,11 +8,11 @@ JAX that is ``jax.vjp(f, x)[1](v)``, wrapped here as :func:`backward`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from funcgrad._typing import PyTree
 from funcgrad.autodiff._args import argnums_tuple
 
 __all__ = ["NonScalarOutputError", "backward", "grad"]
@@ -24,7 +24,7 @@ class NonScalarOutputError(TypeError):
     __module__ = "funcgrad.autodiff"
 
 
-def check_scalar(out: Any, who: str) -> None:
+def check_scalar(out: PyTree, who: str) -> None:
     """Raise :class:`NonScalarOutputError` unless ``out`` is a single real scalar."""
     shape = getattr(out, "shape", None)
     if shape is None or shape != () or not jnp.issubdtype(out.dtype, jnp.floating):
@@ -36,7 +36,7 @@ def check_scalar(out: Any, who: str) -> None:
         )
 
 
-def grad(f: Callable[..., jax.Array], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., jax.Array], argnums: int | Sequence[int] = 0) -> Callable[..., PyTree]:
     """``jax.grad`` that explains what to do when ``f``'s output is not a scalar.
 
     Example:
@@ -50,7 +50,7 @@ def grad(f: Callable[..., jax.Array], argnums: int | Sequence[int] = 0) -> Calla
     """
     argnums = argnums if isinstance(argnums, int) else argnums_tuple(argnums, who="grad")
 
-    def checked(*args: Any) -> jax.Array:
+    def checked(*args: PyTree) -> jax.Array:
         out = f(*args)
         check_scalar(out, "grad")
         return out
@@ -59,13 +59,25 @@ def grad(f: Callable[..., jax.Array], argnums: int | Sequence[int] = 0) -> Calla
 
 
 def backward(
-    f: Callable[..., Any], *args: Any, v: Any = None, argnums: int | Sequence[int] = 0
-) -> Any:
+    f: Callable[..., PyTree],
+    *args: PyTree,
+    v: PyTree | None = None,
+    argnums: int | Sequence[int] = 0,
+) -> PyTree:
     """Gradients of ``f(*args)`` seeded with ``v``: the functional ``y.backward(v); x.grad``.
 
     ``v`` has the shape of the output (``None`` means 1.0 for a scalar output, as ``backward()``).
     The result is the vector-Jacobian product ``v^T J``, one per argument in ``argnums``; nothing
     accumulates anywhere, so there is nothing to zero afterwards.
+
+    Args:
+        f: the function; its arguments and output are pytrees of arrays.
+        *args: the arguments ``f`` is called with.
+        v: the seed, a pytree like ``f``'s output; ``None`` only for a scalar output (seed 1).
+        argnums: which arguments to differentiate, an int or a sequence of ints.
+
+    Returns:
+        The gradients, shaped like ``args[argnums]`` (a tuple of them for a sequence).
 
     Example (the notes' ``y = x * 2**11`` with ``v = [0.1, 1.0, 0.0001]``):
         >>> import jax.numpy as jnp
@@ -79,7 +91,7 @@ def backward(
     if v is None:
         check_scalar(out, "backward")
         v = jnp.ones_like(out)
-    elif jax.tree_util.tree_structure(v) != jax.tree_util.tree_structure(out) or any(
+    elif not _same_structure(v, out) or any(
         jnp.shape(a) != jnp.shape(b)
         for a, b in zip(jax.tree_util.tree_leaves(v), jax.tree_util.tree_leaves(out), strict=True)
     ):
@@ -91,19 +103,26 @@ def backward(
     return grads[0] if isinstance(argnums, int) else grads
 
 
+def _same_structure(a: PyTree, b: PyTree) -> bool:
+    # Typed as object: jaxlib ships PyTreeDef without a stub, so mypy cannot compare it.
+    sa: object = jax.tree_util.tree_structure(a)
+    sb: object = jax.tree_util.tree_structure(b)
+    return sa == sb
+
+
 def vjp_wrt(
-    f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int]
-) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
+    f: Callable[..., PyTree], args: Sequence[PyTree], nums: Sequence[int]
+) -> tuple[PyTree, Callable[[PyTree], tuple[PyTree, ...]]]:
     """``jax.vjp`` of ``f(*args)`` with respect to the arguments at positions ``nums`` only."""
     return jax.vjp(partial_at(f, args, nums), *(args[i] for i in nums))
 
 
 def partial_at(
-    f: Callable[..., Any], args: Sequence[Any], nums: Sequence[int]
-) -> Callable[..., Any]:
+    f: Callable[..., PyTree], args: Sequence[PyTree], nums: Sequence[int]
+) -> Callable[..., PyTree]:
     """``f`` as a function of the arguments at positions ``nums``; the others stay ``args``."""
 
-    def partial(*diff: Any) -> Any:
+    def partial(*diff: PyTree) -> PyTree:
         full = list(args)
         for i, a in zip(nums, diff, strict=True):
             full[i] = a

@@ -9,17 +9,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import optax
 
 from funcgrad._tree import leaf_paths, matches
+from funcgrad._typing import Params, PyTree
 
 __all__ = ["detach", "freeze", "path_mask"]
 
 
-def detach(tree: Any) -> Any:
+def detach(tree: PyTree) -> PyTree:
     """``stop_gradient`` on every leaf: the value flows on, its gradient is zero (``x.detach()``).
 
     Example:
@@ -30,7 +29,7 @@ def detach(tree: Any) -> Any:
     return jax.tree_util.tree_map(jax.lax.stop_gradient, tree)
 
 
-def path_mask(params: Any, *patterns: str) -> Any:
+def path_mask(params: PyTree, *patterns: str) -> PyTree:
     """A pytree of bools like ``params``: ``True`` where the dotted path matches a pattern.
 
     Patterns are globs over state_dict-style names (``"m0.*"``, ``"*.bias"``) or plain prefixes
@@ -69,7 +68,7 @@ def freeze(optimizer: optax.GradientTransformation, *patterns: str) -> optax.Gra
         ([0.0, 0.0], [-0.5, -0.5])
     """
 
-    def labels(params: Any) -> Any:
+    def labels(params: Params) -> PyTree:
         mask = path_mask(params, *patterns)
         return jax.tree_util.tree_map(lambda frozen: "frozen" if frozen else "trained", mask)
 

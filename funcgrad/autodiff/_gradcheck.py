@@ -14,14 +14,15 @@ Large leaves are checked on a random sample of their elements (``max_elements``)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpy.typing as npt
 from jax.flatten_util import ravel_pytree
 
 from funcgrad._tree import path_name
+from funcgrad._typing import ArrayLike, PyTree
 from funcgrad.autodiff._args import arg_names, argnums_tuple
 from funcgrad.autodiff._backward import partial_at
 
@@ -34,13 +35,13 @@ class GradcheckError(AssertionError):
     __module__ = "funcgrad.autodiff"
 
 
-def _is_float(leaf: Any) -> bool:
+def _is_float(leaf: ArrayLike) -> bool:
     return jnp.issubdtype(jnp.result_type(leaf), jnp.floating)
 
 
 def gradcheck(
-    f: Callable[..., Any],
-    *args: Any,
+    f: Callable[..., PyTree],
+    *args: PyTree,
     argnums: int | Sequence[int] | None = None,
     eps: float = 1e-6,
     atol: float = 1e-5,
@@ -56,6 +57,20 @@ def gradcheck(
     leaves) is checked, in float64 whatever the global setting. Returns ``True``, or raises
     :class:`GradcheckError` naming the worst mismatch: the mode, the argument and pytree path, the
     element index, the analytic and the numeric value. Tolerances are torch's defaults.
+
+    Args:
+        f: the function to check; its output is a pytree of floating arrays.
+        *args: the arguments ``f`` is checked at.
+        argnums: the arguments to check; ``None`` means all with floating leaves.
+        eps: the finite-difference step.
+        atol: the absolute tolerance.
+        rtol: the relative tolerance.
+        modes: ``"rev"``, ``"fwd"`` or both (``None``).
+        max_elements: at most this many elements of each leaf are checked.
+        seed: seeds the choice of elements and of the random cotangents.
+
+    Returns:
+        ``True``; a mismatch raises :class:`GradcheckError` instead.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -93,8 +108,8 @@ def gradcheck(
 
 
 def _check(
-    f: Callable[..., Any],
-    args: tuple[Any, ...],
+    f: Callable[..., PyTree],
+    args: tuple[PyTree, ...],
     nums: tuple[int, ...],
     eps: float,
     atol: float,
@@ -107,7 +122,7 @@ def _check(
 
     partial = partial_at(f, args, nums)
 
-    def call(flat: jax.Array) -> Any:
+    def call(flat: jax.Array) -> PyTree:
         return partial(*unravel(flat))
 
     out = jax.eval_shape(call, theta)  # shapes only: the checks below are compiled
@@ -118,12 +133,10 @@ def _check(
     )
 
     def s(flat: jax.Array) -> jax.Array:
-        return sum(
-            jnp.vdot(a, b)
-            for a, b in zip(
-                jax.tree_util.tree_leaves(v), jax.tree_util.tree_leaves(call(flat)), strict=True
-            )
+        leaves = zip(
+            jax.tree_util.tree_leaves(v), jax.tree_util.tree_leaves(call(flat)), strict=True
         )
+        return jnp.asarray(sum(jnp.vdot(a, b) for a, b in leaves))
 
     where, index = _sample(f, args, nums, max_elements, rng)
     basis = jnp.zeros((index.size, theta.size), theta.dtype).at[np.arange(index.size), index].set(1)
@@ -163,12 +176,12 @@ def _check(
 
 
 def _sample(
-    f: Callable[..., Any],
-    args: tuple[Any, ...],
+    f: Callable[..., PyTree],
+    args: tuple[PyTree, ...],
     nums: tuple[int, ...],
     max_elements: int,
     rng: np.random.Generator,
-) -> tuple[list[str], np.ndarray]:
+) -> tuple[list[str], npt.NDArray[np.int64]]:
     """Pick the flat indices to check (all, or a random sample per leaf) and describe each."""
     names = arg_names(f, len(args))
     where: list[str] = []

@@ -7,11 +7,10 @@ The notes' multistage backprop needs, for each module ``z_{k+1} = f_k(z_k, w_k)`
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 
-from funcgrad.nn._module import Module, Params
+from funcgrad._typing import Params
+from funcgrad.nn._module import Module
 
 __all__ = ["module_jacobians"]
 
@@ -23,6 +22,15 @@ def module_jacobians(layer: Module, params: Params, x: jax.Array) -> tuple[jax.A
     leaf of shape ``out.shape + leaf.shape``: for a ``Linear(n, m)`` on a vector, ``weight`` gives
     ``(m, m, n)``, as ``torch.autograd.functional.jacobian`` does.
 
+    Args:
+        layer: the module.
+        params: its params.
+        x: its input.
+
+    Returns:
+        ``(d out / d x, d out / d params)``: an array of shape ``(*out.shape, *x.shape)``, and a
+        params pytree whose leaves have shape ``(*out.shape, *leaf.shape)``.
+
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> layer = fg.nn.Linear(3, 2)
@@ -33,8 +41,8 @@ def module_jacobians(layer: Module, params: Params, x: jax.Array) -> tuple[jax.A
         >>> bool(jnp.allclose(d_x, params["weight"]))  # a linear layer's state Jacobian is W
         True
     """
-    d_x: Any = jax.jacrev(lambda z: layer.apply(params, z))(x)
+    d_x: jax.Array = jax.jacrev(lambda z: layer.apply(params, z))(x)
     if not jax.tree_util.tree_leaves(params):  # ReLU, Flatten: no weights, no weight Jacobian
         return d_x, params
-    d_params: Any = jax.jacrev(lambda p: layer.apply(p, x))(params)
+    d_params: Params = jax.jacrev(lambda p: layer.apply(p, x))(params)
     return d_x, d_params

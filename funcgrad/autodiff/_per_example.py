@@ -8,14 +8,15 @@ functions it is one line: ``vmap`` the ``grad`` of the per-sample loss over the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import jax
+
+from funcgrad._typing import PyTree
 
 __all__ = ["per_example_grads"]
 
 
-def per_example_grads(loss: Callable[..., jax.Array], params: Any, batch: Any) -> Any:
+def per_example_grads(loss: Callable[..., jax.Array], params: PyTree, batch: PyTree) -> PyTree:
     """Gradient of ``loss`` with respect to ``params`` for each example of ``batch`` separately.
 
     ``loss(params, *example)`` is the loss of ONE example. ``batch`` is a tuple ``(x, y, ...)`` whose
@@ -23,6 +24,14 @@ def per_example_grads(loss: Callable[..., jax.Array], params: Any, batch: Any) -
     ...)``), or a single array or other pytree (then ``loss(params, example)``). The result has the
     structure of ``params`` with a leading batch axis on every leaf; its mean over that axis is the
     gradient of the average loss. This is ``jax.vmap(jax.grad(loss), in_axes=(None, 0))``.
+
+    Args:
+        loss: ``loss(params, example) -> scalar``, written for one example.
+        params: the params to differentiate.
+        batch: a pytree of arrays whose leading axis indexes the examples.
+
+    Returns:
+        The gradients, like ``params`` with a leading axis of one entry per example.
 
     Example (the notes' per-sample loss of a linear model, ``C = (y - w . x)^2``):
         >>> import jax.numpy as jnp

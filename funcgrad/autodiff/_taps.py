@@ -14,12 +14,12 @@ operation reaches the jaxpr, so tapped code costs nothing in training.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import jax
 
 from funcgrad._compat import is_batch_tracer
 from funcgrad._tap import tap, tap_handler
+from funcgrad._typing import ArrayLike, PyTree
 from funcgrad.autodiff._args import argnums_tuple
 from funcgrad.autodiff._backward import check_scalar
 
@@ -30,9 +30,9 @@ class _Collect:
     """First pass: find the names, shapes and dtypes of every tap in ``f``."""
 
     def __init__(self) -> None:
-        self.found: dict[str, Any] = {}
+        self.found: dict[str, jax.ShapeDtypeStruct] = {}
 
-    def __call__(self, x: Any, name: str) -> Any:
+    def __call__(self, x: ArrayLike, name: str) -> ArrayLike:
         if name in self.found:
             raise ValueError(
                 f"tap: the name {name!r} is used twice in one function; give each tap its own "
@@ -51,16 +51,16 @@ class _Collect:
 class _Inject:
     """Second pass: add the zero perturbation that grad differentiates against."""
 
-    def __init__(self, perturbations: dict[str, Any]) -> None:
+    def __init__(self, perturbations: dict[str, jax.Array]) -> None:
         self.perturbations = perturbations
 
-    def __call__(self, x: Any, name: str) -> Any:
+    def __call__(self, x: jax.Array, name: str) -> jax.Array:
         return x + self.perturbations[name]
 
 
 def grad_with_taps(
-    f: Callable[..., Any], argnums: int | Sequence[int] = 0
-) -> Callable[..., tuple[Any, dict[str, Any]]]:
+    f: Callable[..., jax.Array], argnums: int | Sequence[int] = 0
+) -> Callable[..., tuple[PyTree, dict[str, jax.Array]]]:
     """Like ``jax.grad(f, argnums)``, returning ``(grads, tap_grads)``.
 
     ``tap_grads[name]`` is the gradient of ``f``'s scalar output with respect to the value tapped
@@ -79,7 +79,7 @@ def grad_with_taps(
     """
     nums = argnums_tuple(argnums, who="grad_with_taps")
 
-    def wrapped(*args: Any) -> tuple[Any, dict[str, Any]]:
+    def wrapped(*args: PyTree) -> tuple[PyTree, dict[str, jax.Array]]:
         argnums_tuple(nums, len(args), "grad_with_taps")
         collect = _Collect()
         with tap_handler(collect):
@@ -89,7 +89,7 @@ def grad_with_taps(
         check_scalar(out, "grad_with_taps")
         zeros = {n: jax.numpy.zeros(s.shape, s.dtype) for n, s in collect.found.items()}
 
-        def with_perturbations(*all_args: Any) -> Any:
+        def with_perturbations(*all_args: PyTree) -> jax.Array:
             *f_args, perturbations = all_args
             with tap_handler(_Inject(perturbations)):
                 return f(*f_args)

@@ -22,6 +22,14 @@ class Dataset:
     ``num_classes`` is set for classification (integer labels ``0 .. num_classes-1``) and ``None``
     for regression (float targets). Inputs are float32 and already normalised.
 
+    Attributes:
+        name: the dataset's name.
+        x_train: the training inputs, one example per row.
+        y_train: the training targets.
+        x_test: the test inputs.
+        y_test: the test targets.
+        num_classes: the class count for classification, or ``None`` for regression.
+
     Example:
         >>> import numpy as np
         >>> ds = Dataset("toy", np.zeros((4, 2), np.float32), np.array([0, 1, 1, 0]),

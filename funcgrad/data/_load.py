@@ -16,6 +16,7 @@ DATASETS: dict[str, Callable[[], Dataset]] = {
     "digits": load_digits,
     "synthetic-linear": synthetic_linear,
 }
+"""The bundled datasets by name, each a function that builds the ``Dataset``."""
 
 
 def load_dataset(name: str | Path) -> Dataset:

@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 DATA_AXIS = "data"
+"""The name of the mesh axis that batches are sharded over."""
 T = TypeVar("T")
 
 
@@ -108,6 +109,14 @@ def shard_batch(batch: T, mesh: Mesh | None, axis: int = 0) -> T:
     In a multi-process run ``batch`` holds only this process's rows (see ``process_rows``), and
     the result is the global batch built from every process's rows.
 
+    Args:
+        batch: a pytree of arrays.
+        mesh: the device mesh; ``None`` returns ``batch`` unchanged.
+        axis: the batch axis of every leaf.
+
+    Returns:
+        ``batch``, with each leaf sharded along ``axis``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> mesh = Mesh(np.array(jax.devices()[:1]), (DATA_AXIS,))
@@ -157,6 +166,15 @@ def shard_epoch(
     of every array into ``(steps, batch_size, ...)`` arrays sharded along the batch axis, and
     gets back step numbers ``i`` such that ``x[i]`` is step ``i``'s batch: a step that indexes
     ``x[idx]`` then slices a batch out of device memory without moving rows between devices.
+
+    Args:
+        arrays: the host arrays, one example per row (``x`` and ``y``).
+        batches: ``(steps, batch_size)`` row indices.
+        mesh: the device mesh.
+
+    Returns:
+        ``(sharded, steps)``: the ``(steps, batch_size, ...)`` arrays sharded along the batch axis,
+        and the step numbers ``i`` such that ``sharded[k][i]`` is step ``i``'s batch.
 
     Example:
         >>> mesh = Mesh(np.array(jax.devices()[:1]), (DATA_AXIS,))

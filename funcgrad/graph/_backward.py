@@ -10,13 +10,12 @@ it derives, so each backward primitive lands in the node it undoes.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 from jax.extend import core as jcore
 
 from funcgrad._compat import name_stack, with_scope
+from funcgrad._typing import PyTree
 from funcgrad.autodiff._backward import vjp_wrt
 from funcgrad.graph._node import Node, Traced
 from funcgrad.graph._walk import forward_nodes, primitives
@@ -41,7 +40,7 @@ def backward_nodes(traced: Traced) -> tuple[Node, ...]:
 
     def gradient_sources(node_id: str) -> tuple[str, ...]:
         """Where the gradient of ``node_id`` comes from: its forward consumers' backward nodes."""
-        sources = []
+        sources: list[str] = []
         for c in consumers(node_id):
             if c.id in bid:
                 sources.append(bid[c.id])
@@ -112,7 +111,7 @@ def _vjp_primitives(traced: Traced, ops: list[Node]) -> dict[str, list[str]]:
 
     found: dict[str, list[str]] = {}
 
-    def forward(*args: Any) -> Any:  # traced only: the forward pass never runs on the data
+    def forward(*args: jax.Array) -> PyTree:  # traced only: the forward pass never runs on the data
         out, vjp_fn = vjp_wrt(run, args, nums)
         seed = jax.tree_util.tree_map(jnp.ones_like, out)
         for eqn in jax.make_jaxpr(vjp_fn)(seed).jaxpr.eqns:

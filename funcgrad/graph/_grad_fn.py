@@ -67,6 +67,7 @@ GRAD_FN_BY_PRIMITIVE: dict[str, str | None] = {
     "sign": None,
     "stop_gradient": None,
 }
+"""torch's ``grad_fn`` name for each JAX primitive (``None``: torch records no node for it)."""
 
 # funcgrad layers and functions, and jax.numpy / jax.nn functions that appear as one call.
 # funcgrad layers (by class name, as the named scope of their ``apply`` reads), losses and
@@ -121,6 +122,7 @@ GRAD_FN_BY_FUNCTION: dict[str, str | None] = {
     "tanh": "TanhBackward0",
     "where": "WhereBackward0",
 }
+"""torch's ``grad_fn`` name for each funcgrad layer, loss or function that traces as one call."""
 
 # Shape-only operations: PyTorch records them too, but they carry no arithmetic.
 VIEW_GRAD_FNS = frozenset(

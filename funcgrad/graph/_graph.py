@@ -7,8 +7,9 @@ from, its shape, and for operations both the JAX primitives inside and the PyTor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from funcgrad.graph import _dot
 from funcgrad.graph._backward import backward_nodes
@@ -20,6 +21,11 @@ __all__ = ["Graph", "Node"]
 @dataclass(frozen=True)
 class Graph:
     """A forward or backward computational graph; see :func:`funcgrad.graph.trace`.
+
+    Attributes:
+        nodes: the nodes, in topological order (inputs before the nodes that use them).
+        direction: ``"forward"``, or ``"backward"`` for the graph of a backward pass.
+        traced: what the graph was traced from (the jaxpr and its arguments), or ``None``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -127,7 +133,9 @@ class Graph:
     def _repr_svg_(self) -> str | None:
         return _dot.svg_or_none(self)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, str]:
         svg = self._repr_svg_()
         bundle = {"text/plain": self.table()}
         if svg is not None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # annotations only: this module holds plain data
+    from jax.extend.core import ClosedJaxpr
 
 __all__ = ["Node", "NodeKind", "Traced"]
 
@@ -18,6 +21,20 @@ class Node:
     models) outermost first, drawn as boxes around expanded nodes. ``name`` is the notes' name of
     the value the node produces when the code tapped it (``s1``), else ``None``. ``eqns`` are the
     positions, in the traced jaxpr, of the top-level equations the node stands for.
+
+    Attributes:
+        id: the node's unique id in its graph.
+        kind: what the node is: a leaf, const, op or output (a seed or grad in a backward graph).
+        label: the text drawn on the node.
+        shape: the value's shape.
+        dtype: the value's dtype, as a string.
+        inputs: ids of the nodes the value flows from.
+        primitives: the JAX primitives the node runs.
+        grad_fn: the name PyTorch's ``grad_fn`` would show, or ``None``.
+        requires_grad: whether the value depends on a differentiated leaf.
+        cluster: the enclosing groups, outermost first.
+        name: the tapped name of the value (``s1``), or ``None``.
+        eqns: positions of the jaxpr's top-level equations the node stands for.
     """
 
     id: str
@@ -49,7 +66,7 @@ class Traced:
     names in the order they ran.
     """
 
-    jaxpr: Any
+    jaxpr: ClosedJaxpr
     labels: tuple[str, ...]
     requires: tuple[bool, ...]
     outputs: tuple[str, ...]

@@ -48,7 +48,8 @@ def module_classes() -> frozenset[str]:
     """
     from funcgrad.nn import Module  # the graph reads nn; nn never reads the graph
 
-    names, todo = set(), [Module]
+    names: set[str] = set()
+    todo: list[type[object]] = [Module]
     while todo:
         cls = todo.pop()
         for sub in cls.__subclasses__():
@@ -60,7 +61,9 @@ def module_classes() -> frozenset[str]:
 
 def _frames(stack: tuple[str, ...], classes: frozenset[str]) -> tuple[list[int], list[str]]:
     """Positions of the module-frame names in ``stack``, and the path of each frame."""
-    positions, paths, path = [], [], []
+    positions: list[int] = []
+    paths: list[str] = []
+    path: list[str] = []
     for i, name in enumerate(stack):
         if name in classes:
             positions.append(i)
@@ -72,7 +75,7 @@ def _frames(stack: tuple[str, ...], classes: frozenset[str]) -> tuple[list[int],
 
 def containers(stacks: list[tuple[str, ...]], classes: frozenset[str]) -> set[tuple[str, ...]]:
     """The module frames (as name-stack prefixes) that enclose another module frame."""
-    found = set()
+    found: set[tuple[str, ...]] = set()
     for stack in stacks:
         positions, _ = _frames(stack, classes)
         for i in positions[:-1]:
@@ -97,7 +100,8 @@ def place(stack: tuple[str, ...], classes: frozenset[str], outer: set[tuple[str,
     def label(i: int, k: int) -> str:
         return f"{paths[k]}: {stack[i]}" if paths[k] else stack[i]
 
-    groups, box = [], None
+    groups: list[tuple[tuple[str, ...], str]] = []
+    box: tuple[tuple[str, ...], str, str] | None = None
     for k, i in enumerate(positions):
         if stack[: i + 1] in outer:
             groups.append((stack[: i + 1], label(i, k)))

@@ -12,12 +12,12 @@ as clusters.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import jax
 
 from funcgrad._tap import tap_handler
 from funcgrad._tree import leaf_paths, matches, path_name
+from funcgrad._typing import PyTree
 from funcgrad.autodiff._args import arg_names
 from funcgrad.graph._graph import Graph
 from funcgrad.graph._node import Traced
@@ -27,8 +27,8 @@ __all__ = ["backward", "trace"]
 
 
 def trace(
-    f: Callable[..., Any],
-    *args: Any,
+    f: Callable[..., PyTree],
+    *args: PyTree,
     wrt: int | str | Sequence[int | str] | None = 0,
     names: Sequence[str] | None = None,
     expand: bool = False,
@@ -42,6 +42,17 @@ def trace(
     * Operations carry the JAX primitives they run and the ``grad_fn`` name PyTorch would show.
     * ``.backward()`` gives the graph of the backward pass; ``.to_dot()`` / ``.render(path)``
       draw it with Graphviz; notebooks display it inline.
+
+    Args:
+        f: the function to trace; its arguments and outputs are pytrees of arrays.
+        *args: example arguments for ``f`` (their shapes and dtypes are what is traced).
+        wrt: the leaves that require grad: argument positions, argument names, dotted-path globs
+            (``"m0.*"``), or ``None`` for none.
+        names: names for the positional arguments, instead of those in ``f``'s signature.
+        expand: draw each layer's operations instead of one node per layer.
+
+    Returns:
+        The forward :class:`Graph`.
 
     Example (the notes' single layer):
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -64,7 +75,7 @@ def trace(
     labels, owners = _leaf_labels(args, arg_labels)
     requires = _select(wrt, labels, owners, arg_labels)
 
-    def flat_f(*leaves: Any) -> Any:
+    def flat_f(*leaves: PyTree) -> PyTree:
         return f(*jax.tree_util.tree_unflatten(treedef, leaves))
 
     marker = _TapMarker()
@@ -76,12 +87,22 @@ def trace(
 
 
 def backward(
-    f: Callable[..., Any],
-    *args: Any,
+    f: Callable[..., PyTree],
+    *args: PyTree,
     wrt: int | str | Sequence[int | str] | None = 0,
     names: Sequence[str] | None = None,
 ) -> Graph:
     """The graph of the backward pass of ``f(*args)``: ``trace(f, *args, wrt=wrt).backward()``.
+
+    Args:
+        f: the function to trace; its arguments and outputs are pytrees of arrays.
+        *args: example arguments for ``f`` (their shapes and dtypes are what is traced).
+        wrt: the leaves that require grad: argument positions, argument names, dotted-path globs
+            (``"m0.*"``), or ``None`` for none.
+        names: names for the positional arguments, instead of those in ``f``'s signature.
+
+    Returns:
+        The backward :class:`Graph`.
 
     Example:
         >>> import jax.numpy as jnp
@@ -91,9 +112,10 @@ def backward(
     return trace(f, *args, wrt=wrt, names=names).backward()
 
 
-def _leaf_labels(args: tuple[Any, ...], arg_labels: list[str]) -> tuple[list[str], list[int]]:
+def _leaf_labels(args: tuple[PyTree, ...], arg_labels: list[str]) -> tuple[list[str], list[int]]:
     """A dotted label per flat leaf, and the argument each leaf belongs to."""
-    labels, owners = [], []
+    labels: list[str] = []
+    owners: list[int] = []
     for i, arg in enumerate(args):
         for path, _ in jax.tree_util.tree_leaves_with_path(arg):
             labels.append(path_name(path) or arg_labels[i])
@@ -139,7 +161,7 @@ class _TapMarker:
     def __init__(self) -> None:
         self.names: list[str] = []
 
-    def __call__(self, x: Any, name: str) -> Any:
+    def __call__(self, x: PyTree, name: str) -> PyTree:
         self.names.append(name)
         with jax.named_scope(TAP_SCOPE):
             return jax.lax.optimization_barrier(x)

@@ -6,21 +6,25 @@ looks at Python call stacks, so the graph is the same however the code that made
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import TypedDict
 
 import numpy as np
 from jax.extend import core as jcore
+from jax.typing import ArrayLike
 
 from funcgrad._compat import name_stack
 from funcgrad.graph._grad_fn import GRAD_FN_BY_PRIMITIVE, grad_fn_name
-from funcgrad.graph._node import Node, Traced
+from funcgrad.graph._node import Node, NodeKind, Traced
 from funcgrad.graph._scopes import Place, containers, module_classes, place
 
 __all__ = ["TAP_SCOPE", "forward_nodes", "primitives", "scopes"]
 
 TAP_SCOPE = "funcgrad.tap"
 """The scope ``fg.graph`` puts around each tap's marker (an ``optimization_barrier``)."""
+
+Atom = jcore.Var | jcore.Literal
+"""What an equation reads: a variable, or a literal constant inlined in the jaxpr."""
 
 _ANONYMOUS_CALLS = {
     "custom_jvp_call",
@@ -32,12 +36,12 @@ _ANONYMOUS_CALLS = {
 }
 
 
-def scopes(eqn: Any) -> tuple[str, ...]:
+def scopes(eqn: jcore.JaxprEqn) -> tuple[str, ...]:
     """The equation's user scope names, without funcgrad's tap marker scope."""
     return tuple(s for s in name_stack(eqn) if s != TAP_SCOPE)
 
 
-def is_tap(eqn: Any) -> bool:
+def is_tap(eqn: jcore.JaxprEqn) -> bool:
     return eqn.primitive.name == "optimization_barrier" and TAP_SCOPE in name_stack(eqn)
 
 
@@ -45,7 +49,7 @@ def forward_nodes(traced: Traced, expand: bool) -> tuple[Node, ...]:
     """The nodes of the forward graph of ``traced``: leaves, consts, operations, outputs."""
     closed = traced.jaxpr
     builder = _Builder(closed.jaxpr.eqns, expand, traced.taps)
-    env: dict[Any, str] = {}
+    env: dict[jcore.Var, str] = {}
     for i, (var, label) in enumerate(zip(closed.jaxpr.invars, traced.labels, strict=True)):
         env[var] = builder.add(
             id=f"in{i}", kind="leaf", label=label, aval=var.aval, requires_grad=traced.requires[i]
@@ -57,35 +61,83 @@ def forward_nodes(traced: Traced, expand: bool) -> tuple[Node, ...]:
     return builder.finish()
 
 
-def _src(var: Any, env: dict[Any, str]) -> tuple[str, ...]:
+def _src(var: Atom, env: dict[jcore.Var, str]) -> tuple[str, ...]:
     if isinstance(var, jcore.Literal):
         return ()
     return (env[var],) if var in env else ()
 
 
+class _Fields(TypedDict):
+    """A :class:`Node`'s fields while the graph is built (labels and names change until the end)."""
+
+    id: str
+    kind: NodeKind
+    label: str
+    shape: tuple[int, ...]
+    dtype: str
+    inputs: tuple[str, ...]
+    primitives: tuple[str, ...]
+    grad_fn: str | None
+    requires_grad: bool
+    cluster: tuple[str, ...]
+    name: str | None
+    eqns: tuple[int, ...]
+
+
 class _Builder:
-    def __init__(self, eqns: Sequence[Any], expand: bool, taps: Sequence[str]) -> None:
+    def __init__(self, eqns: Sequence[jcore.JaxprEqn], expand: bool, taps: Sequence[str]) -> None:
         self.expand = expand
         self.classes = module_classes()
         self.outer = containers([scopes(e) for e in eqns], self.classes)
-        self.nodes: list[dict[str, Any]] = []
+        self.nodes: list[_Fields] = []
+        self.unnamed: set[str] = set()  # ids of boxes to name by their params in finish()
         self.tap_names = iter(taps)
-        self.clusters: dict[Any, int] = {}
+        self.clusters: dict[Hashable, int] = {}
 
     def add(
-        self, *, aval: Any, value: Any = None, inputs: Sequence[str] = (), **fields: Any
+        self,
+        *,
+        id: str,
+        kind: NodeKind,
+        label: str,
+        aval: object,
+        value: ArrayLike | None = None,
+        inputs: Sequence[str] = (),
+        primitives: tuple[str, ...] = (),
+        grad_fn: str | None = None,
+        requires_grad: bool = False,
+        cluster: tuple[str, ...] = (),
+        eqns: tuple[int, ...] = (),
+        unnamed: bool = False,
     ) -> str:
-        shape = tuple(getattr(aval, "shape", ()))
-        dtype = str(getattr(aval, "dtype", ""))
-        if fields["kind"] == "const" and value is not None and np.size(value) == 1:
-            fields["label"] = f"{np.asarray(value).item():.4g}"
-        self.nodes.append({"shape": shape, "dtype": dtype, "inputs": tuple(inputs), **fields})
-        return fields["id"]
+        if kind == "const" and value is not None and np.size(value) == 1:
+            label = f"{np.asarray(value).item():.4g}"
+        self.nodes.append(
+            _Fields(
+                id=id,
+                kind=kind,
+                label=label,
+                shape=tuple(getattr(aval, "shape", ())),
+                dtype=str(getattr(aval, "dtype", "")),
+                inputs=tuple(inputs),
+                primitives=primitives,
+                grad_fn=grad_fn,
+                requires_grad=requires_grad,
+                cluster=cluster,
+                name=None,
+                eqns=eqns,
+            )
+        )
+        if unnamed:
+            self.unnamed.add(id)
+        return id
 
-    def node(self, node_id: str) -> dict[str, Any]:
+    def node(self, node_id: str) -> _Fields:
         return next(n for n in self.nodes if n["id"] == node_id)
 
-    def consts(self, vars_: Sequence[Any], values: Sequence[Any], env: dict[Any, str]) -> None:
+    def consts(
+        self, vars_: Sequence[jcore.Var], values: Sequence[ArrayLike], env: dict[jcore.Var, str]
+    ) -> None:
         for var, value in zip(vars_, values, strict=True):
             env[var] = self.add(
                 id=f"c{len(self.nodes)}", kind="const", label="const", aval=var.aval, value=value
@@ -95,18 +147,18 @@ class _Builder:
         # A box with no path in its scopes (a module applied directly, not through call_child)
         # is named by the params it reads: "Linear" fed by m0.weight, m0.bias -> "m0: Linear".
         for n in self.nodes:
-            if n.pop("unnamed", False):
+            if n["id"] in self.unnamed:
                 n["label"] = _with_prefix(n["label"], [self.node(i) for i in n["inputs"]])
         return tuple(Node(**n) for n in self.nodes)
 
-    def cluster_id(self, key: Any, label: str) -> str:
+    def cluster_id(self, key: Hashable, label: str) -> str:
         """``label|n``: one id per distinct group, so two ``Linear`` groups are two clusters."""
         return f"{label}|{self.clusters.setdefault(key, len(self.clusters))}"
 
     def group_ids(self, where: Place) -> tuple[str, ...]:
         return tuple(self.cluster_id(key, label) for key, label in where.groups)
 
-    def walk(self, eqns: Sequence[Any], env: dict[Any, str]) -> None:
+    def walk(self, eqns: Sequence[jcore.JaxprEqn], env: dict[jcore.Var, str]) -> None:
         """Add nodes for the top-level ``eqns``; consecutive equations of one box merge."""
         run: list[int] = []
         run_place: Place | None = None
@@ -115,8 +167,10 @@ class _Builder:
                 self._flush(eqns, run, run_place, env)
                 run = []
                 (src,) = eqn.invars
-                env[eqn.outvars[0]] = env[src]
-                self.node(env[src])["name"] = next(self.tap_names)
+                name = next(self.tap_names)
+                if isinstance(src, jcore.Var) and src in env:  # not a tapped literal constant
+                    env[eqn.outvars[0]] = env[src]
+                    self.node(env[src])["name"] = name
                 continue
             where = place(scopes(eqn), self.classes, self.outer)
             if self.expand:
@@ -130,14 +184,23 @@ class _Builder:
         self._flush(eqns, run, run_place, env)
 
     def _flush(
-        self, eqns: Sequence[Any], run: list[int], where: Place | None, env: dict[Any, str]
+        self,
+        eqns: Sequence[jcore.JaxprEqn],
+        run: list[int],
+        where: Place | None,
+        env: dict[jcore.Var, str],
     ) -> None:
         if not run or where is None:
             return
         self._emit([eqns[i] for i in run], tuple(run), env, self.group_ids(where), where.box)
 
     def _expanded(
-        self, eqn: Any, index: int, where: Place, env: dict[Any, str], cluster: tuple[str, ...]
+        self,
+        eqn: jcore.JaxprEqn,
+        index: int,
+        where: Place,
+        env: dict[jcore.Var, str],
+        cluster: tuple[str, ...],
     ) -> None:
         if where.box is not None:
             cluster = cluster + (self.cluster_id(where.box[0], where.box[1]),)
@@ -146,7 +209,7 @@ class _Builder:
             self._emit([eqn], (index,), env, cluster, None)
             return
         inner, consts = sub  # a jit / custom_jvp / remat body: walk it inside its own cluster
-        inner_env: dict[Any, str] = {}
+        inner_env: dict[jcore.Var, str] = {}
         self.consts(inner.constvars, consts, inner_env)
         for v_in, v_out in zip(inner.invars, eqn.invars, strict=True):
             if not isinstance(v_out, jcore.Literal) and v_out in env:
@@ -156,15 +219,15 @@ class _Builder:
             cluster = cluster + (self.cluster_id(("call", index, id(eqn)), label),)
         for e in inner.eqns:
             self._expanded(e, index, Place((), None), inner_env, cluster)
-        for v_out, v_in in zip(eqn.outvars, inner.outvars, strict=True):
-            if not isinstance(v_in, jcore.Literal) and v_in in inner_env:
-                env[v_out] = inner_env[v_in]
+        for outer_out, inner_out in zip(eqn.outvars, inner.outvars, strict=True):
+            if not isinstance(inner_out, jcore.Literal) and inner_out in inner_env:
+                env[outer_out] = inner_env[inner_out]
 
     def _emit(
         self,
-        eqns: list[Any],
+        eqns: list[jcore.JaxprEqn],
         indices: tuple[int, ...],
-        env: dict[Any, str],
+        env: dict[jcore.Var, str],
         cluster: tuple[str, ...],
         box: tuple[tuple[str, ...], str, str] | None,
     ) -> None:
@@ -195,8 +258,7 @@ class _Builder:
             inputs=inputs,
             primitives=prims,
             grad_fn=grad_fn,
-            requires_grad=differentiable
-            and any(self.node(i).get("requires_grad", False) for i in inputs),
+            requires_grad=differentiable and any(self.node(i)["requires_grad"] for i in inputs),
             cluster=cluster,
             eqns=indices,
             unnamed=box is not None and box[1] == box[2] and box[2] in self.classes,
@@ -205,14 +267,14 @@ class _Builder:
             env[v] = node_id
 
 
-def _with_prefix(label: str, inputs: list[dict[str, Any]]) -> str:
+def _with_prefix(label: str, inputs: list[_Fields]) -> str:
     """``Linear`` fed by leaves ``m0.weight`` and ``m0.bias`` becomes ``m0: Linear``."""
     params = [n["label"] for n in inputs if n["kind"] == "leaf" and "." in n["label"]]
     prefixes = {p.rsplit(".", 1)[0] for p in params}
     return f"{prefixes.pop()}: {label}" if len(prefixes) == 1 else label
 
 
-def _eqn_label(eqn: Any) -> str:
+def _eqn_label(eqn: jcore.JaxprEqn) -> str:
     """The primitive's name, or for a call (jit, custom_jvp) the called function's (``relu``)."""
     sub = _sub_jaxpr(eqn)
     if sub is None:
@@ -223,7 +285,7 @@ def _eqn_label(eqn: Any) -> str:
     return eqn.primitive.name
 
 
-def _sub_jaxpr(eqn: Any) -> tuple[Any, Sequence[Any]] | None:
+def _sub_jaxpr(eqn: jcore.JaxprEqn) -> tuple[jcore.Jaxpr, Sequence[ArrayLike]] | None:
     """The body of a call-like primitive (jit, custom_jvp/vjp, remat), or None."""
     for key in ("jaxpr", "call_jaxpr", "fun_jaxpr"):
         body = eqn.params.get(key)
@@ -234,7 +296,7 @@ def _sub_jaxpr(eqn: Any) -> tuple[Any, Sequence[Any]] | None:
     return None
 
 
-def primitives(eqn: Any) -> list[str]:
+def primitives(eqn: jcore.JaxprEqn) -> list[str]:
     """The primitives ``eqn`` runs: itself, or those of the body of a call."""
     sub = _sub_jaxpr(eqn)
     if sub is None:

@@ -14,6 +14,14 @@ def epoch_batches(key: jax.Array, num_examples: int, batch_size: int) -> jax.Arr
     PyTorch's ``drop_last=True``), so every step sees a full batch and the epoch can be one
     ``lax.scan``; the next epoch's shuffle brings them back.
 
+    Args:
+        key: the random key of this epoch's permutation.
+        num_examples: how many examples there are.
+        batch_size: the examples per batch; the last incomplete batch is dropped.
+
+    Returns:
+        A ``(num_examples // batch_size, batch_size)`` integer array.
+
     Example:
         >>> import jax
         >>> idx = epoch_batches(jax.random.PRNGKey(0), 10, 3)

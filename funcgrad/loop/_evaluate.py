@@ -28,6 +28,17 @@ def make_evaluate(
     (``lax.map``; the last chunk is padded and the padding dropped), so a large test set does
     not need all its activations at once; ``loss`` is then taken once over all outputs.
 
+    Args:
+        model: the funcgrad module, applied to whole batches.
+        loss: ``loss(outputs, targets) -> scalar``.
+        classify: also report accuracy (the outputs' ``argmax`` against integer targets).
+        chunk: how many examples run at once.
+        jit: the compiler applied to ``evaluate`` (``jax.jit`` by default).
+
+    Returns:
+        ``evaluate(params, buffers, x, y) -> {"loss": ...}``, with ``"accuracy"`` when
+        ``classify``.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> evaluate = make_evaluate(fg.nn.Batched(fg.models.LinearRegression()),
@@ -37,7 +48,9 @@ def make_evaluate(
         {'loss': 2.5}
     """
 
-    def evaluate(params: Params, buffers: Buffers, x: jax.Array, y: jax.Array):
+    def evaluate(
+        params: Params, buffers: Buffers, x: jax.Array, y: jax.Array
+    ) -> dict[str, jax.Array]:
         n = x.shape[0]
         size = min(chunk, n)
         pad = -n % size

@@ -18,6 +18,14 @@ class TrainState(NamedTuple):
     the next ``key`` and that epoch's key (shuffle and per-step keys), so it is all a resumed run
     needs to draw the same numbers as an unbroken one.
 
+    Attributes:
+        params: the model's params.
+        buffers: the model's buffers (``{}`` when it has none).
+        opt_state: the optimiser's state.
+        epoch: the completed epochs.
+        step: the steps taken.
+        key: the run's next random key.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> s = TrainState({"w": jnp.zeros(2)}, {}, (), jnp.array(0), jnp.array(0),

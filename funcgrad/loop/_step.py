@@ -48,7 +48,15 @@ def batch_loss(model: Module, loss: Loss) -> Callable[..., tuple[jax.Array, Buff
 def _update(model: Module, loss: Loss, optimizer: optax.GradientTransformation) -> Step:
     value_and_grad = jax.value_and_grad(batch_loss(model, loss), has_aux=True)
 
-    def update(params, buffers, opt_state, x, y, idx, key):
+    def update(
+        params: Params,
+        buffers: Buffers,
+        opt_state: optax.OptState,
+        x: jax.Array,
+        y: jax.Array,
+        idx: jax.Array,
+        key: jax.Array,
+    ) -> tuple[Params, Buffers, optax.OptState, jax.Array]:
         (value, buffers), grads = value_and_grad(params, buffers, x[idx], y[idx], key)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return optax.apply_updates(params, updates), buffers, opt_state, value
@@ -64,6 +72,15 @@ def make_step(
     One optimiser step on the batch ``x[idx]``, ``y[idx]``; ``key`` is this step's key (see
     :func:`step_key`), handed to the model for dropout and the like. ``jit`` compiles it (pass
     ``lambda f: f`` to leave it uncompiled, or a ``jax.jit`` with your own options).
+
+    Args:
+        model: the funcgrad module to train, applied to whole batches.
+        loss: ``loss(outputs, targets) -> scalar``.
+        optimizer: an optax ``GradientTransformation``.
+        jit: the compiler applied to the step (``jax.jit`` by default).
+
+    Returns:
+        ``step(params, buffers, opt_state, x, y, idx, key) -> (params, buffers, opt_state, loss)``.
 
     Example:
         >>> import jax.numpy as jnp, optax, funcgrad as fg
@@ -88,6 +105,16 @@ def make_epoch(
     the two agree; ``losses`` holds each step's loss. Fusing the epoch removes the per-step
     dispatch, which dominates for small models on CPU.
 
+    Args:
+        model: the funcgrad module to train, applied to whole batches.
+        loss: ``loss(outputs, targets) -> scalar``.
+        optimizer: an optax ``GradientTransformation``.
+        jit: the compiler applied to the epoch (``jax.jit`` by default).
+
+    Returns:
+        ``epoch(params, buffers, opt_state, x, y, batches, key) -> (params, buffers, opt_state,
+        losses)``, ``losses`` holding one loss per step.
+
     Example:
         >>> import jax, jax.numpy as jnp, optax, funcgrad as fg
         >>> model, opt = fg.nn.Batched(fg.models.LinearRegression()), optax.sgd(0.01)
@@ -100,8 +127,18 @@ def make_epoch(
     """
     update = _update(model, loss, optimizer)
 
-    def epoch(params, buffers, opt_state, x, y, batches, key):
-        def body(carry, step):
+    def epoch(
+        params: Params,
+        buffers: Buffers,
+        opt_state: optax.OptState,
+        x: jax.Array,
+        y: jax.Array,
+        batches: jax.Array,
+        key: jax.Array,
+    ) -> tuple[Params, Buffers, optax.OptState, jax.Array]:
+        def body(
+            carry: tuple[Params, Buffers, optax.OptState], step: tuple[jax.Array, jax.Array]
+        ) -> tuple[tuple[Params, Buffers, optax.OptState], jax.Array]:
             i, idx = step
             params, buffers, opt_state, value = update(*carry, x, y, idx, step_key(key, i))
             return (params, buffers, opt_state), value

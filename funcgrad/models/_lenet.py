@@ -26,6 +26,11 @@ class LeNet5(SequentialModel):
     buffers are keyed by stage name (``conv1``, ``bn1``, ``fc1``, ...), as an ``nn.Sequential``
     of an ``OrderedDict`` with the same names in torch.
 
+    Args:
+        num_classes: the size of the output.
+        image_size: ``(H, W)`` of the input images.
+        dropout: the dropout probability before ``fc2`` and ``fc3``.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> net = LeNet5()

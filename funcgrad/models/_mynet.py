@@ -25,6 +25,12 @@ class MyNet(SequentialModel):
     intermediate values carry the notes' names ``s1, z1, s2, z2, s3`` as taps, so
     ``fg.autodiff.grad_with_taps`` reports their gradients (torch's ``retain_grad()``).
 
+    Args:
+        d0: the number of input elements.
+        d1: the width of the first hidden layer.
+        d2: the width of the second hidden layer.
+        d3: the number of outputs.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> net = MyNet(600, 60, 40, 10)

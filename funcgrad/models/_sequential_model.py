@@ -34,7 +34,7 @@ class Tap(Module):
         del key
         return {}
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         del params
         return tap(x, self.name)
 

@@ -41,7 +41,7 @@ class SingleLayer(Module):
             "b": jax.random.normal(kb, (self.out_features,), dtype),
         }
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         # The notes' (in, out) layout, written directly (linear() would transpose w twice). Tapped
         # as "z" so fg.autodiff.grad_with_taps reports d loss / d z, as z.retain_grad() would.
         z = x @ params["w"]

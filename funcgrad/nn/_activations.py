@@ -6,7 +6,6 @@ returns a new array either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -38,9 +37,9 @@ class _Stateless(Module):
 
 class _Elementwise(_Stateless):
     # The pure function this layer wraps; a staticmethod so it is not bound to the instance.
-    fn: ClassVar[Callable[[jax.Array], jax.Array]]
+    fn: ClassVar[staticmethod[[jax.Array], jax.Array]]
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return self.fn(x)
 
 
@@ -109,7 +108,7 @@ class GELU(_Stateless):
 
     approximate: Literal["none", "tanh"] = "none"
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return F.gelu(x, self.approximate)
 
 
@@ -126,7 +125,7 @@ class LeakyReLU(_Stateless):
     negative_slope: float = 0.01
     inplace: bool = False
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return F.leaky_relu(x, self.negative_slope)
 
 
@@ -143,7 +142,7 @@ class ELU(_Stateless):
     alpha: float = 1.0
     inplace: bool = False
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return F.elu(x, self.alpha)
 
 
@@ -159,7 +158,7 @@ class Softmax(_Stateless):
 
     dim: int | None = None
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return F.softmax(x, self.dim)
 
 
@@ -175,7 +174,7 @@ class LogSoftmax(_Stateless):
 
     dim: int | None = None
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return F.log_softmax(x, self.dim)
 
 
@@ -192,7 +191,7 @@ class Identity(_Stateless):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         del args, kwargs
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return x
 
 
@@ -209,5 +208,5 @@ class Flatten(_Stateless):
     start_dim: int = 1
     end_dim: int = -1
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return F.flatten(x, self.start_dim, self.end_dim)

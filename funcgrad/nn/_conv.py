@@ -135,6 +135,17 @@ class Conv1d(_ConvNd):
     Same signature, order and init as torch: ``U(+-1/sqrt(fan_in))`` with
     ``fan_in = in_channels / groups * kernel_size``; weight ``(out, in / groups, k)``.
 
+    Args:
+        in_channels: the input's channel count ``C``.
+        out_channels: the output's channel count.
+        kernel_size: the kernel's size, an int or a tuple with one entry per spatial axis.
+        stride: the kernel's step.
+        padding: zeros added on each side, an int, a tuple, or ``'valid'`` / ``'same'``.
+        dilation: the spacing between kernel taps.
+        groups: how many channel groups are convolved separately.
+        bias: whether there is a learnable ``bias`` of shape ``(out_channels,)``.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``, as torch.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> conv = Conv1d(2, 4, 3, padding="same", padding_mode="circular")
@@ -152,6 +163,17 @@ class Conv2d(_ConvNd):
     Same signature and order as torch: ``(in_channels, out_channels, kernel_size, stride=1,
     padding=0, dilation=1, groups=1, bias=True, padding_mode="zeros")``. ``init`` draws from
     ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` with ``fan_in = in / groups * kh * kw``.
+
+    Args:
+        in_channels: the input's channel count ``C``.
+        out_channels: the output's channel count.
+        kernel_size: the kernel's size, an int or a tuple with one entry per spatial axis.
+        stride: the kernel's step.
+        padding: zeros added on each side, an int, a tuple, or ``'valid'`` / ``'same'``.
+        dilation: the spacing between kernel taps.
+        groups: how many channel groups are convolved separately.
+        bias: whether there is a learnable ``bias`` of shape ``(out_channels,)``.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` or ``'circular'``, as torch.
 
     Example:
         >>> import jax, jax.numpy as jnp

@@ -37,6 +37,19 @@ class Embedding(Module):
     ``device`` and ``dtype`` are not implemented: a non-default value raises ``ModuleError``.
     Out-of-range indices raise in an eager call (see ``F.embedding`` under ``jit``).
 
+    Args:
+        num_embeddings: the table's row count (the vocabulary size).
+        embedding_dim: the length of each row.
+        padding_idx: a row kept at zero and never updated, or ``None``.
+        max_norm: not implemented (must be ``None``).
+        norm_type: not implemented (must be ``2.0``).
+        scale_grad_by_freq: not implemented (must be ``False``).
+        sparse: not implemented (must be ``False``).
+        _weight: not implemented (must be ``None``).
+        _freeze: not implemented (must be ``False``).
+        device: not implemented (must be ``None``); place params with ``jax.device_put``.
+        dtype: not implemented (must be ``None``).
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> emb = Embedding(10, 3, padding_idx=0)
@@ -79,6 +92,6 @@ class Embedding(Module):
             weight = weight.at[self.padding_idx].set(0.0)
         return {"weight": weight}
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         with layer_errors("Embedding"):
             return F.embedding(x, params["weight"], self.padding_idx)

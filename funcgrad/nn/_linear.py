@@ -19,6 +19,11 @@ class Linear(Module):
 
     ``init`` draws weight and bias from ``U(-1/sqrt(in), 1/sqrt(in))``, torch's default.
 
+    Args:
+        in_features: the size of each input's last axis.
+        out_features: the size of each output's last axis.
+        bias: whether there is a learnable ``bias`` of shape ``(out_features,)``.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = Linear(5, 3)
@@ -48,5 +53,5 @@ class Linear(Module):
             params["bias"] = torch_uniform(kb, (self.out_features,), self.in_features)
         return params
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         return F.linear(x, params["weight"], params.get("bias"))

@@ -37,13 +37,9 @@ from typing import Any, overload
 
 import jax
 
+from funcgrad._typing import Buffers, Params
+
 __all__ = ["Batched", "Buffers", "Module", "ModuleError", "Params", "call_child", "child_key"]
-
-Params = dict[str, Any]
-"""A nested dict of arrays: ``{"m0": {"weight": ..., "bias": ...}}``."""
-
-Buffers = dict[str, Any]
-"""A nested dict of non-trained arrays, keyed like params: ``{"1": {"running_mean": ...}}``."""
 
 
 class ModuleError(ValueError):
@@ -93,7 +89,15 @@ class Module(abc.ABC):
                 )
 
             @functools.wraps(plain)
-            def forward(self, params, x, *, buffers, train, key):  # type: ignore[no-untyped-def]
+            def forward(
+                self: Module,
+                params: Params,
+                x: Any,
+                *,
+                buffers: Buffers,
+                train: bool,
+                key: jax.Array | None,
+            ) -> tuple[Any, Buffers]:
                 del train, key
                 return plain(self, params, x), buffers
 
@@ -215,6 +219,18 @@ def call_child(
 
     ``params`` and ``buffers`` are the parent's; the child's own are looked up under ``name``.
     Returns ``(y, child_buffers)``; a :class:`ModuleError` from inside gets ``name`` in its path.
+
+    Args:
+        name: the child's name in its parent (``"conv"``, or ``"blocks.0"`` for a nested one).
+        module: the child module.
+        params: the parent's params.
+        x: the child's input.
+        buffers: the parent's buffers.
+        train: whether the forward pass is in training mode.
+        key: the parent's random key, or ``None``; the child gets its own, folded from ``name``.
+
+    Returns:
+        ``(y, child_buffers)``: the child's output and its new buffers.
 
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg

@@ -49,9 +49,9 @@ class _BatchNorm(Module):
     _: KW_ONLY
     bias: bool = True
 
-    RANKS: ClassVar[tuple[int, ...]] = ()
-    SHAPES: ClassVar[str] = ""
-    OTHER: ClassVar[str] = ""
+    _RANKS: ClassVar[tuple[int, ...]] = ()
+    _SHAPES: ClassVar[str] = ""
+    _OTHER: ClassVar[str] = ""
 
     def init(self, key: jax.Array) -> Params:
         del key
@@ -73,14 +73,14 @@ class _BatchNorm(Module):
                 f"{name} under jax.vmap sees one example at a time, but {_NEEDS_BATCH}; "
                 "call it on the whole batch (drop the vmap / fg.nn.Batched around it)"
             )
-        if x.ndim == self.RANKS[0] - 1:
+        if x.ndim == self._RANKS[0] - 1:
             raise ModuleError(
                 f"{name} got one unbatched example of shape {x.shape}, but {_NEEDS_BATCH}; "
-                f"pass a batch of shape {self.SHAPES}"
+                f"pass a batch of shape {self._SHAPES}"
             )
-        if x.ndim not in self.RANKS:
+        if x.ndim not in self._RANKS:
             raise ModuleError(
-                f"{name} expects input of shape {self.SHAPES}, got {x.shape}; {self.OTHER}"
+                f"{name} expects input of shape {self._SHAPES}, got {x.shape}; {self._OTHER}"
             )
         if x.shape[1] != self.num_features:
             raise ModuleError(
@@ -128,6 +128,15 @@ class BatchNorm1d(_BatchNorm):
     torch does (momentum, unbiased variance, ``num_batches_tracked``); ``train=False`` uses the
     running statistics and returns the buffers unchanged.
 
+    Args:
+        num_features: the channel count ``C``.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' update weight; ``None`` is a cumulative average.
+        affine: whether there are learnable ``weight`` and ``bias`` params.
+        track_running_stats: whether there are running-statistics buffers; without them both
+            modes normalise with the batch's statistics.
+        bias: with ``affine``, whether there is a learnable ``bias``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> bn = BatchNorm1d(3)
@@ -139,14 +148,23 @@ class BatchNorm1d(_BatchNorm):
         ((4, 3), 1)
     """
 
-    RANKS: ClassVar[tuple[int, ...]] = (2, 3)
-    SHAPES: ClassVar[str] = "(N, C) or (N, C, L)"
-    OTHER: ClassVar[str] = "use BatchNorm2d for (N, C, H, W)"
+    _RANKS: ClassVar[tuple[int, ...]] = (2, 3)
+    _SHAPES: ClassVar[str] = "(N, C) or (N, C, L)"
+    _OTHER: ClassVar[str] = "use BatchNorm2d for (N, C, H, W)"
 
 
 @dataclass(frozen=True)
 class BatchNorm2d(_BatchNorm):
     """torch's ``nn.BatchNorm2d`` on ``(N, C, H, W)``; see :class:`BatchNorm1d` for the modes.
+
+    Args:
+        num_features: the channel count ``C``.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' update weight; ``None`` is a cumulative average.
+        affine: whether there are learnable ``weight`` and ``bias`` params.
+        track_running_stats: whether there are running-statistics buffers; without them both
+            modes normalise with the batch's statistics.
+        bias: with ``affine``, whether there is a learnable ``bias``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -156,14 +174,21 @@ class BatchNorm2d(_BatchNorm):
         ((2, 2, 2, 2), [0.0, 0.0])
     """
 
-    RANKS: ClassVar[tuple[int, ...]] = (4,)
-    SHAPES: ClassVar[str] = "(N, C, H, W)"
-    OTHER: ClassVar[str] = "use BatchNorm1d for (N, C) or (N, C, L)"
+    _RANKS: ClassVar[tuple[int, ...]] = (4,)
+    _SHAPES: ClassVar[str] = "(N, C, H, W)"
+    _OTHER: ClassVar[str] = "use BatchNorm1d for (N, C) or (N, C, L)"
 
 
 @dataclass(frozen=True)
 class LayerNorm(Module):
     """torch's ``nn.LayerNorm``: normalise over the trailing ``normalized_shape`` (int, list or tuple).
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int, a list or a tuple).
+        eps: added to the variance before the square root.
+        elementwise_affine: whether there are learnable ``weight`` and ``bias`` params of shape
+            ``normalized_shape``.
+        bias: with ``elementwise_affine``, whether there is a learnable ``bias``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -191,7 +216,7 @@ class LayerNorm(Module):
         shape = tuple(self.normalized_shape)  # type: ignore[arg-type]
         return _affine_params(shape, self.elementwise_affine, self.elementwise_affine and self.bias)
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         with layer_errors("LayerNorm"):
             return F.layer_norm(
                 x, self.normalized_shape, params.get("weight"), params.get("bias"), self.eps
@@ -201,6 +226,13 @@ class LayerNorm(Module):
 @dataclass(frozen=True)
 class GroupNorm(Module):
     """torch's ``nn.GroupNorm`` on ``(N, C, *)``: statistics per example and group of channels.
+
+    Args:
+        num_groups: how many groups the channels are split into; it divides ``num_channels``.
+        num_channels: the channel count ``C``.
+        eps: added to the variance before the square root.
+        affine: whether there are learnable per-channel ``weight`` and ``bias`` params.
+        bias: with ``affine``, whether there is a learnable ``bias``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -227,7 +259,7 @@ class GroupNorm(Module):
         del key
         return _affine_params((self.num_channels,), self.affine, self.affine and self.bias)
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ModuleError(
                 f"GroupNorm expects (N, {self.num_channels}, *) input, got {x.shape}; "

@@ -29,6 +29,14 @@ class MaxPool2d(_Pool):
     ``(values, indices)``, int64 flat indices into ``H * W`` as torch. The gradient goes to the first
     maximum of each window (row-major), as torch's does.
 
+    Args:
+        kernel_size: the window's size, an int or ``(kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit ``-inf`` on each side, an int or ``(ph, pw)``.
+        dilation: the spacing between window entries.
+        return_indices: also return each maximum's flat index in its ``H * W`` plane (int64).
+        ceil_mode: round the output size up instead of down.
+
     Example:
         >>> import jax.numpy as jnp
         >>> MaxPool2d(2).apply({}, jnp.ones((1, 6, 28, 28))).shape
@@ -42,7 +50,7 @@ class MaxPool2d(_Pool):
     return_indices: bool = False
     ceil_mode: bool = False
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array | tuple[jax.Array, jax.Array]:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array | tuple[jax.Array, jax.Array]:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         with layer_errors("MaxPool2d"):
             return F.max_pool2d(
                 x,
@@ -59,6 +67,14 @@ class MaxPool2d(_Pool):
 class AvgPool2d(_Pool):
     """Mean over windows, as ``torch.nn.AvgPool2d`` (torch's divisor and ``ceil_mode`` rules).
 
+    Args:
+        kernel_size: the window's size, an int or ``(kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit zeros on each side, an int or ``(ph, pw)``.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: whether the padding zeros count in the divisor.
+        divisor_override: a fixed divisor instead of the window's size.
+
     Example:
         >>> import jax.numpy as jnp
         >>> AvgPool2d(3, stride=2, padding=1, count_include_pad=False).apply({}, jnp.ones((2, 5, 5))).shape
@@ -72,7 +88,7 @@ class AvgPool2d(_Pool):
     count_include_pad: bool = True
     divisor_override: int | None = None
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         with layer_errors("AvgPool2d"):
             return F.avg_pool2d(
                 x,
@@ -97,6 +113,6 @@ class AdaptiveAvgPool2d(_Pool):
 
     output_size: int | None | Sequence[int | None]
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:
+    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
         with layer_errors("AdaptiveAvgPool2d"):
             return F.adaptive_avg_pool2d(x, self.output_size)

@@ -38,6 +38,7 @@ class Sequential(Module):
     layers: tuple[Module, ...]
 
     def __init__(self, *layers: Module | Mapping[str, Module]) -> None:
+        named: Mapping[str, object]  # each value is checked to be a Module below
         if len(layers) == 1 and isinstance(layers[0], Mapping):
             named = dict(layers[0])
         else:

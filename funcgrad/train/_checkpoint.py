@@ -8,6 +8,7 @@ temporary folder is never taken for the latest.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jax
 
@@ -17,7 +18,7 @@ from funcgrad.train._errors import TrainError
 __all__ = ["Checkpoints"]
 
 
-def _orbax():
+def _orbax() -> Any:  # orbax ships no type information
     # Imported on first use: orbax (and tensorstore) add most of a second to `import funcgrad`.
     import orbax.checkpoint as ocp
 

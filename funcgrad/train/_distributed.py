@@ -79,6 +79,13 @@ def initialize(
     ``CoordinatorUnreachableError``. If the processes do not all join within ``timeout_s``, JAX
     ends every process (there is no exception to catch); a line on stderr says why just before.
 
+    Args:
+        coordinator: process 0's ``HOST:PORT``, or ``"auto"``; ``None`` reads
+            ``JAX_COORDINATOR_ADDRESS``.
+        num_processes: the number of processes; ``None`` reads ``JAX_NUM_PROCESSES``.
+        process_id: this process's rank; ``None`` reads ``JAX_PROCESS_ID``.
+        timeout_s: how long to wait for the coordinator and the other processes, in seconds.
+
     Example:
         >>> initialize()  # nothing given, no JAX_* variables: one process, nothing to do
         >>> jax.process_index() == 0
@@ -115,7 +122,8 @@ def initialize(
         _wait_for_coordinator(coordinator, timeout_s, deadline)
     left = max(1.0, deadline - time.monotonic())
     # gloo is the CPU collectives backend in current JAX; older versions default to none.
-    if jax.config.jax_cpu_collectives_implementation in (None, "none"):
+    # (ignore: a live option that the typed jax.config does not declare)
+    if jax.config.jax_cpu_collectives_implementation in (None, "none"):  # type: ignore[attr-defined]
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
     # JAX ends the process with a terse DEADLINE_EXCEEDED when the processes do not all join in
     # time; say first, in words, what it is waiting for.

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -40,7 +40,17 @@ CUSTOM = "custom: "
 
 @dataclass
 class FitResult:
-    """What :func:`fit` returns: final params and buffers, one metrics row per epoch, and where it saved."""
+    """What :func:`fit` returns: final params and buffers, one metrics row per epoch, and where it saved.
+
+    Attributes:
+        params: the trained params.
+        history: one metrics row per epoch (``epoch``, ``train_loss``, ``test_loss``, ...).
+        model: the model that was trained.
+        dataset: the data it was trained on.
+        out: the output folder, or ``None`` when nothing was saved.
+        config: the run's settings, as saved to ``config.json``.
+        buffers: the trained buffers (``{}`` when the model has none).
+    """
 
     params: Params
     history: list[dict[str, Any]]
@@ -100,6 +110,26 @@ def fit(
     batch of ``batch_size`` is split across them, params are replicated, and the result matches
     one device up to float rounding. A checkpoint resumes on any device count.
 
+    Args:
+        model: a funcgrad module applied to whole batches, or a name from ``MODELS``.
+        data: a :class:`~funcgrad.data.Dataset`, a name or a ``.npz`` path.
+        loss: ``loss(outputs, targets) -> scalar``.
+        optimizer: an optax ``GradientTransformation``, or a name from ``OPTIMIZERS``.
+        lr: the learning rate of a named optimizer.
+        epochs: how many passes over the training set.
+        batch_size: the examples per step (``"full"`` for full-batch descent).
+        key: a jax key or an int seed.
+        scan: fuse each epoch into one ``lax.scan``.
+        out: a folder for the config, metrics, loss plot and checkpoints, or ``None``.
+        resume: continue from the latest checkpoint in ``out``.
+        keep: how many checkpoints to keep.
+        devices: train data-parallel on this many devices.
+        progress: ``"auto"``, ``"lines"`` or ``"none"``.
+        on_step: ``on_step(epoch, step, loss)``, called after every step.
+
+    Returns:
+        A :class:`FitResult`: the trained params and buffers, the history and where it saved.
+
     Example:
         >>> result = fit("linear", "synthetic-linear", epochs=40, progress="none")
         >>> round(float(result.params["w"]), 2), result.final["epoch"]
@@ -145,7 +175,8 @@ def fit(
         custom_opt if custom_opt is not None else make_optimizer(config["optimizer"], config["lr"])
     )
     seed = config["seed"]
-    run_key = jax.random.PRNGKey(seed) if isinstance(seed, int) else key
+    # The seed is an int unless ``key`` is a jax key.
+    run_key = jax.random.PRNGKey(seed) if isinstance(seed, int) else cast(jax.Array, key)
     try:
         programs = _programs(net, loss or loss_for(ds), classify, opt)
     except TypeError:  # an unhashable model or loss: compile for this run only
@@ -179,6 +210,7 @@ def fit(
     report = Progress(config["epochs"], mode=progress if main else "none")
     steps = ds.num_train // batch
     lr_text = config["lr"] if custom_opt is None else None
+    batches: jax.Array | np.ndarray  # the epoch's batch indices; a host array with a mesh
     try:
         for epoch in range(int(state.epoch) + 1, config["epochs"] + 1):
             started = time.perf_counter()
@@ -222,7 +254,7 @@ def fit(
             row["seconds"] = round(time.perf_counter() - started, 4)
             row["examples_per_second"] = round(steps * batch / row["seconds"], 1)
             history.append(row)
-            if out is not None and main:
+            if out is not None and ckpts is not None:  # ckpts: on the main process only
                 append_metrics(out / "metrics.jsonl", row)
                 ckpts.save(dist.to_host(state) if mesh else state)
             report.end_epoch(row)
@@ -262,7 +294,9 @@ def _programs(
         return TrainState(params, net.init_buffers(), opt.init(params), zero, zero, run_key)
 
     @partial(fast_jit, static_argnums=(1, 2))
-    def shuffle(key: jax.Array, num_examples: int, batch: int):
+    def shuffle(
+        key: jax.Array, num_examples: int, batch: int
+    ) -> tuple[jax.Array, jax.Array, jax.Array]:
         key, epoch_key = jax.random.split(key)
         shuffle_key, steps_key = jax.random.split(epoch_key)
         return key, steps_key, epoch_batches(shuffle_key, num_examples, batch)
@@ -362,7 +396,7 @@ def _check_finite(
     latest = ckpts.latest() if ckpts is not None else None
     kept = (
         f"the last good checkpoint (epoch {latest}) is kept in {ckpts.directory}"
-        if latest is not None
+        if latest is not None and ckpts is not None
         else "no checkpoint had been written yet"
     )
     advice = f"a lower lr (e.g. {lr / 10:g})" if lr is not None else "a lower learning rate"

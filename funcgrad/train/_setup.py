@@ -6,7 +6,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import jax
 import optax
@@ -46,12 +46,15 @@ DEFAULTS: dict[str, Defaults] = {
     # The notes' regression: full-batch gradient descent with lr 0.01.
     "linear": Defaults(epochs=20, batch_size="full", lr=1e-2, optimizer="sgd"),
 }
+"""Each built-in model's default epochs, batch size, learning rate and optimiser."""
 MODELS = tuple(DEFAULTS)
+"""The built-in model names that ``fit`` and ``funcgrad train --model`` accept."""
 OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
     "sgd": optax.sgd,
     "momentum": lambda lr: optax.sgd(lr, momentum=0.9),
     "adam": optax.adam,
 }
+"""The optimiser names ``funcgrad train --optimizer`` accepts, each a function of the learning rate."""
 
 
 @lru_cache(maxsize=16)  # the same object for the same settings: fit's programs compile once
@@ -98,12 +101,14 @@ def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
         if ds.num_classes is None:
             raise TrainError(f"convnet classifies images; {ds.name} is a regression dataset")
         images = as_images(ds, min_size=9)
-        return Batched(ConvNet(ds.num_classes, images.example_shape[1:])), images
+        hw = cast(tuple[int, int], images.example_shape[1:])  # as_images: (1, H, W)
+        return Batched(ConvNet(ds.num_classes, hw)), images
     if name == "lenet":
         if ds.num_classes is None:
             raise TrainError(f"lenet classifies images; {ds.name} is a regression dataset")
         images = as_images(ds, min_size=12)
-        return LeNet5(ds.num_classes, images.example_shape[1:]), images
+        hw = cast(tuple[int, int], images.example_shape[1:])  # as_images: (1, H, W)
+        return LeNet5(ds.num_classes, hw), images
     if name == "linear":
         if ds.num_classes is not None or ds.example_shape != ():
             raise TrainError(

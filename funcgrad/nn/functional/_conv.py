@@ -36,7 +36,7 @@ def ntuple(v: IntOrTuple, n: int, name: str, where: str, minimum: int = 0) -> tu
     if len(t) != n or not all(isinstance(p, int) and p >= minimum for p in t):
         kind = "positive" if minimum >= 1 else "non-negative"
         raise ValueError(f"{where}: {name} must be a {kind} int or {n} of them, got {v!r}")
-    return t  # type: ignore[return-value]
+    return t
 
 
 def conv_pads(
@@ -147,6 +147,18 @@ def conv1d(
 ) -> jax.Array:
     """1-D cross-correlation, as ``torch.nn.functional.conv1d`` (``(N, C, L)`` or ``(C, L)``).
 
+    Args:
+        input: ``(N, C, L)`` or one unbatched ``(C, L)``.
+        weight: ``(out_channels, C / groups, kL)``.
+        bias: ``(out_channels,)``, or ``None``.
+        stride: the kernel's step, an int or a tuple.
+        padding: zeros added on each side, an int, a tuple, or ``'valid'`` / ``'same'``.
+        dilation: the spacing between kernel taps.
+        groups: how many channel groups are convolved separately.
+
+    Returns:
+        ``(N, out_channels, L_out)`` (no ``N`` for an unbatched input).
+
     Example:
         >>> import jax.numpy as jnp
         >>> conv1d(jnp.ones((1, 2, 5)), jnp.ones((4, 2, 3)), padding="same").shape
@@ -165,6 +177,18 @@ def conv2d(
     groups: int = 1,
 ) -> jax.Array:
     """2-D cross-correlation, as ``torch.nn.functional.conv2d`` (NCHW input, OIHW weight).
+
+    Args:
+        input: ``(N, C, H, W)`` or one unbatched ``(C, H, W)``.
+        weight: ``(out_channels, C / groups, kh, kw)``.
+        bias: ``(out_channels,)``, or ``None``.
+        stride: the kernel's step, an int or a tuple.
+        padding: zeros added on each side, an int, a tuple, or ``'valid'`` / ``'same'``.
+        dilation: the spacing between kernel taps.
+        groups: how many channel groups are convolved separately.
+
+    Returns:
+        ``(N, out_channels, H_out, W_out)`` (no ``N`` for an unbatched input).
 
     Example:
         >>> import jax.numpy as jnp

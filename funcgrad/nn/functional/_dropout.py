@@ -40,6 +40,16 @@ def dropout(
     ``training=False`` is the identity. ``inplace`` is accepted for torch's signature and ignored (a
     pure function returns a new array).
 
+    Args:
+        input: the values to drop out.
+        p: the probability of zeroing each entry.
+        training: drop out when ``True``; the identity when ``False``.
+        inplace: accepted for torch's signature; JAX arrays are never changed in place.
+        key: the random key that draws the mask; needed when ``training`` and ``p > 0``.
+
+    Returns:
+        An array of ``input``'s shape and dtype.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> y = dropout(jnp.ones(8), 0.5, key=jax.random.PRNGKey(0))
@@ -65,6 +75,16 @@ def dropout2d(
 
     A 3-D input is read as ``(N, C, L)``, as torch 2.13 does (it warns that it does). Same ``key``
     and ``inplace`` rules as :func:`dropout`.
+
+    Args:
+        input: the values to drop out, ``(N, C, H, W)`` or ``(C, H, W)``.
+        p: the probability of zeroing each channel.
+        training: drop out when ``True``; the identity when ``False``.
+        inplace: accepted for torch's signature; JAX arrays are never changed in place.
+        key: the random key that draws the mask; needed when ``training`` and ``p > 0``.
+
+    Returns:
+        An array of ``input``'s shape and dtype.
 
     Example:
         >>> import jax, jax.numpy as jnp

@@ -15,6 +15,14 @@ def embedding(input: jax.Array, weight: jax.Array, padding_idx: int | None = Non
     Indices outside ``[0, num_embeddings)`` raise in an eager call. Under ``jax.jit``, where a
     value cannot raise, their rows come out as NaN (never a silently clamped row).
 
+    Args:
+        input: integer indices, of any shape.
+        weight: the ``(num_embeddings, embedding_dim)`` table.
+        padding_idx: a row that gets no gradient, or ``None``.
+
+    Returns:
+        ``weight[input]``, of shape ``(*input.shape, embedding_dim)``.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> w = jnp.arange(6.0).reshape(3, 2)

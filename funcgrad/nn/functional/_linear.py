@@ -10,6 +10,14 @@ __all__ = ["linear"]
 def linear(input: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
     """``input @ weight.T + bias`` with torch's ``(out, in)`` weight layout.
 
+    Args:
+        input: ``(*, in_features)``.
+        weight: ``(out_features, in_features)``, torch's layout.
+        bias: ``(out_features,)``, or ``None``.
+
+    Returns:
+        ``(*, out_features)``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> linear(jnp.ones((4, 3)), jnp.ones((2, 3))).shape

@@ -54,6 +54,20 @@ def batch_norm(
     is updated in place: use the returned stats. ``momentum`` may be an array (``1 / n`` for torch's
     cumulative average, ``momentum=None``).
 
+    Args:
+        input: ``(N, C, *)``.
+        running_mean: the ``(C,)`` running mean, or ``None`` to use the batch's in both modes.
+        running_var: the ``(C,)`` running variance, or ``None``.
+        weight: the ``(C,)`` scale, or ``None``.
+        bias: the ``(C,)`` shift, or ``None``.
+        training: normalise with the batch's statistics and update the running ones.
+        momentum: the running statistics' update weight.
+        eps: added to the variance before the square root.
+
+    Returns:
+        ``(output, running_mean, running_var)``: the running statistics are returned updated in
+        training and unchanged otherwise.
+
     Example:
         >>> import jax.numpy as jnp
         >>> x = jnp.array([[1.0], [3.0]])
@@ -98,6 +112,16 @@ def layer_norm(
 ) -> jax.Array:
     """torch's ``F.layer_norm``: normalise over the last ``len(normalized_shape)`` axes.
 
+    Args:
+        input: an array whose trailing axes have shape ``normalized_shape``.
+        normalized_shape: the trailing shape to normalise over (an int, a list or a tuple).
+        weight: a scale of shape ``normalized_shape``, or ``None``.
+        bias: a shift of shape ``normalized_shape``, or ``None``.
+        eps: added to the variance before the square root.
+
+    Returns:
+        The normalised array, of ``input``'s shape.
+
     Example:
         >>> import jax.numpy as jnp
         >>> layer_norm(jnp.array([[1.0, 3.0]]), (2,), eps=0.0).tolist()
@@ -127,6 +151,16 @@ def group_norm(
     eps: float = 1e-5,
 ) -> jax.Array:
     """torch's ``F.group_norm`` on ``(N, C, *)``: normalise each of ``num_groups`` channel groups.
+
+    Args:
+        input: ``(N, C, *)``.
+        num_groups: how many groups the channels are split into; it divides ``C``.
+        weight: the ``(C,)`` scale, or ``None``.
+        bias: the ``(C,)`` shift, or ``None``.
+        eps: added to the variance before the square root.
+
+    Returns:
+        The normalised array, of ``input``'s shape.
 
     Example:
         >>> import jax.numpy as jnp

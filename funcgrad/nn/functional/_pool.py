@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from funcgrad.nn.functional._conv import IntOrTuple, ntuple
+from funcgrad.nn.functional._conv import IntOrTuple, Pads, ntuple
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool2d", "max_pool2d"]
 
@@ -28,14 +28,16 @@ def _geometry(
     padding: IntOrTuple,
     dilation: IntOrTuple,
     ceil_mode: bool,
-) -> tuple[tuple[int, ...], ...]:
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], Pads, tuple[int, ...]]:
     """Kernel, strides, dilation, pads (per axis ``(lo, hi)``, ``hi`` growing for ceil_mode), out."""
     k = ntuple(kernel, 2, "kernel_size", where, minimum=1)
+    # torch: () is the default, as None is
     empty = stride is None or (not isinstance(stride, int) and len(stride) == 0)
-    s = k if empty else ntuple(stride, 2, "stride", where, minimum=1)  # torch: () is the default
+    s = k if empty or stride is None else ntuple(stride, 2, "stride", where, minimum=1)
     p = ntuple(padding, 2, "padding", where)
     d = ntuple(dilation, 2, "dilation", where, minimum=1)
-    pads, outs = [], []
+    pads: list[tuple[int, int]] = []
+    outs: list[int] = []
     for size, ki, si, pi, di in zip(spatial, k, s, p, d, strict=True):
         if pi > ki // 2:
             raise ValueError(
@@ -54,7 +56,7 @@ def _geometry(
             )
         pads.append((pi, max(pi, (out - 1) * si + span - size - pi)))
         outs.append(out)
-    return k, s, d, tuple(pads), tuple(outs)  # type: ignore[return-value]
+    return k, s, d, tuple(pads), tuple(outs)
 
 
 def _batched(input: jax.Array, where: str) -> tuple[jax.Array, bool]:
@@ -78,6 +80,19 @@ def max_pool2d(
 
     With ``return_indices``, also the flat index into ``H * W`` of each maximum (int64 under
     ``jax_enable_x64``, as torch), the first in row-major order where several are equal.
+
+    Args:
+        input: ``(N, C, H, W)`` or one unbatched ``(C, H, W)``.
+        kernel_size: the window's size, an int or ``(kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit ``-inf`` on each side, an int or ``(ph, pw)``.
+        dilation: the spacing between window entries.
+        ceil_mode: round the output size up instead of down.
+        return_indices: also return each maximum's flat index in its ``H * W`` plane.
+
+    Returns:
+        The maxima, ``(N, C, H_out, W_out)``; with ``return_indices``, ``(maxima, indices)`` with
+        indices (int64 under ``jax_enable_x64``).
 
     Example:
         >>> import jax.numpy as jnp
@@ -135,8 +150,8 @@ def _flat_indices(
     width: int,
 ) -> jax.Array:
     # torch's indices: row * W + col of the chosen element in the unpadded input.
-    rows = np.arange(outs[0]).reshape(1, 1, -1, 1) * s[0] - pads[0][0] + (best // k[1]) * d[0]
-    cols = np.arange(outs[1]).reshape(1, 1, 1, -1) * s[1] - pads[1][0] + (best % k[1]) * d[1]
+    rows = jnp.arange(outs[0]).reshape(1, 1, -1, 1) * s[0] - pads[0][0] + (best // k[1]) * d[0]
+    cols = jnp.arange(outs[1]).reshape(1, 1, 1, -1) * s[1] - pads[1][0] + (best % k[1]) * d[1]
     index = jnp.dtype(jax.dtypes.canonicalize_dtype(jnp.int64))
     return (rows * width + cols).astype(index)
 
@@ -163,6 +178,18 @@ def avg_pool2d(
     divisor_override: int | None = None,
 ) -> jax.Array:
     """Mean over each window, as ``torch.nn.functional.avg_pool2d`` (same divisor rules).
+
+    Args:
+        input: ``(N, C, H, W)`` or one unbatched ``(C, H, W)``.
+        kernel_size: the window's size, an int or ``(kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit zeros on each side, an int or ``(ph, pw)``.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: whether the padding zeros count in the divisor.
+        divisor_override: a fixed divisor instead of the window's size.
+
+    Returns:
+        The means, ``(N, C, H_out, W_out)`` (no ``N`` for an unbatched input).
 
     Example:
         >>> import jax.numpy as jnp

@@ -12,6 +12,14 @@ __all__ = ["flatten"]
 def flatten(input: jax.Array, start_dim: int = 0, end_dim: int = -1) -> jax.Array:
     """Merge axes ``start_dim..end_dim`` into one, as ``torch.flatten`` (empty batches too).
 
+    Args:
+        input: the array to flatten.
+        start_dim: the first axis to merge (negative counts from the end).
+        end_dim: the last axis to merge (negative counts from the end).
+
+    Returns:
+        ``input`` reshaped, with axes ``start_dim..end_dim`` merged into one.
+
     Example:
         >>> import jax.numpy as jnp
         >>> flatten(jnp.ones((2, 3, 4)), 1).shape, flatten(jnp.ones((0, 3, 4, 5)), 1).shape
