@@ -152,3 +152,25 @@ def test_converted_mynet_compiles_to_the_hand_written_program():
     assert (
         sum(n for (_, op), n in ops[0].items() if op == "dot") == 8
     )  # 3 forward, 3 weight and 2 input gradients
+
+
+def test_interleaved_comparison_prints_a_ratio_per_row():
+    """``scripts/bench/interleave_converted.py``: converted and hand-written timed pair by pair."""
+    script = SCRIPT.parent / "bench" / "interleave_converted.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "mynet_b64", "--pairs", "2", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=script.parent,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ratio = re.search(r"mynet_b64: converted / hand-written median (\d+\.\d+)", proc.stdout)
+    assert ratio and float(ratio.group(1)) > 0, proc.stdout
+    bad = subprocess.run(
+        [sys.executable, str(script), "resnet_b64"],
+        capture_output=True,
+        text=True,
+        cwd=script.parent,
+    )
+    assert bad.returncode == 2 and "unknown row 'resnet_b64'" in bad.stderr
