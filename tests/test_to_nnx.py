@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from _convert_zoo import ZOO
 from _parity import assert_close, torch_dtype
 from _torch_models import TorchConvNet, TorchMyNet, torch_lenet5
 from flax import nnx
@@ -307,7 +308,6 @@ def test_custom_forward_runs_funcgrads_apply():
     np.testing.assert_allclose(call(net, x), jax.nn.relu(apply(new, False)[0]), rtol=1e-6)
 
 
-@pytest.mark.skipif(not hasattr(fg.interop, "convert"), reason="fg.interop.convert not there yet")
 def test_converted_model():
     class Net(nn.Module):
         def __init__(self):
@@ -324,6 +324,25 @@ def test_converted_model():
     net = fg.interop.to_nnx(conv.model, conv.params, conv.buffers or None)
     net.eval()
     assert_close(net(jnp.asarray(x)), ref(torch.from_numpy(x)).detach().numpy(), np.float32, "conv")
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_converted_zoo_matches_torch(name):
+    """Every model of the converter's zoo, converted, then carried to nnx: eval mode as torch's."""
+    entry = ZOO[name]
+    torch.manual_seed(0)
+    ref = entry.build(0.5)
+    x = entry.input(torch.Generator().manual_seed(1))
+    x = x.float() if entry.float_input else x
+    ref.train()
+    with torch.no_grad():  # move BatchNorm's running statistics away from their init
+        ref(x)
+    ref.eval()
+    conv = fg.interop.convert(ref, x)
+    net = fg.interop.to_nnx(conv.model, conv.params, conv.buffers or None)
+    net.eval()
+    expected = ref(x).detach().numpy()
+    assert_close(net(jnp.asarray(x.numpy())), expected, np.float32, name)
 
 
 # -- errors ---------------------------------------------------------------------------------------
