@@ -19,7 +19,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-__all__ = ["as_flags", "build_parser", "main"]
+from funcgrad.cli._errors import CommandError
+
+__all__ = ["CommandError", "as_flags", "build_parser", "main"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,11 +16,9 @@ import sys
 import warnings
 from typing import Any
 
+from funcgrad.cli._errors import CommandError
+
 __all__ = ["configure_parser", "run"]
-
-
-class _CommandError(Exception):
-    """A bad flag or file: reported as one line."""
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -56,20 +54,20 @@ def _shape(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not shape or any(s < 0 for s in shape):
-        raise _CommandError(f"--input-shape {text!r} is not a shape; write sizes like 1,1,28,28")
+        raise CommandError(f"--input-shape {text!r} is not a shape; write sizes like 1,1,28,28")
     return shape
 
 
 def _load(spec: str, args_json: str | None) -> Any:
     path, sep, name = spec.rpartition(":")
     if not sep or not path or not name:
-        raise _CommandError(f"{spec!r} names no class; write path/to/models.py:ClassName")
+        raise CommandError(f"{spec!r} names no class; write path/to/models.py:ClassName")
     if not os.path.isfile(path):
-        raise _CommandError(f"{path} is not a file; give the path of the Python file with {name}")
+        raise CommandError(f"{path} is not a file; give the path of the Python file with {name}")
     module_name = "funcgrad_convert_" + os.path.splitext(os.path.basename(path))[0]
     spec_ = importlib.util.spec_from_file_location(module_name, path)
     if spec_ is None or spec_.loader is None:
-        raise _CommandError(f"{path} cannot be imported as a Python module")
+        raise CommandError(f"{path} cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec_)
     sys.modules[module_name] = module  # dataclasses and pickling in the user's file look here
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # its sibling imports
@@ -79,16 +77,16 @@ def _load(spec: str, args_json: str | None) -> Any:
         sys.path.pop(0)
     cls = getattr(module, name, None)
     if cls is None:
-        raise _CommandError(f"{path} defines no {name}")
+        raise CommandError(f"{path} defines no {name}")
     try:
         given = json.loads(args_json) if args_json else []
     except json.JSONDecodeError as e:
-        raise _CommandError(f"--args is not JSON ({e})") from None
+        raise CommandError(f"--args is not JSON ({e})") from None
     if isinstance(given, dict):
         return cls(**given)
     if isinstance(given, list):
         return cls(*given)
-    raise _CommandError("--args must be a JSON list or object")
+    raise CommandError("--args must be a JSON list or object")
 
 
 def _check(torch_model: Any, conv: Any, x: Any) -> tuple[float, float]:
@@ -131,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         from funcgrad.interop import ConversionError
 
         text = " ".join(str(e).split())
-        if not isinstance(e, (_CommandError, ConversionError)):
+        if not isinstance(e, (CommandError, ConversionError)):
             text = f"{type(e).__name__}: {text} (run again with --debug for the traceback)"
         print(f"error: {text}", file=sys.stderr)
         return 1
@@ -140,16 +138,14 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     shape = _shape(args.input_shape)
     if args.out and os.path.exists(args.out):
-        raise _CommandError(f"{args.out} exists; choose a new --out (convert never overwrites)")
+        raise CommandError(f"{args.out} exists; choose a new --out (convert never overwrites)")
     import torch
 
     import funcgrad as fg
 
     torch_model = _load(args.model, args.args)
     if not isinstance(torch_model, torch.nn.Module):
-        raise _CommandError(
-            f"{args.model} is a {type(torch_model).__name__}, not a torch.nn.Module"
-        )
+        raise CommandError(f"{args.model} is a {type(torch_model).__name__}, not a torch.nn.Module")
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     with warnings.catch_warnings():
         # torch.export's own notes about its internals (unflatten, pytree specs) are not the user's.

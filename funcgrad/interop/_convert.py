@@ -22,12 +22,15 @@ from __future__ import annotations
 import inspect
 import os
 import traceback
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from funcgrad import nn as fgnn
 from funcgrad.interop import _fx_ops as ops
 from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, module_source
+from funcgrad.interop._export_ops import template as export_template
 from funcgrad.interop._torch import import_torch
 from funcgrad.nn._module import Buffers, Module, Params
 
@@ -167,10 +170,8 @@ def _run_source(source: str, name: str) -> Module:
 
 def _library_dirs() -> tuple[str, ...]:
     torch = import_torch()
-    import funcgrad
-
-    files = (str(m.__file__) for m in (torch, funcgrad))
-    return tuple(os.path.dirname(os.path.abspath(f)) + os.sep for f in files)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # funcgrad/
+    return (os.path.dirname(os.path.abspath(str(torch.__file__))) + os.sep, package + os.sep)
 
 
 def _user_frame(frames: list[traceback.FrameSummary]) -> str:
@@ -386,10 +387,8 @@ class _Writer:
         return self.custom(m, path)
 
     def _check_leaf(self, code: str, m: Any, path: str, call_node: Any, parent: str) -> None:
-        import funcgrad as fg
-
         try:
-            eval(code, {"fg": fg})
+            eval(code, {"fg": types.SimpleNamespace(nn=fgnn)})  # leaf code reads fg.nn.<Layer>(...)
         except Exception as e:
             raise _error(
                 f"torch.nn.{type(m).__name__}",
@@ -590,7 +589,10 @@ class _Writer:
                 arg = rendered[0] if len(rendered) == 1 else f"({', '.join(rendered)})"
                 lines.append(f'{var(node)} = call("{node.target}", {arg})')
             elif node.op in ("call_function", "call_method"):
-                template = ops.lookup(node.op, node.target)
+                if node.op == "call_function" and hasattr(node.target, "overloadpacket"):
+                    template = export_template(node.target)  # an ATen op, from torch.export
+                else:
+                    template = ops.lookup(node.op, node.target)
                 op = _op_name(node)
                 if template is None:
                     raise fail(

@@ -83,10 +83,6 @@ def lookup(op: str, target: Any) -> Template | None:
         found = table.get(target)
     except TypeError:  # an unhashable target
         return None
-    if found is None and op == "call_function" and hasattr(target, "overloadpacket"):
-        from funcgrad.interop import _export_ops  # an ATen op, from torch.export's graph
-
-        return _export_ops.template(target)
     return found
 
 
