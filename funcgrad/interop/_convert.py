@@ -30,6 +30,7 @@ from typing import Any
 from funcgrad import nn as fgnn
 from funcgrad.interop import _fx_ops as ops
 from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, module_source
+from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
 from funcgrad.interop._torch import import_torch
 from funcgrad.nn._module import Buffers, Module, Params
@@ -209,8 +210,6 @@ def _op_name(node: Any) -> str:
         return f"Tensor.{node.target}"
     target = node.target
     if hasattr(target, "overloadpacket"):  # an ATen op, from torch.export's graph
-        from funcgrad.interop._export_ops import op_name
-
         return op_name(target)
     module = getattr(target, "__module__", None) or "torch"
     name = getattr(target, "__name__", repr(target))
@@ -472,8 +471,6 @@ class _Writer:
     def exported(self, m: Any, fx_error: ConversionError) -> tuple[Any, Any, str]:
         """``m``'s train and eval graphs from ``torch.export``, and its input shapes; ``fx_error``
         (torch.fx's) where export cannot follow ``forward`` either (control flow on values)."""
-        from funcgrad.interop._export_ops import export_graph
-
         if self.example_input is None:
             raise ConversionError(
                 f"{fx_error} (if it depends only on shapes, pass an example input, "
