@@ -4,6 +4,9 @@
 Each framework runs in its own process (PyTorch's OpenMP threads keep spinning after its ops and
 slow whatever runs next in the same process), the frameworks take turns over several rounds, and
 every figure is the median over rounds. Ratios are against PyTorch eager measured in the same run.
+The targets are then judged on paired timings (``bench/_paired.py``): the two frameworks of a
+target keep a worker each and are timed back to back, pair after pair, so that the machine's drift
+between rounds does not land in the ratio.
 Workers start from a clean environment (no ``XLA_FLAGS``, no thread caps); each one switches on
 what it documents, and the report says, framework by framework, how the CPU kernels were chosen.
 
@@ -11,6 +14,7 @@ what it documents, and the report says, framework by framework, how the CPU kern
     python scripts/benchmark.py --quick          # smoke run: tiny timings, one round
     python scripts/benchmark.py --json out.json  # also write machine-readable results
     python scripts/benchmark.py --sweep --docs docs/benchmarks.md   # train step over batch sizes
+    python scripts/benchmark.py --frameworks funcgrad,torch --workloads convnet_b64 --pairs 15
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 
 from _common import SWEEP_MODELS, SWEEP_SIZES, WORKLOADS, batch_of, known, sweep_workloads  # noqa: E402
+from _paired import Paired, Server, compare  # noqa: E402
 
 FRAMEWORKS = {
     "funcgrad": "funcgrad",
@@ -132,10 +137,11 @@ def worker_env(parent: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def measure(frameworks: list[str], workloads: list[str], rounds: int, quick: bool) -> tuple:
+def measure(
+    frameworks: list[str], workloads: list[str], rounds: int, quick: bool, env: dict[str, str]
+) -> tuple:
     """``(results, kernels)``: the median figure per framework and workload, and each framework's
     account of its kernels."""
-    env = worker_env(dict(os.environ))
     raw: dict[str, dict[str, list]] = {f: {} for f in frameworks}
     kernels: dict[str, str] = {}
     for r in range(rounds):
@@ -152,6 +158,32 @@ def measure(frameworks: list[str], workloads: list[str], rounds: int, quick: boo
                 raw[f].setdefault(w, []).append(v)
     results = {f: {w: median_of(vs) for w, vs in ws.items()} for f, ws in raw.items()}
     return results, kernels
+
+
+def measure_pairs(results: dict, pairs: int, quick: bool, env: dict[str, str]) -> dict:
+    """``{(workload, framework, against): Paired}`` for every target both of whose figures the
+    rounds measured: the two frameworks timed in turn, ``pairs`` times, one worker each."""
+    servers: dict[str, Server] = {}
+    paired: dict[tuple[str, str, str], Paired] = {}
+    try:
+        for w, f, against, *_ in TARGETS:
+            ref_fw, _, ref_w = against.partition(":")
+            if ratio(results, w, f, against) is None:
+                continue  # not measured in this run (or broken): nothing to pair
+            for fw in (f, ref_fw):
+                if fw not in servers:
+                    servers[fw] = Server(fw, quick, env)
+            t0 = time.perf_counter()
+            got = compare(servers[f], w, servers[ref_fw], ref_w or w, pairs)
+            paired[w, f, against] = got
+            print(
+                f"  pairs {f} {w} / {against}: {time.perf_counter() - t0:6.1f} s, {got.describe()}",
+                flush=True,
+            )
+    finally:
+        for server in servers.values():
+            server.close()
+    return paired
 
 
 def ratio(results: dict, workload: str, framework: str, against: str) -> float | None:
@@ -275,10 +307,14 @@ def write_docs_block(path: Path, block: str) -> None:
     path.write_text(pattern.sub(lambda _: f"{SWEEP_BEGIN}\n{block}\n{SWEEP_END}", text))
 
 
-def print_targets(results: dict) -> list[dict]:
+def print_targets(results: dict, paired: dict) -> list[dict]:
+    """Print each target as met or missed, judged on its paired ratio where there is one (else on
+    the rounds' medians), and return them for the JSON report."""
     checks = []
     for w, f, against, least, *most in TARGETS:
-        r = ratio(results, w, f, against)
+        rounds_ratio = ratio(results, w, f, against)
+        pairs = paired.get((w, f, against))
+        r = pairs.median if pairs and pairs.ratios else rounds_ratio
         most = most[0] if most else None
         ok = r is not None and r >= least and (most is None or r <= most)
         checks.append(
@@ -287,12 +323,19 @@ def print_targets(results: dict) -> list[dict]:
                 "framework": f,
                 "against": against,
                 "ratio": r,
+                "judged_on": "pairs" if pairs and pairs.ratios else "rounds",
+                "pair_ratios": pairs.ratios if pairs else [],
+                "rounds_ratio": rounds_ratio,
                 "at_least": least,
                 "at_most": most,
                 "met": ok,
             }
         )
         shown = f"{r:.2f}x" if r is not None else "not measured in this run"
+        if pairs and pairs.ratios:
+            shown += f" ({pairs.describe()}; rounds' medians {rounds_ratio:.2f}x)"
+        elif r is not None:
+            shown += f" (rounds' medians{'; pairs ' + pairs.describe() if pairs else ''})"
         mark = "ok  " if ok else "MISS" if r is not None else "skip"
         goal = f">= {least}x" if most is None else f"{least}x to {most}x"
         print(f"  {mark} {f} {w} vs {against}: {shown} (target {goal})")
@@ -322,6 +365,12 @@ def main() -> None:
         "--plot", type=Path, default=ROOT / "docs" / "benchmark_sweep.png", help="--sweep's PNG"
     )
     p.add_argument("--docs", type=Path, help="--sweep: replace the marked sweep table in this file")
+    p.add_argument(
+        "--pairs",
+        type=int,
+        default=None,
+        help="paired timings per target (default 7, 1 with --quick; 0: judge on the rounds)",
+    )
     args = p.parse_args()
     sizes = [int(n) for n in args.sizes.split(",") if n]
     default_fw = SWEEP_FRAMEWORKS if args.sweep else FRAMEWORKS
@@ -337,11 +386,16 @@ def main() -> None:
     if args.quick:
         frameworks = [f for f in frameworks if f not in QUICK_SKIP]
     rounds = args.rounds or (1 if args.quick else 3)
+    pairs = args.pairs if args.pairs is not None else 1 if args.quick else 7
+    if rounds < 1 or pairs < 0:
+        p.error("--rounds must be at least 1 and --pairs at least 0")
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {load:.2f}")
+    env = worker_env(dict(os.environ))
     t0 = time.perf_counter()
-    results, kernels = measure(frameworks, workloads, rounds, args.quick)
+    results, kernels = measure(frameworks, workloads, rounds, args.quick, env)
+    paired = {} if args.sweep or not pairs else measure_pairs(results, pairs, args.quick, env)
     wall = time.perf_counter() - t0
 
     print("\nhow the CPU kernels were chosen (each worker's own account):")
@@ -370,8 +424,11 @@ def main() -> None:
             cells = ", ".join(f"{m} {v:.2f}" if v else f"{m} n/a" for m, v in costs[f].items())
             print(f"  {FRAMEWORKS[f]:28s} {cells}")
         print("\ntargets:")
-        report = {"grad_over_forward": costs, "targets": print_targets(results)}
-    print(f"\n{rounds} round(s), {wall:.0f} s, load after {os.getloadavg()[0]:.2f}")
+        report = {"grad_over_forward": costs, "targets": print_targets(results, paired)}
+    print(
+        f"\n{rounds} round(s), {pairs if paired else 0} pair(s) per target, {wall:.0f} s, "
+        f"load after {os.getloadavg()[0]:.2f}"
+    )
     if args.json:
         report = {
             "machine": {
@@ -381,6 +438,7 @@ def main() -> None:
                 "load_after": os.getloadavg()[0],
             },
             "rounds": rounds,
+            "pairs": pairs if paired else 0,
             "quick": args.quick,
             "seconds": wall,
             "units": {w: unit_of(w) for w in workloads},

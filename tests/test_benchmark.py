@@ -12,6 +12,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 from funcgrad.train import FAST_CPU_FLAG, FAST_CPU_OPTIONS
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "benchmark.py"
@@ -67,6 +70,57 @@ def test_quick_run_prints_table_and_writes_json(tmp_path):
     )
     assert "funcgrad_converted mynet_b64 vs funcgrad: " in proc.stdout
     assert "(target 0.95x to 1.05x)" in proc.stdout
+    # every target measured in the rounds is judged on its paired timings (one pair when quick)
+    measured = [t for t in report["targets"] if t["rounds_ratio"] is not None]
+    assert measured and all(t["judged_on"] == "pairs" for t in measured), measured
+    assert all(len(t["pair_ratios"]) == 1 == report["pairs"] for t in measured)
+    assert all(t["ratio"] == t["pair_ratios"][0] > 0 for t in measured)
+    assert "(median of 1 pairs, range " in proc.stdout
+
+
+def test_pairs_zero_judges_on_the_rounds(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = run("--frameworks", "funcgrad,torch", "--workloads", "mynet_b64", "--pairs", "0",
+               "--json", str(out))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(out.read_text())
+    (target,) = [t for t in report["targets"] if t["ratio"] is not None]
+    assert (target["workload"], target["against"], target["judged_on"]) == (
+        "mynet_b64",
+        "torch",
+        "rounds",
+    )
+    assert target["ratio"] == target["rounds_ratio"] and report["pairs"] == 0
+
+
+def test_paired_timings_alternate_the_order_and_take_the_median():
+    """``bench/_paired.py`` with two stand-in workers whose speed drifts by the call."""
+    sys.path.insert(0, str(SCRIPT.parent / "bench"))
+    import _paired
+
+    calls: list[str] = []
+
+    class Drifting:  # every call runs 10% slower than the one before, whoever makes it
+        def __init__(self, name: str, speed: float) -> None:
+            self.name, self.speed = name, speed
+
+        def rate(self, workload: str) -> float:
+            calls.append(f"{self.name}:{workload}")
+            return self.speed / 1.1 ** len(calls)
+
+    a, b = Drifting("a", 2.0), Drifting("b", 1.0)
+    got = _paired.compare(a, "w", b, "v", pairs=4)
+    assert calls == ["a:w", "b:v", "b:v", "a:w", "a:w", "b:v", "b:v", "a:w"]
+    # each pair sees the drift of one call, once in a's favour and once against it
+    np.testing.assert_allclose(got.ratios, [2.2, 2 / 1.1, 2.2, 2 / 1.1])
+    assert got.median == pytest.approx((2.2 + 2 / 1.1) / 2)
+    assert got.describe() == "median of 4 pairs, range 1.82-2.20"
+
+    class Missing(Drifting):
+        def rate(self, workload: str) -> None:
+            return None
+
+    assert _paired.compare(a, "w", Missing("m", 1.0), "v", pairs=3).median is None
 
 
 def test_report_says_how_the_kernels_were_chosen(tmp_path):
@@ -174,3 +228,18 @@ def test_interleaved_comparison_prints_a_ratio_per_row():
         cwd=script.parent,
     )
     assert bad.returncode == 2 and "unknown row 'resnet_b64'" in bad.stderr
+
+
+def test_conv_input_gradient_script_prints_a_ratio():
+    """``scripts/bench/conv_input_grad.py``: the two gradients agree (it checks) and are timed."""
+    script = SCRIPT.parent / "bench" / "conv_input_grad.py"
+    proc = subprocess.run(
+        [sys.executable, str(script), "--pairs", "1", "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=script.parent,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    found = re.findall(r"funcgrad / JAX speed median \d+\.\d+ .*1 pairs\)", proc.stdout)
+    assert len(found) == 2, proc.stdout  # the input gradient and the whole train step

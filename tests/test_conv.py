@@ -3,6 +3,7 @@
 import warnings
 
 import jax
+import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -83,7 +84,12 @@ def test_params_named_and_shaped_like_state_dict():
 
 @pytest.mark.parametrize(
     "layer",
-    [fg.nn.Conv2d(2, 4, 3, stride=2, padding=1, groups=2), fg.nn.Conv1d(2, 3, 3, dilation=2)],
+    [
+        fg.nn.Conv2d(2, 4, 3, stride=2, padding=1, groups=2),
+        fg.nn.Conv1d(2, 3, 3, dilation=2),
+        fg.nn.Conv2d(2, 4, 3, padding=1, groups=2),  # stride 1: the pad-then-convolve gradient
+        fg.nn.Conv2d(2, 2, (4, 3), padding="same", dilation=(2, 1)),
+    ],
 )
 def test_finite_differences(x64, layer):
     params = layer.init(jax.random.PRNGKey(0))
@@ -131,8 +137,43 @@ def test_one_code_path_to_conv_general_dilated(layer):
     shape = (1, 2, 6, 6) if isinstance(layer, fg.nn.Conv2d) else (1, 2, 6)
     params = layer.init(jax.random.PRNGKey(0))
     jaxpr = jax.make_jaxpr(layer.apply)(params, jnp.ones(shape))
-    prims = [e.primitive.name for e in jaxpr.jaxpr.eqns]
+    prims = [e.primitive.name for e in _all_eqns(jaxpr.jaxpr)]
     assert prims.count("conv_general_dilated") == 1, prims
+
+
+def _all_eqns(jaxpr):
+    """Every equation of ``jaxpr`` and of the bodies it calls (jit, custom_jvp)."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        for body in eqn.params.values():
+            if isinstance(body, jax.extend.core.ClosedJaxpr):
+                yield from _all_eqns(body.jaxpr)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"padding": 2}, {"padding": "same", "dilation": 2}, {"groups": 2}]
+)
+def test_stride_one_input_gradient_pads_then_convolves(kwargs):
+    """XLA:CPU runs an unpadded convolution of a zero-padded gradient faster than the padded one
+    that JAX's transpose rule writes, so the reverse program must have no padded convolution."""
+    layer = fg.nn.Conv2d(4, 4, 5, **kwargs)
+    params = layer.init(jax.random.PRNGKey(0))
+    x = jax.random.normal(jax.random.PRNGKey(1), (2, 4, 12, 12))
+    y, vjp = jax.vjp(lambda x: layer.apply(params, x), x)
+    convs = [e for e in _all_eqns(jax.make_jaxpr(vjp)(y).jaxpr)]
+    convs = [e for e in convs if e.primitive.name == "conv_general_dilated"]
+    assert len(convs) == 1 and all(p == (0, 0) for p in convs[0].params["padding"]), convs
+    # and the same numbers as torch, both ways
+    ref = torch.nn.Conv2d(4, 4, 5, **kwargs).double()
+    ref.load_state_dict({k: torch.tensor(np.asarray(v, np.float64)) for k, v in params.items()})
+    xt = torch.tensor(np.asarray(x, np.float64), requires_grad=True)
+    g = np.random.default_rng(0).standard_normal(y.shape)
+    ref(xt).backward(torch.tensor(g))
+    assert_close(vjp(jnp.asarray(g, jnp.float32))[0], xt.grad.numpy(), np.float32, "input grad")
+    v = np.random.default_rng(1).standard_normal(x.shape)
+    _, jvp = jax.jvp(lambda x: layer.apply(params, x), (x,), (jnp.asarray(v, jnp.float32),))
+    _, jvp_t = torch.func.jvp(ref, (xt.detach(),), (torch.tensor(v),))
+    assert_close(jvp, jvp_t.detach().numpy(), np.float32, "input jvp")
 
 
 def _slow_warnings(fn):

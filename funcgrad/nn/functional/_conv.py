@@ -3,15 +3,22 @@
 Every convolution goes through one call of ``lax.conv_general_dilated``, so GPUs keep cuDNN and the
 CPU gets whatever kernels the application chose (see ``funcgrad._cpu_kernels``; tracing one for a
 CPU on the slow path warns once per process).
+
+A stride-1 convolution's input gradient is written as an explicit zero pad followed by an unpadded
+convolution (``_conv_general_dilated``); XLA:CPU runs that 20-25% faster than the padded
+convolution JAX's own transpose rule emits, about 8% of the ConvNet train step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Literal
 
 import jax
+import jax.numpy as jnp
 from jax import lax
+from jax.custom_derivatives import SymbolicZero
 
 from funcgrad._cpu_kernels import note_cpu_convolution
 
@@ -21,7 +28,7 @@ IntOrTuple = int | Sequence[int]
 Padding = IntOrTuple | Literal["valid", "same"]
 Pads = tuple[tuple[int, int], ...]
 
-_DIMS = {1: ("NCH", "OIH", "NCH"), 2: ("NCHW", "OIHW", "NCHW")}
+_DIMS: dict[int, tuple[str, str, str]] = {1: ("NCH", "OIH", "NCH"), 2: ("NCHW", "OIHW", "NCHW")}
 
 
 def ntuple(v: IntOrTuple, n: int, name: str, where: str, minimum: int = 0) -> tuple[int, ...]:
@@ -91,6 +98,73 @@ def check_window_fits(
         )
 
 
+def _lax_conv(
+    input: jax.Array,
+    weight: jax.Array,
+    strides: Sequence[int],
+    pads: Pads,
+    dilations: Sequence[int],
+    groups: int,
+    dims: tuple[str, str, str],
+) -> jax.Array:
+    """The one call of ``lax.conv_general_dilated``."""
+    return lax.conv_general_dilated(
+        input,
+        weight,
+        tuple(strides),
+        pads,
+        rhs_dilation=tuple(dilations),
+        feature_group_count=groups,
+        dimension_numbers=dims,
+    )
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4, 5))
+def _conv_general_dilated(
+    input: jax.Array,
+    weight: jax.Array,
+    pads: Pads,
+    dilations: tuple[int, ...],
+    groups: int,
+    dims: tuple[str, str, str],
+) -> jax.Array:
+    """A stride-1 convolution whose input gradient is a zero pad and an unpadded convolution."""
+    return _lax_conv(input, weight, (1,) * len(pads), pads, dilations, groups, dims)
+
+
+def _conv_jvp(
+    pads: Pads,
+    dilations: tuple[int, ...],
+    groups: int,
+    dims: tuple[str, str, str],
+    primals: tuple[jax.Array, jax.Array],
+    tangents: tuple[jax.Array | SymbolicZero, jax.Array | SymbolicZero],
+) -> tuple[jax.Array, jax.Array]:
+    input, weight = primals
+    d_input, d_weight = tangents
+    out = _conv_general_dilated(input, weight, pads, dilations, groups, dims)
+    tangent = jnp.zeros_like(out)
+    if not isinstance(d_weight, SymbolicZero):
+        tangent = _conv_general_dilated(input, d_weight, pads, dilations, groups, dims)
+    if isinstance(d_input, SymbolicZero):  # the input is data: no input gradient to compute
+        return out, tangent
+    # The input's tangent as the "full" convolution (padded by the dilated kernel's extent less
+    # one) cropped to the output: JAX transposes a crop into a zero pad and a full convolution
+    # into an unpadded one, so reverse mode gets pad + unpadded convolution. (Forward mode pays
+    # for the full convolution's larger output; reverse mode never evaluates it.)
+    extents = [d * (k - 1) for k, d in zip(weight.shape[2:], dilations, strict=True)]
+    full = _lax_conv(
+        d_input, weight, (1,) * len(pads), tuple((e, e) for e in extents), dilations, groups, dims
+    )
+    starts = (0, 0) + tuple(e - lo for e, (lo, _) in zip(extents, pads, strict=True))
+    ends = tuple(s + n for s, n in zip(starts, out.shape, strict=True))
+    return out, tangent + lax.slice(full, starts, ends)
+
+
+# Symbolic zeros, so that an input that is data (the first layer's) costs no convolution at all.
+_conv_general_dilated.defjvp(_conv_jvp, symbolic_zeros=True)
+
+
 def _conv(
     input: jax.Array,
     weight: jax.Array,
@@ -105,8 +179,9 @@ def _conv(
     if input.ndim not in (nd + 1, nd + 2):
         layout = ("(N, C, L) or (C, L)", "(N, C, H, W) or (C, H, W)")[nd - 1]
         raise ValueError(f"{where}: expected input {layout}, got shape {tuple(input.shape)}")
-    if input.ndim == nd + 1:
-        return _conv(input[None], weight, bias, stride, padding, dilation, groups, nd)[0]
+    if input.ndim == nd + 1:  # one example: the bias goes on after the batch axis is dropped
+        y = _conv(input[None], weight, None, stride, padding, dilation, groups, nd)[0]
+        return y if bias is None else y + bias.reshape((-1,) + (1,) * nd)
     out_c, in_per_group, *kernel = weight.shape
     if not isinstance(groups, int) or groups < 1 or out_c % groups:
         raise ValueError(
@@ -124,15 +199,13 @@ def _conv(
     pads = conv_pads(padding, kernel, dilations, strides, where)
     check_window_fits(input.shape[2:], pads, kernel, dilations, where)
     note_cpu_convolution()
-    y = lax.conv_general_dilated(
-        input,
-        weight,
-        strides,
-        pads,
-        rhs_dilation=dilations,
-        feature_group_count=groups,
-        dimension_numbers=_DIMS[nd],
-    )
+    extents = [d * (k - 1) for k, d in zip(kernel, dilations, strict=True)]
+    if all(s == 1 for s in strides) and all(
+        max(pad) <= e for e, pad in zip(extents, pads, strict=True)
+    ):
+        y = _conv_general_dilated(input, weight, pads, dilations, groups, _DIMS[nd])
+    else:  # strided (or padded beyond the kernel): JAX's own transpose rule
+        y = _lax_conv(input, weight, strides, pads, dilations, groups, _DIMS[nd])
     return y if bias is None else y + bias.reshape((1, out_c) + (1,) * nd)
 
 
