@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from _common import Bench, time_bench
+
 HERE = Path(__file__).resolve().parent
 # Idle time between one worker's block and the other's: OpenMP (PyTorch) and Eigen (XLA) worker
 # threads spin for a moment after their last task; the next block must not share the cores.
@@ -61,6 +63,19 @@ class Server:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+class InProcess:
+    """:class:`Server`'s ``rate`` over benches built in this process, keeping every rate timed."""
+
+    def __init__(self, benches: dict[str, Bench], quick: bool) -> None:
+        self.benches, self.quick = benches, quick
+        self.rates: dict[str, list[float]] = {w: [] for w in benches}
+
+    def rate(self, workload: str) -> float:
+        rate = time_bench(self.benches[workload], self.quick)
+        self.rates[workload].append(rate)
+        return rate
 
 
 @dataclass

@@ -5,7 +5,7 @@ JAX transposes a convolution into a *padded* convolution of the output gradient;
 (``funcgrad/nn/functional/_conv.py``), which XLA:CPU runs faster. This times the input gradient of
 ConvNet's second convolution (64x20x24x24, 5x5 kernel) both ways, and the whole ConvNet train
 step (the benchmark's, hand-written with one convolution or the other), pair by pair, compiled
-with funcgrad's fast kernels.
+with funcgrad's fast kernels. The pairs alternate their order as ``benchmark.py``'s do (``_paired``).
 
     python scripts/bench/conv_input_grad.py            # 9 pairs of each
     python scripts/bench/conv_input_grad.py --pairs 21
@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from _common import LR, Bench, data, time_bench
+from _common import LR, Bench, data
+from _paired import InProcess, compare
 from jax import lax
 
 from funcgrad.nn import functional as F
@@ -104,20 +105,14 @@ def main(argv: list[str]) -> int:
         p.error("--pairs must be at least 1")
     check_same_gradient()
     for what, make in (("input gradient, conv2", input_grad), ("ConvNet b64 train step", step)):
-        b = {"funcgrad": make(F.conv2d), "jax": make(lax_conv2d)}
-        ms: dict[str, list[float]] = {"funcgrad": [], "jax": []}
-        ratios = []
-        for i in range(args.pairs):
-            order = ("funcgrad", "jax") if i % 2 == 0 else ("jax", "funcgrad")
-            rate = {name: time_bench(b[name], args.quick) for name in order}
-            ratios.append(rate["funcgrad"] / rate["jax"])
-            for name in ms:
-                ms[name].append(1e3 / rate[name])
+        ours, jax_rule = (InProcess({what: make(c)}, args.quick) for c in (F.conv2d, lax_conv2d))
+        ratios = compare(ours, what, jax_rule, what, args.pairs).ratios
+        ms = {name: statistics.median(1e3 / r for r in side.rates[what])
+              for name, side in (("funcgrad", ours), ("jax", jax_rule))}  # fmt: skip
         print(
-            f"{what}, ms: funcgrad {statistics.median(ms['funcgrad']):.2f}, JAX's transpose rule "
-            f"{statistics.median(ms['jax']):.2f}; funcgrad / JAX speed median "
-            f"{statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}, "
-            f"{len(ratios)} pairs)",
+            f"{what}, ms: funcgrad {ms['funcgrad']:.2f}, JAX's transpose rule {ms['jax']:.2f}; "
+            f"funcgrad / JAX speed median {statistics.median(ratios):.3f} "
+            f"(min {min(ratios):.3f}, max {max(ratios):.3f}, {len(ratios)} pairs)",
             flush=True,
         )
     return 0
