@@ -38,6 +38,7 @@ from funcgrad.nn._module import (
 )
 from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
 from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._sequential import Sequential
 
 __all__ = [
@@ -57,6 +58,10 @@ __all__ = [
     "Flatten",
     "GroupNorm",
     "Identity",
+    "LAYERS",
+    "LOSSES",
+    "LayerEntry",
+    "LossEntry",
     "LayerNorm",
     "LeakyReLU",
     "Linear",

@@ -1,0 +1,226 @@
+"""The layer table: one entry per torch layer and loss that funcgrad has, read by everything else.
+
+Each entry says, once, what the rest of funcgrad needs to know about a torch layer:
+
+* ``module``: the funcgrad class, named as torch's (``fg.nn.Conv2d`` for ``torch.nn.Conv2d``), with
+  torch's constructor signature;
+* ``functional``: its pure form in ``fg.nn.functional`` (or ``fg.losses``), named as torch's
+  ``torch.nn.functional`` function;
+* ``grad_fn``: the ``grad_fn`` torch records for the layer's output, which ``fg.graph`` shows;
+* ``nnx``: how ``fg.interop.to_nnx`` carries it (the name of a native ``flax.nnx`` route, or
+  ``None`` for the generic wrapper that runs the funcgrad layer itself);
+* ``convert``: how ``fg.interop.convert`` writes it (``"leaf"``: ``fg.nn.<Name>(...)`` with torch's
+  constructor arguments, read from the torch module's attributes of the same names);
+* ``module_db`` / ``op_db``: where torch's own sample inputs for it come from (the ``module_db``
+  entry of the same name, and the ``op_db`` entries of its functional form).
+
+The converter's leaf table, its ``F.*`` rows, the graph's ``grad_fn`` labels, the NNX mapping, the
+parity and finite-difference tests and the docs' table of layers are all derived from this table;
+none of them lists layers again. ``tests/test_registry.py`` fails when an entry lacks any of them.
+
+Adding a layer: its module, its functional, one entry here (``docs/contributing.md`` has a worked
+example).
+
+Example:
+    >>> import funcgrad as fg
+    >>> entry = fg.nn.LAYERS["Conv2d"]
+    >>> entry.module is fg.nn.Conv2d, entry.functional.__name__, entry.grad_fn
+    (True, 'conv2d', 'ConvolutionBackward0')
+    >>> fg.nn.LOSSES["MSELoss"].functional.__name__
+    'mse_loss'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from funcgrad import losses
+from funcgrad.nn import _activations as act
+from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool
+from funcgrad.nn import functional as F
+from funcgrad.nn._module import Module
+
+__all__ = ["LAYERS", "LOSSES", "LayerEntry", "LossEntry"]
+
+
+@dataclass(frozen=True)
+class LayerEntry:
+    """One torch layer that funcgrad has (see the module docstring for each field).
+
+    Example:
+        >>> import funcgrad as fg
+        >>> e = fg.nn.LAYERS["Linear"]
+        >>> e.name, e.nnx, e.convert, e.module_db, e.op_db
+        ('Linear', 'linear', 'leaf', True, ('nn.functional.linear',))
+    """
+
+    module: type[Module]
+    functional: Callable[..., Any] | None
+    grad_fn: str | None
+    nnx: str | None = None
+    convert: Literal["leaf"] = "leaf"
+    module_db: bool = True
+    op_db: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """torch's class name, which is funcgrad's too."""
+        return self.module.__name__
+
+
+@dataclass(frozen=True)
+class LossEntry:
+    """One torch loss: its ``torch.nn`` module name and funcgrad's functional form in ``fg.losses``.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> e = fg.nn.LOSSES["CrossEntropyLoss"]
+        >>> e.functional.__name__, e.grad_fn, e.op_db
+        ('cross_entropy', 'NllLossBackward0', ('nn.functional.cross_entropy',))
+    """
+
+    name: str
+    functional: Callable[..., Any]
+    grad_fn: str | None
+    module_db: bool = True
+    op_db: tuple[str, ...] = ()
+
+
+def _table(*entries: Any) -> Mapping[str, Any]:
+    table = {e.name: e for e in entries}
+    assert len(table) == len(entries), "a layer is registered twice"
+    return MappingProxyType(table)
+
+
+def _op(name: str) -> tuple[str, ...]:
+    return (f"nn.functional.{name}",)
+
+
+LAYERS: Mapping[str, LayerEntry] = _table(
+    # -- linear and embedding ---------------------------------------------------------------------
+    LayerEntry(_linear.Linear, F.linear, "AddmmBackward0", nnx="linear", op_db=_op("linear")),
+    LayerEntry(
+        _embedding.Embedding,
+        F.embedding,
+        "EmbeddingBackward0",
+        nnx="embedding",
+        op_db=_op("embedding"),
+    ),
+    # -- convolutions -----------------------------------------------------------------------------
+    LayerEntry(_conv.Conv1d, F.conv1d, "ConvolutionBackward0", nnx="conv", op_db=_op("conv1d")),
+    LayerEntry(_conv.Conv2d, F.conv2d, "ConvolutionBackward0", nnx="conv", op_db=_op("conv2d")),
+    # -- normalisation ----------------------------------------------------------------------------
+    LayerEntry(
+        _norm.BatchNorm1d,
+        F.batch_norm,
+        "NativeBatchNormBackward0",
+        nnx="batch_norm",
+        op_db=_op("batch_norm"),
+    ),
+    LayerEntry(
+        _norm.BatchNorm2d,
+        F.batch_norm,
+        "NativeBatchNormBackward0",
+        nnx="batch_norm",
+        op_db=_op("batch_norm"),
+    ),
+    LayerEntry(
+        _norm.LayerNorm,
+        F.layer_norm,
+        "NativeLayerNormBackward0",
+        nnx="layer_norm",
+        op_db=_op("layer_norm"),
+    ),
+    LayerEntry(
+        _norm.GroupNorm,
+        F.group_norm,
+        "NativeGroupNormBackward0",
+        nnx="group_norm",
+        op_db=_op("group_norm"),
+    ),
+    # -- pooling ----------------------------------------------------------------------------------
+    LayerEntry(
+        _pool.MaxPool2d,
+        F.max_pool2d,
+        "MaxPool2DWithIndicesBackward0",
+        nnx="max_pool",
+        op_db=_op("max_pool2d"),
+    ),
+    LayerEntry(
+        _pool.AvgPool2d, F.avg_pool2d, "AvgPool2DBackward0", nnx="avg_pool", op_db=_op("avg_pool2d")
+    ),
+    LayerEntry(
+        _pool.AdaptiveAvgPool2d,
+        F.adaptive_avg_pool2d,
+        "AdaptiveAvgPool2DBackward0",  # torch shows MeanBackward1 for an output of 1x1
+        nnx="adaptive_avg_pool",
+        op_db=_op("adaptive_avg_pool2d"),
+    ),
+    # -- dropout (module_db has no entries; op_db's samples cover the functional form) -----------
+    LayerEntry(
+        _dropout.Dropout,
+        F.dropout,
+        "MulBackward0",  # train mode on CPU: input * mask / (1 - p); eval: no node
+        nnx="dropout",
+        module_db=False,
+        op_db=_op("dropout"),
+    ),
+    LayerEntry(
+        _dropout.Dropout2d,
+        F.dropout2d,
+        "MulBackward0",
+        nnx="dropout2d",
+        module_db=False,
+        op_db=_op("dropout2d"),
+    ),
+    # -- activations ------------------------------------------------------------------------------
+    LayerEntry(act.ReLU, F.relu, "ReluBackward0", nnx="relu", op_db=_op("relu")),
+    LayerEntry(act.Tanh, F.tanh, "TanhBackward0", nnx="tanh", op_db=("tanh",)),
+    LayerEntry(act.Sigmoid, F.sigmoid, "SigmoidBackward0", nnx="sigmoid", op_db=("sigmoid",)),
+    LayerEntry(act.GELU, F.gelu, "GeluBackward0", nnx="gelu", op_db=_op("gelu")),
+    LayerEntry(
+        act.LeakyReLU, F.leaky_relu, "LeakyReluBackward0", nnx="leaky_relu", op_db=_op("leaky_relu")
+    ),
+    LayerEntry(act.ELU, F.elu, "EluBackward0", nnx="elu", op_db=_op("elu")),
+    LayerEntry(act.SiLU, F.silu, "SiluBackward0", nnx="silu", op_db=_op("silu")),
+    LayerEntry(act.Softmax, F.softmax, "SoftmaxBackward0", nnx="softmax", op_db=("softmax",)),
+    LayerEntry(
+        act.LogSoftmax, F.log_softmax, "LogSoftmaxBackward0", nnx="log_softmax", op_db=("log_softmax",)
+    ),
+    # -- shape ------------------------------------------------------------------------------------
+    LayerEntry(
+        act.Flatten, F.flatten, "ViewBackward0", nnx="flatten", module_db=False, op_db=("flatten",)
+    ),
+    LayerEntry(act.Identity, None, None, nnx="identity", module_db=False),
+)
+"""Every torch layer funcgrad has, by torch's class name."""
+
+
+LOSSES: Mapping[str, LossEntry] = _table(
+    LossEntry("L1Loss", losses.l1_loss, "MeanBackward0", op_db=_op("l1_loss")),
+    LossEntry("MSELoss", losses.mse_loss, "MseLossBackward0", op_db=_op("mse_loss")),
+    LossEntry("HuberLoss", losses.huber_loss, "HuberLossBackward0", op_db=_op("huber_loss")),
+    LossEntry(
+        "SmoothL1Loss", losses.smooth_l1_loss, "SmoothL1LossBackward0", op_db=_op("smooth_l1_loss")
+    ),
+    LossEntry(
+        "BCELoss",
+        losses.binary_cross_entropy,
+        "BinaryCrossEntropyBackward0",
+        op_db=_op("binary_cross_entropy"),
+    ),
+    LossEntry(
+        "BCEWithLogitsLoss",
+        losses.binary_cross_entropy_with_logits,
+        "BinaryCrossEntropyWithLogitsBackward0",
+        op_db=_op("binary_cross_entropy_with_logits"),
+    ),
+    LossEntry("NLLLoss", losses.nll_loss, "NllLossBackward0", op_db=_op("nll_loss")),
+    LossEntry(
+        "CrossEntropyLoss", losses.cross_entropy, "NllLossBackward0", op_db=_op("cross_entropy")
+    ),
+)
+"""Every torch loss funcgrad has, by torch's ``torch.nn`` module name."""
