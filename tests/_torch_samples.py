@@ -56,6 +56,14 @@ def check_module_sample(name: str, sample: Any, dtype: type) -> None:
     check_module(ref, getattr(fg.nn, name)(*args, **kwargs), x.detach().numpy(), dtype)
 
 
+def op_info(name: str, variant: str = "") -> Any:
+    """``op_db``'s OpInfo for the op ``name`` (``"nn.functional.conv2d"``, ``"softmax"``)."""
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    (info,) = [o for o in op_db if o.name == name and o.variant_test_name == variant]
+    return info
+
+
 def op_samples(
     name: str,
     dtype: type,
@@ -64,9 +72,7 @@ def op_samples(
     keep: Callable[[Any], bool] = lambda sample: True,
 ) -> list[Any]:
     """``op_db``'s SampleInputs for the op ``name`` passing ``keep`` (a fixed subset of ``limit``)."""
-    from torch.testing._internal.common_methods_invocations import op_db
-
-    (info,) = [o for o in op_db if o.name == name and o.variant_test_name == variant]
+    info = op_info(name, variant)
     torch.manual_seed(0)
     samples = info.sample_inputs("cpu", torch_dtype(dtype), requires_grad=True)
     return every_kth([s for s in samples if keep(s)], limit)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from _parity import assert_close, check_module
-from _torch_samples import check_module_sample, check_op_sample, module_samples, op_samples
 from jax.test_util import check_grads
 
 import funcgrad as fg
@@ -74,40 +73,6 @@ def test_relu_at_nan_passes_the_gradient_and_zero_gives_zero():
     # torch 2.13's threshold_backward: grad where not (x <= 0), so NaN passes it and 0 does not.
     g = jax.grad(lambda x: fg.nn.ReLU().apply({}, x).sum())(jnp.array([jnp.nan, 0.0, 2.0]))
     assert g.tolist() == [1.0, 0.0, 1.0]
-
-
-@pytest.mark.parametrize(
-    "name",
-    # module_db has no Flatten entry; op_db's "flatten" samples cover it below.
-    ["GELU", "LeakyReLU", "ELU", "SiLU", "Softmax", "LogSoftmax", "Linear"],
-)
-def test_module_db_samples(dtype, name):
-    samples = module_samples(name, dtype)
-    assert samples, name
-    for sample in samples:
-        check_module_sample(name, sample, dtype)
-
-
-OPS = [
-    ("nn.functional.relu", torch.nn.functional.relu, F.relu),
-    ("nn.functional.gelu", torch.nn.functional.gelu, F.gelu),
-    ("nn.functional.leaky_relu", torch.nn.functional.leaky_relu, F.leaky_relu),
-    ("nn.functional.elu", torch.nn.functional.elu, F.elu),
-    ("nn.functional.silu", torch.nn.functional.silu, F.silu),
-    ("softmax", torch.softmax, F.softmax),
-    ("log_softmax", torch.log_softmax, F.log_softmax),
-    ("flatten", torch.flatten, F.flatten),
-    ("nn.functional.linear", torch.nn.functional.linear, F.linear),
-]
-
-
-@pytest.mark.parametrize("name, torch_fn, fn", OPS, ids=[o[0] for o in OPS])
-def test_op_db_samples(dtype, name, torch_fn, fn):
-    # The "with_dtype" softmax variants and complex silu use kwargs funcgrad does not take.
-    samples = op_samples(name, dtype, limit=12)
-    assert samples
-    for sample in samples:
-        check_op_sample(torch_fn, fn, sample, dtype)
 
 
 @pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from _parity import assert_close, check_module, torch_dtype
-from _torch_samples import check_module_sample, check_op_sample, module_samples, op_samples
 from jax.test_util import check_grads
 
 import funcgrad as fg
@@ -56,22 +55,6 @@ def test_positional_order_is_torchs():
     layer, ref = fg.nn.Conv2d(3, 4, 3, 1, 0, 2), torch.nn.Conv2d(3, 4, 3, 1, 0, 2)
     assert (layer.dilation, layer.groups, layer.bias) == (ref.dilation[0], ref.groups, True)
     assert fg.nn.Conv2d(4, 4, 3, 1, 0, 1, 2, False, "reflect").padding_mode == "reflect"
-
-
-@pytest.mark.parametrize("name", ["Conv1d", "Conv2d"])
-def test_module_db_samples(dtype, name):
-    samples = module_samples(name, dtype)
-    assert samples, name
-    for sample in samples:
-        check_module_sample(name, sample, dtype)
-
-
-@pytest.mark.parametrize("name", ["conv1d", "conv2d"])
-def test_op_db_samples(dtype, name):
-    samples = op_samples(f"nn.functional.{name}", dtype, limit=12)
-    assert samples
-    for sample in samples:
-        check_op_sample(getattr(torch.nn.functional, name), getattr(F, name), sample, dtype)
 
 
 def test_params_named_and_shaped_like_state_dict():

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from _parity import assert_close, for_each_variant, torch_dtype
-from _torch_samples import module_samples
 
 import funcgrad as fg
 from funcgrad.nn import functional as F
@@ -39,16 +38,6 @@ def test_matches_torch(dtype, args, idx_shape):
         ref.weight.add_(1.0)
     idx = np.random.default_rng(1).integers(0, args[0], idx_shape)
     _check(ref, fg.nn.Embedding(*args), idx, dtype)
-
-
-def test_module_db_samples(dtype):
-    samples = module_samples("Embedding", dtype)
-    assert samples
-    for sample in samples:
-        torch.manual_seed(0)
-        kw = sample.constructor_input.kwargs
-        (idx,) = sample.forward_input.args
-        _check(torch.nn.Embedding(**kw), fg.nn.Embedding(**kw), idx.numpy(), dtype)
 
 
 def test_init_is_standard_normal_with_zero_padding_row(x64):

@@ -1,6 +1,5 @@
 """Losses against live torch.nn.functional (eager and jitted), torch's op_db samples, finite differences."""
 
-import importlib
 
 import jax
 import jax.numpy as jnp
@@ -304,50 +303,3 @@ def test_per_sample_loss_vmapped_then_averaged_is_the_mean_loss():
 def test_bad_input_names_the_problem(call, error, match):
     with pytest.raises(error, match=match):
         call()
-
-
-# PyTorch's own sample inputs (op_db) for each loss, float64, eager and jitted.
-OP_DB_LOSSES = [
-    "cross_entropy",
-    "nll_loss",
-    "l1_loss",
-    "mse_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-]
-
-
-@pytest.fixture(scope="module")
-def op_db():
-    try:
-        module = importlib.import_module("torch.testing._internal.common_methods_invocations")
-    except ModuleNotFoundError as e:
-        # torch's test suite imports expecttest, a test-only package torch does not install.
-        pytest.skip(f"torch's op_db needs {e.name}")
-    return {op.name: op for op in module.op_db}
-
-
-def _to_numpy(a):
-    return a.detach().numpy() if isinstance(a, torch.Tensor) else a
-
-
-@pytest.mark.parametrize("name", OP_DB_LOSSES)
-def test_torch_op_db_samples(op_db, name, x64):
-    op = op_db[f"nn.functional.{name}"]
-    samples = list(op.sample_inputs("cpu", torch.float64, requires_grad=True))
-    assert samples
-    for s in samples:
-        args = [s.input, *s.args]
-        # torch differentiates every float tensor it marks requires_grad (input, float targets).
-        wrt = [i for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
-        kwargs = {k: _to_numpy(v) for k, v in s.kwargs.items()}
-        check_loss(
-            getattr(TF, name),
-            getattr(fg.losses, name),
-            [_to_numpy(a) for a in args],
-            np.float64,
-            wrt=wrt,
-            **kwargs,
-        )

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 from _parity import check_module
-from _torch_samples import check_module_sample, check_op_sample, module_samples, op_samples
 from jax.test_util import check_grads
 
 import funcgrad as fg
@@ -103,52 +102,3 @@ def test_finite_differences(x64, layer):
     check_grads(lambda x: layer.apply({}, x), (x,), order=2, modes=("fwd", "rev"))
 
 
-@pytest.mark.parametrize("name", ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"])
-def test_module_db_samples(dtype, name):
-    samples = module_samples(name, dtype)
-    assert samples
-    for sample in samples:
-        if sample.constructor_input.kwargs.get("return_indices"):
-            continue  # a tuple output: test_return_indices_match_torch covers it
-        check_module_sample(name, sample, dtype)
-
-
-@pytest.mark.parametrize(
-    "name, limit", [("max_pool2d", 24), ("avg_pool2d", 12), ("adaptive_avg_pool2d", 12)]
-)
-def test_op_db_samples(dtype, name, limit):
-    # return_indices=True gives a tuple; test_return_indices_match_torch covers it.
-    samples = op_samples(
-        f"nn.functional.{name}",
-        dtype,
-        limit=limit,
-        keep=lambda s: not s.kwargs.get("return_indices"),
-    )
-    assert len(samples) >= limit // 2, len(samples)
-    for sample in samples:
-        check_op_sample(getattr(torch.nn.functional, name), getattr(F, name), sample, dtype)
-
-
-@pytest.mark.parametrize(
-    "layer, x_shape, match",
-    [
-        (
-            fg.nn.MaxPool2d(2, padding=2),
-            (1, 1, 6, 6),
-            "padding 2 should be at most half of kernel_size 2",
-        ),
-        (fg.nn.AvgPool2d(3, padding=2), (1, 1, 6, 6), "should be at most half"),
-        (fg.nn.MaxPool2d(5), (1, 1, 3, 3), "smaller than the kernel"),
-        (fg.nn.MaxPool2d(3, dilation=2), (1, 1, 4, 9), "smaller than the kernel"),
-        (fg.nn.AvgPool2d(2), (3, 3), r"\(N, C, H, W\)"),
-        (fg.nn.AdaptiveAvgPool2d((0, 2)), (1, 1, 3, 3), "output_size must be"),
-    ],
-)
-def test_bad_input_names_the_problem(layer, x_shape, match):
-    with pytest.raises(fg.nn.ModuleError, match=f"{type(layer).__name__}: .*{match}"):
-        layer.apply({}, jnp.ones(x_shape))
-
-
-def test_no_params_and_lenet_shape():
-    assert fg.nn.MaxPool2d(2).init(jax.random.PRNGKey(0)) == {}
-    assert fg.nn.MaxPool2d(2).apply({}, jnp.ones((4, 6, 28, 28))).shape == (4, 6, 14, 14)

@@ -13,46 +13,34 @@ Example:
 
 from __future__ import annotations
 
-from funcgrad.nn.functional._activation import (
-    elu,
-    gelu,
-    leaky_relu,
-    log_softmax,
-    relu,
-    sigmoid,
-    silu,
-    softmax,
-    tanh,
+# Each module lists its functions in its own __all__ (one concept per module, torch's names), so a
+# new function is added in one place: its module.
+from funcgrad.nn.functional import (
+    _activation,
+    _conv,
+    _dropout,
+    _embedding,
+    _linear,
+    _norm,
+    _pool,
+    _shape,
 )
-from funcgrad.nn.functional._conv import conv1d, conv2d
-from funcgrad.nn.functional._dropout import dropout, dropout2d
-from funcgrad.nn.functional._embedding import embedding
-from funcgrad.nn.functional._linear import linear
-from funcgrad.nn.functional._norm import batch_norm, group_norm, layer_norm
-from funcgrad.nn.functional._pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
-from funcgrad.nn.functional._shape import flatten
+from funcgrad.nn.functional._activation import *  # noqa: F403
+from funcgrad.nn.functional._conv import *  # noqa: F403
+from funcgrad.nn.functional._dropout import *  # noqa: F403
+from funcgrad.nn.functional._embedding import *  # noqa: F403
+from funcgrad.nn.functional._linear import *  # noqa: F403
+from funcgrad.nn.functional._norm import *  # noqa: F403
+from funcgrad.nn.functional._pool import *  # noqa: F403
+from funcgrad.nn.functional._shape import *  # noqa: F403
 
 __all__ = [
-    "adaptive_avg_pool2d",
-    "avg_pool2d",
-    "batch_norm",
-    "conv1d",
-    "conv2d",
-    "dropout",
-    "dropout2d",
-    "elu",
-    "embedding",
-    "flatten",
-    "gelu",
-    "group_norm",
-    "layer_norm",
-    "leaky_relu",
-    "linear",
-    "log_softmax",
-    "max_pool2d",
-    "relu",
-    "sigmoid",
-    "silu",
-    "softmax",
-    "tanh",
+    *_activation.__all__,
+    *_conv.__all__,
+    *_dropout.__all__,
+    *_embedding.__all__,
+    *_linear.__all__,
+    *_norm.__all__,
+    *_pool.__all__,
+    *_shape.__all__,
 ]

@@ -1,0 +1,221 @@
+"""torch's own ``module_db`` samples for every entry of the layer table, checked against funcgrad.
+
+One sample is one torch module built from ``constructor_input`` and called on ``forward_input``.
+The funcgrad twin is built from the same arguments (``fg.nn.<Name>``), or, for a loss, its functional
+form is called with the module's constructor arguments (``F.cross_entropy(input, target, weight=...,
+reduction=...)``). Both are differentiated through ``sum(out * v)`` for a random cotangent ``v``:
+outputs, the full VJP with respect to the float inputs and the params, and the buffers after the call
+(train mode updates them, eval returns them unchanged).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import types
+import unittest
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import torch
+from _parity import assert_close, for_each_variant, torch_dtype
+from _parity_state import assert_buffers_equal, torch_state
+
+import funcgrad as fg
+
+try:
+    import expecttest  # noqa: F401
+except ImportError:
+    sys.modules["expecttest"] = types.SimpleNamespace(TestCase=unittest.TestCase)  # type: ignore[assignment]
+
+from torch.testing._internal.common_modules import module_db  # noqa: E402
+
+Entry = Any  # fg.nn.LayerEntry | fg.nn.LossEntry
+
+
+@functools.cache
+def module_info(name: str) -> Any:
+    """``module_db``'s ModuleInfo for ``torch.nn.<name>``, or ``None``."""
+    found = [m for m in module_db if m.module_cls.__name__ == name]
+    return found[0] if found else None
+
+
+def torch_samples(name: str, dtype: type, train: bool) -> list[Any]:
+    """``module_db``'s ModuleInputs for ``torch.nn.<name>``, drawn the same way every time."""
+    info = module_info(name)
+    torch.manual_seed(0)  # torch draws the sample tensors from its global generator
+    return list(
+        info.module_inputs_func(
+            info, device="cpu", dtype=torch_dtype(dtype), requires_grad=True, training=train
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    """One parity case: the entry's name, the mode, and the sample's index in ``module_db``."""
+
+    name: str
+    train: bool
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.name}-{'train' if self.train else 'eval'}-{self.index}"
+
+
+def cases(table: dict[str, Entry]) -> list[Case]:
+    """Every eval sample of every entry with ``module_db`` samples, and train mode where torch's
+    modes differ (every sample) or not (the first sample: the modes must agree there too)."""
+    out = []
+    for name, entry in table.items():
+        if not entry.module_db:
+            continue
+        info = module_info(name)
+        n = len(torch_samples(name, np.float64, train=False))
+        out += [Case(name, False, i) for i in range(n)]
+        n_train = len(torch_samples(name, np.float64, train=True))
+        out += [Case(name, True, i) for i in range(n_train if info.train_and_eval_differ else 1)]
+    return out
+
+
+def _numpy(value: Any, dtype: type) -> Any:
+    """A torch argument as funcgrad takes it: float tensors as ``dtype`` arrays, ints as int."""
+    if isinstance(value, torch.Tensor):
+        a = value.detach().numpy()
+        return a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a
+    if isinstance(value, list | tuple):
+        return type(value)(_numpy(v, dtype) for v in value)
+    return value
+
+
+def _is_float(a: Any) -> bool:
+    return isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+
+
+def _torch_leaves(out: Any) -> list[torch.Tensor]:
+    return [t for t in jax.tree.leaves(out, is_leaf=lambda t: isinstance(t, torch.Tensor))]
+
+
+def check_case(
+    table: dict[str, Entry], case: Case, dtype: type, *, gradcheck: bool = False
+) -> None:
+    """Run one ``module_db`` sample through torch and funcgrad and compare (see the module doc).
+
+    With ``gradcheck``, check funcgrad's derivatives against finite differences instead
+    (``fg.autodiff.gradcheck``, float64, forward and reverse mode).
+    """
+    entry = table[case.name]
+    sample = torch_samples(case.name, dtype, case.train)[case.index]
+    ctor_args = _numpy(tuple(sample.constructor_input.args), dtype)
+    ctor_kwargs = {k: _numpy(v, dtype) for k, v in sample.constructor_input.kwargs.items()}
+    torch.manual_seed(0)
+    ref = getattr(torch.nn, case.name)(
+        *sample.constructor_input.args, **sample.constructor_input.kwargs
+    )
+    ref = ref.to(torch_dtype(dtype)).train(case.train)
+    # torch's forward(input=...) keywords become positional: funcgrad's apply names its input x.
+    bound = inspect.signature(ref.forward).bind(
+        *sample.forward_input.args, **sample.forward_input.kwargs
+    )
+    inputs = [_numpy(a, dtype) for a in bound.args]
+    kw = {k: _numpy(v, dtype) for k, v in bound.kwargs.items()}
+    wrt = [i for i, a in enumerate(inputs) if _is_float(a)]
+    params, buffers = torch_state(ref, dtype)  # before torch's call updates its buffers in place
+
+    # torch: the outputs, a random cotangent on the float ones, the gradients, the buffers after.
+    t_inputs = [
+        torch.tensor(a, requires_grad=i in wrt) if isinstance(a, np.ndarray) else a
+        for i, a in enumerate(inputs)
+    ]
+    t_kw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+    out_t = ref(*t_inputs, **t_kw)
+    rng = np.random.default_rng(0)
+    leaves_t = _torch_leaves(out_t)
+    vs = [
+        rng.standard_normal(tuple(t.shape)).astype(dtype) if t.is_floating_point() else None
+        for t in leaves_t
+    ]
+    total = sum(
+        (t * torch.tensor(v)).sum() for t, v in zip(leaves_t, vs, strict=True) if v is not None
+    )
+    total.backward()
+    expected_out = [t.detach().numpy() for t in leaves_t]
+    expected_g_in = [t_inputs[i].grad.numpy() for i in wrt]
+    named = dict(ref.named_parameters())
+    expected_g_p = fg.unflatten_dict(
+        {
+            n: p.grad.numpy() if p.grad is not None else np.zeros(p.shape, dtype)
+            for n, p in named.items()
+        }
+    )
+    expected_buffers = {n: b.numpy().copy() for n, b in ref.named_buffers()}
+    if isinstance(entry, fg.nn.LossEntry):
+        expected_buffers = {}  # a loss's class weight is a buffer in torch, an argument here
+
+    if isinstance(entry, fg.nn.LossEntry):
+
+        def run(p: Any, *args: Any) -> tuple[Any, Any]:
+            return entry.functional(*args, *ctor_args, **ctor_kwargs, **kw), {}
+
+    else:
+        module = entry.module(*ctor_args, **ctor_kwargs)
+
+        def run(p: Any, *args: Any) -> tuple[Any, Any]:
+            key = jax.random.key(0) if case.train else None
+            return module.apply(p, *args, buffers=buffers, train=case.train, key=key, **kw)
+
+    if gradcheck:
+        args = [jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in inputs]
+
+        def f(p: Any, *diff: Any) -> Any:
+            full = list(args)
+            for i, d in zip(wrt, diff, strict=True):
+                full[i] = d
+            return [
+                leaf
+                for leaf in jax.tree.leaves(run(p, *full))
+                if jnp.issubdtype(leaf.dtype, jnp.floating)
+            ]
+
+        fg.autodiff.gradcheck(f, params, *(args[i] for i in wrt))
+        return
+
+    def step(p: Any, *args: Any) -> Any:
+        def f(p: Any, *diff: Any) -> Any:
+            full = list(args)
+            for i, d in zip(wrt, diff, strict=True):
+                full[i] = d
+            out, new_b = run(p, *full)
+            leaves = jax.tree.leaves(out)
+            total = sum(
+                (leaf * v).sum() for leaf, v in zip(leaves, vs, strict=True) if v is not None
+            )
+            return total, (leaves, new_b)
+
+        (_, (leaves, new_b)), grads = jax.value_and_grad(
+            f, argnums=tuple(range(len(wrt) + 1)), has_aux=True
+        )(p, *(args[i] for i in wrt))
+        return leaves, grads, new_b
+
+    def check(variant: Callable[..., Any]) -> None:
+        args = [jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in inputs]
+        leaves, (g_p, *g_in), new_b = variant(step)(params, *args)
+        assert len(leaves) == len(expected_out), f"{len(leaves)} outputs, torch {len(expected_out)}"
+        for n, (a, e) in enumerate(zip(leaves, expected_out, strict=True)):
+            if np.issubdtype(e.dtype, np.floating):
+                assert a.dtype == dtype, f"output {n} dtype {a.dtype}, expected {dtype}"
+                assert_close(a, e, dtype, f"output {n}", equal_nan=True)
+            else:
+                np.testing.assert_array_equal(np.asarray(a), e, err_msg=f"output {n}")
+        for i, g, e in zip(wrt, g_in, expected_g_in, strict=True):
+            assert_close(g, e, dtype, f"grad wrt input {i}", equal_nan=True)
+        if named:
+            assert_close(g_p, expected_g_p, dtype, "grad wrt params", equal_nan=True)
+        assert_buffers_equal(new_b, expected_buffers, dtype, "buffers")
+
+    for_each_variant(check)

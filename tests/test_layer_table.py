@@ -1,0 +1,142 @@
+"""The layer table (``fg.nn.LAYERS``, ``fg.nn.LOSSES``) and everything derived from it.
+
+* Every registered layer runs on torch's own ``module_db`` sample inputs (float64 and float32,
+  outputs and the full VJP, eval mode and train mode, buffers compared): ``test_module_db_sample``.
+* Its derivatives match finite differences on its first sample, in float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from _layer_samples import Case, cases, check_case
+from _torch_samples import check_op_sample, op_info, op_samples
+
+import funcgrad as fg
+
+TABLE = {**fg.nn.LAYERS, **fg.nn.LOSSES}
+CASES = cases(TABLE)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_module_db_sample(dtype: type, case: Case) -> None:
+    check_case(TABLE, case, dtype)
+
+
+FUNCTIONALS = [(entry, op) for entry in TABLE.values() for op in entry.op_db]
+
+
+def _tiny_groups(s: Any) -> bool:
+    """At most two values per normalised group: the gradient is zero in exact arithmetic, and
+    torch's and funcgrad's answers are both rounding noise (about 1e-8 in float32)."""
+    shape, first = tuple(s.input.shape), s.args[0]
+    # group_norm(input, num_groups): C / G channels of one example; layer_norm(input, shape)
+    size = int(np.prod(shape[1:])) // first if isinstance(first, int) else int(np.prod(first))
+    return size <= 2
+
+
+# op_db samples left out of the derived test, each with its reason. The defects among them are the
+# next issues' work (the functional batch_norm's return value, Embedding's max_norm); the random and
+# tuple-valued ones have tests of their own.
+LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "nn.functional.batch_norm": (
+        lambda s: True,
+        "F.batch_norm returns (y, running_mean, running_var) where torch returns y",
+    ),
+    "nn.functional.max_pool2d": (
+        lambda s: bool(s.kwargs.get("return_indices")),
+        "a tuple output: test_pool.py checks return_indices",
+    ),
+    "nn.functional.dropout": (
+        lambda s: s.kwargs.get("training", True) and s.kwargs.get("p", 0.5) > 0,
+        "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.dropout2d": (
+        lambda s: s.kwargs.get("training", True) and s.kwargs.get("p", 0.5) > 0,
+        "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.embedding": (
+        lambda s: bool(s.kwargs.get("max_norm") or s.kwargs.get("scale_grad_by_freq")),
+        "max_norm and scale_grad_by_freq are not implemented yet",
+    ),
+    "nn.functional.layer_norm": (_tiny_groups, _tiny_groups.__doc__ or ""),
+    "nn.functional.group_norm": (_tiny_groups, _tiny_groups.__doc__ or ""),
+}
+
+
+# op_db's embedding samples pass the weight first (its OpInfo's op swaps them back for torch).
+SWAPPED = {"nn.functional.embedding"}
+
+
+@pytest.mark.parametrize(
+    ("entry", "op"), FUNCTIONALS, ids=lambda v: v if isinstance(v, str) else v.name
+)
+def test_op_db_samples(dtype: type, entry: Any, op: str) -> None:
+    """The functional form on ``op_db``'s samples of the same torch function."""
+    left_out, _ = LEFT_OUT.get(op, (lambda s: False, ""))
+    samples = op_samples(op, dtype, limit=40, keep=lambda s: not left_out(s))
+    if not samples:
+        pytest.skip(f"every op_db sample of {op} is left out: {LEFT_OUT[op][1]}")
+    fn = entry.functional
+    if op in SWAPPED:
+        fn = lambda weight, input, *args, **kwargs: entry.functional(input, weight, *args, **kwargs)  # noqa: E731
+    for sample in samples:
+        check_op_sample(op_info(op).op, fn, sample, dtype)
+
+
+GRADCHECK = [
+    Case(name, train, 0) for name, e in TABLE.items() if e.module_db for train in (False, True)
+]
+
+
+@pytest.mark.parametrize("case", GRADCHECK, ids=str)
+def test_finite_differences(x64: None, case: Case) -> None:
+    """Forward- and reverse-mode derivatives against central differences on the first sample."""
+    check_case(TABLE, case, np.float64, gradcheck=True)
+
+
+# torch.nn names fg.nn has that are containers or bases, not layers of the table.
+NOT_LAYERS = {"Module", "Sequential"}
+
+
+def test_every_torch_layer_in_fg_nn_is_registered() -> None:
+    """A layer in ``fg.nn`` under a torch name is in the table (so every derived list has it)."""
+    import torch
+
+    layers = {n for n in fg.nn.__all__ if isinstance(getattr(torch.nn, n, None), type)}
+    assert layers - NOT_LAYERS == set(fg.nn.LAYERS)
+    functional = {e.functional.__name__ for e in fg.nn.LOSSES.values()}
+    assert {n for n in fg.losses.__all__ if hasattr(torch.nn.functional, n)} == functional
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+def test_entry_is_complete(name: str) -> None:
+    """Each registered layer has its module, its functional, its converter entry, its ``grad_fn``
+    label, its NNX route and its torch sample inputs in the parity tests."""
+    import torch
+
+    entry = TABLE[name]
+    assert isinstance(getattr(torch.nn, name), type), f"torch.nn has no {name}"
+    if isinstance(entry, fg.nn.LayerEntry):
+        assert getattr(fg.nn, name) is entry.module, f"fg.nn.{name} is not the registered module"
+        assert entry.name == name
+    if entry.functional is not None:
+        fn = entry.functional.__name__
+        namespace = fg.losses if isinstance(entry, fg.nn.LossEntry) else fg.nn.functional
+        assert getattr(namespace, fn) is entry.functional, f"{fn} is not public"
+        assert hasattr(torch.nn.functional, fn) or hasattr(torch, fn), f"torch has no {fn}"
+        assert fg.graph.grad_fn_name(fn, []) == entry.grad_fn, f"grad_fn label of {fn}"
+    if isinstance(entry, fg.nn.LayerEntry):
+        assert fg.graph.grad_fn_name(name, []) == entry.grad_fn, f"grad_fn label of {name}"
+        assert entry.nnx is None or entry.nnx in fg.interop.NNX_ROUTES, f"no nnx route {entry.nnx}"
+        assert name in fg.interop.LEAVES, f"the converter does not write {name} as a leaf"
+    assert entry.module_db or entry.op_db, f"{name} has no torch sample inputs"
+    if entry.module_db:
+        assert [c for c in CASES if c.name == name], (
+            f"{name}: no module_db sample in the parity test"
+        )
+    for op in entry.op_db:
+        assert (entry, op) in FUNCTIONALS and op_info(op) is not None
