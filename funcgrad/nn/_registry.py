@@ -48,7 +48,18 @@ __all__ = ["LAYERS", "LOSSES", "LayerEntry", "LossEntry"]
 
 @dataclass(frozen=True)
 class LayerEntry:
-    """One torch layer that funcgrad has (see the module docstring for each field).
+    """One torch layer that funcgrad has.
+
+    Attributes:
+        module: the funcgrad class, named as torch's, with torch's constructor signature.
+        functional: its pure form in ``fg.nn.functional`` under torch's name, or ``None``.
+        grad_fn: the ``grad_fn`` torch records for the layer's output (``fg.graph`` shows it).
+        nnx: the native ``flax.nnx`` route of ``fg.interop.to_nnx``, or ``None`` for the generic
+            wrapper that runs the funcgrad layer itself.
+        convert: how ``fg.interop.convert`` writes it: ``"leaf"`` is ``fg.nn.<Name>(...)`` with
+            torch's constructor arguments, read from the torch module's attributes.
+        module_db: whether torch's ``module_db`` has sample inputs for the class of the same name.
+        op_db: the ``op_db`` names whose samples the functional form runs on.
 
     Example:
         >>> import funcgrad as fg
@@ -74,6 +85,13 @@ class LayerEntry:
 @dataclass(frozen=True)
 class LossEntry:
     """One torch loss: its ``torch.nn`` module name and funcgrad's functional form in ``fg.losses``.
+
+    Attributes:
+        name: torch's module name (``"CrossEntropyLoss"``).
+        functional: the function in ``fg.losses``, under torch's ``torch.nn.functional`` name.
+        grad_fn: the ``grad_fn`` torch records for the loss (``fg.graph`` shows it).
+        module_db: whether torch's ``module_db`` has sample inputs for the loss module.
+        op_db: the ``op_db`` names whose samples the functional form runs on.
 
     Example:
         >>> import funcgrad as fg
