@@ -233,6 +233,10 @@ def test_every_route_the_layer_table_names_exists():
     missing = {e.name: e.nnx for e in fg.nn.LAYERS.values() if e.nnx and e.nnx not in routes}
     assert not missing, f"fg.nn.LAYERS names nnx routes that to_nnx lacks: {missing}"
     assert {"linear", "conv", "batch_norm", "relu"} <= routes
+    # and each layer with a native route has a case above (Embedding: its own test)
+    checked = {name for name, *_ in LAYERS} | {"Embedding"}
+    unchecked = {e.name for e in fg.nn.LAYERS.values() if e.nnx} - checked
+    assert not unchecked, f"add a case to LAYERS for {sorted(unchecked)}"
 
 
 class Doubled(fg.nn.ReLU):

@@ -215,7 +215,7 @@ class FuncgradModule(nnx.Module):
         return y
 
 
-# -- one converter per funcgrad layer ---------------------------------------------------------------
+# -- the native routes, one per kind of layer ------------------------------------------------------
 
 
 class _Ctx:
@@ -475,7 +475,7 @@ ROUTES: Mapping[str, Route] = MappingProxyType(
         "identity": _fn(lambda m: identity),
     }
 )
-"""The native routes by name, the names ``fg.nn.LAYERS[...].nnx`` gives (``fg.interop.nnx_routes()``)."""
+"""The native routes by the names ``fg.nn.LAYERS[...].nnx`` gives (``fg.interop.nnx_routes()``)."""
 
 _ENTRY_BY_TYPE = {entry.module: entry for entry in LAYERS.values()}
 
