@@ -1,9 +1,15 @@
-"""fg.graph's grad_fn table vs the grad_fn torch really records, live, for each layer and loss."""
+"""fg.graph's grad_fn table vs the grad_fn torch really records, live, for each layer and loss.
+
+The cases come from the layer table (``fg.nn.LAYERS``, ``fg.nn.LOSSES``): a new layer is checked
+as soon as it is registered. Layers built with no arguments on an ``(N, D)`` input need no line
+here; the others say their constructor arguments and input below.
+"""
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 import torch
 
@@ -12,101 +18,93 @@ from funcgrad.graph import GRAD_FN_BY_FUNCTION
 
 N, C, H, D = 2, 4, 8, 6
 
-
-def _x4():
-    return torch.randn(N, C, H, H, requires_grad=True)
-
-
-def _x2():
-    return torch.randn(N, D, requires_grad=True)
-
-
-# name -> (torch output from a fresh input, fg layer constructor args, fg input shape)
-LAYERS = {
-    "AdaptiveAvgPool2d": (lambda: torch.nn.AdaptiveAvgPool2d(3)(_x4()), (3,), (N, C, H, H)),
-    "AvgPool2d": (lambda: torch.nn.AvgPool2d(2)(_x4()), (2,), (N, C, H, H)),
-    "BatchNorm1d": (lambda: torch.nn.BatchNorm1d(D).train()(_x2()), (D,), (N, D)),
-    "BatchNorm2d": (lambda: torch.nn.BatchNorm2d(C).train()(_x4()), (C,), (N, C, H, H)),
-    "Conv1d": (lambda: torch.nn.Conv1d(C, 3, 3)(torch.randn(N, C, H)), (C, 3, 3), (N, C, H)),
-    "Conv2d": (lambda: torch.nn.Conv2d(C, 3, 3)(_x4()), (C, 3, 3), (N, C, H, H)),
-    "Dropout": (lambda: torch.nn.Dropout(0.5).train()(_x2()), (0.5,), (N, D)),
-    "ELU": (lambda: torch.nn.ELU()(_x2()), (), (N, D)),
-    "Embedding": (
-        lambda: torch.nn.Embedding(10, 3)(torch.tensor([1, 2])),
-        (10, 3),
-        None,  # integer input: built in the test
-    ),
-    "GELU": (lambda: torch.nn.GELU()(_x2()), (), (N, D)),
-    "GroupNorm": (lambda: torch.nn.GroupNorm(2, C)(_x4()), (2, C), (N, C, H, H)),
-    "LayerNorm": (lambda: torch.nn.LayerNorm(D)(_x2()), (D,), (N, D)),
-    "LeakyReLU": (lambda: torch.nn.LeakyReLU()(_x2()), (), (N, D)),
-    "Linear": (lambda: torch.nn.Linear(D, 3)(_x2()), (D, 3), (N, D)),
-    "LogSoftmax": (lambda: torch.nn.LogSoftmax(-1)(_x2()), (-1,), (N, D)),
-    "MaxPool2d": (lambda: torch.nn.MaxPool2d(2)(_x4()), (2,), (N, C, H, H)),
-    "ReLU": (lambda: torch.nn.ReLU()(_x2()), (), (N, D)),
-    "SiLU": (lambda: torch.nn.SiLU()(_x2()), (), (N, D)),
-    "Sigmoid": (lambda: torch.nn.Sigmoid()(_x2()), (), (N, D)),
-    "Softmax": (lambda: torch.nn.Softmax(-1)(_x2()), (-1,), (N, D)),
-    "Tanh": (lambda: torch.nn.Tanh()(_x2()), (), (N, D)),
-}
-
-_T = torch.tensor([0, 1])
-LOSSES = {
-    "binary_cross_entropy": lambda x: torch.nn.functional.binary_cross_entropy(
-        torch.sigmoid(x).detach().requires_grad_(True), torch.zeros(N, D)
-    ),
-    "binary_cross_entropy_with_logits": lambda x: (
-        torch.nn.functional.binary_cross_entropy_with_logits(x, torch.zeros(N, D))
-    ),
-    "cross_entropy": lambda x: torch.nn.functional.cross_entropy(x, _T),
-    "huber_loss": lambda x: torch.nn.functional.huber_loss(x, torch.zeros(N, D)),
-    "l1_loss": lambda x: torch.nn.functional.l1_loss(x, torch.zeros(N, D)),
-    "mse_loss": lambda x: torch.nn.functional.mse_loss(x, torch.zeros(N, D)),
-    "nll_loss": lambda x: torch.nn.functional.nll_loss(x, _T),
-    "smooth_l1_loss": lambda x: torch.nn.functional.smooth_l1_loss(x, torch.zeros(N, D)),
+# torch class name -> (constructor args, input shape; None: the integer input (1, 2)) for the
+# layers that need more than ``Layer()`` on an ``(N, D)`` input. The same call builds both sides.
+CASES: dict[str, tuple[tuple, tuple[int, ...] | None]] = {
+    "AdaptiveAvgPool2d": ((3,), (N, C, H, H)),
+    "AvgPool2d": ((2,), (N, C, H, H)),
+    "BatchNorm1d": ((D,), (N, D)),
+    "BatchNorm2d": ((C,), (N, C, H, H)),
+    "Conv1d": ((C, 3, 3), (N, C, H)),
+    "Conv2d": ((C, 3, 3), (N, C, H, H)),
+    "Dropout": ((0.5,), (N, D)),
+    "Dropout2d": ((0.5,), (N, C, H, H)),
+    "Embedding": ((10, 3), None),
+    "Flatten": ((), (N, C, H)),  # on (N, D) torch returns the input itself: no node
+    "GroupNorm": ((2, C), (N, C, H, H)),
+    "LayerNorm": ((D,), (N, D)),
+    "Linear": ((D, 3), (N, D)),
+    "LogSoftmax": ((-1,), (N, D)),
+    "MaxPool2d": ((2,), (N, C, H, H)),
+    "Softmax": ((-1,), (N, D)),
 }
 
 
-@pytest.mark.parametrize("name", sorted(LAYERS))
-def test_layer_grad_fn_is_torchs(name):
-    torch_out, ctor_args, shape = LAYERS[name]
-    assert GRAD_FN_BY_FUNCTION[name] == type(torch_out().grad_fn).__name__
-    layer_cls = getattr(fg.nn, name, None)
-    if layer_cls is None:
-        pytest.skip(f"fg.nn.{name} is not there yet")
-    layer = layer_cls(*ctor_args)
-    params = layer.init(jax.random.PRNGKey(0))
+def _torch_grad_fn(name, args, shape):
+    """The grad_fn torch records for the layer's output, in train mode (None: no node)."""
+    torch.manual_seed(0)
+    layer = getattr(torch.nn, name)(*args).train()
     if shape is None:
-        x = jnp.array([1, 2])
-        wrt = "params"
+        y = layer(torch.tensor([1, 2]))
     else:
-        x = jnp.ones(shape)
-        wrt = ("params", "x")
+        y = layer(torch.randn(*shape, requires_grad=True))
+    return None if y.grad_fn is None else type(y.grad_fn).__name__
+
+
+@pytest.mark.parametrize("name", sorted(fg.nn.LAYERS))
+def test_layer_grad_fn_is_torchs(name):
+    entry = fg.nn.LAYERS[name]
+    args, shape = CASES.get(name, ((), (N, D)))
+    want = _torch_grad_fn(name, args, shape)
+    assert GRAD_FN_BY_FUNCTION[name] == want == entry.grad_fn
+    layer = entry.module(*args)
+    params = layer.init(jax.random.PRNGKey(0))
+    x = jnp.array([1, 2]) if shape is None else jnp.ones(shape)
 
     def run(params, x):
         buffers = layer.init_buffers()
         y, _ = layer.apply(params, x, buffers=buffers, train=True, key=jax.random.PRNGKey(1))
         return y
 
-    if not jax.tree.leaves(params):
-        wrt = "x"
-    g = trace(run, params, x, wrt=wrt)
-    assert g.grad_fns == [GRAD_FN_BY_FUNCTION[name]], g.table()
+    wrt = [w for w, has in [("params", jax.tree.leaves(params)), ("x", shape)] if has]
+    g = trace(run, params, x, wrt=tuple(wrt))
+    assert g.grad_fns == ([] if want is None else [want]), g.table()
 
 
-@pytest.mark.parametrize("name", sorted(LOSSES))
+# Inputs and targets of each loss, where the default (input: ones (N, D) in funcgrad, randn in
+# torch; target: zeros (N, D)) does not fit: probabilities, log-probabilities, class indices.
+_CLASSES = np.array([0, 1])
+LOSS_INPUTS = {
+    "binary_cross_entropy": (lambda x: torch.sigmoid(x), 0.25, None),
+    "cross_entropy": (None, None, _CLASSES),
+    "nll_loss": (lambda x: torch.log_softmax(x, -1), None, _CLASSES),
+}
+
+
+@pytest.mark.parametrize("name", sorted(e.functional.__name__ for e in fg.nn.LOSSES.values()))
 def test_loss_grad_fn_is_torchs(name):
-    x = torch.randn(N, D, requires_grad=True)
-    if name == "nll_loss":
-        x = torch.log_softmax(x, -1).detach().requires_grad_(True)
-    assert GRAD_FN_BY_FUNCTION[name] == type(LOSSES[name](x).grad_fn).__name__
-    loss = getattr(fg.losses, name, None)
-    if loss is None:
-        pytest.skip(f"fg.losses.{name} is not there yet")
-    target = jnp.array([0, 1]) if name in ("cross_entropy", "nll_loss") else jnp.zeros((N, D))
-    inp = jnp.full((N, D), 0.25) if name == "binary_cross_entropy" else jnp.ones((N, D))
-    g = trace(lambda input: loss(input, target), inp)
+    (entry,) = [e for e in fg.nn.LOSSES.values() if e.functional.__name__ == name]
+    prepare, fill, classes = LOSS_INPUTS.get(name, (None, None, None))
+    x = torch.randn(N, D)
+    x = (prepare(x) if prepare else x).detach().requires_grad_(True)
+    t_target = torch.zeros(N, D) if classes is None else torch.from_numpy(classes)
+    out = getattr(torch.nn.functional, name)(x, t_target)
+    assert GRAD_FN_BY_FUNCTION[name] == type(out.grad_fn).__name__ == entry.grad_fn
+    target = jnp.zeros((N, D)) if classes is None else jnp.asarray(classes)
+    inp = jnp.full((N, D), 1.0 if fill is None else fill)
+    g = trace(lambda input: entry.functional(input, target), inp)
     assert g.grad_fns == [GRAD_FN_BY_FUNCTION[name]], g.table()
+
+
+def test_a_functional_is_labelled_as_its_layer():
+    """A jitted functional is one call named after it, labelled as its layer (from the registry)."""
+    F = fg.nn.functional
+    x = jnp.ones((N, C, H, H))
+    g = trace(lambda x: jax.jit(F.gelu)(jax.jit(F.conv2d)(x, jnp.ones((3, C, 3, 3)))), x)
+    assert g.grad_fns == ["ConvolutionBackward0", "GeluBackward0"], g.table()
+    for entry in fg.nn.LAYERS.values():
+        if entry.functional is not None:
+            assert GRAD_FN_BY_FUNCTION[entry.functional.__name__] == entry.grad_fn, entry.name
 
 
 trace = fg.graph.trace

@@ -212,14 +212,75 @@ def test_lenet5_eval_and_jit(dtype):
 
 
 def test_single_layer_and_linear_regression(dtype):
+    """Not made of named layers: each runs its own apply, its params in the notes' layout."""
     rng = np.random.default_rng(0)
     w, b, x = (rng.standard_normal(s).astype(dtype) for s in [(5, 3), (3,), (4, 5)])
     net = fg.interop.to_nnx(fg.models.SingleLayer(5, 3), {"w": jnp.asarray(w), "b": jnp.asarray(b)})
-    assert isinstance(net, nnx.Linear)
+    assert isinstance(net.params["w"], nnx.Param) and net.params["w"].shape == (5, 3)
     want = (torch.from_numpy(x) @ torch.from_numpy(w) + torch.from_numpy(b)).numpy()
     assert_close(net(jnp.asarray(x)), want, dtype, "SingleLayer")
+    net.eval()
+    assert_close(run(net, jnp.asarray(x)), want, dtype, "SingleLayer, eval, jit")
     reg = fg.interop.to_nnx(fg.models.LinearRegression(), {"w": jnp.asarray(dtype(1.5))})
     assert_close(reg(jnp.asarray(x)), 1.5 * x, dtype, "LinearRegression")
+
+
+# -- dispatch: the layer table's routes, the NamedLayers protocol -----------------------------------
+
+
+def test_every_route_the_layer_table_names_exists():
+    routes = fg.interop.nnx_routes()
+    missing = {e.name: e.nnx for e in fg.nn.LAYERS.values() if e.nnx and e.nnx not in routes}
+    assert not missing, f"fg.nn.LAYERS names nnx routes that to_nnx lacks: {missing}"
+    assert {"linear", "conv", "batch_norm", "relu"} <= routes
+    # and each layer with a native route has a case above (Embedding: its own test)
+    checked = {name for name, *_ in LAYERS} | {"Embedding"}
+    unchecked = {e.name for e in fg.nn.LAYERS.values() if e.nnx} - checked
+    assert not unchecked, f"add a case to LAYERS for {sorted(unchecked)}"
+
+
+class Doubled(fg.nn.ReLU):
+    """A subclass of a registered layer with its own forward: the exact type decides the route."""
+
+    def forward(self, params, x, *, buffers, train, key):
+        return 2 * jax.nn.relu(x), buffers
+
+
+def test_a_subclass_of_a_registered_layer_keeps_its_forward():
+    x = jnp.array([-1.0, 0.5, 2.0])
+    net = fg.interop.to_nnx(fg.nn.Sequential(Doubled(), fg.nn.ReLU()), {})
+    np.testing.assert_array_equal(net(x), jnp.array([0.0, 1.0, 4.0]))
+
+
+class Stack(fg.nn.Module):
+    """A user's own module of named layers applied in order: it offers ``named_layers()``."""
+
+    def named_layers(self):
+        return [("fc", fg.nn.Linear(3, 4)), ("bn", fg.nn.BatchNorm1d(4)), ("act", fg.nn.Tanh())]
+
+    def _seq(self):
+        return fg.nn.Sequential(dict(self.named_layers()))
+
+    def init(self, key):
+        return self._seq().init(key)
+
+    def init_buffers(self):
+        return self._seq().init_buffers()
+
+    def forward(self, params, x, *, buffers, train, key):
+        return self._seq().forward(params, x, buffers=buffers, train=train, key=key)
+
+
+def test_named_layers_protocol_is_rebuilt_out_of_nnx_layers():
+    model = Stack()
+    assert isinstance(model, fg.interop.NamedLayers)
+    assert isinstance(fg.models.LeNet5(), fg.interop.NamedLayers)
+    params, buffers = model.init(jax.random.PRNGKey(0)), model.init_buffers()
+    net = fg.interop.to_nnx(model, params, buffers)
+    assert isinstance(net.fc, nnx.Linear) and isinstance(net.bn, nnx.BatchNorm)
+    net.eval()
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, 3))
+    assert_close(run(net, x), _fg_out(model, params, buffers, x), np.float32, "Stack")
 
 
 # -- train mode -----------------------------------------------------------------------------------

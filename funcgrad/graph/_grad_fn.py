@@ -2,13 +2,17 @@
 
 PyTorch names every differentiable operation's backward node (``z.grad_fn`` prints
 ``<AddBackward0>``). JAX has primitives instead (``add``, ``dot_general``). These two tables, kept as
-plain readable dicts in the spirit of HIPS/autograd's derivative table, translate one into the other.
-A value of ``None`` means the operation has no gradient (PyTorch would not record it).
+plain readable dicts in the spirit of HIPS/autograd's derivative table, translate one into the other:
+the primitives' by hand, the functions' from the layer table ``fg.nn.LAYERS`` / ``fg.nn.LOSSES`` (plus
+a few jax.numpy functions by hand). A value of ``None`` means the operation has no gradient (PyTorch
+would not record it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from funcgrad.nn import LAYERS, LOSSES
 
 __all__ = ["GRAD_FN_BY_FUNCTION", "GRAD_FN_BY_PRIMITIVE", "VIEW_GRAD_FNS", "grad_fn_name"]
 
@@ -69,60 +73,50 @@ GRAD_FN_BY_PRIMITIVE: dict[str, str | None] = {
 }
 """torch's ``grad_fn`` name for each JAX primitive (``None``: torch records no node for it)."""
 
-# funcgrad layers and functions, and jax.numpy / jax.nn functions that appear as one call.
-# funcgrad layers (by class name, as the named scope of their ``apply`` reads), losses and
-# functions (by function name), checked live against torch's ``grad_fn`` in tests/test_graph_grad_fn.py.
-GRAD_FN_BY_FUNCTION: dict[str, str | None] = {
-    # layers
-    "AdaptiveAvgPool2d": "AdaptiveAvgPool2DBackward0",  # torch shows MeanBackward1 for output 1x1
-    "AvgPool2d": "AvgPool2DBackward0",
-    "BatchNorm1d": "NativeBatchNormBackward0",
-    "BatchNorm2d": "NativeBatchNormBackward0",
-    "Conv1d": "ConvolutionBackward0",
-    "Conv2d": "ConvolutionBackward0",
-    "Dropout": "MulBackward0",  # train mode on CPU: input * mask / (1 - p); eval: no node
-    "ELU": "EluBackward0",
-    "Embedding": "EmbeddingBackward0",
-    "Flatten": "ViewBackward0",
-    "GELU": "GeluBackward0",
-    "GroupNorm": "NativeGroupNormBackward0",
-    "LayerNorm": "NativeLayerNormBackward0",
-    "LeakyReLU": "LeakyReluBackward0",
-    "Linear": "AddmmBackward0",
-    "LogSoftmax": "LogSoftmaxBackward0",
-    "MaxPool2d": "MaxPool2DWithIndicesBackward0",
-    "ReLU": "ReluBackward0",
-    "SiLU": "SiluBackward0",
-    "Sigmoid": "SigmoidBackward0",
-    "Softmax": "SoftmaxBackward0",
-    "Tanh": "TanhBackward0",
-    # losses (torch.nn.functional names)
-    "binary_cross_entropy": "BinaryCrossEntropyBackward0",
-    "binary_cross_entropy_with_logits": "BinaryCrossEntropyWithLogitsBackward0",
-    "cross_entropy": "NllLossBackward0",
-    "huber_loss": "HuberLossBackward0",
-    "l1_loss": "MeanBackward0",  # torch computes abs(input - target).mean(): the last is Mean
-    "mse_loss": "MseLossBackward0",
-    "nll_loss": "NllLossBackward0",
-    "smooth_l1_loss": "SmoothL1LossBackward0",
-    # functions
-    "conv2d": "ConvolutionBackward0",
-    "flatten": "ViewBackward0",
-    "linear": "AddmmBackward0",
-    "log_softmax": "LogSoftmaxBackward0",
+# jax.numpy / jax.nn functions that appear as one call (a jit or custom_jvp named after them, or a
+# scope of that name), kept by hand: the registry lists only funcgrad's layers, losses and their
+# functionals (whose rows also name jax.nn's calls of the same name: relu, softmax, gelu, ...).
+_JAX_FUNCTIONS: dict[str, str | None] = {
     "logaddexp": "LogAddExpBackward0",
     "logsumexp": "LogsumexpBackward0",
     "matmul": "MmBackward0",
     "mean": "MeanBackward0",
-    "relu": "ReluBackward0",
-    "sigmoid": "SigmoidBackward0",
-    "softmax": "SoftmaxBackward0",
     "softplus": "SoftplusBackward0",
     "sum": "SumBackward0",
-    "tanh": "TanhBackward0",
     "where": "WhereBackward0",
 }
-"""torch's ``grad_fn`` name for each funcgrad layer, loss or function that traces as one call."""
+
+
+def _by_function() -> dict[str, str | None]:
+    """Each layer by class name (the named scope its ``apply`` runs under), each loss and each
+    layer's functional by function name, from ``fg.nn.LAYERS`` and ``fg.nn.LOSSES``; then
+    :data:`_JAX_FUNCTIONS`. A name given two different labels is an error in the tables."""
+    rows: dict[str, str | None] = {}
+
+    def add(name: str, grad_fn: str | None) -> None:
+        if rows.setdefault(name, grad_fn) != grad_fn:  # BatchNorm1d and 2d share batch_norm: fine
+            raise ValueError(
+                f"fg.graph: {name!r} is given grad_fn {rows[name]!r} and {grad_fn!r}; make the "
+                "entries of fg.nn.LAYERS / fg.nn.LOSSES (and graph's _JAX_FUNCTIONS) agree"
+            )
+
+    for layer in LAYERS.values():
+        add(layer.name, layer.grad_fn)
+        if layer.functional is not None:
+            add(layer.functional.__name__, layer.grad_fn)
+    for loss in LOSSES.values():
+        add(loss.functional.__name__, loss.grad_fn)
+    for name, grad_fn in _JAX_FUNCTIONS.items():
+        add(name, grad_fn)
+    return rows
+
+
+GRAD_FN_BY_FUNCTION: dict[str, str | None] = _by_function()
+"""torch's ``grad_fn`` name for each funcgrad layer, loss or function that traces as one call.
+
+The layer, loss and functional rows come from ``fg.nn.LAYERS`` and ``fg.nn.LOSSES`` (checked live
+against torch in tests/test_graph_grad_fn.py); only the jax.numpy functions' rows are listed here.
+"""
 
 # Shape-only operations: PyTorch records them too, but they carry no arithmetic.
 VIEW_GRAD_FNS = frozenset(

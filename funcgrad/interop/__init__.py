@@ -18,17 +18,19 @@ Example:
 
 from funcgrad.interop._convert import Conversion, ConversionError, convert
 from funcgrad.interop._errors import NnxConversionError, StateDictMismatchError
-from funcgrad.interop._nnx import to_nnx
+from funcgrad.interop._nnx import NamedLayers, nnx_routes, to_nnx
 from funcgrad.interop._state_dict import check_state_dict, from_torch, to_torch
 
 __all__ = [
     "Conversion",
     "ConversionError",
+    "NamedLayers",
     "NnxConversionError",
     "StateDictMismatchError",
     "check_state_dict",
     "convert",
     "from_torch",
+    "nnx_routes",
     "to_nnx",
     "to_torch",
 ]

@@ -9,7 +9,8 @@ flax is imported only when ``to_nnx`` runs (``import funcgrad`` stays as fast as
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from funcgrad._tree import flatten_dict
 from funcgrad.interop._state_dict import check_state_dict
@@ -18,7 +19,49 @@ from funcgrad.nn._module import Buffers, Module, ModuleError, Params, has_buffer
 if TYPE_CHECKING:
     from flax import nnx
 
-__all__ = ["to_nnx"]
+__all__ = ["NamedLayers", "nnx_routes", "to_nnx"]
+
+
+@runtime_checkable
+class NamedLayers(Protocol):
+    """A module made of named layers applied in order: what ``named_layers()`` offers.
+
+    ``fg.nn.Sequential`` and the notes' models (``MyNet``, ``ConvNet``, ``LeNet5``) have it; so may
+    your own module. Offering it promises that the module computes its layers one after another,
+    with ``params[name]`` (and ``buffers[name]``) for each: ``to_nnx`` then rebuilds it out of nnx
+    layers instead of running its ``forward``.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> isinstance(fg.nn.Sequential(fg.nn.ReLU()), fg.interop.NamedLayers)
+        True
+        >>> [name for name, _ in fg.models.ConvNet().named_layers()][:2]
+        ['conv1', 'relu1']
+        >>> isinstance(fg.nn.Linear(2, 3), fg.interop.NamedLayers)
+        False
+    """
+
+    def named_layers(self) -> Sequence[tuple[str, Module]]:
+        """``[(name, layer), ...]`` in the order they are applied."""
+        ...
+
+
+def nnx_routes() -> frozenset[str]:
+    """The names of ``to_nnx``'s native routes: the values ``fg.nn.LAYERS[...].nnx`` may take.
+
+    A layer whose entry names one is rebuilt out of nnx's own layers; ``nnx=None`` (or a type that
+    is not registered) runs the funcgrad layer itself inside ``FuncgradModule``. Imports flax.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> {"linear", "conv", "batch_norm", "relu"} <= fg.interop.nnx_routes()
+        True
+        >>> all(e.nnx in fg.interop.nnx_routes() for e in fg.nn.LAYERS.values() if e.nnx)
+        True
+    """
+    from funcgrad.interop import _nnx_modules
+
+    return frozenset(_nnx_modules.ROUTES)
 
 
 def to_nnx(
@@ -35,10 +78,11 @@ def to_nnx(
     torch one) it starts in train mode: ``.eval()`` switches to eval mode (Dropout off, BatchNorm
     on its running statistics), ``.train()`` back.
 
-    What each layer becomes:
+    What each layer becomes (its route is the one its ``fg.nn.LAYERS`` entry names, see
+    :func:`nnx_routes`; the type must match exactly, since a subclass may change ``forward``):
 
-    * ``Linear`` -> ``nnx.Linear``, kernel ``weight.T`` ``(in, out)``; the notes' ``SingleLayer``
-      too (its ``w`` is already ``(in, out)``). ``Embedding`` -> ``nnx.Embed``, same table.
+    * ``Linear`` -> ``nnx.Linear``, kernel ``weight.T`` ``(in, out)``. ``Embedding`` ->
+      ``nnx.Embed``, same table.
     * ``Conv1d``/``Conv2d`` -> ``nnx.Conv`` with kernel ``(*kernel_size, in / groups, out)``,
       stride, padding (``'same'`` included), dilation and groups, inside ``ChannelsLast``, which
       moves torch's channel axis last and back around it. ``padding_mode`` ``'reflect'`` and
@@ -56,10 +100,13 @@ def to_nnx(
     * ``Dropout`` -> ``nnx.Dropout``; ``Dropout2d`` -> ``nnx.Dropout(broadcast_dims=(2, 3))``
       (4-D input only), their masks drawn from ``rngs``.
     * Activations -> ``nnx.relu``, ``nnx.gelu``, ...; ``Flatten`` -> ``F.flatten``.
-    * ``Sequential`` -> ``nnx.Sequential`` when numbered (``layers[i]`` is torch's ``i``), else
-      ``NamedSequential`` with one attribute per name; ``MyNet``, ``ConvNet`` and ``LeNet5`` are
-      their ``as_sequential()``. ``Batched`` -> ``nnx.vmap`` over the leading axis.
-    * Anything else (a user's own ``forward``, a model from ``fg.interop.convert``) ->
+    * A module of named layers applied in order (the :class:`NamedLayers` protocol:
+      ``Sequential``, ``MyNet``, ``ConvNet``, ``LeNet5``, or yours) -> ``nnx.Sequential`` when
+      numbered (``layers[i]`` is torch's ``i``), else ``NamedSequential`` with one attribute per
+      name. ``Batched`` -> ``nnx.vmap`` over the leading axis.
+    * Anything else (a user's own ``forward``, a model from ``fg.interop.convert``, the notes'
+      ``SingleLayer`` and ``LinearRegression``, a layer whose ``fg.nn.LAYERS`` entry has
+      ``nnx=None``, a subclass of a registered layer) ->
       ``FuncgradModule``: its params become ``nnx.Param`` and its buffers ``nnx.BatchStat`` in
       funcgrad's own (torch's) layout, and each call runs ``model.apply``, so it agrees with
       funcgrad exactly, train mode included. The other paths rebuild the network out of nnx's

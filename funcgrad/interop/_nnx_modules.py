@@ -1,6 +1,11 @@
-"""The flax.nnx side of ``fg.interop.to_nnx``: one converter per funcgrad layer, in one table.
+"""The flax.nnx side of ``fg.interop.to_nnx``: the native routes, in one table keyed by name.
 
-Each converter takes the funcgrad layer and its params (and buffers) and returns the ``flax.nnx``
+A layer's route is the one its entry in ``fg.nn.LAYERS`` names (``LayerEntry.nnx``: ``"linear"``,
+``"conv"``, ...); nothing here lists funcgrad's classes. Containers are recognised by what they
+offer: the :class:`~funcgrad.interop.NamedLayers` protocol (``named_layers()``), and
+``fg.nn.Batched``. Everything else runs in :class:`FuncgradModule`.
+
+Each route takes the funcgrad layer and its params (and buffers) and returns the ``flax.nnx``
 layer that computes the same function on torch's layout. Where nnx has the layer and the layout
 agrees, the result is nnx's own (``nnx.Linear``, ``nnx.BatchNorm(axis=1)``, ``nnx.LayerNorm``,
 ``nnx.Embed``, ``nnx.Dropout``, ``nnx.Sequential``, ``nnx.relu``). Where nnx works channels-last
@@ -17,7 +22,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import jax
@@ -26,22 +32,21 @@ from flax import nnx
 
 from funcgrad._tree import flatten_dict
 from funcgrad.interop._errors import NnxConversionError
-from funcgrad.models import ConvNet, LeNet5, MyNet, SingleLayer
-from funcgrad.models._sequential_model import Tap
-from funcgrad.nn import _activations as act
+from funcgrad.interop._nnx import NamedLayers
+from funcgrad.nn import LAYERS
 from funcgrad.nn import functional as F
-from funcgrad.nn._conv import Conv1d, Conv2d, _ConvNd
+from funcgrad.nn._conv import _ConvNd
 from funcgrad.nn._dropout import Dropout, Dropout2d
 from funcgrad.nn._embedding import Embedding
 from funcgrad.nn._linear import Linear
 from funcgrad.nn._module import Batched as FgBatched
 from funcgrad.nn._module import Buffers, Module, Params
-from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, _BatchNorm
+from funcgrad.nn._norm import GroupNorm, LayerNorm, _BatchNorm
 from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
-from funcgrad.nn._sequential import Sequential
 from funcgrad.nn.functional._conv import conv_pads, ntuple
 
 __all__ = [
+    "ROUTES",
     "Batched",
     "BatchStatsNorm",
     "ChannelsLast",
@@ -210,7 +215,7 @@ class FuncgradModule(nnx.Module):
         return y
 
 
-# -- one converter per funcgrad layer ---------------------------------------------------------------
+# -- the native routes, one per kind of layer ------------------------------------------------------
 
 
 class _Ctx:
@@ -247,12 +252,6 @@ def _linear(layer: Linear, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
     params = {"kernel": p["weight"].T, "bias": p.get("bias")}  # torch (out, in) -> flax (in, out)
     sizes = layer.in_features, layer.out_features
     return _with_params(params, nnx.Linear, *sizes, use_bias=layer.bias)
-
-
-def _single_layer(layer: SingleLayer, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
-    # The notes' z = x @ w + b: w is already (in, out), nnx.Linear's kernel layout.
-    fc = Linear(layer.in_features, layer.out_features)
-    return _linear(fc, {"weight": p["w"].T, "bias": p["b"]}, b, ctx)
 
 
 def _conv(layer: _ConvNd, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
@@ -428,36 +427,65 @@ def _embedding(layer: Embedding, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module
 
 
 def identity(x: Any) -> Any:
-    """Return ``x``: funcgrad's ``Identity`` and the models' taps."""
+    """Return ``x``: funcgrad's ``Identity``."""
     return x
 
 
-_ACTIVATIONS: dict[type, Callable[[Any], Layer]] = {
-    act.ReLU: lambda m: nnx.relu,
-    act.Tanh: lambda m: nnx.tanh,
-    act.Sigmoid: lambda m: nnx.sigmoid,
-    act.SiLU: lambda m: nnx.silu,
-    act.GELU: lambda m: functools.partial(nnx.gelu, approximate=m.approximate == "tanh"),
-    act.LeakyReLU: lambda m: functools.partial(nnx.leaky_relu, negative_slope=m.negative_slope),
-    act.ELU: lambda m: functools.partial(nnx.elu, alpha=m.alpha),
+Route = Callable[[Any, Params, Buffers, "_Ctx"], Layer]
+"""A native route: ``(layer, params, buffers, ctx) -> `` the nnx layer (or plain function)."""
+
+
+def _fn(make: Callable[[Any], Layer]) -> Route:
+    """The route of a layer without params: a function of the layer's options only."""
+    return lambda layer, p, b, ctx: make(layer)
+
+
+def _softmax(nnx_fn: Callable[..., Any], fg_fn: Callable[..., Any]) -> Route:
     # dim=None is torch's implicit dim, which depends on the input's rank: funcgrad picks it.
-    act.Softmax: lambda m: functools.partial(
-        F.softmax if m.dim is None else nnx.softmax, **({} if m.dim is None else {"axis": m.dim})
-    ),
-    act.LogSoftmax: lambda m: functools.partial(
-        F.log_softmax if m.dim is None else nnx.log_softmax,
-        **({} if m.dim is None else {"axis": m.dim}),
-    ),
-    act.Flatten: lambda m: functools.partial(F.flatten, start_dim=m.start_dim, end_dim=m.end_dim),
-    act.Identity: lambda m: identity,
-    Tap: lambda m: identity,
-}
+    return _fn(lambda m: fg_fn if m.dim is None else functools.partial(nnx_fn, axis=m.dim))
 
 
-def _sequential(layer: Sequential, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
+ROUTES: Mapping[str, Route] = MappingProxyType(
+    {
+        "linear": _linear,
+        "embedding": _embedding,
+        "conv": _conv,
+        "batch_norm": _batch_norm,
+        "layer_norm": _layer_norm,
+        "group_norm": _group_norm,
+        "max_pool": _max_pool,
+        "avg_pool": _avg_pool,
+        "adaptive_avg_pool": _adaptive_avg_pool,
+        "dropout": _dropout,
+        "dropout2d": _dropout2d,
+        "relu": _fn(lambda m: nnx.relu),
+        "tanh": _fn(lambda m: nnx.tanh),
+        "sigmoid": _fn(lambda m: nnx.sigmoid),
+        "silu": _fn(lambda m: nnx.silu),
+        "gelu": _fn(lambda m: functools.partial(nnx.gelu, approximate=m.approximate == "tanh")),
+        "leaky_relu": _fn(
+            lambda m: functools.partial(nnx.leaky_relu, negative_slope=m.negative_slope)
+        ),
+        "elu": _fn(lambda m: functools.partial(nnx.elu, alpha=m.alpha)),
+        "softmax": _softmax(nnx.softmax, F.softmax),
+        "log_softmax": _softmax(nnx.log_softmax, F.log_softmax),
+        "flatten": _fn(
+            lambda m: functools.partial(F.flatten, start_dim=m.start_dim, end_dim=m.end_dim)
+        ),
+        "identity": _fn(lambda m: identity),
+    }
+)
+"""The native routes by the names ``fg.nn.LAYERS[...].nnx`` gives (``fg.interop.nnx_routes()``)."""
+
+_ENTRY_BY_TYPE = {entry.module: entry for entry in LAYERS.values()}
+
+
+def _sequential(
+    layer: Module, layers: Sequence[tuple[str, Module]], p: Params, b: Buffers, ctx: _Ctx
+) -> nnx.Module:
     children = {
         name: convert(child, p.get(name, {}), b.get(name, {}), ctx.child(name))
-        for name, child in layer.named_layers()
+        for name, child in layers
     }
     if list(children) == [str(i) for i in range(len(children))]:
         return nnx.Sequential(*children.values())
@@ -471,52 +499,37 @@ def _sequential(layer: Sequential, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Modu
     return NamedSequential(children)
 
 
-def _models(layer: MyNet | ConvNet | LeNet5, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
-    return _sequential(layer.as_sequential(), p, b, ctx)
-
-
 def _batched(layer: FgBatched, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
     return Batched(convert(layer.module, p, b, ctx))
-
-
-_CONVERTERS: dict[type, Callable[[Any, Params, Buffers, _Ctx], Layer]] = {
-    Linear: _linear,
-    Conv1d: _conv,
-    Conv2d: _conv,
-    BatchNorm1d: _batch_norm,
-    BatchNorm2d: _batch_norm,
-    LayerNorm: _layer_norm,
-    GroupNorm: _group_norm,
-    MaxPool2d: _max_pool,
-    AvgPool2d: _avg_pool,
-    AdaptiveAvgPool2d: _adaptive_avg_pool,
-    Dropout: _dropout,
-    Dropout2d: _dropout2d,
-    Embedding: _embedding,
-    Sequential: _sequential,
-    FgBatched: _batched,
-    MyNet: _models,
-    ConvNet: _models,
-    LeNet5: _models,
-    SingleLayer: _single_layer,
-}
 
 
 def convert(layer: Module, params: Params, buffers: Buffers, ctx: _Ctx) -> Layer:
     """The nnx counterpart of ``layer`` with ``params`` and ``buffers`` (see the module docstring).
 
-    Types are matched exactly, not by ``isinstance``: a subclass may change ``forward``, so it
-    takes the generic :class:`FuncgradModule` path, as any other module does.
+    In this order: a layer of ``fg.nn.LAYERS`` takes the native route its entry names (the type
+    matched exactly, not by ``isinstance``: a subclass may change ``forward``); ``fg.nn.Batched``
+    becomes :class:`Batched`; a module made of named layers applied in order (the
+    :class:`~funcgrad.interop.NamedLayers` protocol: ``Sequential``, the notes' models) becomes
+    ``nnx.Sequential`` or :class:`NamedSequential` of its layers, each converted the same way; any
+    other module, and a registered layer without a route, runs in :class:`FuncgradModule`.
     """
-    kind = type(layer)
-    if kind in _ACTIVATIONS:
-        return _ACTIVATIONS[kind](layer)
-    if kind in _CONVERTERS:
-        return _CONVERTERS[kind](layer, params, buffers, ctx)
+    entry = _ENTRY_BY_TYPE.get(type(layer))
+    if entry is not None and entry.nnx is not None:
+        route = ROUTES.get(entry.nnx)
+        if route is None:
+            raise NnxConversionError(
+                f"to_nnx: fg.nn.LAYERS[{entry.name!r}].nnx is {entry.nnx!r}, which names no route; "
+                f"give one of {sorted(ROUTES)}, or None for the generic FuncgradModule"
+            )
+        return route(layer, params, buffers, ctx)
     if not isinstance(layer, Module):
         where = ctx.path or "the model"
         raise NnxConversionError(
-            f"to_nnx: {where} is a {kind.__name__}, not a funcgrad Module; pass fg.nn layers or "
-            "models"
+            f"to_nnx: {where} is a {type(layer).__name__}, not a funcgrad Module; pass fg.nn "
+            "layers or models"
         )
+    if entry is None and type(layer) is FgBatched:  # exact: a subclass may map differently
+        return _batched(layer, params, buffers, ctx)
+    if entry is None and isinstance(layer, NamedLayers):
+        return _sequential(layer, layer.named_layers(), params, buffers, ctx)
     return FuncgradModule(layer, params, buffers or None, ctx.rngs)

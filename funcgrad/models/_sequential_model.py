@@ -51,6 +51,10 @@ class SequentialModel(Module):
     def as_sequential(self) -> Sequential:
         """The network as a stack of named stages, with the model's params (for by-hand backprop)."""
 
+    def named_layers(self) -> list[tuple[str, Module]]:
+        """``as_sequential()``'s stages in order: the model offers ``fg.interop.NamedLayers``."""
+        return self.as_sequential().named_layers()
+
     def init(self, key: jax.Array) -> Params:
         # One key per stage that has params, in order: the draws these models made when they listed
         # only those stages, so a key gives the same weights as before (ReLU, Tap take no key).
