@@ -131,7 +131,7 @@ def test_entry_is_complete(name: str) -> None:
         assert fg.graph.grad_fn_name(fn, []) == entry.grad_fn, f"grad_fn label of {fn}"
     if isinstance(entry, fg.nn.LayerEntry):
         assert fg.graph.grad_fn_name(name, []) == entry.grad_fn, f"grad_fn label of {name}"
-        assert entry.nnx is None or entry.nnx in fg.interop.NNX_ROUTES, f"no nnx route {entry.nnx}"
+        assert entry.nnx is None or entry.nnx in fg.interop.nnx_routes(), f"no nnx route {entry.nnx}"
         assert name in fg.interop.LEAVES, f"the converter does not write {name} as a leaf"
     assert entry.module_db or entry.op_db, f"{name} has no torch sample inputs"
     if entry.module_db:
