@@ -32,9 +32,9 @@ _COLLAPSE = {"kernel_size", "stride", "padding", "dilation", "output_size"}
 HEADER = '''\
 """{name}, converted from PyTorch ({origin}) by funcgrad.interop.convert.
 
-Load torch's weights and run it:
+Load torch's weights and run it (from_torch returns plain params for a model without buffers):
 
-    params, buffers = fg.interop.from_torch(torch_model, like=model)   # plain params without buffers
+    params, buffers = fg.interop.from_torch(torch_model, like=model)
     y, buffers = model.apply(params, x, buffers=buffers, train=False)  # train=True: model.train()
 """
 
