@@ -77,7 +77,7 @@ _NOT_SAME_NAMED = {
     "softmax": "torch's dtype= is a cast of the input",
     "log_softmax": "torch's dtype= is a cast of the input",
     "batch_norm": "torch updates the running statistics in place; funcgrad returns them",
-    "flatten": "torch.flatten's start_dim is 0, nn.Flatten's 1; the method reads like torch's",
+    "flatten": "not in torch.nn.functional; torch.flatten and x.flatten(1) write the dims given",
 }
 
 
