@@ -47,7 +47,7 @@ def test_prints_the_source_and_checks_it(models, capsys):
     )
     out = capsys.readouterr().out
     assert code == 0
-    assert "class Net(_Converted):" in out and "fg.nn.Linear(32, 5)" in out
+    assert "class Net(Converted):" in out and "fg.nn.Linear(32, 5)" in out
     diff = float(re.search(r"^max diff: (\S+)", out, re.M)[1])
     assert 0 <= diff < 1e-5
 

@@ -7,6 +7,9 @@ and ``to_torch(params, buffers)`` puts them back into one state_dict. Values are
 (same dtype, same bits), so a model run with copied weights gives PyTorch's numbers. PyTorch is
 imported only when these functions run; it is not a runtime dependency.
 
+``convert`` turns a torch model into funcgrad source; the files it writes import
+:mod:`funcgrad.interop.runtime` (``Converted``, ``Children``), which needs no torch.
+
 Example:
     >>> import torch, funcgrad as fg
     >>> params = fg.interop.from_torch(torch.nn.Linear(3, 2))
@@ -16,6 +19,7 @@ Example:
     ['bias', 'weight']
 """
 
+from funcgrad.interop import runtime
 from funcgrad.interop._convert import Conversion, ConversionError, convert
 from funcgrad.interop._errors import NnxConversionError, StateDictMismatchError
 from funcgrad.interop._nnx import NamedLayers, nnx_routes, to_nnx
@@ -31,6 +35,7 @@ __all__ = [
     "convert",
     "from_torch",
     "nnx_routes",
+    "runtime",
     "to_nnx",
     "to_torch",
 ]

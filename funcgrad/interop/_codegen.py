@@ -1,52 +1,28 @@
 """Writing the converted model's source: the torch layers as funcgrad constructors, one class per
-torch class, the file around them, formatted with ruff when it is installed.
+torch class, the file around them, formatted by black's Python API (line length 100).
 
-The file is self-contained: two small helpers at its top (``_Converted``, ``_Children``) hold what
-every converted class shares, so each class is its children, as dataclass fields named as in torch,
-and a ``forward`` that reads like torch's.
+The file imports what every converted class shares from :mod:`funcgrad.interop.runtime`
+(``Converted``, ``Children``), so each class is its children, as dataclass fields named as in
+torch, and a ``forward`` that reads like torch's. The layers written as ``fg.nn.<Name>(...)`` are
+the entries of ``fg.nn.LAYERS`` with ``convert == "leaf"``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from funcgrad import nn as fgnn
 from funcgrad.interop._torch import import_torch
+from funcgrad.nn._registry import LAYERS
 
-__all__ = ["ClassSource", "HEADER", "format_source", "leaf_code", "module_source"]
+__all__ = ["HEADER", "LEAVES", "ClassSource", "format_source", "leaf_code", "module_source"]
 
-# torch's layers that funcgrad has, by name: the same name in fg.nn, torch's signature.
-LEAVES = (
-    "Linear",
-    "Conv1d",
-    "Conv2d",
-    "BatchNorm1d",
-    "BatchNorm2d",
-    "LayerNorm",
-    "GroupNorm",
-    "Dropout",
-    "Dropout2d",
-    "MaxPool2d",
-    "AvgPool2d",
-    "AdaptiveAvgPool2d",
-    "Embedding",
-    "ReLU",
-    "Tanh",
-    "Sigmoid",
-    "GELU",
-    "LeakyReLU",
-    "ELU",
-    "SiLU",
-    "Softmax",
-    "LogSoftmax",
-    "Identity",
-    "Flatten",
-)
+LEAVES: tuple[str, ...] = tuple(name for name, e in LAYERS.items() if e.convert == "leaf")
+"""torch's layers that funcgrad has, by name: the same name in ``fg.nn``, torch's signature."""
+
+LINE_LENGTH = 100
 
 # torch attributes that are not constructor arguments in funcgrad (or mean nothing in JAX).
 _SKIP = {"inplace", "device", "dtype", "sparse"}
@@ -56,9 +32,9 @@ _COLLAPSE = {"kernel_size", "stride", "padding", "dilation", "output_size"}
 HEADER = '''\
 """{name}, converted from PyTorch ({origin}) by funcgrad.interop.convert.
 
-Load torch's weights and run it:
+Load torch's weights and run it (from_torch returns plain params for a model without buffers):
 
-    params, buffers = fg.interop.from_torch(torch_model, like=model)   # plain params without buffers
+    params, buffers = fg.interop.from_torch(torch_model, like=model)
     y, buffers = model.apply(params, x, buffers=buffers, train=False)  # train=True: model.train()
 """
 
@@ -69,96 +45,10 @@ import jax
 import jax.numpy as jnp
 
 import funcgrad as fg
+from funcgrad.interop.runtime import Children, Converted
 from funcgrad.nn import functional as F
-
-
-class _Converted(fg.nn.Module):
-    """A module converted from torch: its children are its dataclass fields, named as in torch.
-
-    ``own_params`` and ``own_buffers`` hold the shapes of torch's ``nn.Parameter`` and
-    ``register_buffer`` entries on the module itself. torch broadcasts arrays of different ranks
-    (``(N, 3) + (3,)``), so ``forward`` runs with JAX's rank promotion allowed.
-    """
-
-    own_params: ClassVar[dict] = {{}}
-    own_buffers: ClassVar[dict] = {{}}
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        forward = cls.__dict__.get("forward")
-        if forward is not None:
-
-            def forward_as_torch(self, *args, **kwargs):
-                with jax.numpy_rank_promotion("allow"):
-                    return forward(self, *args, **kwargs)
-
-            cls.forward = forward_as_torch
-
-    def children(self):
-        return {{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}}
-
-    def init(self, key):
-        # torch's own initial values are not recorded here: load them with fg.interop.from_torch.
-        params = {{name: jnp.zeros(shape) for name, shape in self.own_params.items()}}
-        keys = jax.random.split(key, max(len(self.children()), 1))
-        for (name, child), k in zip(self.children().items(), keys):
-            if child_params := child.init(k):
-                params[name] = child_params
-        return params
-
-    def init_buffers(self):
-        buffers = {{n: jnp.zeros(s, dtype) for n, (s, dtype) in self.own_buffers.items()}}
-        for name, child in self.children().items():
-            if child_buffers := child.init_buffers():
-                buffers[name] = child_buffers
-        return buffers
-
-
-class _Children:
-    """``call("conv1", x)`` is torch's ``self.conv1(x)``; ``call("blocks.0", x)`` its ``self.blocks[0](x)``.
-
-    Each child gets its params, its buffers and its own key (a child called twice draws fresh
-    randomness), and the buffers it returns replace its old ones in ``self.buffers``.
-    """
-
-    def __init__(self, module, params, buffers, train, key):
-        self.module, self.params, self.buffers = module, params, buffers
-        self.train, self.key, self.calls = train, key, {{}}
-
-    def __call__(self, path, x):
-        *outer, name = path.split(".")
-        module, params, buffers, key = self.module, self.params, self.buffers, self.key
-        self.calls[path] = calls = self.calls.get(path, -1) + 1
-        if calls:
-            key = fg.nn.child_key(key, f"call {{calls}}")
-        for part in outer:
-            module = _child(module, part)
-            params, buffers = params.get(part, {{}}), buffers.get(part, {{}})
-            key = fg.nn.child_key(key, part)
-        try:
-            y, new = fg.nn.call_child(
-                name, _child(module, name), params, x, buffers=buffers, train=self.train, key=key
-            )
-        except fg.nn.ModuleError as e:
-            for part in reversed(outer):
-                e = e.under(part)
-            raise e from None
-        if new:
-            self.buffers = _replace(self.buffers, path.split("."), new)
-        return y
-
-
-def _child(module, name):
-    if isinstance(module, _Converted):
-        return getattr(module, name)
-    # a torch Sequential, ModuleList or ModuleDict: held in an fg.nn.Sequential
-    return dict(module.named_layers())[name]
-
-
-def _replace(tree, names, value):
-    first, *rest = names
-    return {{**tree, first: _replace(tree.get(first, {{}}), rest, value) if rest else value}}
 '''
+"""The top of every generated file: its docstring and imports (the runtime is imported, not copied)."""
 
 
 def _plain(name: str, value: Any) -> Any:
@@ -189,7 +79,7 @@ def leaf_code(module: Any) -> str | None:
     name = type(module).__name__
     if name not in LEAVES or type(module) is not getattr(torch.nn, name):
         return None
-    cls = getattr(fgnn, name)
+    cls: Any = LAYERS[name].module  # a dataclass, as every funcgrad layer
     positional: list[str] = []
     keywords: list[str] = []
     affine = getattr(module, "affine", getattr(module, "elementwise_affine", True))
@@ -222,10 +112,10 @@ class ClassSource:
     own_params: tuple[tuple[str, tuple[int, ...]], ...]
     own_buffers: tuple[tuple[str, tuple[int, ...], str | None], ...]
     signature: str  # the forward's input argument
-    body: tuple[str, ...]  # lines of forward, after the _Children line, indented by 4 per level
+    body: tuple[str, ...]  # lines of forward, after the Children line, indented by 4 per level
 
     def text(self, doc: str) -> str:
-        lines = ["@dataclasses.dataclass(frozen=True)", f"class {self.name}(_Converted):"]
+        lines = ["@dataclasses.dataclass(frozen=True)", f"class {self.name}(Converted):"]
         lines.append(f'    """{doc}"""')
         lines.append("")
         for name, code, comment in self.fields:
@@ -240,7 +130,7 @@ class ClassSource:
             lines.append(f"    own_buffers: ClassVar[dict] = {{{items}}}")
         lines.append("")
         lines.append(f"    def forward(self, params, {self.signature}, *, buffers, train, key):")
-        lines.append("        call = _Children(self, params, buffers, train, key)")
+        lines.append("        call = Children(self, params, buffers, train, key)")
         lines += [f"        {line}" for line in self.body]
         return "\n".join(lines)
 
@@ -256,22 +146,13 @@ def module_source(
 
 
 def format_source(source: str) -> str:
-    """``source`` formatted by ruff (``python -m ruff format``, line length 100), or as it is
-    when ruff is not installed or fails.
+    """``source`` formatted by black (line length 100), in this process: the same text whatever
+    dev tools are installed.
 
     Example:
-        >>> format_source("x  =  [1,2]\\n") in ("x = [1, 2]\\n", "x  =  [1,2]\\n")
-        True
+        >>> format_source("x  =  [1,2]\\n")
+        'x = [1, 2]\\n'
     """
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--isolated", "--line-length", "100", "-"],
-            input=source,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return source
-    return done.stdout if done.returncode == 0 and done.stdout else source
+    import black  # a dependency of funcgrad; imported here as only the converter needs it
+
+    return black.format_str(source, mode=black.Mode(line_length=LINE_LENGTH))

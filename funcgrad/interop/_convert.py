@@ -29,6 +29,7 @@ from typing import Any
 
 from funcgrad import nn as fgnn
 from funcgrad.interop import _fx_ops as ops
+from funcgrad.interop import _torch_compat as compat
 from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, module_source
 from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
@@ -51,6 +52,8 @@ _RESERVED = {
     "fg",
     "dataclasses",
     "ClassVar",
+    "Children",
+    "Converted",
     "inputs",
     "model",
 }
@@ -122,7 +125,7 @@ def convert(torch_model: Any, example_input: Any = None) -> Conversion:
         (3, 2)
         >>> print(conv.source.split("    def forward(")[-1].strip())  # doctest: +NORMALIZE_WHITESPACE
         self, params, x, *, buffers, train, key):
-            call = _Children(self, params, buffers, train, key)
+            call = Children(self, params, buffers, train, key)
             flatten = F.flatten(x, 1)
             fc = call("fc", flatten)
             relu = F.relu(fc)
@@ -215,9 +218,7 @@ def _op_name(node: Any) -> str:
     name = getattr(target, "__name__", repr(target))
     if module in ("_operator", "operator"):
         return f"operator.{name}"
-    if module.startswith("torch._C"):
-        module = "torch"
-    return f"{module}.{name}"
+    return f"{compat.public_module(module)}.{name}"
 
 
 def _error(what: str, fix: str, *, op: str, path: str, cls: str, line: str) -> ConversionError:
@@ -231,8 +232,9 @@ def _error(what: str, fix: str, *, op: str, path: str, cls: str, line: str) -> C
 # -- tracing --------------------------------------------------------------------------------------
 
 
-def _trace(module: Any, training: bool, path: str) -> Any:
-    """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode."""
+def _trace(module: Any, training: bool, path: str) -> tuple[Any, dict[str, Any]]:
+    """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, and
+    the tensor constants its ``get_attr`` nodes read."""
     torch = import_torch()
 
     class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported lazily
@@ -271,8 +273,7 @@ def _trace(module: Any, training: bool, path: str) -> Any:
         constants = {k: vars(module)[k] for k in set(vars(module)) - before}
         for k in constants:
             delattr(module, k)
-    graph._funcgrad_constants = constants
-    return graph
+    return graph, constants
 
 
 _FAIL = object()
@@ -404,10 +405,10 @@ class _Writer:
         cls = type(m).__name__
         note = []
         try:
-            train_graph = _trace(m, True, path)
-            eval_graph = _trace(m, False, path)
+            train_graph, constants = _trace(m, True, path)
+            eval_graph, eval_constants = _trace(m, False, path)
         except ConversionError as e:
-            train_graph, eval_graph, shapes = self.exported(m, e)
+            (train_graph, constants), (eval_graph, eval_constants), shapes = self.exported(m, e)
             note = [f"# traced by torch.export: specialised to the example's shapes, {shapes}"]
         calls = [n for n in train_graph.nodes if n.op == "call_module"]
 
@@ -432,21 +433,18 @@ class _Writer:
             fields.append((name, code, comment))
 
         own_params = tuple((n, tuple(p.shape)) for n, p in m.named_parameters(recurse=False))
-        persistent = [
-            (n, b)
-            for n, b in m.named_buffers(recurse=False)
-            if n not in m._non_persistent_buffers_set
-        ]
+        scratch = compat.non_persistent_buffers(m)
+        persistent = [(n, b) for n, b in m.named_buffers(recurse=False) if n not in scratch]
         own_buffers = tuple(
             (n, tuple(b.shape), None if b.is_floating_point() else "int") for n, b in persistent
         )
 
         merged = _merge_graphs(train_graph, eval_graph)
         if merged is not None:
-            signature, body = self.body(m, train_graph, merged, path)
+            signature, body = self.body(m, train_graph, constants, merged, path)
         else:
-            signature, train_body = self.body(m, train_graph, None, path)
-            _, eval_body = self.body(m, eval_graph, None, path)
+            signature, train_body = self.body(m, train_graph, constants, None, path)
+            _, eval_body = self.body(m, eval_graph, eval_constants, None, path)
             body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
         body = [*note, *body]
 
@@ -468,7 +466,9 @@ class _Writer:
         return f"{variant.name}({', '.join(changed)})"
 
     # The fallback: torch.export on the input that reached m when the root ran on the example.
-    def exported(self, m: Any, fx_error: ConversionError) -> tuple[Any, Any, str]:
+    def exported(
+        self, m: Any, fx_error: ConversionError
+    ) -> tuple[tuple[Any, dict[str, Any]], tuple[Any, dict[str, Any]], str]:
         """``m``'s train and eval graphs from ``torch.export``, and its input shapes; ``fx_error``
         (torch.fx's) where export cannot follow ``forward`` either (control flow on values)."""
         if self.example_input is None:
@@ -546,7 +546,12 @@ class _Writer:
 
     # The lines of forward.
     def body(
-        self, m: Any, graph: Any, merged: dict[Any, tuple[Any, Any]] | None, path: str
+        self,
+        m: Any,
+        graph: Any,
+        constants: dict[str, Any],
+        merged: dict[Any, tuple[Any, Any]] | None,
+        path: str,
     ) -> tuple[str, list[str]]:
         torch = import_torch()
         cls = type(m).__name__
@@ -574,7 +579,7 @@ class _Writer:
             if node.op == "placeholder":
                 placeholders.append(var(node))
             elif node.op == "get_attr":
-                lines.append(f"{var(node)} = {self._attribute(m, node, graph, fail)}")
+                lines.append(f"{var(node)} = {self._attribute(m, node, constants, fail)}")
             elif node.op == "call_module":
                 if kwargs:
                     raise fail(
@@ -620,7 +625,11 @@ class _Writer:
         return "inputs", [unpack, *lines] if placeholders else lines
 
     def _attribute(
-        self, m: Any, node: Any, graph: Any, fail: Callable[[Any, str, str], ConversionError]
+        self,
+        m: Any,
+        node: Any,
+        constants: dict[str, Any],
+        fail: Callable[[Any, str, str], ConversionError],
     ) -> str:
         """``params["w"]`` / ``buffers["fc"]["b"]`` for fx's get_attr, or a constant's literal."""
         torch = import_torch()
@@ -632,10 +641,10 @@ class _Writer:
         if leaf in dict(owner.named_parameters(recurse=False)):
             return f"params{index}"
         if leaf in dict(owner.named_buffers(recurse=False)) and (
-            leaf not in owner._non_persistent_buffers_set
+            leaf not in compat.non_persistent_buffers(owner)
         ):
             return f"buffers{index}"
-        value = graph._funcgrad_constants.get(target, getattr(owner, leaf, None))
+        value = constants.get(target, getattr(owner, leaf, None))
         if isinstance(value, torch.Tensor) and value.numel() <= _MAX_CONSTANT:
             dtype = ops.render(value.dtype, str)
             return f"jnp.asarray({value.tolist()!r}, dtype={dtype})"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from funcgrad.interop import _fx_ops as ops
+from funcgrad.interop import _torch_compat as compat
 from funcgrad.interop._torch import import_torch
 
 __all__ = ["export_graph", "op_name", "template"]
@@ -23,10 +24,13 @@ _END = 2**63 - 1  # aten.slice's end for `x[1:]`
 _ALIASES = {"lift_fresh_copy", "detach_", "alias", "clone", "contiguous", "_assert_tensor_metadata"}
 
 
-def export_graph(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], preserve: Any) -> Any:
-    """``module.forward``'s graph from ``torch.export`` on ``args``/``kwargs``: the children named
-    in ``preserve`` are ``call_module`` nodes, the rest ATen ops; pytree glue and ATen's no-op copies
-    are folded away, and list arguments are tuples (as ``jax.numpy`` wants axes)."""
+def export_graph(
+    module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], preserve: Any
+) -> tuple[Any, dict[str, Any]]:
+    """``module.forward``'s graph from ``torch.export`` on ``args``/``kwargs``, and the tensor
+    constants its ``get_attr`` nodes read: the children named in ``preserve`` are ``call_module``
+    nodes, the rest ATen ops; pytree glue and ATen's no-op copies are folded away, and list
+    arguments are tuples (as ``jax.numpy`` wants axes)."""
     torch = import_torch()
     exported = torch.export.export(
         module, tuple(args), dict(kwargs), strict=False, preserve_module_call_signature=preserve
@@ -36,7 +40,7 @@ def export_graph(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], pre
     _fold_pytree_glue(flat, graph)
     output = next(n for n in graph.nodes if n.op == "output")
     # export returns a flat tuple; forward's own structure (one tensor, a tuple, ...) is its spec
-    output.args = (_pytree_unflatten(list(output.args[0]), exported.call_spec.out_spec),)
+    output.args = (compat.tree_unflatten(list(output.args[0]), exported.call_spec.out_spec),)
     for node in list(graph.nodes):
         if node.op == "call_function" and _aten_name(node.target) in _ALIASES:
             if node.args:
@@ -51,14 +55,7 @@ def export_graph(module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], pre
             value = _get(flat, node.target)
             if isinstance(value, torch.Tensor):
                 constants[node.target] = value
-    graph._funcgrad_constants = constants
-    return graph
-
-
-def _pytree_unflatten(leaves: list[Any], spec: Any) -> Any:
-    from torch.utils import _pytree
-
-    return _pytree.tree_unflatten(leaves, spec)
+    return graph, constants
 
 
 def _get(module: Any, target: str) -> Any:
@@ -78,25 +75,23 @@ def _tuples(value: Any) -> Any:
 def _fold_pytree_glue(flat: Any, graph: Any) -> None:
     """Evaluate unflatten's ``tree_unflatten`` / ``tree_flatten_spec`` / ``getitem`` around each
     preserved call on the nodes themselves, so each child is called on the nodes it was given."""
-    from torch.fx._pytree import tree_flatten_spec
-    from torch.utils import _pytree
-
     torch = import_torch()
+    spec_type, flatten_spec = compat.tree_spec_type(), compat.tree_flatten_spec()
     values: dict[Any, Any] = {}
     for node in graph.nodes:
-        if node.op == "get_attr" and isinstance(_get(flat, node.target), _pytree.TreeSpec):
+        if node.op == "get_attr" and spec_type and isinstance(_get(flat, node.target), spec_type):
             values[node] = _get(flat, node.target)
         elif node.op != "call_function":
             continue
-        elif node.target is _pytree.tree_unflatten and node.args[1] in values:
+        elif _is_tree_unflatten(node.target) and node.args[1] in values:
             leaves = [values.get(a, a) for a in node.args[0]]
-            values[node] = _pytree.tree_unflatten(leaves, values[node.args[1]])
-        elif node.target is tree_flatten_spec and node.args[1] in values:
+            values[node] = compat.tree_unflatten(leaves, values[node.args[1]])
+        elif node.target is flatten_spec and node.args[1] in values:
             spec = values[node.args[1]]
             if not spec.is_leaf():  # a child returning several values: left as it is
                 continue
             values[node] = [values.get(node.args[0], node.args[0])]
-        elif node.target.__name__ == "getitem" and node.args[0] in values:
+        elif _name(node.target) == "getitem" and node.args[0] in values:
             values[node] = values[node.args[0]][node.args[1]]
     for node in reversed(list(graph.nodes)):
         if node not in values:
@@ -105,6 +100,15 @@ def _fold_pytree_glue(flat: Any, graph: Any) -> None:
             node.replace_all_uses_with(values[node])
         if not node.users:
             graph.erase_node(node)
+
+
+def _name(target: Any) -> str:
+    return getattr(target, "__name__", "")
+
+
+def _is_tree_unflatten(target: Any) -> bool:
+    """torch's pytree ``tree_unflatten``, known by its name (its module is private)."""
+    return _name(target) == "tree_unflatten" and "pytree" in getattr(target, "__module__", "")
 
 
 def _aten_name(target: Any) -> str:

@@ -1,84 +1,540 @@
 """The table of torch ops the converter knows: each fx ``call_function`` / ``call_method`` node as code.
 
-A row is a template with torch's own signature (``input`` first, torch's argument names and defaults),
-so fx's positional and keyword arguments bind exactly as torch binds them. The template gets each
-argument as :class:`Code` (its source text, and the fx value it came from) and returns one Python
-expression in ``jax.numpy`` (``jnp``) or ``funcgrad.nn.functional`` (``F``). Arguments left at
-their torch default arrive as plain Python values, not ``Code``, so a template writes only what
-the user wrote.
+One row per op: the torch functions (by their dotted names) and Tensor methods it covers, and its
+template (:mod:`funcgrad.interop._templates`), which takes torch's arguments as source and
+returns one expression. The rows of the layers' and losses' functional forms are not listed here:
+they are derived from ``fg.nn.LAYERS`` / ``fg.nn.LOSSES`` (``torch.nn.functional.relu`` is
+``F.relu(...)``, ``torch.nn.functional.mse_loss`` is ``fg.losses.mse_loss(...)``). The rows below
+are the ones that are not a call of the same name.
+
+Torch is imported only when a lookup runs: the names are resolved to torch's objects then, once.
 """
 
 from __future__ import annotations
 
-import ast
 import builtins
-import inspect
-import math
+import functools
 import operator
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
 
+from funcgrad.interop import _torch_compat as compat
+from funcgrad.interop._templates import (
+    TRAIN,
+    Code,
+    Context,
+    SameNamed,
+    Template,
+    bind,
+    call,
+    dims,
+    entry,
+    given,
+    paren,
+    render,
+    subscript,
+)
 from funcgrad.interop._torch import import_torch
+from funcgrad.nn._registry import LAYERS, LOSSES
 
-__all__ = ["TRAIN", "Code", "Context", "lookup", "render"]
-
-
-class _Train:
-    """The ``train=`` argument of the generated ``forward``, where torch had ``self.training``."""
-
-    def __repr__(self) -> str:
-        return "train"
-
-
-TRAIN = _Train()
-
-
-class Code(str):
-    """The source of one argument, remembering the fx value it came from (``.value``).
-
-    Example:
-        >>> c = Code("(1, 2)", (1, 2))
-        >>> c, c.value
-        ('(1, 2)', (1, 2))
-    """
-
-    value: Any
-
-    def __new__(cls, text: str, value: Any = None) -> Code:
-        self = super().__new__(cls, text)
-        self.value = value
-        return self
+__all__ = [
+    "LAYER_ROWS",
+    "LOSS_ROWS",
+    "ROWS",
+    "TRAIN",
+    "Code",
+    "Context",
+    "Row",
+    "Template",
+    "bind",
+    "by_name",
+    "call",
+    "dims",
+    "entry",
+    "given",
+    "lookup",
+    "paren",
+    "render",
+    "subscript",
+]
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a template may need besides its arguments: the node's name (random ops fold it into
-    the key) and the names of the other nodes (for values nested in an index)."""
+class Row(NamedTuple):
+    """Torch's functions (dotted names: ``torch.add``, ``operator.add``) and Tensor methods
+    (``add``) that one template writes."""
 
-    name: str
-    name_of: Callable[[Any], str] = str
+    functions: tuple[str, ...]
+    methods: tuple[str, ...]
+    template: Template
 
 
-Template = Callable[..., str]
+# -- derived: the functional forms of fg.nn.LAYERS and fg.nn.LOSSES ----------------------------
 
-_FUNCTIONS: dict[Any, Template] = {}
-_METHODS: dict[str, Template] = {}
-_NAMES: dict[str, Template] = {}  # by the function's or method's bare name, for ATen's ops
+# Layers whose torch functional is not a call of the same name in funcgrad (hand rows below).
+_NOT_SAME_NAMED = {
+    "dropout": "needs a key, folded from the node's name",
+    "dropout2d": "needs a key, folded from the node's name",
+    "softmax": "torch's dtype= is a cast of the input",
+    "log_softmax": "torch's dtype= is a cast of the input",
+    "batch_norm": "torch updates the running statistics in place; funcgrad returns them",
+    "flatten": "not in torch.nn.functional; torch.flatten and x.flatten(1) write the dims given",
+}
+
+
+def _unary(functional: Callable[..., Any]) -> bool:
+    """Whether ``functional`` takes its input alone (then ``torch.<name>(x)`` and ``x.<name>()``
+    are the same op as ``F.<name>(x)``)."""
+    return list(SameNamed("", functional, "").ours) == ["input"]
+
+
+def _layer_rows() -> Iterator[tuple[str, Row]]:
+    for entry_ in LAYERS.values():
+        fn = entry_.functional
+        if fn is None or fn.__name__ in _NOT_SAME_NAMED:
+            continue
+        name = fn.__name__
+        alias = (f"torch.{name}",) if _unary(fn) else ()
+        methods = (name,) if _unary(fn) else ()
+        template = SameNamed(f"F.{name}", fn, name)
+        yield name, Row((f"torch.nn.functional.{name}", *alias), methods, template)
+
+
+LAYER_ROWS: Mapping[str, Row] = dict(_layer_rows())
+"""``torch.nn.functional.<name>`` as ``F.<name>(...)``, per layer functional of ``fg.nn.LAYERS``
+(and ``torch.<name>`` / ``Tensor.<name>`` for the one-input ones: ``torch.relu``, ``x.tanh()``)."""
+
+LOSS_ROWS: Mapping[str, Row] = {
+    e.functional.__name__: Row(
+        (f"torch.nn.functional.{e.functional.__name__}",),
+        (),
+        SameNamed(f"fg.losses.{e.functional.__name__}", e.functional, e.functional.__name__),
+    )
+    for e in LOSSES.values()
+}
+"""``torch.nn.functional.<loss>`` as ``fg.losses.<loss>(...)``, per entry of ``fg.nn.LOSSES``.
+(torch's ``torch.<loss>`` builtins take ``reduction`` as an integer: no alias.)"""
+
+
+# -- hand rows: the layers' functionals that are not the same call --------------------------------
+
+
+def _softmax(fn: str) -> Template:
+    def t(
+        ctx: Context, input: Code, dim: Any = None, _stacklevel: Any = 3, dtype: Any = None
+    ) -> str:
+        if given(dtype):
+            input = Code(f"{paren(input)}.astype({dtype})")
+        return call(fn, input, dim)
+
+    return t
+
+
+def _dropout(fn: str) -> Template:
+    def t(
+        ctx: Context, input: Code, p: Any = 0.5, training: Any = True, inplace: Any = False
+    ) -> str:
+        # torch's default is training=True (even in eval); only a literal False needs no key.
+        if given(training) and training.value is False:
+            return f"{input}"
+        p_code = p if given(p) else repr(p)
+        train = training if given(training) else "True"
+        return f'{fn}({input}, {p_code}, {train}, key=fg.nn.child_key(key, "{ctx.name}"))'
+
+    return t
+
+
+def _max_pool_with_indices(ctx: Context, input: Code, kernel_size: Code, *a: Any, **kw: Any) -> str:
+    max_pool = LAYER_ROWS["max_pool2d"].template
+    return max_pool(ctx, input, kernel_size, *a, **{**kw, "return_indices": Code("True", True)})
+
+
+def _flatten(ctx: Context, input: Code, start_dim: Any = 0, end_dim: Any = -1) -> str:
+    written = [d for d in (start_dim, end_dim) if given(d)]
+    return call("F.flatten", input, *([start_dim, end_dim] if given(end_dim) else written))
+
+
+# -- hand rows: arithmetic ------------------------------------------------------------------------
+
+
+def _infix(symbol: str) -> Template:
+    def t(ctx: Context, input: Code, other: Code) -> str:
+        return f"{paren(input)} {symbol} {paren(other)}"
+
+    return t
+
+
+def _with_alpha(symbol: str) -> Template:
+    """torch's ``add`` / ``sub``: ``input + alpha * other``."""
+
+    def t(ctx: Context, input: Code, other: Code, *, alpha: Any = 1) -> str:
+        if given(alpha):
+            other = Code(f"{paren(alpha)} * {paren(other)}")
+        return f"{paren(input)} {symbol} {paren(other)}"
+
+    return t
+
+
+def _div(ctx: Context, input: Code, other: Code, *, rounding_mode: Any = None) -> str:
+    mode = rounding_mode.value if given(rounding_mode) else None
+    if mode == "floor":
+        return f"{paren(input)} // {paren(other)}"
+    if mode == "trunc":
+        return f"jnp.trunc({input} / {paren(other)})"
+    return f"{paren(input)} / {paren(other)}"
+
+
+def _neg(ctx: Context, input: Code) -> str:
+    return f"-{paren(input)}"
+
+
+def _fn1(fn: str) -> Template:
+    """``fn(input)``."""
+
+    def t(ctx: Context, input: Code) -> str:
+        return f"{fn}({input})"
+
+    return t
+
+
+def _fn2(fn: str) -> Template:
+    """``fn(input, other)``."""
+
+    def t(ctx: Context, input: Code, other: Code) -> str:
+        return f"{fn}({input}, {other})"
+
+    return t
+
+
+def _clamp(ctx: Context, input: Code, min: Any = None, max: Any = None) -> str:
+    return call("jnp.clip", input, min if given(min) else "None", max=max)
+
+
+def _where(ctx: Context, condition: Code, input: Code, other: Code) -> str:
+    return f"jnp.where({condition}, {input}, {other})"
+
+
+def _masked_fill(ctx: Context, input: Code, mask: Code, value: Code) -> str:
+    return f"jnp.where({mask}, {value}, {input})"
+
+
+def _einsum(ctx: Context, equation: Code, *operands: Code) -> str:
+    if len(operands) == 1 and isinstance(operands[0].value, (tuple, list)):
+        operands = tuple(Code(s) for s in operands[0][1:-1].split(", "))
+    return f"jnp.einsum({equation}, {', '.join(operands)})"
+
+
+# -- hand rows: shapes ----------------------------------------------------------------------------
+
+
+def _view(ctx: Context, input: Code, shape: Code, *more: Code) -> str:
+    return f"jnp.reshape({input}, {dims(shape, more)})"
+
+
+def _reshape(ctx: Context, input: Code, shape: Code) -> str:
+    return f"jnp.reshape({input}, {shape})"
+
+
+def _permute(ctx: Context, input: Code, dims_: Code, *more: Code) -> str:
+    return f"jnp.transpose({input}, {dims(dims_, more)})"
+
+
+def _transpose(ctx: Context, input: Code, dim0: Code, dim1: Code) -> str:
+    return f"jnp.swapaxes({input}, {dim0}, {dim1})"
+
+
+def _t(ctx: Context, input: Code) -> str:
+    return f"{paren(input)}.T"
+
+
+def _unsqueeze(ctx: Context, input: Code, dim: Code) -> str:
+    return f"jnp.expand_dims({input}, {dim})"
+
+
+def _squeeze(ctx: Context, input: Code, dim: Any = None) -> str:
+    if not given(dim):
+        return f"jnp.squeeze({input})"
+    # torch leaves an axis of size > 1 alone; jnp.squeeze would raise.
+    return f"{input} if {input}.shape[{dim}] != 1 else jnp.squeeze({input}, {dim})"
+
+
+def _expand(ctx: Context, input: Code, size: Code, *more: Code) -> str:
+    sizes = list(size.value) if not more and isinstance(size.value, (tuple, list)) else None
+    items = [render(v, ctx.name_of) for v in sizes] if sizes is not None else [size, *more]
+    # torch's -1 keeps that axis; sizes align with the input's axes from the right.
+    k = len(items)
+    shape = [f"{paren(input)}.shape[{i - k}]" if d.value == -1 else d for i, d in enumerate(items)]
+    return f"jnp.broadcast_to({input}, ({', '.join(shape)}{',' if k == 1 else ''}))"
+
+
+def _expand_as(ctx: Context, input: Code, other: Code) -> str:
+    return f"jnp.broadcast_to({input}, {other}.shape)"
+
+
+def _repeat(ctx: Context, input: Code, repeats: Code, *more: Code) -> str:
+    return f"jnp.tile({input}, {dims(repeats, more)})"
+
+
+def _size(ctx: Context, input: Code, dim: Any = None) -> str:
+    return f"{paren(input)}.shape" + (f"[{dim}]" if given(dim) else "")
+
+
+def _dim(ctx: Context, input: Code) -> str:
+    return f"{paren(input)}.ndim"
+
+
+def _numel(ctx: Context, input: Code) -> str:
+    return f"{paren(input)}.size"
+
+
+_ATTRIBUTES = {"shape", "T", "ndim", "mT", "dtype"}  # Tensor attributes jax arrays have too
+
+
+def _getattr(ctx: Context, obj: Code, name: Code) -> str:
+    if name.value not in _ATTRIBUTES:
+        raise NotImplementedError(f"Tensor attribute .{name.value} has no jax counterpart")
+    return f"{paren(obj)}.{name.value}"
+
+
+def _getitem(ctx: Context, obj: Code, index: Code) -> str:
+    return f"{paren(obj)}[{subscript(index.value, ctx.name_of)}]"
+
+
+def _same(ctx: Context, input: Code, *, memory_format: Any = None) -> str:
+    return str(input)
+
+
+def _detach(ctx: Context, input: Code) -> str:
+    return f"jax.lax.stop_gradient({input})"
+
+
+# -- hand rows: reductions ------------------------------------------------------------------------
+
+_ALONG = {"dim": "axis", "keepdim": "keepdims"}
+
+
+def _reduce(fn: str, *, typed: bool = True) -> Template:
+    """``fn(input, axis=dim, keepdims=keepdim)``; ``typed``: torch's keyword ``dtype=`` too."""
+    keyword = {"dtype": None} if typed else {}
+    return entry(fn, ("input",), {"dim": None, "keepdim": False}, keyword=keyword, rename=_ALONG)
+
+
+def _extreme(name: str) -> Template:
+    """torch's ``max``/``min``: of all elements, elementwise of two, or ``(values, indices)``."""
+
+    def t(ctx: Context, input: Code, dim: Any = None, keepdim: Any = False) -> str:
+        if given(dim) and dim.value is not None and not isinstance(dim.value, int):
+            return f"jnp.{name}imum({input}, {dim})"  # torch.max(a, b): elementwise
+        if not given(dim):
+            return f"jnp.{name}({input})"
+        values = call(f"jnp.{name}", input, axis=dim, keepdims=keepdim)
+        return f"({values}, {call(f'jnp.arg{name}', input, axis=dim, keepdims=keepdim)})"
+
+    return t
+
+
+def _spread(name: str) -> Template:
+    """torch's ``var``/``std``, with its default Bessel correction (``ddof=1``)."""
+
+    def t(
+        ctx: Context,
+        input: Code,
+        dim: Any = None,
+        unbiased: Any = None,
+        keepdim: Any = False,
+        *,
+        correction: Any = None,
+    ) -> str:
+        if given(unbiased) and isinstance(unbiased.value, bool):
+            ddof = "1" if unbiased.value else "0"
+        elif given(correction):
+            ddof = str(correction)
+        else:
+            ddof = "1"  # torch's default: the unbiased estimate
+        return call(f"jnp.{name}", input, axis=dim, ddof=Code(ddof), keepdims=keepdim)
+
+    return t
+
+
+# -- hand rows: dtypes and constructors -----------------------------------------------------------
+
+
+def _cast(dtype: str) -> Template:
+    def t(ctx: Context, input: Code) -> str:
+        return f"{paren(input)}.astype({dtype})"
+
+    return t
+
+
+def _to(ctx: Context, input: Code, *args: Code, **kwargs: Code) -> str:
+    torch = import_torch()
+    dtypes = [a for a in (*args, *kwargs.values()) if isinstance(a.value, torch.dtype)]
+    return f"{paren(input)}.astype({dtypes[0]})" if dtypes else str(input)
+
+
+def _type_as(ctx: Context, input: Code, other: Code) -> str:
+    return f"{paren(input)}.astype({other}.dtype)"
+
+
+_PLACEMENT = {"layout": None, "device": None, "pin_memory": False, "memory_format": None}
+
+
+def _like(fn: str) -> Template:
+    """``torch.zeros_like`` and kin: the dtype is kept, where the array lives is JAX's business."""
+    keyword = {"dtype": None, **_PLACEMENT, "requires_grad": False}
+    return entry(fn, ("input",), keyword=keyword, ignore=(*_PLACEMENT, "requires_grad"))
+
+
+def _cmp(symbol: str, name: str) -> Row:
+    return Row((f"operator.{name}", f"torch.{name}"), (name,), _infix(symbol))
+
+
+def _jnp(name: str, fn: str = "") -> Row:
+    return Row((f"torch.{name}",), (name,), _fn1(fn or f"jnp.{name}"))
+
+
+# fmt: off
+ROWS: tuple[Row, ...] = (
+    # -- layers' functionals that are not the same call ---------------------------------------
+    Row(("torch.nn.functional.softmax", "torch.softmax"), ("softmax",), _softmax("F.softmax")),
+    Row(("torch.nn.functional.log_softmax", "torch.log_softmax"), ("log_softmax",),
+        _softmax("F.log_softmax")),
+    Row(("torch.nn.functional.max_pool2d_with_indices",), (), _max_pool_with_indices),
+    Row(("torch.nn.functional.dropout",), (), _dropout("F.dropout")),
+    Row(("torch.nn.functional.dropout2d",), (), _dropout("F.dropout2d")),
+    Row(("torch.flatten",), ("flatten",), _flatten),
+    # -- arithmetic ------------------------------------------------------------------------------
+    Row(("operator.add", "torch.add"), ("add",), _with_alpha("+")),
+    Row(("torch.sub",), ("sub",), _with_alpha("-")),
+    Row(("operator.sub",), ("__sub__",), _infix("-")),
+    Row(("operator.mul", "torch.mul"), ("mul",), _infix("*")),
+    Row(("operator.truediv",), ("__truediv__",), _infix("/")),
+    Row(("torch.div",), ("div",), _div),
+    Row(("operator.floordiv",), (), _infix("//")),
+    Row(("operator.mod",), (), _infix("%")),
+    Row(("operator.pow", "torch.pow"), ("pow",), _infix("**")),
+    Row(("operator.matmul", "torch.matmul", "torch.mm", "torch.bmm"), ("matmul", "mm", "bmm"),
+        _infix("@")),
+    Row(("operator.neg", "torch.neg"), ("neg", "__neg__"), _neg),
+    Row(("operator.and_",), (), _infix("&")),
+    Row(("operator.or_",), (), _infix("|")),
+    _cmp("<", "lt"), _cmp("<=", "le"), _cmp(">", "gt"), _cmp(">=", "ge"),
+    _cmp("==", "eq"), _cmp("!=", "ne"),
+    _jnp("exp"), _jnp("log"), _jnp("sqrt"), _jnp("abs"), _jnp("sin"), _jnp("cos"),
+    _jnp("square"), _jnp("log1p"), _jnp("expm1"), _jnp("sign"), _jnp("floor"), _jnp("ceil"),
+    _jnp("reciprocal"), _jnp("rsqrt", "jax.lax.rsqrt"),
+    Row(("torch.maximum",), ("maximum",), _fn2("jnp.maximum")),
+    Row(("torch.minimum",), ("minimum",), _fn2("jnp.minimum")),
+    Row(("torch.clamp", "torch.clip"), ("clamp", "clip"), _clamp),
+    Row(("torch.where",), (), _where),
+    Row((), ("masked_fill",), _masked_fill),
+    Row(("torch.einsum",), (), _einsum),
+    # -- shapes ----------------------------------------------------------------------------------
+    Row((), ("view", "reshape"), _view),
+    Row(("torch.reshape",), (), _reshape),
+    Row(("torch.permute",), ("permute",), _permute),
+    Row(("torch.transpose", "torch.swapaxes"), ("transpose", "swapaxes"), _transpose),
+    Row(("torch.t",), ("t",), _t),
+    Row(("torch.unsqueeze",), ("unsqueeze",), _unsqueeze),
+    Row(("torch.squeeze",), ("squeeze",), _squeeze),
+    Row(("torch.cat", "torch.concat", "torch.concatenate"), (),
+        entry("jnp.concatenate", ("tensors",), {"dim": 0}, rename=_ALONG)),
+    Row(("torch.stack",), (), entry("jnp.stack", ("tensors",), {"dim": 0}, rename=_ALONG)),
+    Row((), ("expand",), _expand),
+    Row((), ("expand_as",), _expand_as),
+    Row((), ("repeat",), _repeat),
+    Row((), ("size",), _size),
+    Row((), ("dim",), _dim),
+    Row(("torch.numel",), ("numel",), _numel),
+    Row(("builtins.getattr",), (), _getattr),
+    Row(("operator.getitem",), (), _getitem),
+    Row((), ("contiguous", "clone"), _same),
+    Row(("torch.detach",), ("detach",), _detach),
+    # -- reductions ------------------------------------------------------------------------------
+    Row(("torch.mean",), ("mean",), _reduce("jnp.mean")),
+    Row(("torch.sum",), ("sum",), _reduce("jnp.sum")),
+    Row(("torch.prod",), ("prod",), _reduce("jnp.prod")),
+    Row(("torch.amax",), ("amax",), _reduce("jnp.max")),
+    Row(("torch.amin",), ("amin",), _reduce("jnp.min")),
+    Row(("torch.logsumexp",), ("logsumexp",), _reduce("jax.nn.logsumexp")),
+    Row(("torch.argmax",), ("argmax",), _reduce("jnp.argmax", typed=False)),
+    Row(("torch.argmin",), ("argmin",), _reduce("jnp.argmin", typed=False)),
+    Row(("torch.max",), ("max",), _extreme("max")),
+    Row(("torch.min",), ("min",), _extreme("min")),
+    Row(("torch.var",), ("var",), _spread("var")),
+    Row(("torch.std",), ("std",), _spread("std")),
+    # -- dtypes and constructors -----------------------------------------------------------------
+    Row((), ("float",), _cast("jnp.float32")),
+    Row((), ("double",), _cast("jnp.float64")),
+    Row((), ("long",), _cast("jnp.int64")),
+    Row((), ("int",), _cast("jnp.int32")),
+    Row((), ("bool",), _cast("jnp.bool_")),
+    Row((), ("to", "type"), _to),
+    Row((), ("type_as",), _type_as),
+    Row(("torch.zeros_like",), (), _like("jnp.zeros_like")),
+    Row(("torch.ones_like",), (), _like("jnp.ones_like")),
+)
+"""The ops that are not a layer's or loss's functional of the same name, one row each."""
+# fmt: on
+
+
+# -- lookups --------------------------------------------------------------------------------------
+
+
+class _Index(NamedTuple):
+    functions: dict[Any, Template]  # torch's function objects
+    methods: dict[str, Template]  # Tensor method names
+    names: dict[
+        str, Template
+    ]  # bare names, for ATen's ops (losses aside: ATen's reduction is an int)
+
+
+def _resolve(dotted: str) -> Any:
+    """``torch.nn.functional.relu`` / ``operator.add`` as the object, or ``None``."""
+    torch = import_torch()
+    root, *parts = dotted.split(".")
+    obj: Any = {"torch": torch, "operator": operator, "builtins": builtins}[root]
+    for part in parts:
+        obj = getattr(obj, part, None)
+    return obj
+
+
+@functools.cache
+def _index() -> _Index:
+    """The table by torch's objects, built once on first use (torch is imported only then)."""
+    index = _Index({}, {}, {})
+    for rows, named in ((LAYER_ROWS.values(), True), (LOSS_ROWS.values(), False), (ROWS, True)):
+        for row in rows:
+            for dotted in row.functions:
+                obj = _resolve(dotted)
+                if obj is not None:
+                    index.functions[obj] = row.template
+                if named:
+                    index.names[dotted.rpartition(".")[2]] = row.template
+            for method in row.methods:
+                index.methods[method] = row.template
+                if named:
+                    index.names[method] = row.template
+    # F.max_pool2d is a boolean dispatch: fx records the branch it took, a private function
+    without_indices = compat.max_pool2d_without_indices()
+    if without_indices is not None:
+        index.functions[without_indices] = LAYER_ROWS["max_pool2d"].template
+    return index
 
 
 def lookup(op: str, target: Any) -> Template | None:
     """The template for an fx node (``op`` is ``call_function`` or ``call_method``), or ``None``.
 
     Example:
-        >>> import operator
+        >>> import operator, torch
         >>> lookup("call_function", operator.add)(Context("add"), Code("x"), Code("y"))
         'x + y'
+        >>> lookup("call_function", torch.nn.functional.mse_loss)
+        SameNamed('fg.losses.mse_loss')
         >>> lookup("call_method", "no_such_method") is None
         True
     """
-    _register_all()
-    table: dict[Any, Template] = _FUNCTIONS if op == "call_function" else _METHODS
+    index = _index()
+    table: dict[Any, Template] = index.functions if op == "call_function" else index.methods
     try:
         found = table.get(target)
     except TypeError:  # an unhashable target
@@ -93,599 +549,4 @@ def by_name(name: str) -> Template | None:
         >>> by_name("relu")(Context("relu"), Code("x"))
         'F.relu(x)'
     """
-    _register_all()
-    return _NAMES.get(name)
-
-
-def bind(template: Template, ctx: Context, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    """``template`` called with fx's arguments, bound by torch's signature; TypeError if they don't fit."""
-    signature = inspect.signature(template)
-    bound = signature.bind(ctx, *args, **kwargs)
-    for name, value in bound.arguments.items():
-        default = signature.parameters[name].default
-        if _is_default(value, default):
-            # torch's own wrappers fill in every default (F.max_pool2d): write only the others
-            bound.arguments[name] = default
-    return template(*bound.args, **bound.kwargs)
-
-
-def _is_default(value: Any, default: Any) -> bool:
-    if not isinstance(value, Code) or default is inspect.Parameter.empty:
-        return False
-    v = value.value
-    simple = (bool, int, float, str, type(None))
-    return isinstance(v, simple) and type(v) is type(default) and v == default
-
-
-def render(value: Any, name_of: Callable[[Any], str]) -> Code:
-    """Python source for an fx argument: nodes by name (``name_of``), constants as literals.
-
-    Example:
-        >>> render((1, slice(None, 2), None), str), render(float("inf"), str)
-        ('(1, slice(None, 2, None), None)', 'float("inf")')
-    """
-    torch = import_torch()
-    if value is TRAIN:
-        return Code("train", value)
-    if isinstance(value, torch.fx.Node):
-        return Code(name_of(value), value)
-    if isinstance(value, torch.dtype):
-        return Code(_DTYPES.get(value, "None"), value)
-    if isinstance(value, torch.Size):
-        value = tuple(value)
-    if isinstance(value, (tuple, list)):
-        items = [render(v, name_of) for v in value]
-        if isinstance(value, list):
-            return Code(f"[{', '.join(items)}]", value)
-        return Code(f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})", value)
-    if isinstance(value, slice):
-        parts = [render(getattr(value, a), name_of) for a in ("start", "stop", "step")]
-        return Code(f"slice({', '.join(parts)})", value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return Code(f'float("{value}")', value)
-    if value is Ellipsis:
-        return Code("...", value)
-    if isinstance(value, (bool, int, float, str, type(None))):
-        return Code(repr(value), value)
-    raise TypeError(f"cannot write a {type(value).__name__} constant ({value!r}) as source")
-
-
-def _index(value: Any, name_of: Callable[[Any], str]) -> str:
-    """An index as Python's subscript syntax: ``:, 1:2, None``."""
-    if isinstance(value, tuple):
-        inner = ", ".join(_index(v, name_of) for v in value)
-        return inner + "," if len(value) == 1 else inner
-    if isinstance(value, slice):
-        start, stop, step = (
-            "" if v is None else render(v, name_of) for v in (value.start, value.stop, value.step)
-        )
-        return f"{start}:{stop}" + (f":{step}" if step else "")
-    return render(value, name_of)
-
-
-_DTYPES: dict[Any, str] = {}
-
-
-def _given(v: Any) -> bool:
-    return isinstance(v, Code)
-
-
-def _call(fn: str, *args: Any, **kwargs: Any) -> str:
-    """``fn(a, b, k=v)``: every positional argument, and the keywords the user gave (``Code``)."""
-    parts = [str(a) for a in args]
-    parts += [f"{k}={v}" for k, v in kwargs.items() if isinstance(v, Code)]
-    return f"{fn}({', '.join(parts)})"
-
-
-def entry(
-    fn: str,
-    required: tuple[str, ...],
-    optional: dict[str, Any] | None = None,
-    *,
-    keyword: dict[str, Any] | None = None,
-    rename: dict[str, str] | None = None,
-    ignore: tuple[str, ...] = (),
-) -> Template:
-    """A row that writes ``fn(required..., name=value)``: torch's signature is ``required`` (no
-    default), then ``optional`` and the keyword-only ``keyword`` (name: torch's default); of those,
-    only what the user gave is written, under ``rename``'s name (``dim`` -> ``axis``), and
-    ``ignore``'s names never (``inplace``).
-
-    Example:
-        >>> t = entry("jnp.mean", ("input",), {"dim": None, "keepdim": False},
-        ...           rename={"dim": "axis", "keepdim": "keepdims"})
-        >>> t(Context("mean"), Code("x"), Code("1", 1))
-        'jnp.mean(x, axis=1)'
-    """
-    optional, keyword, rename = optional or {}, keyword or {}, rename or {}
-    P = inspect.Parameter
-    signature = inspect.Signature(
-        [P("ctx", P.POSITIONAL_OR_KEYWORD)]
-        + [P(n, P.POSITIONAL_OR_KEYWORD) for n in required]
-        + [P(n, P.POSITIONAL_OR_KEYWORD, default=d) for n, d in optional.items()]
-        + [P(n, P.KEYWORD_ONLY, default=d) for n, d in keyword.items()]
-    )
-
-    def template(*args: Any, **kwargs: Any) -> str:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        given = bound.arguments
-        written = {rename.get(n, n): given[n] for n in (*optional, *keyword) if n not in ignore}
-        return _call(fn, *(given[n] for n in required), **written)
-
-    template.__signature__ = signature  # type: ignore[attr-defined]  # what bind() reads
-    return template
-
-
-def _dims(first: Code, rest: tuple[Code, ...]) -> str:
-    """torch's ``view(2, 3)`` / ``view((2, 3))`` / ``permute(0, 2, 1)`` as one tuple."""
-    if not rest and isinstance(first.value, (tuple, list)):
-        return str(first)
-    items = [first, *rest]
-    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
-
-
-def _register(
-    functions: tuple[str, ...] = (), methods: tuple[str, ...] = ()
-) -> Callable[[Template], Template]:
-    """Add a template under fx targets: ``functions`` are dotted names in torch (``"nn.functional.relu"``
-    or ``"operator.add"``), ``methods`` Tensor method names."""
-
-    def add(template: Template) -> Template:
-        torch = import_torch()
-        for dotted in functions:
-            root, _, rest = dotted.partition(".")
-            obj: Any = {"operator": operator, "builtins": builtins}.get(root, torch)
-            for part in (rest if root in ("operator", "builtins", "torch") else dotted).split("."):
-                obj = getattr(obj, part, None)
-            if obj is not None:
-                _FUNCTIONS[obj] = template
-                _NAMES[dotted.rpartition(".")[2]] = template
-        for m in methods:
-            _METHODS[m] = template
-            _NAMES[m] = template
-        return template
-
-    return add
-
-
-def _register_all() -> None:
-    """Fill the tables (once, on first use: torch is imported only then)."""
-    if _FUNCTIONS:
-        return
-    torch = import_torch()
-    _DTYPES.update(
-        {
-            torch.float32: "jnp.float32",
-            torch.float64: "jnp.float64",
-            torch.float16: "jnp.float16",
-            torch.bfloat16: "jnp.bfloat16",
-            torch.int64: "jnp.int64",
-            torch.int32: "jnp.int32",
-            torch.bool: "jnp.bool_",
-        }
-    )
-    reg = _register
-
-    # -- activations: funcgrad.nn.functional, torch's names -------------------------------------
-    def unary_f(name: str) -> None:
-        @reg((f"nn.functional.{name}", f"torch.{name}"), (name,))
-        def t(ctx: Context, input: Code, inplace: Any = False) -> str:
-            return f"F.{name}({input})"
-
-    for name in ("relu", "tanh", "sigmoid", "silu"):
-        unary_f(name)
-
-    reg(("nn.functional.gelu",), ("gelu",))(entry("F.gelu", ("input",), {"approximate": "none"}))
-
-    @reg(("nn.functional.leaky_relu",))
-    def _leaky(ctx: Context, input: Code, negative_slope: Any = 0.01, inplace: Any = False) -> str:
-        return _call("F.leaky_relu", input, negative_slope)
-
-    @reg(("nn.functional.elu",))
-    def _elu(ctx: Context, input: Code, alpha: Any = 1.0, inplace: Any = False) -> str:
-        return _call("F.elu", input, alpha)
-
-    for name in ("softmax", "log_softmax"):
-
-        def soft(name: str) -> None:
-            @reg((f"nn.functional.{name}", f"torch.{name}"), (name,))
-            def t(
-                ctx: Context,
-                input: Code,
-                dim: Any = None,
-                _stacklevel: Any = 3,
-                dtype: Any = None,
-            ) -> str:
-                if _given(dtype):
-                    input = Code(f"{input}.astype({dtype})")
-                return _call(f"F.{name}", input, dim)
-
-        soft(name)
-
-    # -- the functional layers ------------------------------------------------------------------
-    @reg(("nn.functional.linear",))
-    def _linear(ctx: Context, input: Code, weight: Code, bias: Any = None) -> str:
-        return _call("F.linear", input, weight, bias)
-
-    for nd in (1, 2):
-
-        def conv(nd: int) -> None:
-            @reg((f"nn.functional.conv{nd}d", f"torch.conv{nd}d"))
-            def t(
-                ctx: Context,
-                input: Code,
-                weight: Code,
-                bias: Any = None,
-                stride: Any = 1,
-                padding: Any = 0,
-                dilation: Any = 1,
-                groups: Any = 1,
-            ) -> str:
-                return _call(
-                    f"F.conv{nd}d",
-                    input,
-                    weight,
-                    bias if _given(bias) else "None",
-                    stride=stride,
-                    padding=padding,
-                    dilation=dilation,
-                    groups=groups,
-                )
-
-        conv(nd)
-
-    window = {"stride": None, "padding": 0}
-    _max_pool = entry(
-        "F.max_pool2d",
-        ("input", "kernel_size"),
-        {**window, "dilation": 1, "ceil_mode": False, "return_indices": False},
-    )
-    reg(("nn.functional._max_pool2d", "nn.functional.max_pool2d", "max_pool2d"))(_max_pool)
-
-    @reg(("nn.functional.max_pool2d_with_indices",))
-    def _max_pool_idx(ctx: Context, input: Code, kernel_size: Code, *args: Any, **kw: Any) -> str:
-        return _max_pool(ctx, input, kernel_size, *args, **{**kw, "return_indices": Code("True")})
-
-    avg = {**window, "ceil_mode": False, "count_include_pad": True, "divisor_override": None}
-    reg(("nn.functional.avg_pool2d", "avg_pool2d"))(
-        entry("F.avg_pool2d", ("input", "kernel_size"), avg)
-    )
-    reg(("nn.functional.adaptive_avg_pool2d",))(
-        entry("F.adaptive_avg_pool2d", ("input", "output_size"))
-    )
-
-    for name in ("dropout", "dropout2d"):
-
-        def drop(name: str) -> None:
-            @reg((f"nn.functional.{name}",))
-            def t(
-                ctx: Context, input: Code, p: Any = 0.5, training: Any = True, inplace: Any = False
-            ) -> str:
-                # torch's default is training=True (even in eval); only a literal False needs no key.
-                off = _given(training) and training.value is False
-                if off:
-                    return f"{input}"
-                p_code = p if _given(p) else repr(p)
-                train = training if _given(training) else "True"
-                key = f'fg.nn.child_key(key, "{ctx.name}")'
-                return f"F.{name}({input}, {p_code}, {train}, key={key})"
-
-        drop(name)
-
-    affine = {"weight": None, "bias": None, "eps": 1e-5}
-    for name, second in (("layer_norm", "normalized_shape"), ("group_norm", "num_groups")):
-        reg((f"nn.functional.{name}",))(entry(f"F.{name}", ("input", second), affine))
-
-    @reg(("nn.functional.embedding",))
-    def _embedding(
-        ctx: Context,
-        input: Code,
-        weight: Code,
-        padding_idx: Any = None,
-        max_norm: Any = None,
-        norm_type: Any = 2.0,
-        scale_grad_by_freq: Any = False,
-        sparse: Any = False,
-    ) -> str:
-        if _given(max_norm) and max_norm.value is not None:
-            raise NotImplementedError("F.embedding(max_norm=...) has no funcgrad counterpart")
-        return _call("F.embedding", input, weight, padding_idx=padding_idx)
-
-    # -- arithmetic -----------------------------------------------------------------------------
-    def infix(symbol: str, functions: tuple[str, ...], methods: tuple[str, ...]) -> None:
-        @reg(functions, methods)
-        def t(ctx: Context, input: Code, other: Code) -> str:
-            return f"{_paren(input)} {symbol} {_paren(other)}"
-
-    infix("-", ("operator.sub",), ("__sub__",))
-    infix("/", ("operator.truediv",), ("__truediv__",))
-    infix("//", ("operator.floordiv",), ())
-    infix("%", ("operator.mod",), ())
-    infix("**", ("operator.pow", "torch.pow"), ("pow",))
-    infix(
-        "@", ("operator.matmul", "torch.matmul", "torch.mm", "torch.bmm"), ("matmul", "mm", "bmm")
-    )
-    infix("*", ("operator.mul", "torch.mul"), ("mul",))
-    for sym, name in (("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge"), ("==", "eq")):
-        infix(sym, (f"operator.{name}", f"torch.{name}"), (name,))
-    infix("!=", ("operator.ne", "torch.ne"), ("ne",))
-    infix("&", ("operator.and_",), ())
-    infix("|", ("operator.or_",), ())
-
-    @reg(("operator.add", "torch.add"), ("add",))
-    def _add(ctx: Context, input: Code, other: Code, *, alpha: Any = 1) -> str:
-        if _given(alpha):
-            other = Code(f"{_paren(alpha)} * {_paren(other)}")
-        return f"{_paren(input)} + {_paren(other)}"
-
-    @reg(("torch.sub",), ("sub",))
-    def _sub(ctx: Context, input: Code, other: Code, *, alpha: Any = 1) -> str:
-        if _given(alpha):
-            other = Code(f"{_paren(alpha)} * {_paren(other)}")
-        return f"{_paren(input)} - {_paren(other)}"
-
-    @reg(("torch.div",), ("div",))
-    def _div(ctx: Context, input: Code, other: Code, *, rounding_mode: Any = None) -> str:
-        mode = rounding_mode.value if _given(rounding_mode) else None
-        if mode == "floor":
-            return f"{_paren(input)} // {_paren(other)}"
-        if mode == "trunc":
-            return f"jnp.trunc({input} / {_paren(other)})"
-        return f"{_paren(input)} / {_paren(other)}"
-
-    @reg(("operator.neg", "torch.neg"), ("neg", "__neg__"))
-    def _neg(ctx: Context, input: Code) -> str:
-        return f"-{_paren(input)}"
-
-    for name, jnp_name in (
-        ("exp", "exp"),
-        ("log", "log"),
-        ("sqrt", "sqrt"),
-        ("abs", "abs"),
-        ("sin", "sin"),
-        ("cos", "cos"),
-        ("square", "square"),
-        ("log1p", "log1p"),
-        ("expm1", "expm1"),
-        ("sign", "sign"),
-        ("floor", "floor"),
-        ("ceil", "ceil"),
-        ("rsqrt", "lax.rsqrt"),
-        ("reciprocal", "reciprocal"),
-    ):
-
-        def unary(name: str, jnp_name: str) -> None:
-            fn = "jax.lax.rsqrt" if name == "rsqrt" else f"jnp.{jnp_name}"
-
-            @reg((f"torch.{name}",), (name,))
-            def t(ctx: Context, input: Code) -> str:
-                return f"{fn}({input})"
-
-        unary(name, jnp_name)
-
-    for name in ("maximum", "minimum"):
-
-        def binary(name: str) -> None:
-            @reg((f"torch.{name}",), (name,))
-            def t(ctx: Context, input: Code, other: Code) -> str:
-                return f"jnp.{name}({input}, {other})"
-
-        binary(name)
-
-    @reg(("torch.clamp", "torch.clip"), ("clamp", "clip"))
-    def _clamp(ctx: Context, input: Code, min: Any = None, max: Any = None) -> str:
-        return _call("jnp.clip", input, min if _given(min) else "None", max=max)
-
-    @reg(("torch.where",), ())
-    def _where(ctx: Context, condition: Code, input: Code, other: Code) -> str:
-        return f"jnp.where({condition}, {input}, {other})"
-
-    @reg((), ("masked_fill",))
-    def _masked_fill(ctx: Context, input: Code, mask: Code, value: Code) -> str:
-        return f"jnp.where({mask}, {value}, {input})"
-
-    @reg(("torch.einsum",))
-    def _einsum(ctx: Context, equation: Code, *operands: Code) -> str:
-        if len(operands) == 1 and isinstance(operands[0].value, (tuple, list)):
-            operands = tuple(Code(s) for s in operands[0][1:-1].split(", "))
-        return f"jnp.einsum({equation}, {', '.join(operands)})"
-
-    # -- shapes ---------------------------------------------------------------------------------
-    @reg((), ("view", "reshape"))
-    def _view(ctx: Context, input: Code, shape: Code, *more: Code) -> str:
-        return f"jnp.reshape({input}, {_dims(shape, more)})"
-
-    @reg(("torch.reshape",))
-    def _reshape(ctx: Context, input: Code, shape: Code) -> str:
-        return f"jnp.reshape({input}, {shape})"
-
-    @reg(("torch.flatten",), ("flatten",))
-    def _flatten(ctx: Context, input: Code, start_dim: Any = 0, end_dim: Any = -1) -> str:
-        given = [d for d in (start_dim, end_dim) if _given(d)]
-        return _call("F.flatten", input, *([start_dim, end_dim] if _given(end_dim) else given))
-
-    @reg(("torch.permute",), ("permute",))
-    def _permute(ctx: Context, input: Code, dims: Code, *more: Code) -> str:
-        return f"jnp.transpose({input}, {_dims(dims, more)})"
-
-    @reg(("torch.transpose", "torch.swapaxes"), ("transpose", "swapaxes"))
-    def _transpose(ctx: Context, input: Code, dim0: Code, dim1: Code) -> str:
-        return f"jnp.swapaxes({input}, {dim0}, {dim1})"
-
-    @reg(("torch.t",), ("t",))
-    def _t(ctx: Context, input: Code) -> str:
-        return f"{_paren(input)}.T"
-
-    @reg(("torch.unsqueeze",), ("unsqueeze",))
-    def _unsqueeze(ctx: Context, input: Code, dim: Code) -> str:
-        return f"jnp.expand_dims({input}, {dim})"
-
-    @reg(("torch.squeeze",), ("squeeze",))
-    def _squeeze(ctx: Context, input: Code, dim: Any = None) -> str:
-        if not _given(dim):
-            return f"jnp.squeeze({input})"
-        # torch leaves an axis of size > 1 alone; jnp.squeeze would raise.
-        return f"{input} if {input}.shape[{dim}] != 1 else jnp.squeeze({input}, {dim})"
-
-    along = {"dim": "axis", "keepdim": "keepdims"}
-    for fn, names in (("concatenate", ("cat", "concat", "concatenate")), ("stack", ("stack",))):
-        functions = tuple(f"torch.{n}" for n in names)
-        reg(functions)(entry(f"jnp.{fn}", ("tensors",), {"dim": 0}, rename=along))
-
-    @reg((), ("expand",))
-    def _expand(ctx: Context, input: Code, size: Code, *more: Code) -> str:
-        sizes = list(size.value) if not more and isinstance(size.value, (tuple, list)) else None
-        items = [render(v, ctx.name_of) for v in sizes] if sizes is not None else [size, *more]
-        # torch's -1 keeps that axis; sizes align with the input's axes from the right.
-        k = len(items)
-        dims = [
-            f"{_paren(input)}.shape[{i - k}]" if d.value == -1 else d for i, d in enumerate(items)
-        ]
-        return f"jnp.broadcast_to({input}, ({', '.join(dims)}{',' if k == 1 else ''}))"
-
-    @reg((), ("expand_as",))
-    def _expand_as(ctx: Context, input: Code, other: Code) -> str:
-        return f"jnp.broadcast_to({input}, {other}.shape)"
-
-    @reg((), ("repeat",))
-    def _repeat(ctx: Context, input: Code, repeats: Code, *more: Code) -> str:
-        return f"jnp.tile({input}, {_dims(repeats, more)})"
-
-    @reg((), ("size",))
-    def _size(ctx: Context, input: Code, dim: Any = None) -> str:
-        return f"{_paren(input)}.shape" + (f"[{dim}]" if _given(dim) else "")
-
-    @reg((), ("dim",))
-    def _dim(ctx: Context, input: Code) -> str:
-        return f"{_paren(input)}.ndim"
-
-    @reg(("torch.numel",), ("numel",))
-    def _numel(ctx: Context, input: Code) -> str:
-        return f"{_paren(input)}.size"
-
-    @reg(("builtins.getattr",))
-    def _getattr(ctx: Context, obj: Code, name: Code) -> str:
-        attr = {"shape": "shape", "T": "T", "ndim": "ndim", "mT": "mT", "dtype": "dtype"}
-        if name.value not in attr:
-            raise NotImplementedError(f"Tensor attribute .{name.value} has no jax counterpart")
-        return f"{_paren(obj)}.{attr[name.value]}"
-
-    @reg(("operator.getitem",))
-    def _getitem(ctx: Context, obj: Code, index: Code) -> str:
-        return f"{_paren(obj)}[{_index(index.value, ctx.name_of)}]"
-
-    @reg((), ("contiguous", "clone"))
-    def _same(ctx: Context, input: Code, *, memory_format: Any = None) -> str:
-        return str(input)
-
-    @reg(("torch.detach",), ("detach",))
-    def _detach(ctx: Context, input: Code) -> str:
-        return f"jax.lax.stop_gradient({input})"
-
-    # -- reductions -----------------------------------------------------------------------------
-    reduced = {"dim": None, "keepdim": False}
-    for name in ("mean", "sum", "prod", "amax", "amin", "logsumexp", "argmax", "argmin"):
-        fn = {"amax": "jnp.max", "amin": "jnp.min", "logsumexp": "jax.nn.logsumexp"}.get(
-            name, f"jnp.{name}"
-        )
-        typed = {} if name.startswith("arg") else {"dtype": None}
-        row = entry(fn, ("input",), reduced, keyword=typed, rename=along)
-        reg((f"torch.{name}",), (name,))(row)
-
-    for name in ("max", "min"):
-
-        def extreme(name: str) -> None:
-            @reg((f"torch.{name}",), (name,))
-            def t(ctx: Context, input: Code, dim: Any = None, keepdim: Any = False) -> str:
-                if _given(dim) and dim.value is not None and not isinstance(dim.value, int):
-                    return f"jnp.{name}imum({input}, {dim})"  # torch.max(a, b): elementwise
-                if not _given(dim):
-                    return f"jnp.{name}({input})"
-                # torch.max(x, dim) returns (values, indices)
-                return (
-                    f"({_call(f'jnp.{name}', input, axis=dim, keepdims=keepdim)}, "
-                    f"{_call(f'jnp.arg{name}', input, axis=dim, keepdims=keepdim)})"
-                )
-
-        extreme(name)
-
-    for name in ("var", "std"):
-
-        def spread(name: str) -> None:
-            @reg((f"torch.{name}",), (name,))
-            def t(
-                ctx: Context,
-                input: Code,
-                dim: Any = None,
-                unbiased: Any = None,
-                keepdim: Any = False,
-                *,
-                correction: Any = None,
-            ) -> str:
-                if _given(unbiased) and isinstance(unbiased.value, bool):
-                    ddof = "1" if unbiased.value else "0"
-                elif _given(correction):
-                    ddof = str(correction)
-                else:
-                    ddof = "1"  # torch's default: the unbiased estimate
-                return _call(f"jnp.{name}", input, axis=dim, ddof=Code(ddof), keepdims=keepdim)
-
-        spread(name)
-
-    # -- dtypes and constructors ----------------------------------------------------------------
-    for method, dtype in (
-        ("float", "jnp.float32"),
-        ("double", "jnp.float64"),
-        ("long", "jnp.int64"),
-        ("int", "jnp.int32"),
-        ("bool", "jnp.bool_"),
-    ):
-
-        def cast(method: str, dtype: str) -> None:
-            @reg((), (method,))
-            def t(ctx: Context, input: Code) -> str:
-                return f"{_paren(input)}.astype({dtype})"
-
-        cast(method, dtype)
-
-    @reg((), ("to", "type"))
-    def _to(ctx: Context, input: Code, *args: Code, **kwargs: Code) -> str:
-        dtypes = [a for a in (*args, *kwargs.values()) if isinstance(a.value, torch.dtype)]
-        return f"{_paren(input)}.astype({dtypes[0]})" if dtypes else str(input)
-
-    @reg((), ("type_as",))
-    def _type_as(ctx: Context, input: Code, other: Code) -> str:
-        return f"{_paren(input)}.astype({other}.dtype)"
-
-    for name in ("zeros_like", "ones_like"):
-        placement = {"layout": None, "device": None, "pin_memory": False, "memory_format": None}
-        row = entry(
-            f"jnp.{name}",
-            ("input",),
-            keyword={"dtype": None, **placement, "requires_grad": False},
-            ignore=(*placement, "requires_grad"),
-        )
-        reg((f"torch.{name}",))(row)
-
-
-def _paren(code: str) -> str:
-    """``code`` in parentheses unless it is one operand already (a name, call, subscript, ...).
-
-    Example:
-        >>> _paren("a + b"), _paren("f(a + b)[0]"), _paren("-1")
-        ('(a + b)', 'f(a + b)[0]', '(-1)')
-    """
-    text = str(code)
-    try:
-        tree = ast.parse(text, mode="eval").body
-    except SyntaxError:
-        return f"({text})"
-    atoms = (ast.Name, ast.Call, ast.Subscript, ast.Attribute, ast.List, ast.Tuple, ast.Constant)
-    if isinstance(tree, ast.Tuple) and not text.startswith("("):
-        return f"({text})"
-    return text if isinstance(tree, atoms) else f"({text})"
-
-
-# For the ATen rows of _export_ops, which build on the same pieces.
-given, call, paren = _given, _call, _paren
+    return _index().names.get(name)
