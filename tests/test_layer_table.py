@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _layer_samples import Case, cases, check_case
+from _layer_samples import Case, cases, check_case, torch_samples
 from _torch_samples import check_op_sample, op_info, op_samples
 
 import funcgrad as fg
@@ -98,6 +98,9 @@ def test_finite_differences(x64: None, case: Case) -> None:
     check_case(TABLE, case, np.float64, gradcheck=True)
 
 
+# Layers torch's test database has no samples for, and why.
+NO_TORCH_SAMPLES = {"Identity": "it computes nothing: neither module_db nor op_db lists it"}
+
 # torch.nn names fg.nn has that are containers or bases, not layers of the table.
 NOT_LAYERS = {"Module", "Sequential"}
 
@@ -110,6 +113,20 @@ def test_every_torch_layer_in_fg_nn_is_registered() -> None:
     assert layers - NOT_LAYERS == set(fg.nn.LAYERS)
     functional = {e.functional.__name__ for e in fg.nn.LOSSES.values()}
     assert {n for n in fg.losses.__all__ if hasattr(torch.nn.functional, n)} == functional
+
+
+def _converted_source(name: str) -> str:
+    """``fg.interop.convert``'s source for the torch layer alone, built from its first sample."""
+    import torch
+
+    if fg.nn.LAYERS[name].module_db:
+        sample = torch_samples(name, np.float32, train=False)[0]
+        args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
+        (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
+    else:  # Dropout, Dropout2d, Flatten, Identity: torch's defaults on an image batch
+        args, kwargs, x = (), {}, torch.randn(2, 3, 4, 4)
+    layer = getattr(torch.nn, name)(*args, **kwargs)
+    return fg.interop.convert(torch.nn.Sequential(layer).eval(), x.detach()).source
 
 
 @pytest.mark.parametrize("name", list(TABLE))
@@ -131,9 +148,11 @@ def test_entry_is_complete(name: str) -> None:
         assert fg.graph.grad_fn_name(fn, []) == entry.grad_fn, f"grad_fn label of {fn}"
     if isinstance(entry, fg.nn.LayerEntry):
         assert fg.graph.grad_fn_name(name, []) == entry.grad_fn, f"grad_fn label of {name}"
-        assert entry.nnx is None or entry.nnx in fg.interop.nnx_routes(), f"no nnx route {entry.nnx}"
-        assert name in fg.interop.LEAVES, f"the converter does not write {name} as a leaf"
-    assert entry.module_db or entry.op_db, f"{name} has no torch sample inputs"
+        assert entry.nnx is None or entry.nnx in fg.interop.nnx_routes(), (
+            f"no nnx route {entry.nnx}"
+        )
+        assert f"fg.nn.{name}(" in _converted_source(name), f"convert does not write {name}"
+    assert entry.module_db or entry.op_db or name in NO_TORCH_SAMPLES, f"{name}: no torch samples"
     if entry.module_db:
         assert [c for c in CASES if c.name == name], (
             f"{name}: no module_db sample in the parity test"
