@@ -14,11 +14,16 @@ Example:
     (60, 600)
 """
 
+from importlib import import_module as _import_module
 from importlib import metadata as _metadata
+from typing import TYPE_CHECKING, Any
 
-# The library core; `train` is the application layer (built on the core, never imported by it).
-from funcgrad import autodiff, data, distributed, graph, interop, loop, losses, models, nn, train
+# The library core, imported eagerly: it never imports the application layer.
+from funcgrad import autodiff, data, distributed, graph, interop, loop, losses, models, nn
 from funcgrad._tree import flatten_dict, unflatten_dict
+
+if TYPE_CHECKING:  # mypy and the API reference see `fg.train`; Python loads it on first use
+    from funcgrad import train
 
 # The installed distribution's metadata: pyproject.toml is the one place the version is bumped.
 __version__: str = _metadata.version("funcgrad")
@@ -39,3 +44,17 @@ __all__ = [
     "train",
     "unflatten_dict",
 ]
+
+# The application layer (`fit`, checkpoints, progress, the fast CPU kernels), loaded on first use
+# so that `import funcgrad` or `import funcgrad.nn` never imports it (PEP 562).
+_LAZY = ("train",)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return _import_module(f"funcgrad.{name}")  # importing binds it: later lookups skip this
+    raise AttributeError(f"module 'funcgrad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

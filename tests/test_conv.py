@@ -1,7 +1,5 @@
 """fg.nn.Conv1d / Conv2d and F.conv1d / conv2d against torch, finite differences, torch's samples."""
 
-import warnings
-
 import jax
 import jax.extend.core
 import jax.numpy as jnp
@@ -12,7 +10,6 @@ from _parity import assert_close, check_module, torch_dtype
 from jax.test_util import check_grads
 
 import funcgrad as fg
-from funcgrad import _cpu_kernels
 from funcgrad.nn import functional as F
 
 CASES_2D = [
@@ -157,33 +154,6 @@ def test_stride_one_input_gradient_pads_then_convolves(kwargs):
     _, jvp = jax.jvp(lambda x: layer.apply(params, x), (x,), (jnp.asarray(v, jnp.float32),))
     _, jvp_t = torch.func.jvp(ref, (xt.detach(),), (torch.tensor(v),))
     assert_close(jvp, jvp_t.detach().numpy(), np.float32, "input jvp")
-
-
-def _slow_warnings(fn):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("default")
-        fn()
-    return [w for w in caught if issubclass(w.category, _cpu_kernels.SlowConvolutionWarning)]
-
-
-@pytest.mark.skipif(jax.default_backend() != "cpu", reason="the slow path is a CPU matter")
-def test_slow_cpu_convolution_warns_once(monkeypatch):
-    monkeypatch.delenv("XLA_FLAGS", raising=False)
-    w = jnp.ones((2, 1, 3, 3))
-
-    def two_compiles():
-        for size in (6, 7):  # two shapes, so two traces
-            jax.jit(F.conv2d)(jnp.ones((1, 1, size, size)), w).block_until_ready()
-
-    found = _slow_warnings(two_compiles)
-    assert len(found) == 1, [str(x.message) for x in found]
-    assert "enable_fast_cpu_kernels" in str(found[0].message)
-
-    def in_fast_scope():
-        with _cpu_kernels.fast_cpu_scope():
-            jax.jit(F.conv2d)(jnp.ones((1, 1, 8, 8)), w).block_until_ready()
-
-    assert _slow_warnings(in_fast_scope) == []
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """The fast CPU kernels on the application side: ``fg.train.fast_jit`` and ``enable_fast_cpu_kernels``.
 
-The core's warning itself (once per process, silent in ``fast_cpu_scope``) is tested in
-test_conv.py; here: that ``fit``'s compiler reaches jax.jit with the options, computes the same
-numbers, and keeps the warning quiet, and that the process-wide switch works only before JAX starts.
+That ``fit``'s compiler reaches jax.jit with the options and computes the same numbers; that the
+slow-path warning comes from the compiler (``fast_jit``, reading ``XLA_FLAGS`` once when it builds
+a program), never from tracing the core's ``F.conv2d``; and that the process-wide switch works
+only before JAX starts.
 """
 
 from __future__ import annotations
@@ -78,19 +79,45 @@ def test_fast_jit_keeps_static_args_and_the_function_name():
     assert fg.train.fast_jit(_conv_step).__name__ == "_conv_step"
 
 
+def test_the_slow_path_test_is_pure():
+    from funcgrad._cpu_kernels import FAST_CPU_FLAG, slow_cpu_program
+
+    assert slow_cpu_program(None, "") and slow_cpu_program({}, "--xla_cpu_enable_fast_math=false")
+    assert not slow_cpu_program(fg.train.FAST_CPU_OPTIONS, "")
+    assert not slow_cpu_program({}, FAST_CPU_FLAG)  # the process's own choice counts
+
+
 @on_cpu
-def test_a_conv_traced_under_fast_jit_does_not_warn_while_plain_jit_does(monkeypatch):
-    monkeypatch.delenv("XLA_FLAGS", raising=False)
-    fast = fg.train.fast_jit(_conv_step)
-    assert _slow_warnings(lambda: fast(*_inputs(10)).block_until_ready()) == []
+def test_tracing_a_core_conv_never_warns(monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)  # the slow path, as a user's plain jax.jit gets
 
     def plain_twice():
         for size in (11, 12):  # two traces
             jax.jit(_conv_step)(*_inputs(size)).block_until_ready()
 
-    found = _slow_warnings(plain_twice)
+    assert _slow_warnings(plain_twice) == []  # the core reads no process state while traced
+
+
+@on_cpu
+def test_fast_jit_warns_once_where_a_callers_options_leave_the_slow_path(monkeypatch):
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    fast = fg.train.fast_jit(_conv_step)
+    assert _slow_warnings(lambda: fast(*_inputs(10)).block_until_ready()) == []
+
+    def build_twice():
+        for size in (11, 12):  # two programs from one call site: one warning
+            fg.train.fast_jit(_conv_step, compiler_options={})(*_inputs(size)).block_until_ready()
+
+    found = _slow_warnings(build_twice)
     assert len(found) == 1, [str(w.message) for w in found]
-    assert "FAST_CPU_OPTIONS" in str(found[0].message)
+    message = str(found[0].message)
+    assert "FAST_CPU_OPTIONS" in message and "enable_fast_cpu_kernels" in message
+    assert "\n" not in message and found[0].filename == __file__  # points at the caller
+    # XLA_FLAGS is read when the program is built: the process's choice silences it
+    from funcgrad.train import FAST_CPU_FLAG
+
+    monkeypatch.setenv("XLA_FLAGS", FAST_CPU_FLAG)
+    assert _slow_warnings(lambda: fg.train.fast_jit(_conv_step, compiler_options={})) == []
 
 
 def _child(code: str, xla_flags: str | None = None) -> subprocess.CompletedProcess:
@@ -112,7 +139,9 @@ print("RETURNED", flag)
 print("XLA_FLAGS", os.environ.get("XLA_FLAGS"))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    fg.nn.functional.conv2d(jnp.ones((1, 1, 6, 6)), jnp.ones((2, 1, 3, 3))).block_until_ready()
+    # options of its own, yet the process-wide flag keeps the program off the slow path
+    conv = fg.train.fast_jit(fg.nn.functional.conv2d, compiler_options={})
+    conv(jnp.ones((1, 1, 6, 6)), jnp.ones((2, 1, 3, 3))).block_until_ready()
 slow = [w for w in caught if issubclass(w.category, fg.nn.SlowConvolutionWarning)]
 print("SLOW", len(slow))
 """

@@ -124,7 +124,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_the_graph_builder_sees_every_import_form():
     graph = _graph()
     # absolute, `from funcgrad import sub`, relative and package imports all resolve
-    assert "funcgrad.nn" in graph["funcgrad"] and "funcgrad.train" in graph["funcgrad"]
+    assert "funcgrad.nn" in graph["funcgrad"] and "funcgrad.train._fit" in graph["funcgrad.train"]
     assert "funcgrad._cpu_kernels" in graph["funcgrad.train._fast"]
     assert "funcgrad._compat" in graph["funcgrad.train._fast"]
     assert graph["funcgrad.nn"] and all(m in MODULES for deps in graph.values() for m in deps)
@@ -163,14 +163,14 @@ def test_private_jax_only_in_the_compatibility_module():
 def _is_core(module: str) -> bool:
     rest = module.split(".")[1:]
     if not rest:
-        return False  # funcgrad/__init__ re-exports both layers
+        return True  # funcgrad/__init__ loads `train` lazily, on first use of `fg.train`
     return rest[0] in CORE_PACKAGES or (len(rest) == 1 and rest[0].startswith("_"))
 
 
 def test_the_core_never_imports_the_application():
     graph = _graph()
     core = [m for m in MODULES if _is_core(m)]
-    assert "funcgrad.loop._step" in core and "funcgrad._cpu_kernels" in core
+    assert "funcgrad.loop._step" in core and "funcgrad._cpu_kernels" in core and "funcgrad" in core
     assert not any(m.startswith(APPLICATION) for m in core)
     bad = {
         m: sorted(d for d in graph[m] if d.startswith(APPLICATION))
@@ -253,3 +253,26 @@ def test_import_funcgrad_changes_no_process_state(xla_flags):
 def test_the_issue_one_liner_prints_what_was_there_before(xla_flags):
     done = _run_python("import os, funcgrad; print(os.environ.get('XLA_FLAGS'))", xla_flags)
     assert done.stdout.strip().splitlines()[-1] == str(xla_flags)
+
+
+LAZY_PROBE = """
+import sys, {module}
+print("LOADED", sorted(m for m in sys.modules if m.startswith(("funcgrad.train", "funcgrad.cli"))))
+import funcgrad
+print("FIT", funcgrad.train.fit.__module__, "train" in dir(funcgrad), "train" in funcgrad.__all__)
+"""
+
+
+@pytest.mark.parametrize("module", ["funcgrad", "funcgrad.nn"])
+def test_importing_the_core_leaves_the_application_unloaded(module):
+    done = _run_python(LAZY_PROBE.format(module=module), None)
+    seen = dict(line.partition(" ")[::2] for line in done.stdout.splitlines())
+    assert seen["LOADED"] == "[]"
+    assert seen["FIT"] == "funcgrad.train._fit True True"  # fg.train still works, on first use
+
+
+def test_an_unknown_attribute_of_funcgrad_is_an_attribute_error():
+    import funcgrad
+
+    with pytest.raises(AttributeError, match="no attribute 'trian'"):
+        funcgrad.trian  # noqa: B018

@@ -126,3 +126,27 @@ def test_resume_finds_a_relative_npz_from_another_directory(tmp_path, monkeypatc
     assert again.final["epoch"] == 3
     with pytest.raises(TrainError, match="started with other settings: dataset"):
         fit(data="digits", out=tmp_path / "run", resume=True, epochs=4, progress="none")
+
+
+class _OwnOptimizer:
+    """An optax transformation by protocol only (callable ``init`` and ``update``), not a tuple."""
+
+    def __init__(self, inner):
+        self.init, self.update = inner.init, inner.update
+
+
+def test_an_optimizer_is_recognised_by_its_init_and_update_not_its_class():
+    import optax
+
+    mine = fit(
+        "linear",
+        "synthetic-linear",
+        optimizer=_OwnOptimizer(optax.sgd(0.05)),
+        epochs=3,
+        progress="none",
+    )
+    theirs = fit("linear", "synthetic-linear", optimizer=optax.sgd(0.05), epochs=3, progress="none")
+    assert mine.config["optimizer"] == theirs.config["optimizer"] == "custom: optax"
+    assert_bitwise_equal(mine.params, theirs.params)
+    with pytest.raises(TrainError, match="unknown optimizer"):
+        fit("linear", "synthetic-linear", optimizer=(1, 2), epochs=1, progress="none")

@@ -5,12 +5,17 @@ options, where they are valid (jaxlib 0.10.x, CPU backend; an unknown option is 
 so elsewhere it is plain ``jax.jit``). It scopes the choice to one program: nothing in the process
 changes. ``enable_fast_cpu_kernels()`` is the one process-wide call, for a user's own ``jax.jit``
 code; it must run before JAX starts.
+
+The slow-path warning lives here, where programs are compiled, not in the traced core: ``fast_jit``
+reads ``XLA_FLAGS`` once when it builds a program, and warns
+(:class:`~funcgrad.nn.SlowConvolutionWarning`) when a caller's own ``compiler_options`` leave a
+CPU program on YNNPACK's kernels.
 """
 
 from __future__ import annotations
 
-import functools
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +23,13 @@ import jax
 import jaxlib
 
 from funcgrad import _compat
-from funcgrad._cpu_kernels import FAST_CPU_FLAG, FAST_CPU_OPTIONS, YNN_FUSION_FLAG, fast_cpu_scope
+from funcgrad._cpu_kernels import (
+    FAST_CPU_FLAG,
+    FAST_CPU_OPTIONS,
+    YNN_FUSION_FLAG,
+    SlowConvolutionWarning,
+    slow_cpu_program,
+)
 from funcgrad.train._errors import TrainError
 
 __all__ = ["FAST_CPU_FLAG", "FAST_CPU_OPTIONS", "enable_fast_cpu_kernels", "fast_jit"]
@@ -31,9 +42,11 @@ def _options_valid() -> bool:
 
 
 def fast_jit(f: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
-    """``jax.jit(f, compiler_options=FAST_CPU_OPTIONS, **jit_kwargs)``, traced in fast_cpu_scope.
+    """``jax.jit(f, compiler_options=FAST_CPU_OPTIONS, **jit_kwargs)``; your own options win.
 
-    Where the options are not valid (another jaxlib, a GPU or TPU) it is ``jax.jit(f, ...)``.
+    Where the options are not valid (another jaxlib, a GPU or TPU) it is ``jax.jit(f, ...)``. When
+    your ``compiler_options`` leave a CPU program on YNNPACK's kernels (and ``XLA_FLAGS`` does not
+    choose otherwise) it warns once, with the fix.
 
     Example:
         >>> import jax.numpy as jnp
@@ -42,14 +55,18 @@ def fast_jit(f: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
     """
     if _options_valid():
         jit_kwargs = {"compiler_options": FAST_CPU_OPTIONS} | jit_kwargs
-
-    @functools.wraps(f)
-    def traced(*args: Any, **kwargs: Any) -> Any:
-        # Runs only while jax.jit traces f, so the scope costs nothing on later calls.
-        with fast_cpu_scope():  # a fast program: no slow-path warning
-            return f(*args, **kwargs)
-
-    return jax.jit(traced, **jit_kwargs)
+        # Read once, here where the program is built; nothing reads it while f is traced.
+        if slow_cpu_program(jit_kwargs["compiler_options"], os.environ.get("XLA_FLAGS", "")):
+            warnings.warn(
+                "funcgrad: fast_jit compiles this CPU program with compiler_options that leave "
+                "its convolutions and dots on YNNPACK's kernels, about 3x slower than XLA's "
+                "Eigen kernels for small convolutions; include funcgrad.train.FAST_CPU_OPTIONS "
+                "in your compiler_options, or call funcgrad.train.enable_fast_cpu_kernels() "
+                "before JAX starts",
+                SlowConvolutionWarning,
+                stacklevel=2,
+            )
+    return jax.jit(f, **jit_kwargs)
 
 
 def enable_fast_cpu_kernels() -> str:

@@ -1,8 +1,8 @@
 """Convolutions, as ``torch.nn.functional.conv1d`` / ``conv2d`` (channels first, weight ``(O, I/groups, *k)``).
 
 Every convolution goes through one call of ``lax.conv_general_dilated``, so GPUs keep cuDNN and the
-CPU gets whatever kernels the application chose (see ``funcgrad._cpu_kernels``; tracing one for a
-CPU on the slow path warns once per process).
+CPU gets whatever kernels the caller compiles with (see ``funcgrad._cpu_kernels``). Tracing reads
+nothing else: no environment, no context variable, so the same arguments trace the same program.
 
 A stride-1 convolution's input gradient is written as an explicit zero pad followed by an unpadded
 convolution (``_conv_general_dilated``); XLA:CPU runs that 20-25% faster than the padded
@@ -19,8 +19,6 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
-
-from funcgrad._cpu_kernels import note_cpu_convolution
 
 __all__ = ["conv1d", "conv2d"]
 
@@ -198,7 +196,6 @@ def _conv(
     dilations = ntuple(dilation, nd, "dilation", where, minimum=1)
     pads = conv_pads(padding, kernel, dilations, strides, where)
     check_window_fits(input.shape[2:], pads, kernel, dilations, where)
-    note_cpu_convolution()
     extents = [d * (k - 1) for k, d in zip(kernel, dilations, strict=True)]
     if all(s == 1 for s in strides) and all(
         max(pad) <= e for e, pad in zip(extents, pads, strict=True)
