@@ -9,10 +9,10 @@ flax is imported only when ``to_nnx`` runs (``import funcgrad`` stays as fast as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from funcgrad._tree import flatten_dict
+from funcgrad.interop._protocols import NamedLayers
 from funcgrad.interop._state_dict import check_state_dict
 from funcgrad.nn._module import Buffers, Module, ModuleError, Params, has_buffers
 
@@ -20,30 +20,6 @@ if TYPE_CHECKING:
     from flax import nnx
 
 __all__ = ["NamedLayers", "nnx_routes", "to_nnx"]
-
-
-@runtime_checkable
-class NamedLayers(Protocol):
-    """A module made of named layers applied in order: what ``named_layers()`` offers.
-
-    ``fg.nn.Sequential`` and the notes' models (``MyNet``, ``ConvNet``, ``LeNet5``) have it; so may
-    your own module. Offering it promises that the module computes its layers one after another,
-    with ``params[name]`` (and ``buffers[name]``) for each: ``to_nnx`` then rebuilds it out of nnx
-    layers instead of running its ``forward``.
-
-    Example:
-        >>> import funcgrad as fg
-        >>> isinstance(fg.nn.Sequential(fg.nn.ReLU()), fg.interop.NamedLayers)
-        True
-        >>> [name for name, _ in fg.models.ConvNet().named_layers()][:2]
-        ['conv1', 'relu1']
-        >>> isinstance(fg.nn.Linear(2, 3), fg.interop.NamedLayers)
-        False
-    """
-
-    def named_layers(self) -> Sequence[tuple[str, Module]]:
-        """``[(name, layer), ...]`` in the order they are applied."""
-        ...
 
 
 def nnx_routes() -> frozenset[str]:

@@ -32,7 +32,7 @@ from flax import nnx
 
 from funcgrad._tree import flatten_dict
 from funcgrad.interop._errors import NnxConversionError
-from funcgrad.interop._nnx import NamedLayers
+from funcgrad.interop._protocols import NamedLayers
 from funcgrad.nn import LAYERS
 from funcgrad.nn import functional as F
 from funcgrad.nn._conv import _ConvNd
