@@ -237,9 +237,10 @@ print("dropout values:", sorted(set(np.unique(np.asarray(kept_fg)).round(4).toli
 # because each example's output depends on that example alone. Batch norm in training mixes the
 # examples: each is normalised with statistics of the whole batch. Under `vmap`, every example is a
 # batch of its own, so the statistics, and the outputs, change. In evaluation the running statistics
-# are constants and the examples independent again. funcgrad's batch norm refuses to run under
-# `vmap` at all, with an error that says why; a model with batch norm is written for a batch, as
-# `fg.models.LeNet5` is.
+# are constants and the examples independent again. A model with batch norm is written for a batch,
+# as `fg.models.LeNet5` is; or, as in Flax and Equinox, its batch norm is told which `vmap` axis is
+# the batch: `fg.nn.BatchNorm2d(6, axis_name="batch")` under `jax.vmap(f, axis_name="batch")` sums
+# its statistics over the mapped examples (`lax.psum`) and gives torch's batch result again.
 
 
 # %%
@@ -248,20 +249,27 @@ def one_example(x, train):
     return y[0]
 
 
-try:
-    jax.vmap(lambda x: one_example(x, True))(images)
-    refused = ""
-except fg.nn.ModuleError as e:
-    refused = str(e)
-print(refused)
-assert "under jax.vmap sees one example at a time" in refused
-
-per_example_train = jnp.stack([one_example(x, True) for x in images])  # what vmap would compute
+per_example_train = jax.vmap(lambda x: one_example(x, True))(images)  # each its own batch
 assert not np.allclose(per_example_train, before_dropout, atol=1e-3)  # not torch's batch result
-per_example_eval = jnp.stack([one_example(x, False) for x in images])
+per_example_eval = jax.vmap(lambda x: one_example(x, False))(images)
 batch_eval, _ = body.apply(body_params, images, buffers=buffers, train=False)
 np.testing.assert_allclose(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
 print("train mode: one example at a time differs from the batch; eval mode: identical")
+
+# Naming the batch axis: the same layer, one example per call, and the batch's statistics again.
+layers = dict(net.named_layers())
+features = layers["conv1"].apply(params["conv1"], images)  # (16, 6, H, W), what bn1 sees
+named_bn = dataclasses.replace(layers["bn1"], axis_name="batch")
+one_bn = lambda h: named_bn.apply(params["bn1"], h, buffers=buffers["bn1"], train=True)  # noqa: E731
+vmapped, vmapped_buffers = jax.vmap(one_bn, out_axes=(0, None), axis_name="batch")(features)
+whole, whole_buffers = layers["bn1"].apply(
+    params["bn1"], features, buffers=buffers["bn1"], train=True
+)
+np.testing.assert_allclose(vmapped, whole, rtol=1e-5, atol=1e-5)
+np.testing.assert_allclose(
+    vmapped_buffers["running_var"], whole_buffers["running_var"], rtol=1e-5, atol=1e-6
+)
+print('axis_name="batch": one example per call, batch statistics and running statistics as torch')
 
 # %% [markdown]
 # ## Training with `fit`, then checking against torch in both modes
@@ -314,7 +322,8 @@ print("trained model: eval logits and train-mode running statistics agree with t
 # >   returned `buffers` on the next step.
 # > - A reused key repeats the same dropout mask every step; split or fold in the step number.
 # > - Batch norm couples the examples of a batch: don't `vmap` a one-example function over it in
-# >   training, and don't compare per-example gradients of such a model with a batch's.
+# >   training unless its `axis_name` names the `vmap` axis, and don't compare per-example
+# >   gradients of such a model with a batch's.
 # > - `num_batches_tracked` is a buffer too: a `state_dict` without it does not load with `like=`.
 
 # %% [markdown]

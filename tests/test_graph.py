@@ -189,7 +189,7 @@ class _Block(fg.nn.Module):
     def body(self):
         return fg.nn.Sequential({"fc": fg.nn.Linear(3, 4), "act": fg.nn.Tanh()})
 
-    def apply(self, params, x):
+    def stateless(self, params, x):
         y, _ = call_child("body", self.body, params, x, buffers={}, train=False, key=None)
         return y
 

@@ -95,7 +95,7 @@ class Block(fg.nn.Module):
     def init_buffers(self):
         return {"stats": Stats(3).init_buffers(), "count": jnp.zeros((), int)}
 
-    def apply(self, params, x):  # not called: these tests are about names and values
+    def stateless(self, params, x):  # not called: these tests are about names and values
         raise NotImplementedError
 
 

@@ -34,12 +34,12 @@ def test_modules_are_hashable_static_values():
 
 @dataclasses.dataclass(frozen=True)
 class Scale(fg.nn.Module):
-    """A user's module written the plain way: apply(params, x) only."""
+    """A user's module written the plain way: stateless(params, x) only."""
 
     def init(self, key):
         return {"s": jax.random.normal(key, ())}
 
-    def apply(self, params, x):
+    def stateless(self, params, x):
         return params["s"] * x
 
 
@@ -77,7 +77,7 @@ class Picky(fg.nn.Module):
     def init(self, key):
         return {}
 
-    def apply(self, params, x):
+    def stateless(self, params, x):
         raise fg.nn.ModuleError("expected 4-D input; add a batch axis")
 
 
@@ -142,3 +142,94 @@ def test_apply_and_children_run_in_named_scopes():
     assert {str(e.source_info.name_stack) for e in jaxpr.jaxpr.eqns} == {
         "Sequential/body/Sequential/0/Scale"
     }
+
+
+# No rewrite: Module.apply is never replaced; hooks that cannot be honoured are refused up front.
+
+
+@dataclasses.dataclass(frozen=True)
+class Recorder(fg.nn.Module):
+    """A user's apply with **kwargs: it sees exactly what the caller passed."""
+
+    def init(self, key):
+        return {}
+
+    def apply(self, params, x, **kwargs):
+        return x, kwargs
+
+
+def test_full_apply_is_called_exactly_as_written():
+    assert Recorder.apply is not fg.nn.Module.apply
+    key = jax.random.PRNGKey(0)
+    _, seen = Recorder().apply({}, 1.0, buffers={"a": 1}, train=True, key=key)
+    assert seen["buffers"] == {"a": 1} and seen["train"] is True and seen["key"] is key
+    # through a container, with the child's buffers and its own folded key
+    net = fg.nn.Sequential({"rec": Recorder()})
+    # (Recorder's "buffers" are the keywords it got, so the container hands them back.)
+    y, new = net.apply({}, 1.0, buffers={"rec": {"n": 2}}, train=True, key=key)
+    seen = new["rec"]
+    assert y == 1.0 and seen["buffers"] == {"n": 2} and seen["train"] is True
+    assert bool((seen["key"] == fg.nn.child_key(key, "rec")).all())
+    assert Scale.apply is fg.nn.Module.apply  # a stateless module keeps the base apply
+
+
+@pytest.mark.parametrize(
+    ("body", "match"),
+    [
+        ("def apply(self, params, x): return x", r"rename it to stateless\(self, params, x\)"),
+        ("def apply(self, params, x, *, buffers, train, key): return x", "accept buffers=None"),
+        ("def apply(self, params, buffers=None, train=False, key=None): return 0", "cannot be"),
+        (
+            "def stateless(self, params, x): return x\n"
+            "    def forward(self, params, x, *, buffers, train, key): return x, buffers",
+            "both stateless and forward",
+        ),
+    ],
+)
+def test_hooks_that_cannot_be_honoured_are_refused_at_class_creation(body, match):
+    source = f"class Bad(fg.nn.Module):\n    def init(self, key): return {{}}\n    {body}\n"
+    with pytest.raises(TypeError, match=match) as e:
+        exec(source, {"fg": fg})
+    assert "\n" not in str(e.value)
+
+
+def test_stateless_under_a_base_forward_is_refused():
+    with pytest.raises(TypeError, match="stateless would never run.*override forward"):
+
+        class Quiet(fg.nn.Dropout):
+            def stateless(self, params, x):
+                return x
+
+
+def test_neither_hook_names_both():
+    @dataclasses.dataclass(frozen=True)
+    class Empty(fg.nn.Module):
+        def init(self, key):
+            return {}
+
+    with pytest.raises(NotImplementedError, match="neither stateless.*nor forward"):
+        Empty().apply({}, jnp.ones(2))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: fg.nn.Linear(-1, 2), r"^Linear\(-1, 2\): .*in_features >= 0"),
+        (lambda: fg.nn.Conv2d(4, 4, 3, groups=3), r"^Conv2d: .*pick groups"),
+        (lambda: fg.nn.Conv2d(1, 1, 0), r"^Conv2d: .*kernel_size"),
+        (lambda: fg.nn.Dropout(1.5), r"^Dropout\(p=1.5\): .*use 0 <= p <= 1"),
+        (lambda: fg.nn.Embedding(3, 2, sparse=True), r"^Embedding: .*leave it at its default"),
+        (lambda: fg.nn.GroupNorm(4, 6), r"^GroupNorm\(4, 6\): .*divides num_channels"),
+        (lambda: fg.nn.BatchNorm2d(3, momentum=2.0), r"^BatchNorm2d\(momentum=2.0\): .*use 0 <="),
+        (lambda: fg.nn.Sequential({"a.b": fg.nn.ReLU()}), r"^Sequential: .*rename it"),
+        (lambda: fg.models.MyNet(4, 0, 2, 1), r"^MyNet\(4, 0, 2, 1\): .*positive ints"),
+        (lambda: fg.models.SingleLayer(-2, 1), r"^SingleLayer\(-2, 1\): .*>= 0"),
+        (lambda: fg.models.ConvNet(num_classes=3), r"^ConvNet: give both"),
+        (lambda: fg.models.LeNet5(image_size=(8, 8)), r"^LeNet5: .*use at least 12x12"),
+    ],
+)
+def test_bad_hyper_parameters_raise_config_error(make, match):
+    with pytest.raises(fg.nn.ConfigError, match=match) as e:
+        make()
+    assert isinstance(e.value, ValueError) and type(e.value).__module__ == "funcgrad.nn"
+    assert "\n" not in str(e.value)

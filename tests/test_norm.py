@@ -119,15 +119,107 @@ def test_functional_batch_norm_returns_stats_and_leaves_eval_stats():
     assert m2 is m and v2 is v
 
 
-def test_batch_norm_needs_the_batch():
+def test_batch_norm_needs_the_batch_or_its_axis_name():
     bn = fg.nn.BatchNorm1d(3)
     p, b = bn.init(None), bn.init_buffers()
-    with pytest.raises(fg.nn.ModuleError, match="jax.vmap.*needs the batch"):
-        jax.vmap(lambda x: bn.apply(p, x, buffers=b, train=True)[0])(jnp.ones((4, 2, 3)))
-    with pytest.raises(fg.nn.ModuleError, match="unbatched example.*needs the batch"):
+    with pytest.raises(fg.nn.ModuleError, match="unbatched example.*needs the batch.*axis_name"):
         bn.apply(p, jnp.ones(3), buffers=b, train=True)
-    with pytest.raises(fg.nn.ModuleError, match="Batched|vmap"):
-        fg.nn.Batched(bn).apply(p, jnp.ones((4, 2, 3)), buffers=b, train=True)
+    with pytest.raises(fg.nn.ModuleError, match="unbatched example.*axis_name"):
+        fg.nn.Batched(bn).apply(p, jnp.ones((4, 3)), buffers=b, train=True)
+    named = fg.nn.BatchNorm1d(3, axis_name="batch")
+    with pytest.raises(fg.nn.ModuleError, match=r"under jax.vmap\(f, axis_name='batch'\)"):
+        named.apply(p, jnp.ones(3), buffers=b, train=True)  # no vmap names the axis
+    with pytest.raises(fg.nn.ModuleError, match=r"one example \(C,\) or \(C, L\) per call"):
+        named.apply(p, jnp.ones((4, 3, 2, 2)), buffers=b, train=True)
+    with pytest.raises(ValueError, match="axis_name"):
+        fg.nn.BatchNorm2d(3, axis_name=["batch"])
+
+
+def _torch_batch_norm(name: str, args: tuple, dtype: type) -> torch.nn.Module:
+    torch.manual_seed(0)
+    ref = randomise(getattr(torch.nn, name)(*args), seed=0)
+    return ref.to(torch.float64 if dtype is np.float64 else torch.float32)
+
+
+def _state(ref: torch.nn.Module) -> tuple[dict, dict]:
+    params = {k: jnp.asarray(v.detach().numpy()) for k, v in ref.named_parameters()}
+    buffers = {k: jnp.asarray(v.numpy()) for k, v in ref.named_buffers()}
+    return params, buffers
+
+
+NAMED_CASES = [
+    ("BatchNorm1d", (4,), (6, 4)),
+    ("BatchNorm1d", (4, 1e-3, None), (5, 4, 3)),  # cumulative average: num_batches_tracked counts
+    ("BatchNorm2d", (3,), (4, 3, 5, 2)),
+    ("BatchNorm2d", (3, 1e-5, 0.1, False), (4, 3, 2, 2)),  # no params
+]
+
+
+@pytest.mark.parametrize(("name", "args", "shape"), NAMED_CASES)
+def test_batch_norm_under_named_vmap_equals_torch_on_the_batch(x64, name, args, shape):
+    """Written for one example and vmapped with axis_name: torch's BatchNorm on the whole batch."""
+    ref = _torch_batch_norm(name, args, np.float64).train()
+    layer = getattr(fg.nn, name)(*args, axis_name="batch")
+    params, buffers = _state(ref)
+
+    def one(p, x, b):
+        return layer.apply(p, x, buffers=b, train=True)
+
+    step = jax.jit(jax.vmap(one, in_axes=(None, 0, None), out_axes=(0, None), axis_name="batch"))
+    for x in _inputs(shape, 3):  # running statistics carried over steps, as torch's
+        xt = torch.tensor(x, requires_grad=True)
+        want = ref(xt)
+        y, buffers = step(params, jnp.asarray(x), buffers)
+        np.testing.assert_allclose(y, want.detach().numpy(), rtol=1e-12, atol=1e-12)
+        for k, v in ref.named_buffers():
+            assert buffers[k].dtype == jnp.asarray(v.numpy()).dtype
+            np.testing.assert_allclose(buffers[k], v.numpy(), rtol=1e-12, atol=1e-12)
+    # gradients through the psum, against torch's through the batch statistics
+    cot = np.random.default_rng(2).standard_normal(shape)
+    x = _inputs(shape, 1)[0]
+    xt = torch.tensor(x, requires_grad=True)
+    (ref(xt) * torch.tensor(cot)).sum().backward()
+
+    def loss(p, x):
+        y, _ = jax.vmap(one, in_axes=(None, 0, None), out_axes=(0, None), axis_name="batch")(
+            p, x, buffers
+        )
+        return jnp.sum(y * cot)
+
+    gp, gx = jax.grad(loss, argnums=(0, 1))(params, jnp.asarray(x))
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    for k, v in ref.named_parameters():
+        np.testing.assert_allclose(gp[k], v.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("axis_name", [None, "batch"])
+@pytest.mark.parametrize(
+    ("name", "shape"), [("BatchNorm1d", (6, 4)), ("BatchNorm2d", (4, 4, 3, 2))]
+)
+def test_batch_norm_eval_runs_under_vmap_and_equals_torch_eval(x64, axis_name, name, shape):
+    ref = _torch_batch_norm(name, (shape[1],), np.float64)
+    with torch.no_grad():  # running statistics away from the init, so eval means something
+        ref.running_mean.uniform_(-1, 1)
+        ref.running_var.uniform_(0.5, 2)
+    ref.eval()
+    layer = getattr(fg.nn, name)(shape[1], axis_name=axis_name)
+    params, buffers = _state(ref)
+    x = _inputs(shape, 1)[0]
+    one = lambda x: layer.apply(params, x, buffers=buffers)  # noqa: E731
+    y, same = jax.vmap(one, out_axes=(0, None), axis_name=axis_name)(jnp.asarray(x))
+    np.testing.assert_allclose(y, ref(torch.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+    for k in buffers:
+        np.testing.assert_array_equal(same[k], buffers[k])
+
+
+def test_batched_names_its_axis_for_batch_norm(x64):
+    ref = _torch_batch_norm("BatchNorm2d", (3,), np.float64).train()
+    net = fg.nn.Batched(fg.nn.BatchNorm2d(3, axis_name="batch"), axis_name="batch")
+    params, buffers = _state(ref)
+    x = _inputs((4, 3, 2, 2), 1)[0]
+    y, buffers = net.apply(params, jnp.asarray(x), buffers=buffers, train=True)
+    np.testing.assert_allclose(y, ref(torch.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(buffers["running_var"], ref.running_var.numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -58,3 +58,21 @@ def test_finite_differences(x64):
 def test_rejects_non_module():
     with pytest.raises(TypeError, match="not a funcgrad Module"):
         fg.nn.Sequential(fg.nn.ReLU(), torch.nn.ReLU())
+
+
+def test_init_folds_each_layers_key_from_its_name():
+    """As apply does: adding a layer leaves the other layers' initial weights as they were."""
+    key = jax.random.PRNGKey(0)
+    small = fg.nn.Sequential({"a": fg.nn.Linear(3, 4), "b": fg.nn.Linear(4, 2)})
+    grown = fg.nn.Sequential(
+        {"a": fg.nn.Linear(3, 4), "new": fg.nn.Linear(4, 4), "b": fg.nn.Linear(4, 2)}
+    )
+    p_small, p_grown = small.init(key), grown.init(key)
+    for name in ("a", "b"):
+        want = fg.nn.Linear(*small.layers[small.names.index(name)].__dict__.values()).init(
+            fg.nn.child_key(key, name)
+        )
+        for k in ("weight", "bias"):
+            np.testing.assert_array_equal(p_small[name][k], p_grown[name][k])
+            np.testing.assert_array_equal(p_small[name][k], want[k])
+    assert not np.array_equal(p_small["a"]["bias"], p_grown["new"]["bias"][:4])

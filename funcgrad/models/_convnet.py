@@ -8,7 +8,7 @@ from funcgrad.models._sequential_model import SequentialModel
 from funcgrad.nn._activations import Flatten, ReLU
 from funcgrad.nn._conv import Conv2d
 from funcgrad.nn._linear import Linear
-from funcgrad.nn._module import Module
+from funcgrad.nn._module import ConfigError, Module
 from funcgrad.nn._sequential import Sequential
 
 __all__ = ["ConvNet"]
@@ -38,11 +38,11 @@ class ConvNet(SequentialModel):
 
     def __post_init__(self) -> None:
         if (self.num_classes is None) != (self.image_size is None):
-            raise ValueError(
+            raise ConfigError(
                 "ConvNet: give both num_classes and image_size for the head, or neither"
             )
         if self.image_size is not None and min(self.image_size) < 9:
-            raise ValueError(
+            raise ConfigError(
                 f"ConvNet: image_size {self.image_size} is too small for two 5x5 convolutions; "
                 "use at least 9x9"
             )

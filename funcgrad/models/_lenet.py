@@ -9,7 +9,7 @@ from funcgrad.nn._activations import Flatten, ReLU
 from funcgrad.nn._conv import Conv2d
 from funcgrad.nn._dropout import Dropout
 from funcgrad.nn._linear import Linear
-from funcgrad.nn._module import Module
+from funcgrad.nn._module import ConfigError, Module
 from funcgrad.nn._norm import BatchNorm2d
 from funcgrad.nn._pool import MaxPool2d
 from funcgrad.nn._sequential import Sequential
@@ -47,7 +47,7 @@ class LeNet5(SequentialModel):
     def __post_init__(self) -> None:
         h, w = self.image_size
         if (h // 2 - 4) // 2 < 1 or (w // 2 - 4) // 2 < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"LeNet5: image_size {self.image_size} is too small; use at least 12x12"
             )
 

@@ -33,5 +33,5 @@ class LinearRegression(Module):
         del key  # deterministic start, as in the notes
         return {"w": jnp.asarray(self.w0, dtype=default_dtype())}
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return params["w"] * x

@@ -10,7 +10,7 @@ import jax
 from funcgrad.models._sequential_model import SequentialModel, Tap
 from funcgrad.nn._activations import Flatten, ReLU
 from funcgrad.nn._linear import Linear
-from funcgrad.nn._module import Buffers, ModuleError, Params
+from funcgrad.nn._module import Buffers, ConfigError, ModuleError, Params
 from funcgrad.nn._sequential import Sequential
 
 __all__ = ["MyNet"]
@@ -47,6 +47,13 @@ class MyNet(SequentialModel):
     d1: int
     d2: int
     d3: int
+
+    def __post_init__(self) -> None:
+        sizes = (self.d0, self.d1, self.d2, self.d3)
+        if any(d < 1 for d in sizes):
+            raise ConfigError(
+                f"MyNet{sizes}: d0, d1, d2 and d3 are layer widths; give positive ints"
+            )
 
     def as_sequential(self) -> Sequential:
         """The network itself: named stages, the taps among them, with the model's params.

@@ -34,7 +34,7 @@ class Tap(Module):
         del key
         return {}
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         del params
         return tap(x, self.name)
 
@@ -56,11 +56,8 @@ class SequentialModel(Module):
         return self.as_sequential().named_layers()
 
     def init(self, key: jax.Array) -> Params:
-        # One key per stage that has params, in order: the draws these models made when they listed
-        # only those stages, so a key gives the same weights as before (ReLU, Tap take no key).
-        stages = self.as_sequential().named_layers()
-        with_params = {n: m for n, m in stages if jax.tree.leaves(jax.eval_shape(m.init, key))}
-        return Sequential(with_params).init(key)
+        # The stack's init: each stage's key folded from its name (child_key), as apply does.
+        return self.as_sequential().init(key)
 
     def init_buffers(self) -> Buffers:
         return self.as_sequential().init_buffers()

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from funcgrad._tap import tap
 from funcgrad.nn._init import default_dtype
-from funcgrad.nn._module import Module, Params
+from funcgrad.nn._module import ConfigError, Module, Params
 
 __all__ = ["SingleLayer"]
 
@@ -33,6 +33,13 @@ class SingleLayer(Module):
     in_features: int = 5
     out_features: int = 3
 
+    def __post_init__(self) -> None:
+        if self.in_features < 0 or self.out_features < 0:
+            raise ConfigError(
+                f"SingleLayer({self.in_features}, {self.out_features}): sizes must be "
+                "non-negative; give in_features >= 0 and out_features >= 0"
+            )
+
     def init(self, key: jax.Array) -> Params:
         kw, kb = jax.random.split(key)
         dtype = default_dtype()
@@ -41,7 +48,7 @@ class SingleLayer(Module):
             "b": jax.random.normal(kb, (self.out_features,), dtype),
         }
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         # The notes' (in, out) layout, written directly (linear() would transpose w twice). Tapped
         # as "z" so fg.autodiff.grad_with_taps reports d loss / d z, as z.retain_grad() would.
         z = x @ params["w"]

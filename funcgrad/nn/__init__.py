@@ -30,6 +30,7 @@ from funcgrad.nn._linear import Linear
 from funcgrad.nn._module import (
     Batched,
     Buffers,
+    ConfigError,
     Module,
     ModuleError,
     Params,
@@ -50,6 +51,7 @@ __all__ = [
     "BatchNorm2d",
     "Batched",
     "Buffers",
+    "ConfigError",
     "Conv1d",
     "Conv2d",
     "Dropout",

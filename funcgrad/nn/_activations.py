@@ -39,7 +39,7 @@ class _Elementwise(_Stateless):
     # The pure function this layer wraps; a staticmethod so it is not bound to the instance.
     fn: ClassVar[staticmethod[[jax.Array], jax.Array]]
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return self.fn(x)
 
 
@@ -108,7 +108,7 @@ class GELU(_Stateless):
 
     approximate: Literal["none", "tanh"] = "none"
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return F.gelu(x, self.approximate)
 
 
@@ -125,7 +125,7 @@ class LeakyReLU(_Stateless):
     negative_slope: float = 0.01
     inplace: bool = False
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return F.leaky_relu(x, self.negative_slope)
 
 
@@ -142,7 +142,7 @@ class ELU(_Stateless):
     alpha: float = 1.0
     inplace: bool = False
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return F.elu(x, self.alpha)
 
 
@@ -158,7 +158,7 @@ class Softmax(_Stateless):
 
     dim: int | None = None
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return F.softmax(x, self.dim)
 
 
@@ -174,7 +174,7 @@ class LogSoftmax(_Stateless):
 
     dim: int | None = None
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return F.log_softmax(x, self.dim)
 
 
@@ -191,7 +191,7 @@ class Identity(_Stateless):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         del args, kwargs
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return x
 
 
@@ -208,5 +208,5 @@ class Flatten(_Stateless):
     start_dim: int = 1
     end_dim: int = -1
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return F.flatten(x, self.start_dim, self.end_dim)

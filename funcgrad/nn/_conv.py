@@ -18,7 +18,7 @@ import jax.numpy as jnp
 
 from funcgrad.nn import functional as F
 from funcgrad.nn._init import torch_uniform
-from funcgrad.nn._module import Module, ModuleError, Params
+from funcgrad.nn._module import ConfigError, Module, ModuleError, Params
 from funcgrad.nn.functional._conv import IntOrTuple, Padding, conv_pads, ntuple
 
 __all__ = ["Conv1d", "Conv2d"]
@@ -28,8 +28,8 @@ _JNP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 @contextlib.contextmanager
-def layer_errors(layer: str) -> Iterator[None]:
-    """Re-raise a functional's ValueError as a :class:`ModuleError` naming ``layer``.
+def layer_errors(layer: str, error: type[ModuleError] = ModuleError) -> Iterator[None]:
+    """Re-raise a functional's ValueError as a :class:`ModuleError` (or ``error``) naming ``layer``.
 
     Example:
         >>> with layer_errors("Conv2d"):
@@ -43,7 +43,7 @@ def layer_errors(layer: str) -> Iterator[None]:
     except ModuleError:
         raise
     except ValueError as e:
-        raise ModuleError(f"{layer}: {e}") from None
+        raise error(f"{layer}: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -62,21 +62,24 @@ class _ConvNd(Module):
 
     def __post_init__(self) -> None:
         name, where = type(self).__name__, f"conv{self.nd}d"  # as the errors of apply read
-        with layer_errors(name):
+        with layer_errors(name, ConfigError):
             kernel = ntuple(self.kernel_size, self.nd, "kernel_size", where, minimum=1)
             strides = ntuple(self.stride, self.nd, "stride", where, minimum=1)
             dilation = ntuple(self.dilation, self.nd, "dilation", where, minimum=1)
             conv_pads(self.padding, kernel, dilation, strides, where)
         if not isinstance(self.groups, int) or self.groups < 1:
-            raise ModuleError(f"{name}: groups must be a positive int, got {self.groups!r}")
+            raise ConfigError(
+                f"{name}: groups must be a positive int, got {self.groups!r}; use groups=1 "
+                "or a divisor of both channel counts"
+            )
         for what in ("in_channels", "out_channels"):
             if getattr(self, what) % self.groups:
-                raise ModuleError(
+                raise ConfigError(
                     f"{name}: {what}={getattr(self, what)} is not divisible by "
                     f"groups={self.groups}; pick groups that divides both channel counts"
                 )
         if self.padding_mode not in ("zeros", *_JNP_MODE):
-            raise ModuleError(
+            raise ConfigError(
                 f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
                 f"got {self.padding_mode!r}"
             )
@@ -95,7 +98,7 @@ class _ConvNd(Module):
             params["bias"] = torch_uniform(k_b, (self.out_channels,), fan_in)
         return params
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         conv = F.conv1d if self.nd == 1 else F.conv2d
         name = type(self).__name__
         padding = self.padding

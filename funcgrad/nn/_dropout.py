@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import jax
 
 from funcgrad.nn import functional as F
-from funcgrad.nn._module import Buffers, Module, ModuleError, Params
+from funcgrad.nn._module import Buffers, ConfigError, Module, ModuleError, Params
 
 __all__ = ["Dropout", "Dropout2d"]
 
@@ -19,7 +19,7 @@ class _Dropout(Module):
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.p <= 1.0:
-            raise ValueError(
+            raise ConfigError(
                 f"{type(self).__name__}(p={self.p}): p is a probability; use 0 <= p <= 1"
             )
 

@@ -10,7 +10,7 @@ import jax
 from funcgrad.nn import functional as F
 from funcgrad.nn._conv import layer_errors
 from funcgrad.nn._init import default_dtype
-from funcgrad.nn._module import Module, ModuleError, Params
+from funcgrad.nn._module import ConfigError, Module, Params
 
 __all__ = ["Embedding"]
 
@@ -34,7 +34,7 @@ class Embedding(Module):
     torch's signature and order. ``init`` draws ``N(0, 1)``, with the ``padding_idx`` row (negative
     counts from the end) set to zero; that row never gets a gradient, so it is never updated.
     ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``, ``_weight``, ``_freeze``,
-    ``device`` and ``dtype`` are not implemented: a non-default value raises ``ModuleError``.
+    ``device`` and ``dtype`` are not implemented: a non-default value raises ``ConfigError``.
     Out-of-range indices raise in an eager call (see ``F.embedding`` under ``jit``).
 
     Args:
@@ -74,13 +74,13 @@ class Embedding(Module):
         for name, default in _UNSUPPORTED.items():
             value = getattr(self, name)
             if not (value is default or (default is not None and value == default)):
-                raise ModuleError(
+                raise ConfigError(
                     f"Embedding: {name}={value!r} is not implemented in funcgrad; "
                     f"leave it at its default ({default!r})"
                 )
         n = self.num_embeddings
         if self.padding_idx is not None and not -n <= self.padding_idx < n:
-            raise ModuleError(
+            raise ConfigError(
                 f"Embedding: padding_idx={self.padding_idx} must be within [-{n}, {n}); "
                 "use a valid row or padding_idx=None"
             )
@@ -92,6 +92,6 @@ class Embedding(Module):
             weight = weight.at[self.padding_idx].set(0.0)
         return {"weight": weight}
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         with layer_errors("Embedding"):
             return F.embedding(x, params["weight"], self.padding_idx)

@@ -8,7 +8,7 @@ import jax
 
 from funcgrad.nn import functional as F
 from funcgrad.nn._init import torch_uniform
-from funcgrad.nn._module import Module, Params
+from funcgrad.nn._module import ConfigError, Module, Params
 
 __all__ = ["Linear"]
 
@@ -40,8 +40,9 @@ class Linear(Module):
 
     def __post_init__(self) -> None:
         if self.in_features < 0 or self.out_features < 0:
-            raise ValueError(
-                f"Linear({self.in_features}, {self.out_features}): sizes must be non-negative"
+            raise ConfigError(
+                f"Linear({self.in_features}, {self.out_features}): sizes must be non-negative; "
+                "give in_features >= 0 and out_features >= 0"
             )
 
     def init(self, key: jax.Array) -> Params:
@@ -53,5 +54,5 @@ class Linear(Module):
             params["bias"] = torch_uniform(kb, (self.out_features,), self.in_features)
         return params
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         return F.linear(x, params["weight"], params.get("bias"))

@@ -14,24 +14,38 @@ Passing ``buffers=`` always returns ``(y, new_buffers)``, so generic code treats
 The module object holds only hyper-parameters (sizes, strides), never arrays. It is frozen and
 hashable, so it can be closed over or passed as a static argument under ``jax.jit``.
 
-Writing a module:
+Writing a module (a frozen dataclass subclass of :class:`Module` with ``init``), one of three ways:
 
-* With no buffers, no randomness and no train/eval difference, write ``apply(self, params, x)``.
-  funcgrad adds the ``buffers=``, ``train=`` and ``key=`` keywords around it.
+* With no buffers, no randomness and no train/eval difference, write
+  ``stateless(self, params, x) -> y``. ``Module.apply`` calls ``forward``, whose default calls
+  ``stateless`` and hands the buffers back unchanged.
 * Otherwise write ``forward(self, params, x, *, buffers, train, key) -> (y, buffers)`` (and
-  ``init_buffers``); ``apply`` calls it. Call submodules with :func:`call_child`, which names them
-  by their attribute path, folds the path into the key, and puts the path into errors.
+  ``init_buffers``); ``Module.apply`` calls it with ``buffers={}`` when none were passed and
+  returns ``y`` alone then. Call submodules with :func:`call_child`, which names them by their
+  attribute path, folds the path into the key, and puts the path into errors.
+* Or write ``apply(self, params, x, buffers=None, train=False, key=None)`` itself, the contract's
+  full signature: it is called exactly as written (``**kwargs`` works too). It must then honour
+  the contract on its own (return ``(y, buffers)`` when ``buffers`` is given).
 
-Every call runs inside ``jax.named_scope``: the class name for the module, and the attribute name
-(``"m0"``, ``"features"``) around each child, so a jaxpr's ``name_stack`` reads like torch's
-dotted path (``MyNet/m0/Linear``). ``fg.graph`` groups operations by it.
+``Module.apply`` is never replaced. A class is refused when it is created (``TypeError``) if its
+``apply`` cannot take ``buffers=``, ``train=`` and ``key=`` (a plain ``apply(self, params, x)``:
+rename it ``stateless``), or if it defines both ``stateless`` and ``forward``.
+
+A container inits its children with :func:`child_key` too: each child's key is folded from its
+name, in ``init`` as in ``apply``, so adding a layer leaves the other layers' draws as they were.
+
+Every call of ``Module.apply`` runs inside ``jax.named_scope``: the class name for the module, and
+the attribute name (``"m0"``, ``"features"``) around each child, so a jaxpr's ``name_stack`` reads
+like torch's dotted path (``MyNet/m0/Linear``). ``fg.graph`` groups operations by it.
 """
 
 from __future__ import annotations
 
 import abc
 import functools
+import inspect
 import zlib
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -39,7 +53,16 @@ import jax
 
 from funcgrad._typing import Buffers, Params
 
-__all__ = ["Batched", "Buffers", "Module", "ModuleError", "Params", "call_child", "child_key"]
+__all__ = [
+    "Batched",
+    "Buffers",
+    "ConfigError",
+    "Module",
+    "ModuleError",
+    "Params",
+    "call_child",
+    "child_key",
+]
 
 
 class ModuleError(ValueError):
@@ -63,6 +86,25 @@ class ModuleError(ValueError):
         return self
 
 
+class ConfigError(ModuleError):
+    """A layer built with a bad hyper-parameter; the message names the layer and the fix.
+
+    Raised by the constructors (``fg.nn.Conv2d(4, 4, 3, groups=3)``), never by ``apply``. It is a
+    ``ValueError`` (and a :class:`ModuleError`, what some constructors raised before), so code that
+    catches either keeps working.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> try:
+        ...     fg.nn.Dropout(p=2.0)
+        ... except fg.nn.ConfigError as e:
+        ...     print(e)
+        Dropout(p=2.0): p is a probability; use 0 <= p <= 1
+    """
+
+    __module__ = "funcgrad.nn"
+
+
 class Module(abc.ABC):
     """Base of every layer and model: ``init``, ``init_buffers`` and ``apply``.
 
@@ -75,34 +117,25 @@ class Module(abc.ABC):
         >>> y, buffers = layer.apply(params, jnp.ones(3), buffers={}, train=True)
         >>> buffers
         {}
+
+        A module of one's own: a frozen dataclass with ``init`` and ``stateless`` (see the module
+        docstring for ``forward`` and a full ``apply``):
+
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Scale(fg.nn.Module):
+        ...     factor: float = 2.0
+        ...     def init(self, key):
+        ...         return {}
+        ...     def stateless(self, params, x):
+        ...         return self.factor * x
+        >>> Scale().apply({}, jnp.ones(2), train=True).tolist()
+        [2.0, 2.0]
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        plain = cls.__dict__.get("apply")
-        if plain is not None:
-            # A plain apply(params, x): keep it as the forward pass, and give the class the full
-            # apply(params, x, *, buffers, train, key) of the contract.
-            if "forward" in cls.__dict__:
-                raise TypeError(
-                    f"{cls.__name__}: define apply(params, x) or forward(...), not both"
-                )
-
-            @functools.wraps(plain)
-            def forward(
-                self: Module,
-                params: Params,
-                x: Any,
-                *,
-                buffers: Buffers,
-                train: bool,
-                key: jax.Array | None,
-            ) -> tuple[Any, Buffers]:
-                del train, key
-                return plain(self, params, x), buffers
-
-            cls.forward = forward  # type: ignore[method-assign]
-            cls.apply = Module.apply  # type: ignore[method-assign]
+        _check_hooks(cls)
 
     @abc.abstractmethod
     def init(self, key: jax.Array) -> Params:
@@ -112,11 +145,26 @@ class Module(abc.ABC):
         """Fresh buffers (torch's ``named_buffers()``), keyed like params; ``{}`` if none."""
         return {}
 
+    def stateless(self, params: Params, x: Any) -> Any:
+        """The forward pass of a module without buffers, randomness or train/eval difference.
+
+        Override this (or :meth:`forward`); the default :meth:`forward` calls it.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither stateless(self, params, x) nor "
+            "forward(self, params, x, *, buffers, train, key); define one of them"
+        )
+
     def forward(
         self, params: Params, x: Any, *, buffers: Buffers, train: bool, key: jax.Array | None
     ) -> tuple[Any, Buffers]:
-        """One call with everything explicit; returns ``(y, new_buffers)``. Override this or apply."""
-        raise NotImplementedError(f"{type(self).__name__} defines neither apply nor forward")
+        """One call with everything explicit; returns ``(y, new_buffers)``.
+
+        The default runs :meth:`stateless` and returns ``buffers`` unchanged; override it in a
+        module with buffers, randomness or a train/eval difference.
+        """
+        del train, key
+        return self.stateless(params, x), buffers
 
     @overload
     def apply(self, params: Params, x: Any) -> Any: ...
@@ -169,6 +217,56 @@ class Module(abc.ABC):
         return y if buffers is None else (y, new)
 
 
+_FULL_APPLY = "apply(self, params, x, buffers=None, train=False, key=None)"
+
+
+def _check_hooks(cls: type[Module]) -> None:
+    """Refuse, when ``cls`` is created, the hooks :meth:`Module.apply` could not honour."""
+    own = cls.__dict__
+    name = cls.__name__
+    if "stateless" in own and "forward" in own:
+        raise TypeError(
+            f"{name} defines both stateless and forward; keep forward(self, params, x, *, "
+            "buffers, train, key) alone (stateless is only the default forward's body)"
+        )
+    if "stateless" in own and "apply" not in own and cls.forward is not Module.forward:
+        raise TypeError(
+            f"{name}.stateless would never run: a base class overrides forward; "
+            "override forward(self, params, x, *, buffers, train, key) instead"
+        )
+    apply = own.get("apply")
+    if apply is not None and not _takes_full_call(apply):
+        raise TypeError(
+            f"{name}.apply cannot be called with buffers=, train= and key=; rename it to "
+            "stateless(self, params, x), or accept buffers=None, train=False, key=None "
+            f"({_FULL_APPLY})"
+        )
+
+
+def _takes_full_call(fn: Any) -> bool:
+    """Whether ``fn(self, params, x, buffers=..., train=..., key=...)`` binds, with defaults."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin or callable object: nothing to check, trust it
+        return True
+    ps = list(sig.parameters.values())
+    if any(p.kind is p.VAR_KEYWORD for p in ps):
+        keywords_ok = True
+    else:
+        by_name = {p.name: p for p in ps}
+        keywords_ok = all(
+            (p := by_name.get(k)) is not None
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            and p.default is not p.empty
+            for k in ("buffers", "train", "key")
+        )
+    try:  # self, params and x positionally, then the three keywords, and nothing else required
+        sig.bind(None, None, None, buffers=None, train=False, key=None)
+    except TypeError:
+        return False
+    return keywords_ok
+
+
 def has_buffers(module: Module) -> bool:
     """Whether ``module.init_buffers()`` is not empty (computed from shapes only, and cached).
 
@@ -186,6 +284,14 @@ def has_buffers(module: Module) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _has_buffers_cached(module: Module) -> bool:
     return bool(jax.tree.leaves(jax.eval_shape(module.init_buffers)))
+
+
+@overload
+def child_key(key: jax.Array, name: str) -> jax.Array: ...
+
+
+@overload
+def child_key(key: None, name: str) -> None: ...
 
 
 def child_key(key: jax.Array | None, name: str) -> jax.Array | None:
@@ -259,7 +365,8 @@ class Batched(Module):
 
     This is the functional answer to batch dimensions: write the model for one example, as the notes
     write ``mynet`` with ``x.view(-1)``, and let ``vmap`` add the batch axis. Parameters and buffers
-    are shared across the batch; with a ``key``, each example gets its own.
+    are shared across the batch; with a ``key``, each example gets its own. ``axis_name`` names the
+    mapped axis, for layers that reduce over the batch (``BatchNorm2d(..., axis_name="batch")``).
 
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
@@ -267,9 +374,14 @@ class Batched(Module):
         >>> params = net.init(jax.random.PRNGKey(0))
         >>> net.apply(params, jnp.ones((8, 3, 2, 2))).shape
         (8, 3)
+        >>> bn = fg.nn.Batched(fg.nn.BatchNorm1d(2, axis_name="batch"), axis_name="batch")
+        >>> y, b = bn.apply(bn.init(None), jnp.ones((4, 2)), buffers=bn.init_buffers(), train=True)
+        >>> y.shape, int(b["num_batches_tracked"])
+        ((4, 2), 1)
     """
 
     module: Module
+    axis_name: Hashable | None = None
 
     def init(self, key: jax.Array) -> Params:
         return self.module.init(key)
@@ -283,7 +395,8 @@ class Batched(Module):
         def one(xi: Any, ki: jax.Array | None) -> tuple[Any, Buffers]:
             return self.module.apply(params, xi, buffers=buffers, train=train, key=ki)
 
+        name = self.axis_name
         if key is None:
-            return jax.vmap(lambda xi: one(xi, None), out_axes=(0, None))(x)
+            return jax.vmap(lambda xi: one(xi, None), out_axes=(0, None), axis_name=name)(x)
         keys = jax.random.split(key, jax.tree.leaves(x)[0].shape[0])
-        return jax.vmap(one, out_axes=(0, None))(x, keys)
+        return jax.vmap(one, out_axes=(0, None), axis_name=name)(x, keys)

@@ -1,23 +1,25 @@
 """Normalisation layers: torch's ``BatchNorm1d``/``BatchNorm2d`` (with buffers), ``LayerNorm``, ``GroupNorm``.
 
-Batch norm is the one layer whose output for an example depends on the other examples of the batch,
-so it cannot be written for one example and ``vmap``-ed: it raises under ``jax.vmap`` and on an
-unbatched input, and says why.
+Batch norm is the one layer whose output for an example depends on the other examples of the batch.
+Called on the batch, it works as torch's. Written for one example and ``vmap``-ed, it needs the
+batch named, as in Flax and Equinox: build it with ``axis_name="batch"`` and call it under
+``jax.vmap(f, axis_name="batch")``; the statistics are then summed over that axis (``lax.psum``).
+In eval mode the running statistics need no batch, so it also runs on one example with no name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from funcgrad._compat import is_batch_tracer
 from funcgrad.nn import functional as F
 from funcgrad.nn._conv import layer_errors
-from funcgrad.nn._module import Buffers, Module, ModuleError, Params
+from funcgrad.nn._module import Buffers, ConfigError, Module, ModuleError, Params
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
 
@@ -48,10 +50,30 @@ class _BatchNorm(Module):
     track_running_stats: bool = True
     _: KW_ONLY
     bias: bool = True
+    axis_name: Hashable | None = None
 
-    _RANKS: ClassVar[tuple[int, ...]] = ()
+    _RANKS: ClassVar[tuple[int, ...]] = ()  # of a batch (N, C, *); one example has one axis less
     _SHAPES: ClassVar[str] = ""
+    _EXAMPLE: ClassVar[str] = ""
     _OTHER: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        if not isinstance(self.num_features, int) or self.num_features < 0:
+            raise ConfigError(
+                f"{name}({self.num_features!r}): num_features is the channel count; "
+                "give a non-negative int"
+            )
+        if self.momentum is not None and not 0.0 <= self.momentum <= 1.0:
+            raise ConfigError(
+                f"{name}(momentum={self.momentum!r}): momentum weighs the new batch in the "
+                "running statistics; use 0 <= momentum <= 1, or None for a cumulative average"
+            )
+        if self.axis_name is not None and not isinstance(self.axis_name, Hashable):
+            raise ConfigError(
+                f"{name}(axis_name={self.axis_name!r}): an axis name is hashable; "
+                'use the name given to jax.vmap (axis_name="batch")'
+            )
 
     def init(self, key: jax.Array) -> Params:
         del key
@@ -66,22 +88,33 @@ class _BatchNorm(Module):
             "num_batches_tracked": jnp.zeros((), dtype=int),  # int64 under jax_enable_x64
         }
 
-    def _check(self, x: jax.Array, buffers: Buffers) -> None:
-        name = type(self).__name__
-        if is_batch_tracer(x):
-            raise ModuleError(
-                f"{name} under jax.vmap sees one example at a time, but {_NEEDS_BATCH}; "
-                "call it on the whole batch (drop the vmap / fg.nn.Batched around it)"
-            )
-        if x.ndim == self._RANKS[0] - 1:
+    def _one_example(self, x: jax.Array, train: bool) -> bool:
+        """Whether ``x`` is one example ``(C, *)`` (else a batch ``(N, C, *)``); raise if neither."""
+        name, examples = type(self).__name__, tuple(r - 1 for r in self._RANKS)
+        if self.axis_name is not None:  # built for one example per call
+            if x.ndim not in examples:
+                raise ModuleError(
+                    f"{name}(axis_name={self.axis_name!r}) takes one example {self._EXAMPLE} per "
+                    f"call, got {x.shape}; call it under jax.vmap(f, axis_name="
+                    f"{self.axis_name!r}) over the batch, or build it without axis_name"
+                )
+            return True
+        if x.ndim in self._RANKS:
+            return False
+        if x.ndim in examples and train:
             raise ModuleError(
                 f"{name} got one unbatched example of shape {x.shape}, but {_NEEDS_BATCH}; "
-                f"pass a batch of shape {self._SHAPES}"
+                f"pass a batch of shape {self._SHAPES}, or under jax.vmap build it with "
+                f'axis_name="batch" and vmap with axis_name="batch"'
             )
-        if x.ndim not in self._RANKS:
-            raise ModuleError(
-                f"{name} expects input of shape {self._SHAPES}, got {x.shape}; {self._OTHER}"
-            )
+        if x.ndim in examples:  # eval: the running statistics need no batch
+            return True
+        raise ModuleError(
+            f"{name} expects input of shape {self._SHAPES}, got {x.shape}; {self._OTHER}"
+        )
+
+    def _check(self, x: jax.Array, buffers: Buffers) -> None:
+        name = type(self).__name__
         if x.shape[1] != self.num_features:
             raise ModuleError(
                 f"{name}({self.num_features}) got {x.shape[1]} channels (input {x.shape}); "
@@ -98,26 +131,46 @@ class _BatchNorm(Module):
         self, params: Params, x: jax.Array, *, buffers: Buffers, train: bool, key: jax.Array | None
     ) -> tuple[jax.Array, Buffers]:
         del key
+        one = self._one_example(x, train)
+        y, new = self._batch(params, x[None] if one else x, buffers, train)
+        return (y[0] if one else y), new
+
+    def _batch(
+        self, params: Params, x: jax.Array, buffers: Buffers, train: bool
+    ) -> tuple[jax.Array, Buffers]:
+        """The layer on ``(N, C, *)``: the local batch, summed over ``axis_name`` if it has one."""
         self._check(x, buffers)
+        w, b, name = params.get("weight"), params.get("bias"), type(self).__name__
         if not self.track_running_stats:
-            y, _, _ = F.batch_norm(
-                x, None, None, params.get("weight"), params.get("bias"), True, 0.0, self.eps
-            )
+            with layer_errors(name), _named_axis(name, self.axis_name):
+                y, _, _ = F.batch_norm(
+                    x, None, None, w, b, True, 0.0, self.eps, axis_name=self.axis_name
+                )
             return y, buffers
         mean, var = buffers["running_mean"], buffers["running_var"]
         if not train:  # eval: running statistics, buffers returned as they came
-            y, _, _ = F.batch_norm(
-                x, mean, var, params.get("weight"), params.get("bias"), eps=self.eps
-            )
+            y, _, _ = F.batch_norm(x, mean, var, w, b, eps=self.eps)
             return y, buffers
         count = buffers["num_batches_tracked"] + 1
         # momentum=None is torch's cumulative moving average: the n-th batch weighs 1/n.
         momentum = 1.0 / count if self.momentum is None else self.momentum
-        with layer_errors(type(self).__name__):
+        with layer_errors(name), _named_axis(name, self.axis_name):
             y, mean, var = F.batch_norm(
-                x, mean, var, params.get("weight"), params.get("bias"), True, momentum, self.eps
+                x, mean, var, w, b, True, momentum, self.eps, axis_name=self.axis_name
             )
         return y, {"running_mean": mean, "running_var": var, "num_batches_tracked": count}
+
+
+@contextlib.contextmanager
+def _named_axis(layer: str, axis_name: Hashable | None) -> Iterator[None]:
+    """Turn JAX's ``unbound axis name`` into an error that shows the vmap to write."""
+    try:
+        yield
+    except NameError as e:
+        raise ModuleError(
+            f"{layer}(axis_name={axis_name!r}) takes its batch statistics over the vmapped axis "
+            f"{axis_name!r} ({e}); call it under jax.vmap(f, axis_name={axis_name!r})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -136,9 +189,12 @@ class BatchNorm1d(_BatchNorm):
         track_running_stats: whether there are running-statistics buffers; without them both
             modes normalise with the batch's statistics.
         bias: with ``affine``, whether there is a learnable ``bias``.
+        axis_name: the ``jax.vmap`` axis name of the batch, when each call sees one example
+            ``(C,)`` or ``(C, L)``: training takes its statistics over that axis (Flax's and
+            Equinox's ``axis_name``). ``None``: each call sees the batch ``(N, C, *)``.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
         >>> bn = BatchNorm1d(3)
         >>> params, buffers = bn.init(None), bn.init_buffers()
         >>> sorted(params), sorted(buffers)
@@ -146,10 +202,16 @@ class BatchNorm1d(_BatchNorm):
         >>> y, buffers = bn.apply(params, jnp.ones((4, 3)), buffers=buffers, train=True)
         >>> y.shape, int(buffers["num_batches_tracked"])
         ((4, 3), 1)
+        >>> named = BatchNorm1d(3, axis_name="batch")  # written for one example, then vmapped
+        >>> one = lambda x: named.apply(params, x, buffers=buffers, train=True)
+        >>> y, b = jax.vmap(one, out_axes=(0, None), axis_name="batch")(jnp.ones((4, 3)))
+        >>> y.shape, int(b["num_batches_tracked"])
+        ((4, 3), 2)
     """
 
     _RANKS: ClassVar[tuple[int, ...]] = (2, 3)
     _SHAPES: ClassVar[str] = "(N, C) or (N, C, L)"
+    _EXAMPLE: ClassVar[str] = "(C,) or (C, L)"
     _OTHER: ClassVar[str] = "use BatchNorm2d for (N, C, H, W)"
 
 
@@ -165,6 +227,8 @@ class BatchNorm2d(_BatchNorm):
         track_running_stats: whether there are running-statistics buffers; without them both
             modes normalise with the batch's statistics.
         bias: with ``affine``, whether there is a learnable ``bias``.
+        axis_name: the ``jax.vmap`` axis name of the batch, when each call sees one example
+            ``(C, H, W)``; see :class:`BatchNorm1d`.
 
     Example:
         >>> import jax.numpy as jnp
@@ -176,6 +240,7 @@ class BatchNorm2d(_BatchNorm):
 
     _RANKS: ClassVar[tuple[int, ...]] = (4,)
     _SHAPES: ClassVar[str] = "(N, C, H, W)"
+    _EXAMPLE: ClassVar[str] = "(C, H, W)"
     _OTHER: ClassVar[str] = "use BatchNorm1d for (N, C) or (N, C, L)"
 
 
@@ -216,7 +281,7 @@ class LayerNorm(Module):
         shape = tuple(self.normalized_shape)  # type: ignore[arg-type]
         return _affine_params(shape, self.elementwise_affine, self.elementwise_affine and self.bias)
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         with layer_errors("LayerNorm"):
             return F.layer_norm(
                 x, self.normalized_shape, params.get("weight"), params.get("bias"), self.eps
@@ -250,16 +315,16 @@ class GroupNorm(Module):
 
     def __post_init__(self) -> None:
         if self.num_groups <= 0 or self.num_channels % self.num_groups:
-            raise ValueError(
+            raise ConfigError(
                 f"GroupNorm({self.num_groups}, {self.num_channels}): num_channels must be "
-                "divisible by num_groups"
+                "divisible by num_groups; pick a positive num_groups that divides num_channels"
             )
 
     def init(self, key: jax.Array) -> Params:
         del key
         return _affine_params((self.num_channels,), self.affine, self.affine and self.bias)
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ModuleError(
                 f"GroupNorm expects (N, {self.num_channels}, *) input, got {x.shape}; "

@@ -50,7 +50,7 @@ class MaxPool2d(_Pool):
     return_indices: bool = False
     ceil_mode: bool = False
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array | tuple[jax.Array, jax.Array]:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array | tuple[jax.Array, jax.Array]:
         with layer_errors("MaxPool2d"):
             return F.max_pool2d(
                 x,
@@ -88,7 +88,7 @@ class AvgPool2d(_Pool):
     count_include_pad: bool = True
     divisor_override: int | None = None
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         with layer_errors("AvgPool2d"):
             return F.avg_pool2d(
                 x,
@@ -113,6 +113,6 @@ class AdaptiveAvgPool2d(_Pool):
 
     output_size: int | None | Sequence[int | None]
 
-    def apply(self, params: Params, x: jax.Array) -> jax.Array:  # type: ignore[override]  # the plain form; Module adds buffers=, train=, key=
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         with layer_errors("AdaptiveAvgPool2d"):
             return F.adaptive_avg_pool2d(x, self.output_size)

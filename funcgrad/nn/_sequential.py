@@ -8,7 +8,7 @@ from typing import Any
 
 import jax
 
-from funcgrad.nn._module import Buffers, Module, Params, call_child
+from funcgrad.nn._module import Buffers, ConfigError, Module, Params, call_child, child_key
 
 __all__ = ["Sequential"]
 
@@ -50,7 +50,10 @@ class Sequential(Module):
                     "pass layers such as fg.nn.Linear(...) or fg.nn.ReLU()"
                 )
             if "." in name:
-                raise ValueError(f"Sequential: layer name {name!r} may not contain '.'")
+                raise ConfigError(
+                    f"Sequential: layer name {name!r} may not contain '.' (it separates torch's "
+                    "dotted paths); rename it, e.g. with '_'"
+                )
         object.__setattr__(self, "names", tuple(named))
         object.__setattr__(self, "layers", tuple(named.values()))
 
@@ -59,10 +62,11 @@ class Sequential(Module):
         return list(zip(self.names, self.layers, strict=True))
 
     def init(self, key: jax.Array) -> Params:
-        keys = jax.random.split(key, len(self.layers))
+        # Each layer's key is folded from its name, as in apply: adding a layer leaves the others'
+        # draws as they were.
         params: Params = {}
-        for (name, layer), k in zip(self.named_layers(), keys, strict=True):
-            p = layer.init(k)
+        for name, layer in self.named_layers():
+            p = layer.init(child_key(key, name))
             if p:
                 params[name] = p
         return params

@@ -7,7 +7,7 @@ cannot, so :func:`batch_norm` returns them: ``(output, new_running_mean, new_run
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +44,8 @@ def batch_norm(
     training: bool = False,
     momentum: float | jax.Array = 0.1,
     eps: float = 1e-5,
+    *,
+    axis_name: Hashable | None = None,
 ) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
     """torch's ``F.batch_norm`` on ``(N, C, *)``, returning ``(output, running_mean, running_var)``.
 
@@ -63,23 +65,32 @@ def batch_norm(
         training: normalise with the batch's statistics and update the running ones.
         momentum: the running statistics' update weight.
         eps: added to the variance before the square root.
+        axis_name: a ``jax.vmap`` (or ``shard_map``) axis name: the batch statistics are summed
+            over that axis too (``lax.psum``), so each call may hold one example, or one shard, of
+            the batch; ``n`` counts the whole batch. Not a torch argument.
 
     Returns:
         ``(output, running_mean, running_var)``: the running statistics are returned updated in
         training and unchanged otherwise.
 
     Example:
-        >>> import jax.numpy as jnp
+        >>> import jax, jax.numpy as jnp
         >>> x = jnp.array([[1.0], [3.0]])
         >>> y, mean, var = batch_norm(x, jnp.zeros(1), jnp.ones(1), training=True, eps=0.0)
         >>> y.ravel().tolist(), round(float(mean[0]), 4), round(float(var[0]), 4)
         ([-1.0, 1.0], 0.2, 1.1)
+        >>> one = lambda xi: batch_norm(xi[None], None, None, eps=0.0, axis_name="b")[0][0]
+        >>> jax.vmap(one, axis_name="b")(x).ravel().tolist()
+        [-1.0, 1.0]
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {input.shape}")
     axes = (0, *range(2, input.ndim))
     n = input.size // input.shape[1] if input.shape[1] else 0
-    if input.shape[0] == 0 and (running_mean is None or training):
+    if axis_name is not None:
+        n *= jax.lax.psum(1, axis_name)  # a Python int: the named axis' size
+    empty = input.shape[0] == 0 if axis_name is None else n == 0
+    if empty and (running_mean is None or training):
         # torch: an empty batch normalises nothing and leaves the running stats as they were
         return _affine(input, weight, bias), running_mean, running_var
     if running_mean is None or training:
@@ -88,10 +99,17 @@ def batch_norm(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {input.shape}; use a batch of 2 or more, or train=False"
             )
-        y = _normalise(input, axes, eps)
-        if training and running_mean is not None and running_var is not None:
+        if axis_name is None:
+            y = _normalise(input, axes, eps)
             mean = jnp.mean(input, axis=axes)
             var = jnp.mean(jnp.square(input - _per_channel(mean, input.ndim)), axis=axes)
+        else:
+            # Sums, not means, cross the named axis: every call then weighs its values alike.
+            mean = jax.lax.psum(jnp.sum(input, axis=axes), axis_name) / n
+            centred = input - _per_channel(mean, input.ndim)
+            var = jax.lax.psum(jnp.sum(jnp.square(centred), axis=axes), axis_name) / n
+            y = centred * jax.lax.rsqrt(_per_channel(var, input.ndim) + eps)
+        if training and running_mean is not None and running_var is not None:
             m = jnp.asarray(momentum, running_mean.dtype)
             running_mean = ((1 - m) * running_mean + m * mean).astype(running_mean.dtype)
             unbiased = var * (n / (n - 1))
