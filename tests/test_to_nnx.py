@@ -443,3 +443,9 @@ def test_missing_buffers_and_mismatched_params():
     with pytest.raises(TypeError, match="fg.interop.convert"):
         fg.interop.to_nnx(nn.Linear(3, 2), {})
     assert fg.interop.NnxConversionError.__module__ == "funcgrad.interop"
+
+
+def test_batch_norm_with_an_axis_name_is_refused():
+    bn = fg.nn.BatchNorm2d(3, axis_name="batch")
+    with pytest.raises(fg.interop.NnxConversionError, match="axis_name='batch'"):
+        fg.interop.to_nnx(bn, bn.init(jax.random.key(0)), bn.init_buffers())

@@ -57,7 +57,16 @@ _RESERVED = {
     "inputs",
     "model",
 }
-_BASE_ATTRS = {"own_params", "own_buffers", "children", "init", "init_buffers", "forward", "apply"}
+_BASE_ATTRS = {
+    "own_params",
+    "own_buffers",
+    "children",
+    "init",
+    "init_buffers",
+    "forward",
+    "apply",
+    "stateless",
+}
 _MAX_CONSTANT = 256  # elements of a tensor constant written into the source
 
 

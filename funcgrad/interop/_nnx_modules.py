@@ -299,6 +299,12 @@ def _conv(layer: _ConvNd, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
 
 
 def _batch_norm(layer: _BatchNorm, p: Params, b: Buffers, ctx: _Ctx) -> nnx.Module:
+    if layer.axis_name is not None:
+        raise ctx.refuse(
+            layer,
+            f"axis_name={layer.axis_name!r} (one example per call under vmap)",
+            "nnx.BatchNorm normalises over the batch axis it is given: build it without axis_name",
+        )
     if not layer.track_running_stats:
         return BatchStatsNorm(p.get("weight"), p.get("bias"), layer.eps)
     momentum = layer.momentum
