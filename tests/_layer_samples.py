@@ -219,3 +219,12 @@ def check_case(
         assert_buffers_equal(new_b, expected_buffers, dtype, "buffers")
 
     for_each_variant(check)
+
+
+def first_sample(name: str) -> tuple[tuple[Any, ...], dict[str, Any], np.ndarray]:
+    """Constructor arguments and input of ``module_db``'s first eval sample of ``torch.nn.<name>``
+    (float32): an example any test can build a new layer from, with no table of its own."""
+    sample = torch_samples(name, np.float32, train=False)[0]
+    (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
+    ctor = sample.constructor_input
+    return _numpy(tuple(ctor.args), np.float32), dict(ctor.kwargs), x.detach().numpy()

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from _layer_samples import first_sample
 from torch import nn
 
 import funcgrad as fg
@@ -144,7 +145,10 @@ _ARGS = {
 @pytest.mark.parametrize("entry", list(fg.nn.LAYERS.values()), ids=list(fg.nn.LAYERS))
 def test_every_leaf_layer_is_written_as_the_funcgrad_layer(entry):
     """The converter's leaves are fg.nn.LAYERS' entries with convert == "leaf"."""
-    layer = getattr(nn, entry.name)(*_ARGS.get(entry.name, ()))
+    args, kwargs = (_ARGS.get(entry.name, ()), {})
+    if entry.name not in _ARGS and entry.module_db:  # a new layer: torch's first sample builds it
+        args, kwargs, _ = first_sample(entry.name)
+    layer = getattr(nn, entry.name)(*args, **kwargs)
     conv = fg.interop.convert(nn.Sequential(layer))
     assert f"fg.nn.Sequential(fg.nn.{entry.name}(" in conv.source
     assert isinstance(conv.model.layers[0], entry.module)

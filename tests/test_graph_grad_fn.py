@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
+from _layer_samples import first_sample
 
 import funcgrad as fg
 from funcgrad.graph import GRAD_FN_BY_FUNCTION
@@ -40,10 +41,18 @@ CASES: dict[str, tuple[tuple, tuple[int, ...] | None]] = {
 }
 
 
-def _torch_grad_fn(name, args, shape):
+def _builds_bare(name):
+    try:
+        getattr(torch.nn, name)()
+    except TypeError:  # a required constructor argument
+        return False
+    return True
+
+
+def _torch_grad_fn(name, args, shape, kwargs):
     """The grad_fn torch records for the layer's output, in train mode (None: no node)."""
     torch.manual_seed(0)
-    layer = getattr(torch.nn, name)(*args).train()
+    layer = getattr(torch.nn, name)(*args, **kwargs).train()
     if shape is None:
         y = layer(torch.tensor([1, 2]))
     else:
@@ -54,10 +63,13 @@ def _torch_grad_fn(name, args, shape):
 @pytest.mark.parametrize("name", sorted(fg.nn.LAYERS))
 def test_layer_grad_fn_is_torchs(name):
     entry = fg.nn.LAYERS[name]
-    args, shape = CASES.get(name, ((), (N, D)))
-    want = _torch_grad_fn(name, args, shape)
+    args, shape, kwargs = *CASES.get(name, ((), (N, D))), {}
+    if name not in CASES and not _builds_bare(name):  # torch's first module_db sample builds it
+        args, kwargs, x0 = first_sample(name)
+        shape = x0.shape
+    want = _torch_grad_fn(name, args, shape, kwargs)
     assert GRAD_FN_BY_FUNCTION[name] == want == entry.grad_fn
-    layer = entry.module(*args)
+    layer = entry.module(*args, **kwargs)
     params = layer.init(jax.random.PRNGKey(0))
     x = jnp.array([1, 2]) if shape is None else jnp.ones(shape)
 

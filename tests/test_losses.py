@@ -1,6 +1,5 @@
 """Losses against live torch.nn.functional (eager and jitted), torch's op_db samples, finite differences."""
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -25,6 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import pytest
+from _layer_samples import first_sample
 
 import funcgrad as fg
 
@@ -230,8 +231,10 @@ def _models() -> list[str]:
 
 
 def test_every_layer_model_and_loss_has_an_example():
-    # a new entry must get an example here, so that it is traced too
-    assert sorted(LAYER_EXAMPLES) == sorted(fg.nn.LAYERS)
+    # every entry is traced: from an example here, or from torch's samples
+    # a layer with module_db samples is traced on its first one (see _layer)
+    sampled = {n for n, e in fg.nn.LAYERS.items() if e.module_db}
+    assert set(LAYER_EXAMPLES) | sampled == set(fg.nn.LAYERS)
     assert sorted(MODEL_EXAMPLES) == _models()
     assert sorted(LOSS_EXAMPLES) == sorted(fg.nn.LOSSES)
 
@@ -250,6 +253,9 @@ def _trace_module(module: fg.nn.Module, x: jax.Array) -> None:
 
 
 def _layer(name: str) -> tuple[fg.nn.Module, jax.Array]:
+    if name not in LAYER_EXAMPLES:  # a new layer: torch's first module_db sample
+        args, kwargs, x = first_sample(name)
+        return fg.nn.LAYERS[name].module(*args, **kwargs), jnp.asarray(x)
     args, shape, dtype = LAYER_EXAMPLES[name]
     return fg.nn.LAYERS[name].module(*args), _x(shape, dtype)
 
