@@ -84,7 +84,7 @@ class Converted(Module):
         """Own params as zeros, and each child's params from its own key, folded from its name."""
         params: Params = {name: jnp.zeros(tuple(s)) for name, s in self.own_params.items()}
         for name, child in self.children().items():
-            if child_params := child.init(child_key(key, name)):  # type: ignore[arg-type]
+            if child_params := child.init(child_key(key, name)):
                 params[name] = child_params
         return params
 
