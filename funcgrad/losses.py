@@ -358,7 +358,11 @@ def _nll(
     num_classes = log_probs.shape[class_axis]
     _check_class_weight(weight, num_classes, name)
     _check_indices(target, num_classes, ignore_index, name)
-    w = jnp.ones(num_classes, log_probs.dtype) if weight is None else jnp.asarray(weight, log_probs.dtype)
+    w = (
+        jnp.ones(num_classes, log_probs.dtype)
+        if weight is None
+        else jnp.asarray(weight, log_probs.dtype)
+    )
     valid = target != ignore_index
     in_range = (target >= 0) & (target < num_classes)
     safe = jnp.where(valid & in_range, target, 0)
