@@ -37,7 +37,7 @@ from funcgrad.nn._module import (
     call_child,
     child_key,
 )
-from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm
+from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._sequential import Sequential
@@ -72,6 +72,7 @@ __all__ = [
     "Module",
     "ModuleError",
     "Params",
+    "RMSNorm",
     "ReLU",
     "Sequential",
     "SiLU",

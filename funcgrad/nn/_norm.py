@@ -21,7 +21,7 @@ from funcgrad.nn import functional as F
 from funcgrad.nn._conv import layer_errors
 from funcgrad.nn._module import Buffers, ConfigError, Module, ModuleError, Params
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "RMSNorm"]
 
 _NEEDS_BATCH = (
     "batch norm normalises each channel with statistics over the whole batch, so it needs the "
@@ -244,6 +244,15 @@ class BatchNorm2d(_BatchNorm):
     _OTHER: ClassVar[str] = "use BatchNorm1d for (N, C) or (N, C, L)"
 
 
+def _store_shape_as_tuple(layer: LayerNorm | RMSNorm) -> None:
+    """A list is not hashable: store ``normalized_shape`` as a tuple, so the layer stays a static
+    value under ``jit``."""
+    shape = layer.normalized_shape
+    object.__setattr__(
+        layer, "normalized_shape", (shape,) if isinstance(shape, int) else tuple(shape)
+    )
+
+
 @dataclass(frozen=True)
 class LayerNorm(Module):
     """torch's ``nn.LayerNorm``: normalise over the trailing ``normalized_shape`` (int, list or tuple).
@@ -270,11 +279,7 @@ class LayerNorm(Module):
     bias: bool = True
 
     def __post_init__(self) -> None:
-        # A list is not hashable: store a tuple so the layer stays a static value under jit.
-        shape = self.normalized_shape
-        object.__setattr__(
-            self, "normalized_shape", (shape,) if isinstance(shape, int) else tuple(shape)
-        )
+        _store_shape_as_tuple(self)
 
     def init(self, key: jax.Array) -> Params:
         del key
@@ -334,3 +339,40 @@ class GroupNorm(Module):
             return F.group_norm(
                 x, self.num_groups, params.get("weight"), params.get("bias"), self.eps
             )
+
+
+@dataclass(frozen=True)
+class RMSNorm(Module):
+    """torch's ``nn.RMSNorm``: scale the trailing ``normalized_shape`` by its root mean square.
+
+    Args:
+        normalized_shape: the trailing shape to normalise over (an int, a list or a tuple).
+        eps: added to the mean square; ``None`` is the input dtype's machine epsilon, as torch.
+        elementwise_affine: whether there is a learnable ``weight`` of shape ``normalized_shape``
+            (ones at init).
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> norm = RMSNorm(3)
+        >>> params = norm.init(None)
+        >>> {k: v.shape for k, v in params.items()}
+        {'weight': (3,)}
+        >>> norm.apply(params, jnp.ones((2, 3))).round(3).tolist()
+        [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+
+    normalized_shape: int | Sequence[int]
+    eps: float | None = None
+    elementwise_affine: bool = True
+
+    def __post_init__(self) -> None:
+        _store_shape_as_tuple(self)
+
+    def init(self, key: jax.Array) -> Params:
+        del key
+        shape = tuple(self.normalized_shape)  # type: ignore[arg-type]
+        return _affine_params(shape, self.elementwise_affine, False)
+
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
+        with layer_errors("RMSNorm"):
+            return F.rms_norm(x, self.normalized_shape, params.get("weight"), self.eps)

@@ -159,6 +159,7 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         nnx="group_norm",
         op_db=_op("group_norm"),
     ),
+    LayerEntry(_norm.RMSNorm, F.rms_norm, "MulBackward0", op_db=_op("rms_norm")),
     # -- pooling ----------------------------------------------------------------------------------
     LayerEntry(
         _pool.MaxPool2d,
@@ -206,7 +207,11 @@ LAYERS: Mapping[str, LayerEntry] = _table(
     LayerEntry(act.SiLU, F.silu, "SiluBackward0", nnx="silu", op_db=_op("silu")),
     LayerEntry(act.Softmax, F.softmax, "SoftmaxBackward0", nnx="softmax", op_db=("softmax",)),
     LayerEntry(
-        act.LogSoftmax, F.log_softmax, "LogSoftmaxBackward0", nnx="log_softmax", op_db=("log_softmax",)
+        act.LogSoftmax,
+        F.log_softmax,
+        "LogSoftmaxBackward0",
+        nnx="log_softmax",
+        op_db=("log_softmax",),
     ),
     # -- shape ------------------------------------------------------------------------------------
     LayerEntry(

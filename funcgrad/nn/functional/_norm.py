@@ -11,8 +11,9 @@ from collections.abc import Hashable, Sequence
 
 import jax
 import jax.numpy as jnp
+from jax import lax
 
-__all__ = ["batch_norm", "group_norm", "layer_norm"]
+__all__ = ["batch_norm", "group_norm", "layer_norm", "rms_norm"]
 
 
 def _normalise(x: jax.Array, axes: tuple[int, ...], eps: float) -> jax.Array:
@@ -121,6 +122,20 @@ def batch_norm(
     return _affine(y, weight, bias), running_mean, running_var
 
 
+def _trailing(
+    input: jax.Array, normalized_shape: int | Sequence[int], name: str
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``normalized_shape`` as a tuple, and the trailing axes of ``input`` it names (checked)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    k = len(shape)
+    if tuple(input.shape[input.ndim - k :]) != shape or input.ndim < k:
+        raise ValueError(
+            f"{name}: input of shape {input.shape} does not end in normalized_shape {shape}; "
+            "give the trailing dimensions the layer was built with"
+        )
+    return shape, tuple(range(input.ndim - k, input.ndim))
+
+
 def layer_norm(
     input: jax.Array,
     normalized_shape: int | Sequence[int],
@@ -145,15 +160,9 @@ def layer_norm(
         >>> layer_norm(jnp.array([[1.0, 3.0]]), (2,), eps=0.0).tolist()
         [[-1.0, 1.0]]
     """
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    k = len(shape)
-    if tuple(input.shape[input.ndim - k :]) != shape or input.ndim < k:
-        raise ValueError(
-            f"layer_norm: input of shape {input.shape} does not end in normalized_shape {shape}; "
-            "give the trailing dimensions the layer was built with"
-        )
-    y = _normalise(input, tuple(range(input.ndim - k, input.ndim)), eps)
-    lead = (1,) * (input.ndim - k)
+    shape, axes = _trailing(input, normalized_shape, "layer_norm")
+    y = _normalise(input, axes, eps)
+    lead = (1,) * (input.ndim - len(shape))
     if weight is not None:
         y = y * jnp.reshape(weight, lead + shape)
     if bias is not None:
@@ -195,3 +204,35 @@ def group_norm(
     grouped = jnp.reshape(input, (input.shape[0], num_groups, per_group))
     y = jnp.reshape(_normalise(grouped, (2,), eps), input.shape)
     return _affine(y, weight, bias)
+
+
+def rms_norm(
+    input: jax.Array,
+    normalized_shape: int | Sequence[int],
+    weight: jax.Array | None = None,
+    eps: float | None = None,
+) -> jax.Array:
+    """torch's ``F.rms_norm``: ``input / sqrt(mean(input**2) + eps) * weight`` over the trailing axes.
+
+    Unlike ``layer_norm`` it neither subtracts the mean nor adds a bias.
+
+    Args:
+        input: an array whose trailing axes have shape ``normalized_shape``.
+        normalized_shape: the trailing shape to normalise over (an int, a list or a tuple).
+        weight: a scale of shape ``normalized_shape``, or ``None``.
+        eps: added to the mean square; ``None`` is the machine epsilon of ``input``'s dtype, as torch.
+
+    Returns:
+        The normalised array, of ``input``'s shape.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> rms_norm(jnp.array([[3.0, 4.0]]), (2,), eps=0.0) * jnp.sqrt(12.5)  # mean square 12.5
+        Array([[3., 4.]], dtype=float32)
+    """
+    shape, axes = _trailing(input, normalized_shape, "rms_norm")
+    eps = float(jnp.finfo(input.dtype).eps) if eps is None else eps
+    y = input * lax.rsqrt(jnp.mean(jnp.square(input), axis=axes, keepdims=True) + eps)
+    return (
+        y if weight is None else y * jnp.reshape(weight, (1,) * (input.ndim - len(shape)) + shape)
+    )
