@@ -159,3 +159,20 @@ def test_entry_is_complete(name: str) -> None:
         )
     for op in entry.op_db:
         assert (entry, op) in FUNCTIONALS and op_info(op) is not None
+
+
+def test_the_docs_table_has_a_row_per_entry() -> None:
+    """``docs/layers.md``'s table is generated from the registry by the mkdocs hook."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "docs" / "hooks" / "layer_table.py"
+    spec = importlib.util.spec_from_file_location("layer_table", path)
+    assert spec is not None and spec.loader is not None
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page = hook.on_page_markdown(f"# Layers\n\n{hook.MARKER}\n")
+    rows = [line for line in page.splitlines() if line.startswith("| [`nn.")]
+    assert len(rows) == len(TABLE)
+    for name in TABLE:
+        assert f"torch.nn.{name}.html" in page, name
