@@ -7,8 +7,9 @@ vector-Jacobian product and not just one direction.
 The funcgrad side of every check runs under ``jax.jit`` (``chex.variants(with_jit=True)``), so a
 bug that only shows when tracing (a Python branch on a traced value, a shape read too late, a dtype
 lost in a constant) cannot pass; the first check of each layer or function in the process also runs
-it eagerly (``without_jit=True``). Eager and jitted code share every line of a layer, so one eager
-configuration per layer finds what eager finds, and the jitted ones cover the parametrisations.
+it eagerly (``without_jit=True``). Both run the same layer code and differ only in tracing, so one
+eager configuration per layer keeps the eager path tested, and the jitted variant covers every
+parametrisation at a fraction of the cost (eagerly, each operation dispatches on its own).
 ``FUNCGRAD_TEST_EAGER=all`` runs the eager variant on every check.
 """
 

@@ -70,8 +70,84 @@ FILE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_train_crash.py": ("subprocess",),
 }
 
-# Single tests, by file and test function (every parametrisation of it):
+# Single tests, by file and test function: every parametrisation of ``test_f``, or only the ones
+# named ``test_f[id]`` (the id pytest prints).
 TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
+    # slow: over ~5 s each on one loaded core, or a slow module fixture their file shares.
+    "test_autodiff_backprop.py": {
+        "test_backprop_equals_jax_grad[convnet]": ("slow",),
+        "test_backprop_equals_jax_grad[mynet]": ("slow",),
+        "test_backprop_mynet_matches_torch": ("slow",),
+    },
+    "test_autodiff_gradcheck.py": {
+        "test_gradcheck_passes_every_layer[convnet]": ("slow",),
+        "test_gradcheck_passes_every_layer[conv2d]": ("slow",),
+    },
+    "test_convnet.py": {
+        "test_finite_differences": ("slow",),
+        "test_init_apply_shapes_agree_with_torch": ("slow",),
+        "test_vmap_batches": ("slow",),
+    },
+    "test_lenet.py": {
+        "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
+    },
+    "test_mynet.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_train.py": {
+        "test_lenet_gets_digits_grown_to_16x16_and_trains_with_its_buffers": ("slow",),
+        "test_scan_epoch_equals_the_step_loop": ("slow",),
+    },
+    "test_train_fit.py": {
+        # The module fixture `runs` trains three times (12 s) for these four.
+        "test_outputs_are_written": ("slow",),
+        "test_same_seed_same_metrics": ("slow",),
+        "test_resume_ends_bitwise_where_an_uninterrupted_run_ends": ("slow",),
+        "test_a_saved_run_is_never_overwritten": ("slow",),
+        "test_resume_finds_a_relative_npz_from_another_directory": ("slow",),
+    },
+    "test_activations.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_losses.py": {
+        "test_finite_differences": ("slow",),
+        "test_torch_op_db_samples[nll_loss]": ("slow",),
+        "test_torch_op_db_samples[cross_entropy]": ("slow",),
+        "test_torch_op_db_samples[binary_cross_entropy_with_logits]": ("slow",),
+        "test_per_sample_loss_vmapped_then_averaged_is_the_mean_loss": ("slow",),
+    },
+    "test_pool.py": {
+        "test_finite_differences": ("slow",),
+        "test_return_indices_match_torch": ("slow",),  # eager MaxPool2d: every op compiles alone
+        "test_op_db_samples[float32-max_pool2d-24]": ("slow",),
+        "test_op_db_samples[float64-max_pool2d-24]": ("slow",),
+        "test_op_db_samples[float32-adaptive_avg_pool2d-12]": ("slow",),
+        "test_op_db_samples[float64-adaptive_avg_pool2d-12]": ("slow",),
+    },
+    # over ~19 s in `make test-fast` on 2 loaded cores (load average 6)
+    "test_autodiff_jacobians.py": {
+        "test_conv_jacobians_match_torch": ("slow",),
+    },
+    "test_conv.py": {
+        "test_finite_differences": ("slow",),
+        "test_stride_one_input_gradient_pads_then_convolves": ("slow",),
+    },
+    "test_fit_any_model.py": {
+        "test_a_model_with_buffers_and_dropout_trains_reproducibly_by_key": ("slow",),
+        "test_user_sequential_custom_loss_and_adamw_reach_95_percent_and_resume_after_sigkill": (
+            "subprocess",
+        ),
+    },
+    "test_linear.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_sequential.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_to_nnx.py": {
+        "test_converted_zoo_matches_torch": ("slow",),
+    },
+    # subprocess
     "test_benchmark.py": {
         "test_quick_run_prints_table_and_writes_json": ("subprocess",),
         "test_pairs_zero_judges_on_the_rounds": ("subprocess",),
@@ -80,6 +156,7 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
         "test_unknown_workload_is_refused": ("subprocess",),
         "test_interleaved_comparison_prints_a_ratio_per_row": ("subprocess",),
         "test_conv_input_gradient_script_prints_a_ratio": ("subprocess",),
+        "test_converted_mynet_compiles_to_the_hand_written_program": ("slow",),
     },
     "test_cli.py": {
         "test_default_run_reaches_the_accuracy_target_and_says_where_it_saved": ("subprocess",),
@@ -88,11 +165,13 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "test_convert.py": {
         "test_zoo_source_round_trip_in_a_fresh_interpreter": ("subprocess",),
+        "test_zoo_eval_outputs_and_gradients_match_torch[resnet-float64]": ("slow",),
     },
     "test_cpu_kernels.py": {
         "test_enable_fast_cpu_kernels_before_jax_starts": ("subprocess",),
         "test_enable_fast_cpu_kernels_leaves_a_callers_own_ynn_choice": ("subprocess",),
         "test_enable_fast_cpu_kernels_after_jax_started_raises_with_the_fix": ("subprocess",),
+        "test_a_conv_traced_under_fast_jit_does_not_warn_while_plain_jit_does": ("slow",),
     },
     "test_distributed.py": {
         # The eight_devices fixture runs an 8-device training in a child process.
@@ -103,11 +182,6 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
         "test_batch_must_divide_by_device_count": ("subprocess",),
         "test_cli_unreachable_coordinator_is_one_line": ("subprocess",),
         "test_process_0_alone_stops_with_message": ("subprocess",),
-    },
-    "test_fit_any_model.py": {
-        "test_user_sequential_custom_loss_and_adamw_reach_95_percent_and_resume_after_sigkill": (
-            "subprocess",
-        ),
     },
     "test_graph_render.py": {
         "test_funcgrad_graph_command": ("subprocess",),
@@ -122,12 +196,13 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-def markers_for(file: str, test: str) -> set[str]:
-    """The markers this table gives test function ``test`` of ``tests/<file>``."""
+def markers_for(file: str, test: str, name: str) -> set[str]:
+    """The markers the tables give ``tests/<file>::<name>``, a parametrisation of function ``test``."""
     found = {
         m for pattern, ms in FILE_MARKERS.items() if fnmatch.fnmatch(file, pattern) for m in ms
     }
-    return found | set(TEST_MARKERS.get(file, {}).get(test, ()))
+    table = TEST_MARKERS.get(file, {})
+    return found | set(table.get(test, ())) | set(table.get(name, ()))
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects: the markers must be there to select on
@@ -135,17 +210,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     modules = {}
     for item in items:
         file = item.path.name
-        for marker in sorted(markers_for(file, getattr(item, "originalname", item.name))):
+        test = getattr(item, "originalname", item.name)
+        for marker in sorted(markers_for(file, test, item.name)):
             item.add_marker(marker)
         module = getattr(item, "module", None)
         if file in TEST_MARKERS and module is not None:
             modules[file] = module
     # A renamed test would silently lose its markers (and run in `make test-fast`): refuse.
     for file, module in modules.items():
-        for test in TEST_MARKERS[file]:
-            if not hasattr(module, test):
+        for name in TEST_MARKERS[file]:
+            if not hasattr(module, name.split("[")[0]):
                 raise pytest.UsageError(
-                    f"tests/conftest.py's TEST_MARKERS names {file}::{test}, which does not exist; "
+                    f"tests/conftest.py's TEST_MARKERS names {file}::{name}, which does not exist; "
                     "rename or remove it there"
                 )
 
