@@ -1,5 +1,6 @@
-# Two commands for a fresh machine: `make train` (the main job) and `make test` (every test).
-# Both create .venv when it is missing and reinstall when pyproject.toml changes.
+# Two commands for a fresh machine: `make train` (the main job) and `make test` (every test), and
+# `make test-fast` for the edit loop. All create .venv when it is missing and reinstall when
+# pyproject.toml changes.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: train test lint format bench docs graphviz clean
+.PHONY: train test test-fast lint format bench docs graphviz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +36,15 @@ format: $(STAMP)
 	$(BIN)/ruff format funcgrad tests scripts notebooks docs/hooks
 	$(BIN)/ruff check --fix funcgrad tests scripts notebooks docs/hooks
 
+# Every test, as CI runs it (.ci/run), then the 30 slowest: the ones to mark slow in tests/conftest.py.
 test: $(STAMP) graphviz lint
-	$(BIN)/python -m pytest -n auto $(ARGS)
+	$(BIN)/python -m pytest -n auto --durations=30 $(ARGS)
+
+# The edit loop (about 5 minutes on 2 cores): all but the tests marked slow, subprocess, docs,
+# notebooks or property (tests/conftest.py assigns them). No lint; `make lint` runs it.
+FAST := not (slow or subprocess or docs or notebooks or property)
+test-fast: $(STAMP) graphviz
+	$(BIN)/python -m pytest -n auto -m "$(FAST)" --durations=10 $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/benchmark.py $(ARGS)
@@ -47,4 +55,4 @@ docs: $(STAMP)
 	$(BIN)/python -m mkdocs build --strict -d site
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache runs site dist build
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache runs site dist build

@@ -4,13 +4,18 @@ The reference is always PyTorch run live: weights are copied with ``fg.interop.f
 sides are differentiated through ``sum(out * v)`` for a random cotangent ``v``, which checks the whole
 vector-Jacobian product and not just one direction.
 
-The funcgrad side of every check runs once per chex variant, eagerly and under ``jax.jit``
-(``chex.variants(with_jit=True, without_jit=True)``), so a bug that only shows when tracing (a Python
-branch on a traced value, a shape read too late, a dtype lost in a constant) cannot pass.
+The funcgrad side of every check runs under ``jax.jit`` (``chex.variants(with_jit=True)``), so a
+bug that only shows when tracing (a Python branch on a traced value, a shape read too late, a dtype
+lost in a constant) cannot pass; the first check of each layer or function in the process also runs
+it eagerly (``without_jit=True``). Both run the same layer code and differ only in tracing, so one
+eager configuration per layer keeps the eager path tested, and the jitted variant covers every
+parametrisation at a fraction of the cost (eagerly, each operation dispatches on its own).
+``FUNCGRAD_TEST_EAGER=all`` runs the eager variant on every check.
 """
 
 from __future__ import annotations
 
+import os
 import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -25,22 +30,60 @@ import funcgrad as fg
 
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
+EAGER_ENV = "FUNCGRAD_TEST_EAGER"
+
 Variant = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def for_each_variant(body: Callable[[Variant], None]) -> None:
-    """Run ``body(variant)`` once per chex variant: ``variant(f)`` is ``jax.jit(f)``, then ``f``.
+# Layers and functions whose eager variant already ran in this process (see ``for_each_variant``).
+_eager_done: set[str] = set()
+
+
+def _funcgrad_name(obj: Any, depth: int = 4) -> str | None:
+    """The funcgrad layer type or function that ``obj`` is, or that its closures reach, if any.
+
+    A check's body is a closure over the module (``check_module``) or over a lambda around the
+    function (``check_loss``, ``check_op_sample``): a few levels of ``__closure__`` find it.
+    """
+    if isinstance(obj, fg.nn.Module):
+        return f"{type(obj).__module__}.{type(obj).__qualname__}"
+    module, name = getattr(obj, "__module__", None) or "", getattr(obj, "__qualname__", "")
+    if callable(obj) and module.startswith("funcgrad") and "<lambda>" not in name:
+        return f"{module}.{name}"
+    if depth == 0:
+        return None
+    for cell in getattr(obj, "__closure__", None) or ():
+        try:
+            found = _funcgrad_name(cell.cell_contents, depth - 1)
+        except ValueError:  # an empty cell
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def for_each_variant(body: Callable[[Variant], None], *, name: str | None = None) -> None:
+    """Run ``body(variant)`` under chex's variants: ``variant(f)`` is ``jax.jit(f)``, then ``f``.
+
+    The eager variant (``f``) runs only the first time ``name`` is checked in this process, so each
+    layer or function runs eagerly once, not once per parametrisation. ``name`` defaults to the
+    funcgrad layer type or function that ``body``'s closures reach; when there is none, both
+    variants always run. ``FUNCGRAD_TEST_EAGER=all`` runs both variants on every call.
 
     chex's ``variants`` decorator returns a generator of one test per variant (the form absltest's
     ``parameterized.TestCase`` unrolls); here the helper unrolls it itself, so plain pytest functions
-    get both variants without being ``chex.TestCase`` methods. chex also fails a variant whose body
+    get the variants without being ``chex.TestCase`` methods. chex also fails a variant whose body
     never calls ``variant``, so a check cannot silently test only one side.
     """
+    key = name if name is not None else _funcgrad_name(body)
+    eager = key is None or key not in _eager_done or os.environ.get(EAGER_ENV) == "all"
+    if key is not None:
+        _eager_done.add(key)
 
     def test(case: Any) -> None:
         body(case.variant)
 
-    for variant_test in chex.variants(with_jit=True, without_jit=True)(test):
+    for variant_test in chex.variants(with_jit=True, without_jit=eager)(test):
         case = types.SimpleNamespace()
         try:
             variant_test(case)
@@ -123,7 +166,8 @@ def check_module(
 ) -> None:
     """Forward values and gradients w.r.t. every parameter and the input agree with PyTorch.
 
-    The funcgrad side runs eagerly and under ``jax.jit`` (see ``for_each_variant``).
+    The funcgrad side runs under ``jax.jit``, and eagerly the first time ``type(module)`` is
+    checked (see ``for_each_variant``).
     """
     torch_module = torch_module.to(torch_dtype(dtype))
     x = x.astype(dtype)
@@ -148,7 +192,7 @@ def check_module(
         assert_close(g_x, xt.grad.numpy(), dtype, "grad wrt input")
         assert_close(g_params, expected_grads, dtype, "grad wrt params")
 
-    for_each_variant(check)
+    for_each_variant(check, name=f"{type(module).__module__}.{type(module).__qualname__}")
 
 
 def _is_float(a: Any) -> bool:

@@ -1,16 +1,42 @@
-"""Strict JAX for every test, and helpers shared by the parity tests."""
+"""Strict JAX for every test, a compilation cache shared by every process, and the suite's markers."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Keep PyTorch's OpenMP pool small: its spinning threads otherwise steal the CPU from JAX.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+# JAX's persistent compilation cache, set in the environment before jax is imported so that the
+# pytest-xdist workers and every Python subprocess the tests start compile each program once between
+# them (and a second run of the suite compiles almost nothing). Every compiled program is kept (no
+# minimum time or size). A maximum size turns on JAX's file lock around each read and write, so
+# workers writing the same entry at once never read half a file. Set a variable to override it.
+JAX_CACHE_ENV = {
+    "JAX_COMPILATION_CACHE_DIR": str(ROOT / ".cache" / "jax"),
+    "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "-1",
+    "JAX_COMPILATION_CACHE_MAX_SIZE": str(2 << 30),  # 2 GiB; least recently used entries go first
+}
+for _name, _value in JAX_CACHE_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
 import funcgrad.train  # noqa: E402
+
+# The environment only reaches a jax imported after this file: say it again to one that was not
+# (a pytest plugin may have imported it first).
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+for _name in JAX_CACHE_ENV.keys() - {"JAX_COMPILATION_CACHE_DIR"}:
+    jax.config.update(
+        _name.lower(), float(os.environ[_name]) if "SECS" in _name else int(os.environ[_name])
+    )
 
 # The suite is an application: like `funcgrad train`, it asks for XLA's fast CPU kernels before
 # JAX starts (tests of the slow-path warning and of import side effects run in their own env).
@@ -25,6 +51,179 @@ collect_ignore_glob = ["_*.py"]
 
 # Print how many hypothesis cases each property test ran (also under pytest-xdist).
 from _property_counts import pytest_runtest_logreport, pytest_terminal_summary  # noqa: E402, F401
+
+# Markers (declared in pyproject.toml; `make test-fast` deselects all five):
+#   notebooks   runs the notebooks in a Jupyter kernel
+#   docs        builds the docs site or runs the snippets of its pages
+#   property    hypothesis property tests
+#   subprocess  starts Python processes (the CLI, scripts, a built wheel, 2 hosts, a killed run)
+#   slow        takes more than ~5 s on one core for another reason (measured with --durations)
+#
+# Every test of a file whose name matches (fnmatch):
+FILE_MARKERS: dict[str, tuple[str, ...]] = {
+    "test_notebooks.py": ("notebooks",),
+    "test_docs_site.py": ("docs",),
+    "test_docs_snippets.py": ("docs",),
+    "test_properties_*.py": ("property",),
+    "test_wheel.py": ("subprocess",),
+    "test_scripts.py": ("subprocess",),
+    "test_train_crash.py": ("subprocess",),
+}
+
+# Single tests, by file and test function: every parametrisation of ``test_f``, or only the ones
+# named ``test_f[id]`` (the id pytest prints).
+TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
+    # slow: over ~5 s each on one loaded core, or a slow module fixture their file shares.
+    "test_autodiff_backprop.py": {
+        "test_backprop_equals_jax_grad[convnet]": ("slow",),
+        "test_backprop_equals_jax_grad[mynet]": ("slow",),
+        "test_backprop_mynet_matches_torch": ("slow",),
+    },
+    "test_autodiff_gradcheck.py": {
+        "test_gradcheck_passes_every_layer[convnet]": ("slow",),
+        "test_gradcheck_passes_every_layer[conv2d]": ("slow",),
+    },
+    "test_convnet.py": {
+        "test_finite_differences": ("slow",),
+        "test_init_apply_shapes_agree_with_torch": ("slow",),
+        "test_vmap_batches": ("slow",),
+    },
+    "test_lenet.py": {
+        "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
+    },
+    "test_mynet.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_train.py": {
+        "test_lenet_gets_digits_grown_to_16x16_and_trains_with_its_buffers": ("slow",),
+        "test_scan_epoch_equals_the_step_loop": ("slow",),
+    },
+    "test_train_fit.py": {
+        # The module fixture `runs` trains three times (12 s) for these four.
+        "test_outputs_are_written": ("slow",),
+        "test_same_seed_same_metrics": ("slow",),
+        "test_resume_ends_bitwise_where_an_uninterrupted_run_ends": ("slow",),
+        "test_a_saved_run_is_never_overwritten": ("slow",),
+        "test_resume_finds_a_relative_npz_from_another_directory": ("slow",),
+    },
+    "test_activations.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_losses.py": {
+        "test_finite_differences": ("slow",),
+        "test_torch_op_db_samples[nll_loss]": ("slow",),
+        "test_torch_op_db_samples[cross_entropy]": ("slow",),
+        "test_torch_op_db_samples[binary_cross_entropy_with_logits]": ("slow",),
+        "test_per_sample_loss_vmapped_then_averaged_is_the_mean_loss": ("slow",),
+    },
+    "test_pool.py": {
+        "test_finite_differences": ("slow",),
+        "test_return_indices_match_torch": ("slow",),  # eager MaxPool2d: every op compiles alone
+        "test_op_db_samples[float32-max_pool2d-24]": ("slow",),
+        "test_op_db_samples[float64-max_pool2d-24]": ("slow",),
+        "test_op_db_samples[float32-adaptive_avg_pool2d-12]": ("slow",),
+        "test_op_db_samples[float64-adaptive_avg_pool2d-12]": ("slow",),
+    },
+    # over ~19 s in `make test-fast` on 2 loaded cores (load average 6)
+    "test_autodiff_jacobians.py": {
+        "test_conv_jacobians_match_torch": ("slow",),
+    },
+    "test_conv.py": {
+        "test_finite_differences": ("slow",),
+        "test_stride_one_input_gradient_pads_then_convolves": ("slow",),
+    },
+    "test_fit_any_model.py": {
+        "test_a_model_with_buffers_and_dropout_trains_reproducibly_by_key": ("slow",),
+        "test_user_sequential_custom_loss_and_adamw_reach_95_percent_and_resume_after_sigkill": (
+            "subprocess",
+        ),
+    },
+    "test_linear.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_sequential.py": {
+        "test_finite_differences": ("slow",),
+    },
+    "test_to_nnx.py": {
+        "test_converted_zoo_matches_torch": ("slow",),
+    },
+    # subprocess
+    "test_benchmark.py": {
+        "test_quick_run_prints_table_and_writes_json": ("subprocess",),
+        "test_pairs_zero_judges_on_the_rounds": ("subprocess",),
+        "test_report_says_how_the_kernels_were_chosen": ("subprocess",),
+        "test_sweep_writes_plot_and_docs_table": ("subprocess",),
+        "test_unknown_workload_is_refused": ("subprocess",),
+        "test_interleaved_comparison_prints_a_ratio_per_row": ("subprocess",),
+        "test_conv_input_gradient_script_prints_a_ratio": ("subprocess",),
+        "test_converted_mynet_compiles_to_the_hand_written_program": ("slow",),
+    },
+    "test_cli.py": {
+        "test_default_run_reaches_the_accuracy_target_and_says_where_it_saved": ("subprocess",),
+        "test_corrupt_checkpoint_on_resume_is_an_error_and_deletes_nothing": ("subprocess",),
+        "test_traceback_only_with_debug": ("subprocess",),
+    },
+    "test_convert.py": {
+        "test_zoo_source_round_trip_in_a_fresh_interpreter": ("subprocess",),
+        "test_zoo_eval_outputs_and_gradients_match_torch[resnet-float64]": ("slow",),
+    },
+    "test_cpu_kernels.py": {
+        "test_enable_fast_cpu_kernels_before_jax_starts": ("subprocess",),
+        "test_enable_fast_cpu_kernels_leaves_a_callers_own_ynn_choice": ("subprocess",),
+        "test_enable_fast_cpu_kernels_after_jax_started_raises_with_the_fix": ("subprocess",),
+        "test_a_conv_traced_under_fast_jit_does_not_warn_while_plain_jit_does": ("slow",),
+    },
+    "test_distributed.py": {
+        # The eight_devices fixture runs an 8-device training in a child process.
+        "test_device_count_invariance": ("subprocess",),
+        "test_xla_inserts_the_all_reduce": ("subprocess",),
+        "test_checkpoint_from_8_devices_resumes_on_1": ("subprocess",),
+        "test_two_processes_match_single_process": ("subprocess",),
+        "test_batch_must_divide_by_device_count": ("subprocess",),
+        "test_cli_unreachable_coordinator_is_one_line": ("subprocess",),
+        "test_process_0_alone_stops_with_message": ("subprocess",),
+    },
+    "test_graph_render.py": {
+        "test_funcgrad_graph_command": ("subprocess",),
+    },
+    "test_interop_files.py": {
+        "test_numpy_and_safetensors_work_without_torch": ("subprocess",),
+    },
+    "test_layout.py": {
+        "test_import_funcgrad_changes_no_process_state": ("subprocess",),
+        "test_the_issue_one_liner_prints_what_was_there_before": ("subprocess",),
+    },
+}
+
+
+def markers_for(file: str, test: str, name: str) -> set[str]:
+    """The markers the tables give ``tests/<file>::<name>``, a parametrisation of function ``test``."""
+    found = {
+        m for pattern, ms in FILE_MARKERS.items() if fnmatch.fnmatch(file, pattern) for m in ms
+    }
+    table = TEST_MARKERS.get(file, {})
+    return found | set(table.get(test, ())) | set(table.get(name, ()))
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: the markers must be there to select on
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    modules = {}
+    for item in items:
+        file = item.path.name
+        test = getattr(item, "originalname", item.name)
+        for marker in sorted(markers_for(file, test, item.name)):
+            item.add_marker(marker)
+        module = getattr(item, "module", None)
+        if file in TEST_MARKERS and module is not None:
+            modules[file] = module
+    # A renamed test would silently lose its markers (and run in `make test-fast`): refuse.
+    for file, module in modules.items():
+        for name in TEST_MARKERS[file]:
+            if not hasattr(module, name.split("[")[0]):
+                raise pytest.UsageError(
+                    f"tests/conftest.py's TEST_MARKERS names {file}::{name}, which does not exist; "
+                    "rename or remove it there"
+                )
 
 
 @pytest.fixture
