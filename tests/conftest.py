@@ -111,18 +111,11 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "test_losses.py": {
         "test_finite_differences": ("slow",),
-        "test_torch_op_db_samples[nll_loss]": ("slow",),
-        "test_torch_op_db_samples[cross_entropy]": ("slow",),
-        "test_torch_op_db_samples[binary_cross_entropy_with_logits]": ("slow",),
         "test_per_sample_loss_vmapped_then_averaged_is_the_mean_loss": ("slow",),
     },
     "test_pool.py": {
         "test_finite_differences": ("slow",),
         "test_return_indices_match_torch": ("slow",),  # eager MaxPool2d: every op compiles alone
-        "test_op_db_samples[float32-max_pool2d-24]": ("slow",),
-        "test_op_db_samples[float64-max_pool2d-24]": ("slow",),
-        "test_op_db_samples[float32-adaptive_avg_pool2d-12]": ("slow",),
-        "test_op_db_samples[float64-adaptive_avg_pool2d-12]": ("slow",),
     },
     # over ~19 s in `make test-fast` on 2 loaded cores (load average 6)
     "test_autodiff_jacobians.py": {
