@@ -121,8 +121,8 @@ print("eval mode: funcgrad == torch")
 # of the same name at the same attribute path, and the glue in `forward` (the `F.relu`, the
 # `flatten`) becomes `funcgrad.nn.functional` and `jax.numpy`, line for line. It returns the
 # module built from that source, with torch's weights split into params and buffers. Here is the
-# generated class; the file starts with its imports and two small helpers (`_Converted`,
-# `_Children`), which `print(conv.source)` shows in full.
+# generated class; the file starts with its imports, among them the base class `Converted` and the
+# child caller `Children` from `funcgrad.interop.runtime`; `print(conv.source)` shows it in full.
 
 # %%
 conv = fg.interop.convert(torch_net, images_t)

@@ -131,6 +131,10 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
             "subprocess",
         ),
     },
+    "test_layer_table.py": {
+        "test_op_db_samples": ("slow",),  # up to 40 op_db samples a functional, each compiled
+        "test_finite_differences": ("slow",),
+    },
     "test_linear.py": {
         "test_finite_differences": ("slow",),
     },
@@ -164,7 +168,6 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
         "test_enable_fast_cpu_kernels_before_jax_starts": ("subprocess",),
         "test_enable_fast_cpu_kernels_leaves_a_callers_own_ynn_choice": ("subprocess",),
         "test_enable_fast_cpu_kernels_after_jax_started_raises_with_the_fix": ("subprocess",),
-        "test_a_conv_traced_under_fast_jit_does_not_warn_while_plain_jit_does": ("slow",),
     },
     "test_distributed.py": {
         # The eight_devices fixture runs an 8-device training in a child process.
