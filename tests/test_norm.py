@@ -9,7 +9,6 @@ import pytest
 import torch
 from _parity_state import check_steps
 from _properties import randomise
-from _torch_samples import module_db
 
 import funcgrad as fg
 
@@ -52,35 +51,6 @@ def test_batch_norm_matches_torch_over_steps(dtype, train, name, args, kwargs, s
 def test_layer_and_group_norm_match_torch(dtype, name, args, kwargs, shape):
     ref = randomise(getattr(torch.nn, name)(*args, **kwargs), seed=0)
     check_steps(ref, getattr(fg.nn, name)(*args, **kwargs), _inputs(shape, 1), dtype, train=True)
-
-
-def _module_db_cases() -> list[tuple[str, bool, int]]:
-    cases = []
-    for name in ("BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"):
-        (info,) = [m for m in module_db if m.module_cls.__name__ == name]
-        n = len(list(info.module_inputs_func(info, "cpu", torch.float64, False, training=False)))
-        cases += [(name, train, i) for train in (True, False) for i in range(n)]
-    return cases
-
-
-@pytest.mark.parametrize(("name", "train", "index"), _module_db_cases())
-def test_module_db_samples(dtype, name, train, index):
-    """torch's own ``module_db`` inputs for the layer, in its train or eval mode."""
-    (info,) = [m for m in module_db if m.module_cls.__name__ == name]
-    tdt = torch.float64 if dtype is np.float64 else torch.float32
-    samples = list(info.module_inputs_func(info, "cpu", tdt, True, training=train))
-    sample = samples[index]
-    args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
-    (x,) = sample.forward_input.args
-    x = x.detach().numpy()
-    torch.manual_seed(0)
-    check_steps(
-        getattr(torch.nn, name)(*args, **kwargs),
-        getattr(fg.nn, name)(*args, **kwargs),
-        [x],
-        dtype,
-        train=train,
-    )
 
 
 def test_buffers_names_dtypes_and_eval_identity(dtype):
