@@ -86,7 +86,7 @@ def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
         >>> from funcgrad.data import load_digits
         >>> model, ds = build_model("convnet", load_digits())
         >>> model, ds.example_shape
-        (Batched(module=ConvNet(num_classes=10, image_size=(16, 16))), (1, 16, 16))
+        (Batched(module=ConvNet(num_classes=10, image_size=(16, 16)), axis_name=None), (1, 16, 16))
     """
     outputs = ds.num_classes or 1
     size = math.prod(ds.example_shape)
