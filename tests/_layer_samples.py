@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import torch
-from _parity import assert_close, for_each_variant, torch_dtype
+from _parity import _is_float, assert_close, for_each_variant, torch_dtype
 from _parity_state import assert_buffers_equal, torch_state
 
 import funcgrad as fg
@@ -93,8 +93,12 @@ def _numpy(value: Any, dtype: type) -> Any:
     return value
 
 
-def _is_float(a: Any) -> bool:
-    return isinstance(a, np.ndarray) and np.issubdtype(a.dtype, np.floating)
+def _with(args: Any, wrt: list[int], diff: Any) -> list[Any]:
+    """``args`` with the differentiated ones (positions ``wrt``) replaced by ``diff``."""
+    full = list(args)
+    for i, d in zip(wrt, diff, strict=True):
+        full[i] = d
+    return full
 
 
 def _torch_leaves(out: Any) -> list[torch.Tensor]:
@@ -173,9 +177,7 @@ def check_case(
         args = [jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in inputs]
 
         def f(p: Any, *diff: Any) -> Any:
-            full = list(args)
-            for i, d in zip(wrt, diff, strict=True):
-                full[i] = d
+            full = _with(args, wrt, diff)
             return [
                 leaf
                 for leaf in jax.tree.leaves(run(p, *full))
@@ -187,10 +189,7 @@ def check_case(
 
     def step(p: Any, *args: Any) -> Any:
         def f(p: Any, *diff: Any) -> Any:
-            full = list(args)
-            for i, d in zip(wrt, diff, strict=True):
-                full[i] = d
-            out, new_b = run(p, *full)
+            out, new_b = run(p, *_with(args, wrt, diff))
             leaves = jax.tree.leaves(out)
             total = sum(
                 (leaf * v).sum() for leaf, v in zip(leaves, vs, strict=True) if v is not None
