@@ -233,3 +233,23 @@ def test_bad_hyper_parameters_raise_config_error(make, match):
         make()
     assert isinstance(e.value, ValueError) and type(e.value).__module__ == "funcgrad.nn"
     assert "\n" not in str(e.value)
+
+
+def test_apply_passes_further_inputs_and_flags_to_forward():
+    # torch's LSTM(x, hx) and attention(q, k, v, need_weights=...): more inputs than x, as torch.
+    @dataclasses.dataclass(frozen=True)
+    class Mix(fg.nn.Module):
+        def init(self, key):
+            return {}
+
+        def forward(self, params, x, y=None, *, buffers, train, key, scale=1.0):
+            return scale * (x + (0.0 if y is None else y)), buffers
+
+    m = Mix()
+    x = jnp.arange(3.0)
+    np.testing.assert_allclose(m.apply({}, x, x, scale=2.0), 4 * x)
+    y, b = m.apply({}, x, 10.0, buffers={}, train=True)
+    np.testing.assert_allclose(y, x + 10.0)
+    assert b == {}
+    with pytest.raises(TypeError):
+        fg.nn.Linear(3, 2).apply(fg.nn.Linear(3, 2).init(jax.random.PRNGKey(0)), x, x)

@@ -23,6 +23,9 @@ Writing a module (a frozen dataclass subclass of :class:`Module` with ``init``),
   ``init_buffers``); ``Module.apply`` calls it with ``buffers={}`` when none were passed and
   returns ``y`` alone then. Call submodules with :func:`call_child`, which names them by their
   attribute path, folds the path into the key, and puts the path into errors.
+* A layer whose torch ``forward`` takes more inputs (``LSTM``'s ``hx``, attention's key and value,
+  its masks) adds them to ``forward`` after ``x``, with defaults, and the keyword flags after
+  ``key``, with torch's names; ``Module.apply`` passes them through as given.
 * Or write ``apply(self, params, x, buffers=None, train=False, key=None)`` itself, the contract's
   full signature: it is called exactly as written (``**kwargs`` works too). It must then honour
   the contract on its own (return ``(y, buffers)`` when ``buffers`` is given).
@@ -166,6 +169,8 @@ class Module(abc.ABC):
         del train, key
         return self.stateless(params, x), buffers
 
+    # The overloads type the one-input call every module takes (a user's full-signature ``apply``
+    # must stay a compatible override); the further inputs of multi-input layers pass at run time.
     @overload
     def apply(self, params: Params, x: Any) -> Any: ...
 
@@ -195,15 +200,20 @@ class Module(abc.ABC):
         self,
         params: Params,
         x: Any,
-        *,
+        *inputs: Any,
         buffers: Buffers | None = None,
         train: bool = False,
         key: jax.Array | None = None,
+        **options: Any,
     ) -> Any:
         """Run the module: ``y``, or ``(y, new_buffers)`` when ``buffers=`` is passed.
 
         ``train`` is torch's ``model.train()`` (batch statistics, dropout on); the default is eval.
         ``key`` feeds the random layers; each layer gets its own key, folded from its path.
+        A layer whose torch ``forward`` takes more than one input takes them the same way:
+        ``inputs`` positionally after ``x`` (``lstm.apply(params, x, hx)``) and ``options`` as
+        keywords with torch's names (``mha.apply(params, q, k, v, need_weights=False)``); they
+        go to :meth:`forward` as given.
         """
         if buffers is None and has_buffers(self):
             raise ModuleError(
@@ -213,7 +223,9 @@ class Module(abc.ABC):
             )
         with jax.named_scope(type(self).__name__):
             given = {} if buffers is None else buffers
-            y, new = self.forward(params, x, buffers=given, train=train, key=key)
+            y, new = self.forward(
+                params, x, *inputs, buffers=given, train=train, key=key, **options
+            )
         return y if buffers is None else (y, new)
 
 
