@@ -80,13 +80,18 @@ def leaf_code(module: Any) -> str | None:
     if name not in LEAVES or type(module) is not getattr(torch.nn, name):
         return None
     cls: Any = LAYERS[name].module  # a dataclass, as every funcgrad layer
+    read = LAYERS[name].torch_args
+    given = dict(read(module)) if read is not None else {}
     positional: list[str] = []
     keywords: list[str] = []
     affine = getattr(module, "affine", getattr(module, "elementwise_affine", True))
     for f in dataclasses.fields(cls):
-        if f.name.startswith("_") or f.name in _SKIP or not hasattr(module, f.name):
+        if f.name in given:
+            value = given[f.name]
+        elif f.name.startswith("_") or f.name in _SKIP or not hasattr(module, f.name):
             continue
-        value = getattr(module, f.name)
+        else:
+            value = getattr(module, f.name)
         if f.name == "bias" and (value is None or isinstance(value, torch.Tensor)):
             if not affine:
                 continue

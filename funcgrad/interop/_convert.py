@@ -590,13 +590,21 @@ class _Writer:
             elif node.op == "get_attr":
                 lines.append(f"{var(node)} = {self._attribute(m, node, constants, fail)}")
             elif node.op == "call_module":
+                rendered = [ops.render(a, name_of) for a in args]
+                if leaf_code(m.get_submodule(str(node.target))) is not None:
+                    # a funcgrad layer takes torch's inputs and keyword flags as torch's forward
+                    parts = [
+                        *rendered,
+                        *(f"{k}={ops.render(v, name_of)}" for k, v in kwargs.items()),
+                    ]
+                    lines.append(f'{var(node)} = call("{node.target}", {", ".join(parts)})')
+                    continue
                 if kwargs:
                     raise fail(
                         node,
                         f"a keyword argument to self.{node.target}(...)",
                         "pass the child's inputs positionally",
                     )
-                rendered = [ops.render(a, name_of) for a in args]
                 arg = rendered[0] if len(rendered) == 1 else f"({', '.join(rendered)})"
                 lines.append(f'{var(node)} = call("{node.target}", {arg})')
             elif node.op in ("call_function", "call_method"):

@@ -126,8 +126,12 @@ class Children:
         self.train, self.key = train, key
         self.calls: dict[str, int] = {}
 
-    def __call__(self, path: str, x: Any) -> Any:
-        """The child at ``path`` (dotted) called on ``x``; its new buffers go to ``self.buffers``."""
+    def __call__(self, path: str, x: Any, *inputs: Any, **options: Any) -> Any:
+        """The child at ``path`` (dotted) called on ``x``; its new buffers go to ``self.buffers``.
+
+        A funcgrad layer with more inputs than ``x`` takes them as torch's ``forward`` does:
+        ``call("rnn", x, hidden)``, ``call("attn", q, k, v, need_weights=False)``.
+        """
         *outer, name = path.split(".")
         module, params, buffers, key = self.module, self.params, self.buffers, self.key
         self.calls[path] = calls = self.calls.get(path, -1) + 1
@@ -139,7 +143,15 @@ class Children:
             key = child_key(key, part)
         try:
             y, new = call_child(
-                name, _child(module, name), params, x, buffers=buffers, train=self.train, key=key
+                name,
+                _child(module, name),
+                params,
+                x,
+                *inputs,
+                buffers=buffers,
+                train=self.train,
+                key=key,
+                **options,
             )
         except ModuleError as e:
             for part in reversed(outer):

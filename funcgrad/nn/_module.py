@@ -328,10 +328,11 @@ def call_child(
     module: Module,
     params: Params,
     x: Any,
-    *,
+    *inputs: Any,
     buffers: Buffers,
     train: bool,
     key: jax.Array | None,
+    **options: Any,
 ) -> tuple[Any, Buffers]:
     """Call the submodule stored under ``name``: its params, buffers and key, its scope and path.
 
@@ -343,9 +344,11 @@ def call_child(
         module: the child module.
         params: the parent's params.
         x: the child's input.
+        inputs: further inputs, for a child whose torch ``forward`` takes more (``hx``).
         buffers: the parent's buffers.
         train: whether the forward pass is in training mode.
         key: the parent's random key, or ``None``; the child gets its own, folded from ``name``.
+        options: torch's keyword flags of the child's ``forward`` (``need_weights=False``).
 
     Returns:
         ``(y, child_buffers)``: the child's output and its new buffers.
@@ -363,9 +366,11 @@ def call_child(
             return module.apply(
                 params.get(name, {}),
                 x,
+                *inputs,
                 buffers=buffers.get(name, {}),
                 train=train,
                 key=child_key(key, name),
+                **options,
             )
         except ModuleError as e:
             raise e.under(name)  # noqa: B904  # the same error, its path one level longer

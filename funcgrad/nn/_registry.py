@@ -60,6 +60,9 @@ class LayerEntry:
             torch's constructor arguments, read from the torch module's attributes.
         module_db: whether torch's ``module_db`` has sample inputs for the class of the same name.
         op_db: the ``op_db`` names whose samples the functional form runs on.
+        torch_args: for ``convert``, reads constructor arguments from a torch module that keeps
+            them under other names (or not at all), as ``{argument: value}``; the other arguments
+            are read from the attributes of the same names.
 
     Example:
         >>> import funcgrad as fg
@@ -75,6 +78,7 @@ class LayerEntry:
     convert: Literal["leaf"] = "leaf"
     module_db: bool = True
     op_db: tuple[str, ...] = ()
+    torch_args: Callable[[Any], Mapping[str, Any]] | None = None
 
     @property
     def name(self) -> str:
