@@ -43,7 +43,24 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "convnet_grad": ("calls/s", "ConvNet b64 loss, value and gradient"),
     "mynet_compile": ("s", "MyNet b64 train step, first-call compile time"),
     "convnet_compile": ("s", "ConvNet b64 train step, first-call compile time"),
+    "lstm_lm": (
+        "steps/s",
+        "LSTM language model train step: 2 layers of 200, sequence 35, batch 20, vocab 10k",
+    ),
+    "gpt": ("steps/s", "GPT train step: 4 layers, 128 wide, 4 heads, sequence 64, batch 16"),
+    "dcgan_g": ("steps/s", "DCGAN generator train step, batch 64, 64x64 output"),
 }
+
+# The sequence and generator workloads (``seq_<framework>.py`` builds them). The LSTM model is
+# PyTorch's word language model example at its defaults (embedding and hidden 200, 2 layers,
+# bptt 35, batch 20) on a Penn-Treebank-sized vocabulary, dropout off; the GPT is nanoGPT's
+# (pre-norm blocks, causal attention, GELU MLP of 4x, lm_head tied to the token embedding) on a
+# character vocabulary; the DCGAN generator is the DCGAN paper's (nz 100, ngf 64, batch norm in
+# train mode), fitted to a batch of images with a mean-squared error.
+SEQ_WORKLOADS = ("lstm_lm", "gpt", "dcgan_g")
+LSTM = {"vocab": 10_000, "hidden": 200, "layers": 2, "seq": 35, "batch": 20}
+GPT = {"vocab": 65, "width": 128, "layers": 4, "heads": 4, "seq": 64, "batch": 16}
+DCGAN = {"nz": 100, "ngf": 64, "channels": 3, "batch": 64}
 
 
 @dataclass
@@ -128,3 +145,21 @@ def timed_first_call(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
+
+
+def seq_data(workload: str) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets of a :data:`SEQ_WORKLOADS` workload, the same in every framework.
+
+    ``lstm_lm``: tokens ``(seq, batch)`` (the example's time-major layout) and next tokens;
+    ``gpt``: tokens ``(batch, seq)`` and next tokens; ``dcgan_g``: noise ``(N, nz, 1, 1)`` and
+    target images ``(N, 3, 64, 64)`` in [-1, 1].
+    """
+    rng = np.random.default_rng(0)
+    if workload == "dcgan_g":
+        z = rng.standard_normal((DCGAN["batch"], DCGAN["nz"], 1, 1), dtype=np.float32)
+        images = rng.uniform(-1, 1, (DCGAN["batch"], DCGAN["channels"], 64, 64))
+        return z, images.astype(np.float32)
+    cfg = LSTM if workload == "lstm_lm" else GPT
+    tokens = rng.integers(0, cfg["vocab"], (cfg["batch"], cfg["seq"] + 1)).astype(np.int32)
+    x, y = tokens[:, :-1], tokens[:, 1:]
+    return (x.T.copy(), y.T.copy()) if workload == "lstm_lm" else (x, y)

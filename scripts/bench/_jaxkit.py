@@ -14,7 +14,16 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import optax
-from _common import EPOCH_STEPS, LR, Bench, batch_of, data, kind_of, timed_first_call
+from _common import (
+    EPOCH_STEPS,
+    LR,
+    SEQ_WORKLOADS,
+    Bench,
+    batch_of,
+    data,
+    kind_of,
+    timed_first_call,
+)
 
 
 @dataclass
@@ -65,6 +74,8 @@ def build(
     workload: str, quick: bool, make: Callable[[str], Model], jit: Callable[..., Any] = jax.jit
 ) -> Bench | float | None:
     """The workload as a :class:`Bench`; ``jit`` compiles every program (the fast kernels' switch)."""
+    if workload in SEQ_WORKLOADS:
+        return None  # the sequence models have builders of their own (seq_<framework>.py)
     kind = kind_of(workload)
     m = make(kind)
     step, carry = train_step(m)

@@ -7,7 +7,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-from _common import EPOCH_STEPS, LR, Bench, batch_of, data, kind_of, timed_first_call
+import seq_equinox
+from _common import EPOCH_STEPS, LR, SEQ_WORKLOADS, Bench, batch_of, data, kind_of, timed_first_call
 
 KERNELS = "none: eqx.filter_jit, jaxlib's defaults (YNNPACK dots and convolutions)"
 
@@ -124,6 +125,8 @@ def _setup(kind: str):
 
 
 def build(workload: str, quick: bool):
+    if workload in SEQ_WORKLOADS:
+        return seq_equinox.build(workload)
     kind = kind_of(workload)
     if kind == "lenet":
         return _lenet(workload)

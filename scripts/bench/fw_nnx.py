@@ -9,7 +9,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import optax
-from _common import EPOCH_STEPS, LR, Bench, batch_of, data, kind_of, timed_first_call
+import seq_nnx
+from _common import EPOCH_STEPS, LR, SEQ_WORKLOADS, Bench, batch_of, data, kind_of, timed_first_call
 from flax import nnx
 
 KERNELS = "none: nnx.jit, jaxlib's defaults (YNNPACK dots and convolutions)"
@@ -77,6 +78,8 @@ def _arrays(kind: str, batch: int, steps: int = 0):
 
 
 def build(workload: str, quick: bool):
+    if workload in SEQ_WORKLOADS:
+        return seq_nnx.build(workload)
     kind = kind_of(workload)
     model, loss_fn = _setup(kind)
     optimizer = nnx.Optimizer(model, optax.sgd(LR), wrt=nnx.Param)

@@ -5,8 +5,18 @@ Torch keeps its default thread count: the benchmark runs it in its own process.
 
 from __future__ import annotations
 
+import seq_torch
 import torch
-from _common import EPOCH_STEPS, LR, Bench, batch_of, data, kind_of, timed_first_call
+from _common import (
+    EPOCH_STEPS,
+    LR,
+    SEQ_WORKLOADS,
+    Bench,
+    batch_of,
+    data,
+    kind_of,
+    timed_first_call,
+)
 from torch import nn
 from torch.nn import functional as F
 
@@ -72,6 +82,10 @@ def _tensors(kind: str, batch: int, steps: int = 0):
 
 
 def build(workload: str, quick: bool):
+    if workload in SEQ_WORKLOADS:
+        if COMPILE:
+            torch._dynamo.reset()
+        return seq_torch.build(workload, COMPILE)
     kind = kind_of(workload)
     model, loss_fn = _model(kind)
     if COMPILE:
