@@ -28,6 +28,7 @@ from funcgrad.nn.functional._conv import (
     ntuple,
     output_padding_for,
 )
+from funcgrad.nn.functional._padding import PadMode
 
 __all__ = [
     "Conv1d",
@@ -42,6 +43,11 @@ __all__ = [
 
 PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 _MODES = ("zeros", "reflect", "replicate", "circular")
+_PAD_MODE: dict[str, PadMode] = {
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "circular": "circular",
+}
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
@@ -138,7 +144,7 @@ class _ConvNd(Module):
                 f"than the input size {tuple(spatial)}, as in PyTorch; use less padding or 'zeros'"
             )
         torch_order = tuple(p for pair in reversed(pads) for p in pair)  # last axis first
-        return F.pad(x, torch_order, mode=self.padding_mode)
+        return F.pad(x, torch_order, mode=_PAD_MODE[self.padding_mode])
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def _doc(family: str, nd: int, what: str, example: str) -> str:
 
     Example:
         >>> import jax.numpy as jnp
-        {example}
+        >>> {example}
     """
 
 
