@@ -220,9 +220,22 @@ def check_case(
     for_each_variant(check)
 
 
+# Layers module_db has no samples for whose constructors need arguments: (args, kwargs, input
+# shape) of an example, which first_sample gives instead.
+NO_MODULE_DB: dict[str, tuple[tuple[Any, ...], dict[str, Any], tuple[int, ...]]] = {
+    "Unfold": (((2, 3),), {"stride": (1, 2)}, (2, 3, 5, 6)),
+    "Fold": (((4, 5), (2, 3)), {}, (2, 12, 9)),  # 3 x 3 blocks of 2 channels x 2 x 3 taps
+}
+
+
 def first_sample(name: str) -> tuple[tuple[Any, ...], dict[str, Any], np.ndarray]:
     """Constructor arguments and input of ``module_db``'s first eval sample of ``torch.nn.<name>``
-    (float32): an example any test can build a new layer from, with no table of its own."""
+    (float32): an example any test can build a new layer from, with no table of its own. A layer
+    of ``NO_MODULE_DB`` gives its example there, on a standard normal input."""
+    if name in NO_MODULE_DB:
+        args, kwargs, shape = NO_MODULE_DB[name]
+        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+        return args, dict(kwargs), x
     sample = torch_samples(name, np.float32, train=False)[0]
     (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
     ctor = sample.constructor_input

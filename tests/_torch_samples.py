@@ -57,9 +57,12 @@ def check_module_sample(name: str, sample: Any, dtype: type) -> None:
 
 
 def op_info(name: str, variant: str = "") -> Any:
-    """``op_db``'s OpInfo for the op ``name`` (``"nn.functional.conv2d"``, ``"softmax"``)."""
+    """``op_db``'s OpInfo for the op ``name`` (``"nn.functional.conv2d"``, ``"softmax"``); a
+    variant may follow the name after a slash (``"nn.functional.pad/reflect"``)."""
     from torch.testing._internal.common_methods_invocations import op_db
 
+    name, _, given = name.partition("/")
+    variant = given or variant
     (info,) = [o for o in op_db if o.name == name and o.variant_test_name == variant]
     return info
 

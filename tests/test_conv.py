@@ -1,4 +1,4 @@
-"""fg.nn.Conv1d / Conv2d and F.conv1d / conv2d against torch, finite differences, torch's samples."""
+"""fg.nn.Conv1d/2d/3d, ConvTranspose1d/2d/3d, Fold, Unfold and their functionals against torch."""
 
 import jax
 import jax.extend.core
@@ -198,3 +198,265 @@ def test_functional_errors_are_value_errors():
         F.conv2d(jnp.ones((1, 6, 5, 5)), jnp.ones((4, 2, 3, 3)), groups=3)
     with pytest.raises(ValueError, match="padding must be 'valid', 'same' or ints"):
         F.conv1d(jnp.ones((1, 2, 5)), jnp.ones((4, 2, 3)), padding="full")
+
+
+# -- Conv3d, transposed convolutions, Fold and Unfold -----------------------------------------------
+
+CASES_3D = [
+    ((2, 3, (2, 3, 3)), {"stride": (1, 2, 1), "padding": (1, 0, 1)}, (2, 2, 4, 6, 5)),
+    ((4, 4, 2), {"padding": "same", "dilation": (1, 2, 1), "groups": 2}, (1, 4, 5, 5, 4)),
+    ((2, 3, 3), {"padding": 1, "padding_mode": "reflect", "bias": False}, (2, 4, 4, 3)),
+    ((2, 3, 3), {"padding": (1, 2, 1), "padding_mode": "replicate"}, (1, 2, 3, 4, 3)),
+    ((2, 3, 2), {"padding": "same", "padding_mode": "circular"}, (1, 2, 3, 4, 4)),
+]
+CASES_T = [
+    # name, constructor args, kwargs, input shape
+    ("ConvTranspose1d", (2, 3, 3), {}, (2, 2, 5)),
+    ("ConvTranspose1d", (4, 6, 3, 2, 1, 1, 2, False, 2), {}, (2, 4, 5)),  # positional, groups
+    ("ConvTranspose1d", (2, 2, 2), {"stride": 2, "output_padding": 2, "dilation": 3}, (2, 4)),
+    ("ConvTranspose2d", (4, 2, 4), {"stride": 2, "padding": 1}, (2, 4, 4, 4)),  # DCGAN
+    ("ConvTranspose2d", (2, 3, (3, 2)), {"stride": (2, 3), "output_padding": (1, 2)}, (1, 2, 3, 4)),
+    (
+        "ConvTranspose2d",
+        (2, 2, 3),
+        {"padding": 3, "dilation": 2},
+        (2, 2, 5, 6),
+    ),  # crops the kernel's reach
+    ("ConvTranspose2d", (6, 4, 3), {"groups": 2, "dilation": (1, 2), "bias": False}, (6, 3, 4)),
+    ("ConvTranspose3d", (2, 2, 2), {"stride": 2, "padding": (0, 1, 0)}, (1, 2, 3, 3, 2)),
+    ("ConvTranspose3d", (4, 2, 3), {"stride": 2, "groups": 2, "output_padding": 1}, (4, 2, 2, 3)),
+]
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs, x_shape",
+    [("Conv3d", *c) for c in CASES_3D] + CASES_T,
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_conv3d_and_transposed_match_torch(dtype, name, args, kwargs, x_shape):
+    torch.manual_seed(0)
+    x = np.random.default_rng(1).standard_normal(x_shape)
+    ref = getattr(torch.nn, name)(*args, **kwargs)
+    check_module(ref, getattr(fg.nn, name)(*args, **kwargs), x, dtype)
+
+
+@pytest.mark.parametrize(
+    "name, args, kwargs",
+    [
+        ("ConvTranspose2d", (6, 4, (3, 5)), {"groups": 2}),
+        ("ConvTranspose1d", (3, 8, 4), {}),
+        ("ConvTranspose3d", (2, 3, 2), {"bias": False}),
+        ("Conv3d", (6, 3, (3, 2, 2)), {"groups": 3}),
+    ],
+)
+def test_init_is_torchs_shape_and_bound(name, args, kwargs):
+    """Params keyed and shaped as torch's state_dict; U(+-1/sqrt(fan_in)) with torch's fan_in
+    (for a transposed weight ``(in, out / groups, *k)``, torch reads it off dimension 1)."""
+    layer = getattr(fg.nn, name)(*args, **kwargs)
+    ref = getattr(torch.nn, name)(*args, **kwargs)
+    params = layer.init(jax.random.PRNGKey(0))
+    assert {k: v.shape for k, v in params.items()} == {
+        k: tuple(v.shape) for k, v in ref.state_dict().items()
+    }
+    fan_in = torch.nn.init._calculate_fan_in_and_fan_out(ref.weight)[0]
+    for k, v in params.items():
+        bound = 1 / np.sqrt(fan_in)
+        assert np.abs(v).max() <= bound and np.abs(v).max() > 0.5 * bound, k
+    (w2,) = [v for k, v in layer.init(jax.random.PRNGKey(1)).items() if k == "weight"]
+    assert not np.allclose(w2, params["weight"]), "the weights are drawn from the key"
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, x_shape, output_size",
+    [
+        ((2, 3, 3), {"stride": 3, "padding": 1}, (2, 2, 4, 5), (10, 14)),
+        ((2, 3, 3), {"stride": 3, "padding": 1}, (2, 2, 4, 5), [2, 3, 12, 13]),
+        ((2, 3, 3), {"stride": 2, "dilation": 2}, (2, 4, 5), torch.Size([3, 12, 13])),
+    ],
+)
+def test_output_size_picks_the_output_padding(x64, args, kwargs, x_shape, output_size):
+    """torch's ``forward(input, output_size)``, through ``apply(..., output_size=)``: values and
+    the VJP, batched and unbatched, the size with or without its leading axes."""
+    torch.manual_seed(0)
+    ref = torch.nn.ConvTranspose2d(*args, **kwargs).double()
+    layer = fg.nn.ConvTranspose2d(*args, **kwargs)
+    params = fg.interop.from_torch(ref, like=layer)
+    x = np.random.default_rng(0).standard_normal(x_shape)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = ref(xt, output_size=output_size)
+    v = np.random.default_rng(1).standard_normal(tuple(out_t.shape))
+    (out_t * torch.tensor(v)).sum().backward()
+    size = tuple(output_size)
+    fn = jax.jit(lambda p, x: layer.apply(p, x, output_size=size))
+    out, vjp = jax.vjp(fn, jax.tree.map(jnp.asarray, params), jnp.asarray(x))
+    g_p, g_x = vjp(jnp.asarray(v))
+    assert_close(out, out_t.detach().numpy(), np.float64, "output")
+    assert_close(g_x, xt.grad.numpy(), np.float64, "grad wrt input")
+    assert_close(g_p["weight"], ref.weight.grad.numpy(), np.float64, "grad wrt weight")
+    # positionally too, as torch's forward takes it
+    assert layer.apply(params, jnp.asarray(x), size).shape == tuple(out_t.shape)
+
+
+def test_output_size_out_of_range_is_refused_as_torch_refuses_it():
+    ref, layer = (
+        torch.nn.ConvTranspose2d(2, 2, 3, stride=2),
+        fg.nn.ConvTranspose2d(2, 2, 3, stride=2),
+    )
+    with pytest.raises(ValueError, match=r"valid sizes range from \[9, 9\] to \[10, 10\]"):
+        ref(torch.ones(1, 2, 4, 4), output_size=(11, 9))
+    with pytest.raises(
+        fg.nn.ModuleError, match=r"ConvTranspose2d: .*valid sizes range from \(9, 9\) to \(10, 10\)"
+    ):
+        layer.apply(layer.init(jax.random.PRNGKey(0)), jnp.ones((1, 2, 4, 4)), output_size=(11, 9))
+
+
+@pytest.mark.parametrize(
+    "make, x_shape, match",
+    [
+        (lambda: fg.nn.ConvTranspose2d(2, 2, 3), (1, 3, 4, 4), "has 3 channels"),
+        (lambda: fg.nn.ConvTranspose2d(2, 2, 3), (4, 4), r"\(N, C, H, W\) or \(C, H, W\)"),
+        (lambda: fg.nn.ConvTranspose3d(2, 2, 3), (2, 4, 4), r"\(N, C, D, H, W\)"),
+        (
+            lambda: fg.nn.ConvTranspose1d(1, 1, 1, padding=1),
+            (1, 1, 1),
+            "output size .* not positive",
+        ),
+        (lambda: fg.nn.Conv3d(1, 1, 3), (1, 1, 2, 5, 5), "smaller than the kernel"),
+        (
+            lambda: fg.nn.Conv3d(1, 1, 3, padding=2, padding_mode="reflect"),
+            (1, 2, 2, 2),
+            "smaller than",
+        ),
+        (lambda: fg.nn.Unfold(3), (1, 2, 2, 5), "smaller than the kernel"),
+        (lambda: fg.nn.Unfold(2), (2, 5), r"\(N, C, H, W\)"),
+        (lambda: fg.nn.Fold((4, 4), 2), (1, 8, 8), r"must be \(N, C \* 4, 9\)"),
+        (lambda: fg.nn.Fold((4, 4), 3), (1, 8, 4), r"must be \(N, C \* 9, 4\)"),
+    ],
+)
+def test_bad_input_of_the_new_layers_names_the_problem(make, x_shape, match):
+    layer = make()
+    with pytest.raises(fg.nn.ModuleError, match=f"{type(layer).__name__}: .*{match}"):
+        layer.apply(layer.init(jax.random.PRNGKey(0)), jnp.ones(x_shape))
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (
+            lambda: fg.nn.ConvTranspose2d(2, 2, 3, output_padding=1),
+            "output_padding .* smaller than either stride",
+        ),
+        (lambda: fg.nn.ConvTranspose1d(2, 2, 3, stride=2, output_padding=2), "smaller than either"),
+        (
+            lambda: fg.nn.ConvTranspose2d(2, 2, 3, padding="same"),
+            "padding must be a non-negative int",
+        ),
+        (
+            lambda: fg.nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect"),
+            'only "zeros" padding mode',
+        ),
+        (
+            lambda: fg.nn.ConvTranspose3d(4, 3, 3, groups=2),
+            "out_channels=3 is not divisible by groups=2",
+        ),
+        (lambda: fg.nn.Conv3d(2, 2, (3, 3)), "kernel_size must be a positive int or 3 of them"),
+        (lambda: fg.nn.Fold(4, 0), "kernel_size must be a positive int"),
+        (lambda: fg.nn.Unfold(2, stride=0), "stride must be a positive int"),
+    ],
+)
+def test_bad_arguments_of_the_new_layers_name_the_fix(make, match):
+    with pytest.raises(fg.nn.ConfigError, match=match):
+        make()
+
+
+def test_transposed_output_padding_is_refused_as_torch_refuses_it():
+    x, w = np.ones((1, 2, 4)), np.ones((2, 2, 3))
+    with pytest.raises(
+        RuntimeError, match="output padding must be smaller than either stride or dilation"
+    ):
+        torch.nn.functional.conv_transpose1d(
+            torch.tensor(x), torch.tensor(w), stride=2, output_padding=2
+        )
+    with pytest.raises(
+        ValueError, match="conv_transpose1d: output_padding .* smaller than either stride"
+    ):
+        F.conv_transpose1d(jnp.asarray(x), jnp.asarray(w), stride=2, output_padding=2)
+    # smaller than the dilation is enough, as in torch
+    y = F.conv_transpose1d(jnp.asarray(x), jnp.asarray(w), stride=2, output_padding=2, dilation=3)
+    ref = torch.nn.functional.conv_transpose1d(
+        torch.tensor(x), torch.tensor(w), stride=2, output_padding=2, dilation=3
+    )
+    assert_close(y, ref.numpy(), np.float32, "output")
+
+
+def test_a_transposed_convolution_is_one_convolution_both_ways():
+    """One lhs-dilated convolution forward (JAX's transpose of the forward convolution, the
+    formulation measured fastest), and two for its gradients: the input's a strided one."""
+    layer = fg.nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1)
+    params = layer.init(jax.random.PRNGKey(0))
+    x = jnp.ones((2, 4, 4, 4))
+    fwd = [e for e in _all_eqns(jax.make_jaxpr(layer.apply)(params, x).jaxpr)]
+    convs = [e for e in fwd if e.primitive.name == "conv_general_dilated"]
+    assert len(convs) == 1 and convs[0].params["lhs_dilation"] == (2, 2), convs
+    y, vjp = jax.vjp(layer.apply, params, x)
+    back = [e for e in _all_eqns(jax.make_jaxpr(vjp)(y).jaxpr)]
+    convs = [e for e in back if e.primitive.name == "conv_general_dilated"]
+    strided = [c for c in convs if c.params["window_strides"] == (2, 2)]
+    assert len(convs) == 2 and strided and strided[0].params["lhs_dilation"] == (1, 1), convs
+
+
+FOLD_CASES = [
+    # output_size, kernel_size, kwargs, input shape (unfold's input: fold gets its output's shape)
+    ((5, 6), 2, {}, (2, 3, 5, 6)),
+    ((7, 6), (2, 3), {"dilation": (2, 1), "padding": 1, "stride": (2, 3)}, (1, 2, 7, 6)),
+    ((4, 4), 2, {"stride": 2}, (3, 4, 4)),  # unbatched
+    ((5, 5), 3, {"padding": (2, 0), "stride": (1, 2)}, (2, 1, 5, 5)),
+]
+
+
+@pytest.mark.parametrize("output_size, kernel_size, kwargs, x_shape", FOLD_CASES)
+def test_fold_and_unfold_match_torch(dtype, output_size, kernel_size, kwargs, x_shape):
+    x = np.random.default_rng(0).standard_normal(x_shape)
+    unfold = torch.nn.Unfold(kernel_size, **kwargs)
+    check_module(unfold, fg.nn.Unfold(kernel_size, **kwargs), x, dtype)
+    cols = unfold(torch.tensor(x)).numpy()
+    cols = cols + np.random.default_rng(1).standard_normal(cols.shape)  # blocks that differ
+    fold = torch.nn.Fold(output_size, kernel_size, **kwargs)
+    check_module(fold, fg.nn.Fold(output_size, kernel_size, **kwargs), cols, dtype)
+
+
+def test_fold_is_unfolds_transpose():
+    """``<unfold(x), c> == <x, fold(c)>`` for random ``x`` and ``c``: fold sums what unfold copies."""
+    kw = {"kernel_size": (3, 2), "dilation": (1, 2), "padding": 1, "stride": (2, 1)}
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 3, 7, 8), jnp.float32)
+    u = F.unfold(x, **kw)
+    c = jax.random.normal(jax.random.PRNGKey(1), u.shape, jnp.float32)
+    lhs, rhs = jnp.vdot(u, c), jnp.vdot(x, F.fold(c, (7, 8), **kw))
+    assert abs(lhs - rhs) <= 1e-4 * abs(lhs)
+
+
+class _Glue(torch.nn.Module):
+    """The functional forms, called as torch users call them."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = torch.nn.Parameter(torch.randn(2, 3, 4, 4) * 0.3)
+        self.vol = torch.nn.Parameter(torch.randn(2, 1, 2, 2, 2) * 0.3)
+
+    def forward(self, x):
+        h = torch.nn.functional.conv_transpose2d(x, self.up, stride=2, padding=1)  # (N, 3, 8, 8)
+        cols = torch.nn.functional.unfold(h, 2, stride=2)  # (N, 12, 16)
+        h = torch.nn.functional.fold(cols * 2.0, (8, 8), 2, stride=2)
+        v = torch.nn.functional.conv3d(h[:, :1, None], self.vol[:, :, :1], padding=(0, 1, 1))
+        return h.sum(1) + v.sum((1, 2))[..., :8, :8]
+
+
+def test_the_functionals_convert_as_glue():
+    torch.manual_seed(0)
+    model, x = _Glue().eval(), torch.randn(2, 2, 4, 4)
+    conv = fg.interop.convert(model, x)
+    for name in ("conv_transpose2d", "unfold", "fold", "conv3d"):
+        assert f"F.{name}(" in conv.source, name
+    got = conv.model.apply(conv.params, jnp.asarray(x.numpy()))
+    with torch.no_grad():
+        assert_close(got, model(x).numpy(), np.float32, "output")

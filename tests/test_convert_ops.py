@@ -139,6 +139,8 @@ _ARGS = {
     "MaxPool2d": (2,),
     "AvgPool2d": (2,),
     "AdaptiveAvgPool2d": (1,),
+    "Unfold": ((2, 3),),
+    "Fold": ((4, 5), (2, 3)),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _layer_samples import Case, cases, check_case, torch_samples
+from _layer_samples import NO_MODULE_DB, Case, cases, check_case, torch_samples
 from _torch_samples import check_op_sample, op_info, op_samples
 
 import funcgrad as fg
@@ -99,7 +99,10 @@ def test_finite_differences(x64: None, case: Case) -> None:
 
 
 # Layers torch's test database has no samples for, and why.
-NO_TORCH_SAMPLES = {"Identity": "it computes nothing: neither module_db nor op_db lists it"}
+NO_TORCH_SAMPLES = {
+    "Identity": "it computes nothing: neither module_db nor op_db lists it",
+    "Fold": "neither module_db nor op_db lists it: tests/test_conv.py checks it against torch",
+}
 
 # torch.nn names fg.nn has that are containers or bases, not layers of the table.
 NOT_LAYERS = {"Module", "Sequential"}
@@ -123,6 +126,9 @@ def _converted_source(name: str) -> str:
         sample = torch_samples(name, np.float32, train=False)[0]
         args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
         (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
+    elif name in NO_MODULE_DB:  # Fold, Unfold: an example of the tests' own
+        args, kwargs, shape = NO_MODULE_DB[name]
+        x = torch.randn(*shape)
     else:  # Dropout, Dropout2d, Flatten, Identity: torch's defaults on an image batch
         args, kwargs, x = (), {}, torch.randn(2, 3, 4, 4)
     layer = getattr(torch.nn, name)(*args, **kwargs)

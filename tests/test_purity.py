@@ -215,6 +215,8 @@ LAYER_EXAMPLES: dict[str, tuple[tuple[Any, ...], tuple[int, ...], Any]] = {
     "LogSoftmax": ((1,), (2, 5), jnp.float32),
     "Flatten": ((), (2, 3, 4), jnp.float32),
     "Identity": ((), (2, 5), jnp.float32),
+    "Unfold": (((2, 3),), (2, 3, 5, 6), jnp.float32),
+    "Fold": (((4, 5), (2, 3)), (2, 12, 9), jnp.float32),
 }
 
 MODEL_EXAMPLES: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {

@@ -28,6 +28,10 @@ LAYERS = [
     ("Conv2d", (3, 4, (3, 4)), {"padding": "same", "dilation": 2}, (2, 3, 8, 9)),
     ("Conv2d", (2, 3, 3), {"padding": 1, "padding_mode": "reflect"}, (2, 2, 6, 6)),
     ("Conv2d", (2, 3, 3), {"padding": "same", "padding_mode": "circular"}, (2, 2, 6, 6)),
+    ("Conv3d", (2, 3, (2, 3, 3)), {"stride": (1, 2, 1), "padding": 1}, (2, 2, 4, 5, 5)),
+    ("ConvTranspose1d", (2, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}, (2, 2, 5)),
+    ("ConvTranspose2d", (4, 2, 4), {"stride": 2, "padding": 1}, (2, 4, 4, 4)),  # DCGAN
+    ("ConvTranspose3d", (2, 3, 2), {"stride": 2, "dilation": 2}, (2, 3, 3, 3)),  # unbatched
     ("BatchNorm1d", (3,), {}, (4, 3)),
     ("BatchNorm1d", (3,), {}, (4, 3, 5)),
     ("BatchNorm2d", (3,), {}, (4, 3, 5, 5)),

@@ -35,7 +35,7 @@ from funcgrad.interop._errors import NnxConversionError
 from funcgrad.interop._protocols import NamedLayers
 from funcgrad.nn import LAYERS
 from funcgrad.nn import functional as F
-from funcgrad.nn._conv import _ConvNd
+from funcgrad.nn._conv import _ConvNd, _ConvTransposeNd
 from funcgrad.nn._dropout import Dropout, Dropout2d
 from funcgrad.nn._embedding import Embedding
 from funcgrad.nn._linear import Linear
@@ -437,6 +437,49 @@ def identity(x: Any) -> Any:
     return x
 
 
+def _conv_transpose(layer: _ConvTransposeNd, p: Params, b: Buffers, ctx: _Ctx) -> Layer:
+    """``nnx.ConvTranspose`` with torch's numbers: the kernel flipped, the padding converted.
+
+    nnx (``lax.conv_transpose`` without ``transpose_kernel``) correlates the stride-dilated input,
+    padded as given, with the kernel as it is; torch's transposed convolution is that with the
+    kernel flipped in space and ``dilation * (k - 1) - padding`` on each side, plus
+    ``output_padding`` on the high one. nnx has no ``feature_group_count`` here: grouped layers
+    run in the generic wrapper.
+    """
+    if layer.groups != 1:
+        return FuncgradModule(layer, p, None, ctx.rngs)
+    nd, name = layer.nd, type(layer).__name__
+    kernel = layer.kernel
+    strides = ntuple(layer.stride, nd, "stride", name)
+    dilation = ntuple(layer.dilation, nd, "dilation", name)
+    pads = ntuple(layer.padding, nd, "padding", name)
+    extra = ntuple(layer.output_padding, nd, "output_padding", name)
+    padding = [
+        (d * (k - 1) - q, d * (k - 1) - q + op)
+        for k, d, q, op in zip(kernel, dilation, pads, extra, strict=True)
+    ]
+    w = p["weight"]
+    conv = _abstract(
+        lambda: nnx.ConvTranspose(
+            layer.in_channels,
+            layer.out_channels,
+            kernel,
+            strides,
+            padding=padding,
+            kernel_dilation=dilation,
+            use_bias=layer.bias,
+            param_dtype=w.dtype,
+            rngs=nnx.Rngs(0),
+        )
+    )
+    # torch (in, out, *k) -> flax (*k, in, out), flipped in space
+    spatial = tuple(range(2, 2 + nd))
+    conv.kernel = nnx.Param(jnp.transpose(jnp.flip(w, spatial), (*spatial, 0, 1)))
+    if layer.bias:
+        conv.bias = nnx.Param(p["bias"])
+    return ChannelsLast(conv, -(nd + 1))
+
+
 Route = Callable[[Any, Params, Buffers, "_Ctx"], Layer]
 """A native route: ``(layer, params, buffers, ctx) -> `` the nnx layer (or plain function)."""
 
@@ -456,6 +499,7 @@ ROUTES: Mapping[str, Route] = MappingProxyType(
         "linear": _linear,
         "embedding": _embedding,
         "conv": _conv,
+        "conv_transpose": _conv_transpose,
         "batch_norm": _batch_norm,
         "layer_norm": _layer_norm,
         "group_norm": _group_norm,

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from funcgrad import losses
 from funcgrad.nn import _activations as act
-from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool
+from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _padding, _pool
 from funcgrad.nn import functional as F
 from funcgrad.nn._module import Module
 
@@ -134,6 +134,58 @@ LAYERS: Mapping[str, LayerEntry] = _table(
     # -- convolutions -----------------------------------------------------------------------------
     LayerEntry(_conv.Conv1d, F.conv1d, "ConvolutionBackward0", nnx="conv", op_db=_op("conv1d")),
     LayerEntry(_conv.Conv2d, F.conv2d, "ConvolutionBackward0", nnx="conv", op_db=_op("conv2d")),
+    LayerEntry(_conv.Conv3d, F.conv3d, "ConvolutionBackward0", nnx="conv", op_db=_op("conv3d")),
+    LayerEntry(
+        _conv.ConvTranspose1d,
+        F.conv_transpose1d,
+        "ConvolutionBackward0",
+        nnx="conv_transpose",
+        op_db=_op("conv_transpose1d"),
+    ),
+    LayerEntry(
+        _conv.ConvTranspose2d,
+        F.conv_transpose2d,
+        "ConvolutionBackward0",
+        nnx="conv_transpose",
+        op_db=_op("conv_transpose2d"),
+    ),
+    LayerEntry(
+        _conv.ConvTranspose3d,
+        F.conv_transpose3d,
+        "ConvolutionBackward0",
+        nnx="conv_transpose",
+        op_db=_op("conv_transpose3d"),
+    ),
+    # module_db has no Unfold or Fold; op_db has unfold only (tests/test_conv.py checks fold)
+    LayerEntry(_conv.Unfold, F.unfold, "Im2ColBackward0", module_db=False, op_db=_op("unfold")),
+    LayerEntry(_conv.Fold, F.fold, "Col2ImBackward0", module_db=False),
+    # -- padding ----------------------------------------------------------------------------------
+    # F.pad is every layer's functional, but torch labels its modes apart (ReflectionPad2DBackward0,
+    # ...): it is the functional of the constant-mode layers, whose label it shares, and the
+    # other modes' entries name none. Its op_db samples (every mode) run once, on ConstantPad1d.
+    LayerEntry(
+        _padding.ConstantPad1d,
+        F.pad,
+        "ConstantPadNdBackward0",
+        op_db=tuple(
+            f"nn.functional.pad/{mode}"
+            for mode in ("constant", "reflect", "replicate", "replicate_negative", "circular")
+        ),
+    ),
+    LayerEntry(_padding.ConstantPad2d, F.pad, "ConstantPadNdBackward0"),
+    LayerEntry(_padding.ConstantPad3d, F.pad, "ConstantPadNdBackward0"),
+    LayerEntry(_padding.ZeroPad1d, F.pad, "ConstantPadNdBackward0"),
+    LayerEntry(_padding.ZeroPad2d, F.pad, "ConstantPadNdBackward0"),
+    LayerEntry(_padding.ZeroPad3d, F.pad, "ConstantPadNdBackward0"),
+    LayerEntry(_padding.ReflectionPad1d, None, "ReflectionPad1DBackward0"),
+    LayerEntry(_padding.ReflectionPad2d, None, "ReflectionPad2DBackward0"),
+    LayerEntry(_padding.ReflectionPad3d, None, "ReflectionPad3DBackward0"),
+    LayerEntry(_padding.ReplicationPad1d, None, "ReplicationPad1DBackward0"),
+    LayerEntry(_padding.ReplicationPad2d, None, "ReplicationPad2DBackward0"),
+    LayerEntry(_padding.ReplicationPad3d, None, "ReplicationPad3DBackward0"),
+    LayerEntry(_padding.CircularPad1d, None, "CopySlices"),  # torch pads circularly by copies
+    LayerEntry(_padding.CircularPad2d, None, "CopySlices"),
+    LayerEntry(_padding.CircularPad3d, None, "CopySlices"),
     # -- normalisation ----------------------------------------------------------------------------
     LayerEntry(
         _norm.BatchNorm1d,

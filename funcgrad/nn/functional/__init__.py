@@ -22,6 +22,7 @@ from funcgrad.nn.functional import (
     _embedding,
     _linear,
     _norm,
+    _padding,
     _pool,
     _shape,
 )
@@ -31,6 +32,7 @@ from funcgrad.nn.functional._dropout import *  # noqa: F403
 from funcgrad.nn.functional._embedding import *  # noqa: F403
 from funcgrad.nn.functional._linear import *  # noqa: F403
 from funcgrad.nn.functional._norm import *  # noqa: F403
+from funcgrad.nn.functional._padding import *  # noqa: F403
 from funcgrad.nn.functional._pool import *  # noqa: F403
 from funcgrad.nn.functional._shape import *  # noqa: F403
 
@@ -41,6 +43,7 @@ __all__ = [
     *_embedding.__all__,
     *_linear.__all__,
     *_norm.__all__,
+    *_padding.__all__,
     *_pool.__all__,
     *_shape.__all__,
 ]

@@ -1,0 +1,224 @@
+"""Padding layers: ``ReflectionPad``, ``ReplicationPad``, ``ZeroPad``, ``ConstantPad`` and
+``CircularPad``, each in 1-D, 2-D and 3-D, as torch's.
+
+Every class is ``F.pad`` with its mode and torch's ``padding``: an int (the same on every side) or
+``2 * nd`` ints, last axis first (``(left, right, top, bottom, front, back)``); negative entries
+crop. The 1-D, 2-D and 3-D classes differ only in ``nd``; the five families only in their mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import jax
+
+from funcgrad.nn import functional as F
+from funcgrad.nn._conv import layer_errors
+from funcgrad.nn._module import ConfigError, Module, Params
+from funcgrad.nn.functional._conv import IntOrTuple
+from funcgrad.nn.functional._padding import PadMode
+
+__all__ = [
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
+]
+
+
+@dataclass(frozen=True)
+class _PadNd(Module):
+    padding: IntOrTuple
+
+    nd: ClassVar[int]
+    mode: ClassVar[PadMode]
+
+    def __post_init__(self) -> None:
+        p = self.padding
+        ok = isinstance(p, int) or (
+            isinstance(p, tuple | list)
+            and len(p) == 2 * self.nd
+            and all(isinstance(v, int) for v in p)
+        )
+        if not ok:
+            raise ConfigError(
+                f"{type(self).__name__}: padding must be an int or {2 * self.nd} ints (last axis "
+                f"first: left, right, ...), got {p!r}"
+            )
+
+    @property
+    def pads(self) -> tuple[int, ...]:
+        """torch's ``padding`` attribute: ``2 * nd`` ints, last axis first."""
+        p = self.padding
+        return (p,) * (2 * self.nd) if isinstance(p, int) else tuple(p)
+
+    @property
+    def fill(self) -> float | None:
+        return None
+
+    def init(self, key: jax.Array) -> Params:
+        del key
+        return {}
+
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
+        name = type(self).__name__
+        with layer_errors(name):
+            if self.mode != "constant" and x.ndim not in (self.nd + 1, self.nd + 2):
+                raise ValueError(  # torch's words, as its _CircularPadNd says them
+                    f"expected {self.nd + 1}D or {self.nd + 2}D input (got {x.ndim}D input)"
+                )
+            return F.pad(x, self.pads, self.mode, self.fill)
+
+
+@dataclass(frozen=True)
+class _ConstantPadNd(_PadNd):
+    value: float = 0.0
+
+    mode: ClassVar[PadMode] = "constant"
+
+    @property
+    def fill(self) -> float | None:
+        return self.value
+
+
+@dataclass(frozen=True)
+class _ZeroPadNd(_PadNd):
+    mode: ClassVar[PadMode] = "constant"
+
+
+def _doc(family: str, nd: int, what: str, example: str) -> str:
+    layout = {1: "(N, C, W)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
+    order = ("left, right", "left, right, top, bottom", "left, right, top, bottom, front, back")
+    return f"""{what}, as ``torch.nn.{family}{nd}d``, on ``{layout}`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or {2 * nd} ints ``({order[nd - 1]})``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> {example}
+    """
+
+
+@dataclass(frozen=True)
+class ReflectionPad1d(_PadNd):
+    nd: ClassVar[int] = 1
+    mode: ClassVar[PadMode] = "reflect"
+
+
+@dataclass(frozen=True)
+class ReflectionPad2d(_PadNd):
+    nd: ClassVar[int] = 2
+    mode: ClassVar[PadMode] = "reflect"
+
+
+@dataclass(frozen=True)
+class ReflectionPad3d(_PadNd):
+    nd: ClassVar[int] = 3
+    mode: ClassVar[PadMode] = "reflect"
+
+
+@dataclass(frozen=True)
+class ReplicationPad1d(_PadNd):
+    nd: ClassVar[int] = 1
+    mode: ClassVar[PadMode] = "replicate"
+
+
+@dataclass(frozen=True)
+class ReplicationPad2d(_PadNd):
+    nd: ClassVar[int] = 2
+    mode: ClassVar[PadMode] = "replicate"
+
+
+@dataclass(frozen=True)
+class ReplicationPad3d(_PadNd):
+    nd: ClassVar[int] = 3
+    mode: ClassVar[PadMode] = "replicate"
+
+
+@dataclass(frozen=True)
+class CircularPad1d(_PadNd):
+    nd: ClassVar[int] = 1
+    mode: ClassVar[PadMode] = "circular"
+
+
+@dataclass(frozen=True)
+class CircularPad2d(_PadNd):
+    nd: ClassVar[int] = 2
+    mode: ClassVar[PadMode] = "circular"
+
+
+@dataclass(frozen=True)
+class CircularPad3d(_PadNd):
+    nd: ClassVar[int] = 3
+    mode: ClassVar[PadMode] = "circular"
+
+
+@dataclass(frozen=True)
+class ZeroPad1d(_ZeroPadNd):
+    nd: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class ZeroPad2d(_ZeroPadNd):
+    nd: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class ZeroPad3d(_ZeroPadNd):
+    nd: ClassVar[int] = 3
+
+
+@dataclass(frozen=True)
+class ConstantPad1d(_ConstantPadNd):
+    nd: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class ConstantPad2d(_ConstantPadNd):
+    nd: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class ConstantPad3d(_ConstantPadNd):
+    nd: ClassVar[int] = 3
+
+
+# Each family's example: its padding, and what it makes of [0, 1, 2] (1-D), of a (1, 1, 2, 3)
+# image (2-D) and of a (1, 1, 2, 2, 3) volume (3-D).
+_X = {
+    1: "jnp.arange(3.0).reshape(1, 1, 3)",
+    2: "jnp.ones((1, 1, 2, 3))",
+    3: "jnp.ones((1, 1, 2, 2, 3))",
+}
+_FAMILIES = {
+    "ReflectionPad": ("Pad by mirroring the input about its edges", "", [2, 1, 0, 1, 2, 1], 6),
+    "ReplicationPad": ("Pad by repeating the input's edge values", "", [0, 0, 0, 1, 2, 2], 6),
+    "CircularPad": ("Pad by wrapping the input around (periodic)", "", [1, 2, 0, 1, 2, 0], 6),
+    "ZeroPad": ("Pad with zeros (negative pads crop)", "-", [0, 0, 0, 1], 4),
+    "ConstantPad": ("Pad with a constant ``value``", "-", [5, 5, 0, 1], 4),
+}
+for _family, (_what, _sign, _values, _width) in _FAMILIES.items():
+    for _nd in (1, 2, 3):
+        _cls = globals()[f"{_family}{_nd}d"]
+        _pads = f"(2, {_sign}1{', 1, 0' * (_nd - 1)})" + (
+            ", 5.0" if _family == "ConstantPad" else ""
+        )
+        _call = f"{_family}{_nd}d({_pads}).apply({{}}, {_X[_nd]})"
+        _shape = (1, 1, *(3,) * (_nd - 1), _width)
+        _out = f"{_call}[0, 0].tolist()\n        {[float(v) for v in _values]}"
+        _cls.__doc__ = _doc(
+            _family, _nd, _what, _out if _nd == 1 else f"{_call}.shape\n        {_shape}"
+        )
