@@ -453,8 +453,11 @@ def _lp_pool(
         return -_max_pool(where, n, -jnp.abs(input), kernel_size, stride, 0, 1, ceil_mode, False)  # type: ignore[operator]
     out = _avg_pool(where, n, input**norm_type, kernel_size, stride, 0, ceil_mode, True, None)
     size = math.prod(ntuple(kernel_size, n, "kernel_size", where, minimum=1))
-    # torch's formula, sign and abs included: the mean times the window's full size, to 1/p.
-    return ((jnp.sign(out) * jax.nn.relu(jnp.abs(out))) * size) ** (1.0 / norm_type)
+    # torch's formula, sign and abs included: the mean times the window's full size, to 1/p. Its
+    # relu zeroes the gradient only where the result is <= 0, so a NaN window passes NaN back.
+    magnitude = jnp.abs(out)
+    magnitude = jnp.where(magnitude <= 0, jnp.zeros_like(magnitude), magnitude)
+    return ((jnp.sign(out) * magnitude) * size) ** (1.0 / norm_type)
 
 
 def lp_pool1d(
@@ -841,11 +844,13 @@ def _fractional_max_pool(
     shape = (x.shape[0], x.shape[1], n)
     if _random_samples is not None:
         samples = jnp.asarray(_random_samples, x.dtype)
-        if samples.shape != shape:
+        # torch reads the first N rows (one for an unbatched input) and refuses fewer
+        if samples.ndim != 3 or samples.shape[0] < shape[0] or samples.shape[1:] != shape[1:]:
             raise ValueError(
-                f"{where}: _random_samples must have shape (N, C, {n}) = {shape}, got "
-                f"{tuple(samples.shape)}"
+                f"{where}: _random_samples must have shape (at least N, C, {n}) with N, C = "
+                f"{shape[:2]}, got {tuple(samples.shape)}"
             )
+        samples = samples[: shape[0]]
     elif key is not None:
         samples = jax.random.uniform(key, shape, x.dtype)
     else:
