@@ -46,9 +46,13 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda s: True,
         "F.batch_norm returns (y, running_mean, running_var) where torch returns y",
     ),
-    "nn.functional.max_pool2d": (
-        lambda s: bool(s.kwargs.get("return_indices")),
-        "a tuple output: test_pool.py checks return_indices",
+    "nn.functional.fractional_max_pool2d": (
+        lambda s: "_random_samples" not in s.kwargs,
+        "random: test_pool_random.py runs these samples with torch's samples passed to both",
+    ),
+    "nn.functional.fractional_max_pool3d": (
+        lambda s: "_random_samples" not in s.kwargs,
+        "random: test_pool_random.py runs these samples with torch's samples passed to both",
     ),
     "nn.functional.dropout": (
         lambda s: s.kwargs.get("training", True) and s.kwargs.get("p", 0.5) > 0,

@@ -498,6 +498,22 @@ def _tuples(v: Any) -> Any:
     return tuple(_tuples(e) for e in v) if isinstance(v, list) else v
 
 
+def fractional_torch_args(module: Any) -> dict[str, Any]:
+    """The converter's reading of a torch fractional pool's ``_random_samples`` buffer: the samples
+    as nested tuples (a literal in the generated code), or nothing when torch draws them.
+
+    Example:
+        >>> import torch
+        >>> m = torch.nn.FractionalMaxPool2d(2, 3, _random_samples=torch.full((1, 1, 2), 0.5))
+        >>> fractional_torch_args(m), fractional_torch_args(torch.nn.FractionalMaxPool2d(2, 3))
+        ({'_random_samples': (((0.5, 0.5),),)}, {})
+    """
+    samples = getattr(module, "_random_samples", None)
+    if samples is None:
+        return {}
+    return {"_random_samples": _tuples(samples.detach().cpu().double().numpy().tolist())}
+
+
 @dataclass(frozen=True)
 class FractionalMaxPool2d(_FractionalMaxPoolNd):
     """Max over randomly placed windows, as ``torch.nn.FractionalMaxPool2d``.

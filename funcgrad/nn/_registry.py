@@ -250,12 +250,14 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         F.fractional_max_pool2d,
         "FractionalMaxPool2DBackward0",
         op_db=_op("fractional_max_pool2d"),
+        torch_args=_pool.fractional_torch_args,  # its _random_samples buffer, when torch has one
     ),
     LayerEntry(
         _pool.FractionalMaxPool3d,
         F.fractional_max_pool3d,
         "FractionalMaxPool3DBackward0",
         op_db=_op("fractional_max_pool3d"),
+        torch_args=_pool.fractional_torch_args,  # its _random_samples buffer, when torch has one
     ),
     # -- dropout (module_db has no entries; op_db's samples cover the functional form) -----------
     LayerEntry(
