@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -119,10 +120,36 @@ def test_every_torch_layer_in_fg_nn_is_registered() -> None:
     assert {n for n in fg.losses.__all__ if hasattr(torch.nn.functional, n)} == functional
 
 
+def _unpool_example(n: int) -> tuple[Any, Any]:
+    """A torch model that max-pools then unpools (``MaxUnpool`` takes the pool's indices)."""
+    import torch
+
+    class PoolUnpool(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.pool = getattr(torch.nn, f"MaxPool{n}d")(2, return_indices=True)
+            self.unpool = getattr(torch.nn, f"MaxUnpool{n}d")(2)
+
+        def forward(self, x: Any) -> Any:
+            return self.unpool(*self.pool(x))
+
+    return PoolUnpool(), torch.randn(2, 3, *(4,) * n)
+
+
+# Layers without module_db samples that cannot run alone on one input: a torch model using them,
+# and its input.
+CONVERT_EXAMPLES: dict[str, Callable[[], tuple[Any, Any]]] = {
+    f"MaxUnpool{n}d": functools.partial(_unpool_example, n) for n in (1, 2, 3)
+}
+
+
 def _converted_source(name: str) -> str:
     """``fg.interop.convert``'s source for the torch layer alone, built from its first sample."""
     import torch
 
+    if name in CONVERT_EXAMPLES:
+        model, example = CONVERT_EXAMPLES[name]()
+        return fg.interop.convert(model.eval(), example).source
     if fg.nn.LAYERS[name].module_db:
         sample = torch_samples(name, np.float32, train=False)[0]
         args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs

@@ -141,7 +141,9 @@ ND_AVG_CASES = [
 @pytest.mark.parametrize("n, args, kwargs, x_shape", ND_AVG_CASES)
 def test_avg_pool_nd_matches_torch(dtype, n, args, kwargs, x_shape):
     x = np.random.default_rng(1).standard_normal(x_shape)
-    _module_case(getattr(torch.nn, f"AvgPool{n}d"), getattr(fg.nn, f"AvgPool{n}d"), args, kwargs, x, dtype)
+    _module_case(
+        getattr(torch.nn, f"AvgPool{n}d"), getattr(fg.nn, f"AvgPool{n}d"), args, kwargs, x, dtype
+    )
 
 
 LP_CASES = [
@@ -156,7 +158,9 @@ LP_CASES = [
 def test_lp_pool_matches_torch(dtype, n, args, kwargs, x_shape):
     # positive input: a fractional power of a negative value is NaN in both
     x = np.abs(np.random.default_rng(1).standard_normal(x_shape)) + 0.1
-    _module_case(getattr(torch.nn, f"LPPool{n}d"), getattr(fg.nn, f"LPPool{n}d"), args, kwargs, x, dtype)
+    _module_case(
+        getattr(torch.nn, f"LPPool{n}d"), getattr(fg.nn, f"LPPool{n}d"), args, kwargs, x, dtype
+    )
 
 
 # Output sizes that do not divide the input: the windows overlap and differ in size (torch's edges
@@ -196,7 +200,11 @@ def test_adaptive_pool_program_does_not_grow_with_the_output(fn):
 @pytest.mark.parametrize(
     "n, pool_kwargs, x_shape",
     [
-        (1, {"kernel_size": 3, "stride": 1, "padding": 1}, (2, 3, 7)),  # overlapping: shared indices
+        (
+            1,
+            {"kernel_size": 3, "stride": 1, "padding": 1},
+            (2, 3, 7),
+        ),  # overlapping: shared indices
         (2, {"kernel_size": (3, 2), "stride": (2, 1)}, (1, 2, 7, 6)),
         (3, {"kernel_size": 2, "stride": 2, "padding": 1}, (1, 2, 5, 4, 5)),
     ],

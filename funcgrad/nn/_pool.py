@@ -456,8 +456,8 @@ class _FractionalMaxPoolNd(_Pool):
                 f"{name}: give exactly one of output_size and output_ratio, as in PyTorch"
             )
         ratio = self.output_ratio
-        ratios = (ratio,) if ratio is None or isinstance(ratio, int | float) else tuple(ratio)
-        if ratio is not None and not all(0 < r < 1 for r in ratios):
+        ratios = () if ratio is None else (ratio,) if isinstance(ratio, int | float) else ratio
+        if not all(0 < r < 1 for r in ratios):
             raise ConfigError(f"{name}: output_ratio must be between 0 and 1, got {ratio!r}")
         if self._random_samples is not None:
             # Kept as nested tuples: the module stays hashable (a static argument of jax.jit).

@@ -157,7 +157,12 @@ def _max_of_windows(
 
 
 def _strided_positions(
-    k: Sequence[int], s: Sequence[int], d: Sequence[int], pads: Pads, outs: Sequence[int], spatial: Sequence[int]
+    k: Sequence[int],
+    s: Sequence[int],
+    d: Sequence[int],
+    pads: Pads,
+    outs: Sequence[int],
+    spatial: Sequence[int],
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-axis window positions ``(out_a, k_a)`` of a strided pool, and the mask of real ones."""
     positions, masks = [], []
@@ -196,7 +201,9 @@ def _max_pool(
 ) -> MaybeIndices:
     x, unbatched = _batched(input, n, where)
     spatial = x.shape[2:]
-    k, s, d, pads, outs = _geometry(where, spatial, kernel_size, stride, padding, dilation, ceil_mode)
+    k, s, d, pads, outs = _geometry(
+        where, spatial, kernel_size, stride, padding, dilation, ceil_mode
+    )
     dilated = any(di > 1 for di in d)
     if not dilated:
         # reduce_window's VJP (select_and_scatter) is XLA's fast max-pool backward.
@@ -517,9 +524,7 @@ def lp_pool3d(
 # -- adaptive pooling ------------------------------------------------------------------------------
 
 
-def _adaptive_sizes(
-    output_size: OutputSize, spatial: Sequence[int], where: str
-) -> tuple[int, ...]:
+def _adaptive_sizes(output_size: OutputSize, spatial: Sequence[int], where: str) -> tuple[int, ...]:
     """torch's output size: an int for every axis, or one per axis, ``None`` keeping that axis."""
     n = len(spatial)
     sizes = (
@@ -699,7 +704,9 @@ def _max_unpool(
     k = ntuple(kernel_size, n, "kernel_size", where, minimum=1)
     s = k if stride is None else ntuple(stride, n, "stride", where, minimum=1)
     p = ntuple(padding, n, "padding", where)
-    default = [(i - 1) * si + ki - 2 * pi for i, si, ki, pi in zip(x.shape[2:], s, k, p, strict=True)]
+    default = [
+        (i - 1) * si + ki - 2 * pi for i, si, ki, pi in zip(x.shape[2:], s, k, p, strict=True)
+    ]
     if output_size is None:
         sizes = default
     else:
@@ -825,7 +832,9 @@ def _fractional_max_pool(
     if output_size is not None:
         outs = ntuple(output_size, n, "output_size", where, minimum=1)
     elif output_ratio is not None:
-        ratio = (output_ratio,) * n if isinstance(output_ratio, int | float) else tuple(output_ratio)
+        ratio = (
+            (output_ratio,) * n if isinstance(output_ratio, int | float) else tuple(output_ratio)
+        )
         ratio = ratio * n if len(ratio) == 1 else ratio
         if len(ratio) != n:
             raise ValueError(f"{where}: output_ratio must be a float or {n} of them")
