@@ -23,8 +23,8 @@ def test_every_op_db_sample_matches_torch_given_its_samples(dtype, op):
     so values, indices and the VJP must agree exactly (not only in distribution)."""
     n = int(op[-2])
     fn = getattr(F, op.rsplit(".", 1)[1])
-    samples = op_samples(op, dtype, limit=60)
-    assert len(samples) > 30
+    samples = op_samples(op, dtype, limit=16)  # every sample compiles alone: a spread of them
+    assert len(samples) >= 12
     for i, sample in enumerate(samples):
         x = sample.input
         if "_random_samples" not in sample.kwargs:
@@ -60,14 +60,16 @@ def test_windows_drawn_from_a_key_follow_torchs_distribution(n):
 
 def test_same_key_same_windows_and_the_gradient_follows_them():
     layer = fg.nn.FractionalMaxPool2d(2, output_ratio=0.5, return_indices=True)
-    x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 3, 10, 10)), jnp.float32)
+    # 11 -> 5 windows of 2: starts spaced 9/4 apart, so they move with the draw (10 -> 5 would
+    # space them exactly 2 apart, the same windows for every draw)
+    x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 3, 11, 11)), jnp.float32)
     k = jax.random.key(3)
     (v1, i1), (v2, i2) = layer.apply({}, x, key=k), jax.jit(layer.apply)({}, x, key=k)
     np.testing.assert_array_equal(v1, v2)
     np.testing.assert_array_equal(i1, i2)
     assert not np.array_equal(i1, layer.apply({}, x, key=jax.random.key(4))[1])
     g = jax.grad(lambda x: layer.apply({}, x, key=k)[0].sum())(x)
-    flat = np.zeros((2, 3, 100))
+    flat = np.zeros((2, 3, 121))
     np.put_along_axis(flat, np.asarray(i1).reshape(2, 3, -1), 1.0, axis=-1)
     np.testing.assert_array_equal(np.asarray(g).reshape(2, 3, -1), flat)
 
