@@ -131,7 +131,8 @@ def _unpool_example(n: int) -> tuple[Any, Any]:
             self.unpool = getattr(torch.nn, f"MaxUnpool{n}d")(2)
 
         def forward(self, x: Any) -> Any:
-            return self.unpool(*self.pool(x))
+            values, indices = self.pool(x)
+            return self.unpool(values, indices)
 
     return PoolUnpool(), torch.randn(2, 3, *(4,) * n)
 

@@ -104,7 +104,7 @@ def test_no_key_and_no_samples_is_refused_in_eval_too():
 def test_constructor_errors_as_torch(kwargs, message):
     with pytest.raises(ValueError):
         torch.nn.FractionalMaxPool2d(2, **kwargs)
-    with pytest.raises(fg.nn.ConfigError, match=f"FractionalMaxPool2d: {message}"):
+    with pytest.raises(fg.nn.ConfigError, match=f"FractionalMaxPool2d: .*{message}"):
         fg.nn.FractionalMaxPool2d(2, **kwargs)
 
 
