@@ -92,8 +92,17 @@ def test_op_db_samples(dtype: type, entry: Any, op: str) -> None:
         check_op_sample(op_info(op).op, fn, sample, dtype)
 
 
+# Layers whose first module_db sample has no finite differences, and why.
+NO_FINITE_DIFFERENCES = {
+    "LPPool1d": "torch's first sample raises negative values to the power 1.5: the output is NaN "
+    "(torch's too); test_pool.py checks LPPool's gradients on positive input",
+}
+
 GRADCHECK = [
-    Case(name, train, 0) for name, e in TABLE.items() if e.module_db for train in (False, True)
+    Case(name, train, 0)
+    for name, e in TABLE.items()
+    if e.module_db and name not in NO_FINITE_DIFFERENCES
+    for train in (False, True)
 ]
 
 
