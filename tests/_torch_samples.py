@@ -15,6 +15,8 @@ import unittest
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import torch
 from _parity import check_loss, check_module, torch_dtype
@@ -101,11 +103,39 @@ def check_op_sample(
         it = iter(tensors)
         return [next(it) if t else a for a, t in zip(positional, is_tensor, strict=True)]
 
+    first = _check_tuple_output(torch_fn, fn, merge, arrays, kwargs, dtype)
     check_loss(
-        lambda *ts, **kw: torch_fn(*merge(ts), **kw),
-        lambda *xs, **kw: fn(*merge(xs), **kw),
+        lambda *ts, **kw: first(torch_fn(*merge(ts), **kw)),
+        lambda *xs, **kw: first(fn(*merge(xs), **kw)),
         arrays,
         dtype,
         wrt=wrt,
         **kwargs,
     )
+
+
+def _check_tuple_output(
+    torch_fn: Callable[..., Any],
+    fn: Callable[..., Any],
+    merge: Callable[[Sequence[Any]], list[Any]],
+    arrays: Sequence[np.ndarray],
+    kwargs: dict[str, Any],
+    dtype: type,
+) -> Callable[[Any], Any]:
+    """For a function returning ``(values, indices)`` (``return_indices=True``): the integer
+    outputs must equal torch's exactly (int64 under x64, int32 without), and the values go on to
+    the VJP check; the returned function picks them. Otherwise the output as it is."""
+    cast = [a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a for a in arrays]
+    t_kw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    expected = torch_fn(*merge([torch.tensor(a) for a in cast]), **t_kw)
+    if not isinstance(expected, tuple):
+        return lambda out: out
+    j_kw = {k: jnp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    actual = fn(*merge([jnp.asarray(a) for a in cast]), **j_kw)
+    assert isinstance(actual, tuple) and len(actual) == len(expected), "outputs differ in number"
+    index_dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
+    for n, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        if not e.is_floating_point():
+            assert a.dtype == index_dtype, f"output {n} dtype {a.dtype}, expected {index_dtype}"
+            np.testing.assert_array_equal(np.asarray(a), e.numpy(), err_msg=f"output {n}")
+    return lambda out: out[0]

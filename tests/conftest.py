@@ -134,6 +134,9 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
             "subprocess",
         ),
     },
+    "test_pool_random.py": {
+        "test_every_op_db_sample_matches_torch_given_its_samples": ("slow",),  # 16 compiles each
+    },
     "test_layer_table.py": {
         "test_op_db_samples": ("slow",),  # up to 40 op_db samples a functional, each compiled
         "test_finite_differences": ("slow",),

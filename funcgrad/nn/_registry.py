@@ -217,6 +217,9 @@ LAYERS: Mapping[str, LayerEntry] = _table(
     ),
     LayerEntry(_norm.RMSNorm, F.rms_norm, "MulBackward0", op_db=_op("rms_norm")),
     # -- pooling ----------------------------------------------------------------------------------
+    # torch runs the 1-D pools as 2-D ones on an unsqueezed input: their output's grad_fn is the
+    # squeeze (lp_pool's is its final pow).
+    LayerEntry(_pool.MaxPool1d, F.max_pool1d, "SqueezeBackward1", op_db=_op("max_pool1d")),
     LayerEntry(
         _pool.MaxPool2d,
         F.max_pool2d,
@@ -225,7 +228,21 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         op_db=_op("max_pool2d"),
     ),
     LayerEntry(
+        _pool.MaxPool3d, F.max_pool3d, "MaxPool3DWithIndicesBackward0", op_db=_op("max_pool3d")
+    ),
+    LayerEntry(_pool.AvgPool1d, F.avg_pool1d, "SqueezeBackward1", op_db=_op("avg_pool1d")),
+    LayerEntry(
         _pool.AvgPool2d, F.avg_pool2d, "AvgPool2DBackward0", nnx="avg_pool", op_db=_op("avg_pool2d")
+    ),
+    LayerEntry(_pool.AvgPool3d, F.avg_pool3d, "AvgPool3DBackward0", op_db=_op("avg_pool3d")),
+    LayerEntry(_pool.LPPool1d, F.lp_pool1d, "PowBackward0"),
+    LayerEntry(_pool.LPPool2d, F.lp_pool2d, "PowBackward0"),
+    LayerEntry(_pool.LPPool3d, F.lp_pool3d, "PowBackward0"),
+    LayerEntry(
+        _pool.AdaptiveAvgPool1d,
+        F.adaptive_avg_pool1d,
+        "SqueezeBackward1",
+        op_db=_op("adaptive_avg_pool1d"),
     ),
     LayerEntry(
         _pool.AdaptiveAvgPool2d,
@@ -233,6 +250,66 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         "AdaptiveAvgPool2DBackward0",  # torch shows MeanBackward1 for an output of 1x1
         nnx="adaptive_avg_pool",
         op_db=_op("adaptive_avg_pool2d"),
+    ),
+    LayerEntry(
+        _pool.AdaptiveAvgPool3d,
+        F.adaptive_avg_pool3d,
+        "AdaptiveAvgPool3DBackward0",  # MeanBackward1 for an output of 1x1x1
+        op_db=_op("adaptive_avg_pool3d"),
+    ),
+    LayerEntry(
+        _pool.AdaptiveMaxPool1d,
+        F.adaptive_max_pool1d,
+        "SqueezeBackward1",
+        op_db=_op("adaptive_max_pool1d"),
+    ),
+    LayerEntry(
+        _pool.AdaptiveMaxPool2d,
+        F.adaptive_max_pool2d,
+        "AdaptiveMaxPool2DBackward0",
+        op_db=_op("adaptive_max_pool2d"),
+    ),
+    LayerEntry(
+        _pool.AdaptiveMaxPool3d,
+        F.adaptive_max_pool3d,
+        "AdaptiveMaxPool3DBackward0",
+        op_db=_op("adaptive_max_pool3d"),
+    ),
+    # module_db has no MaxUnpool entries: op_db's samples (max_pool's outputs and indices) cover them
+    LayerEntry(
+        _pool.MaxUnpool1d,
+        F.max_unpool1d,
+        "SqueezeBackward1",
+        module_db=False,
+        op_db=_op("max_unpool1d"),
+    ),
+    LayerEntry(
+        _pool.MaxUnpool2d,
+        F.max_unpool2d,
+        "MaxUnpool2DBackward0",
+        module_db=False,
+        op_db=_op("max_unpool2d"),
+    ),
+    LayerEntry(
+        _pool.MaxUnpool3d,
+        F.max_unpool3d,
+        "MaxUnpool3DBackward0",
+        module_db=False,
+        op_db=_op("max_unpool3d"),
+    ),
+    LayerEntry(
+        _pool.FractionalMaxPool2d,
+        F.fractional_max_pool2d,
+        "FractionalMaxPool2DBackward0",
+        op_db=_op("fractional_max_pool2d"),
+        torch_args=_pool.fractional_torch_args,  # its _random_samples buffer, when torch has one
+    ),
+    LayerEntry(
+        _pool.FractionalMaxPool3d,
+        F.fractional_max_pool3d,
+        "FractionalMaxPool3DBackward0",
+        op_db=_op("fractional_max_pool3d"),
+        torch_args=_pool.fractional_torch_args,  # its _random_samples buffer, when torch has one
     ),
     # -- dropout (module_db has no entries; op_db's samples cover the functional form) -----------
     LayerEntry(
