@@ -38,14 +38,23 @@ def _tiny_groups(s: Any) -> bool:
     return size <= 2
 
 
+def _tiny_batch_groups(s: Any) -> bool:
+    """batch_norm normalising with the batch's statistics, with at most two values a channel."""
+    shape = tuple(s.input.shape)
+    batch_stats = s.kwargs.get("training", False) or s.args[0] is None
+    return batch_stats and len(shape) >= 2 and 0 < int(np.prod(shape)) // shape[1] <= 2
+
+
+def _tiny_instances(s: Any) -> bool:
+    """instance_norm normalising each instance with at most two values."""
+    shape = tuple(s.input.shape)
+    return s.kwargs.get("use_input_stats", True) and 0 < int(np.prod(shape[2:])) <= 2
+
+
 # op_db samples left out of the derived test, each with its reason. The defects among them are the
 # next issues' work (the functional batch_norm's return value, Embedding's max_norm); the random and
 # tuple-valued ones have tests of their own.
 LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "nn.functional.batch_norm": (
-        lambda s: True,
-        "F.batch_norm returns (y, running_mean, running_var) where torch returns y",
-    ),
     "nn.functional.max_pool2d": (
         lambda s: bool(s.kwargs.get("return_indices")),
         "a tuple output: test_pool.py checks return_indices",
@@ -77,6 +86,11 @@ def test_op_db_samples(dtype: type, entry: Any, op: str) -> None:
     left_out, _ = LEFT_OUT.get(op, (lambda s: False, ""))
     if op.endswith("_norm") and op != "nn.functional.batch_norm":  # layer, group, RMS... norms
         left_out = _tiny_groups
+    left_out = {  # the norms whose groups are not in their first argument
+        "nn.functional.batch_norm": _tiny_batch_groups,
+        "nn.functional.instance_norm": _tiny_instances,
+        "nn.functional.local_response_norm": lambda s: False,  # a ratio, not a normalisation
+    }.get(op, left_out)
     samples = op_samples(op, dtype, limit=40, keep=lambda s: not left_out(s))
     if not samples:
         pytest.skip(f"every op_db sample of {op} is left out: {LEFT_OUT[op][1]}")

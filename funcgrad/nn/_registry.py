@@ -150,6 +150,23 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         op_db=_op("batch_norm"),
     ),
     LayerEntry(
+        _norm.BatchNorm3d,
+        F.batch_norm,
+        "NativeBatchNormBackward0",
+        nnx="batch_norm",
+        op_db=_op("batch_norm"),
+    ),
+    # instance norm is batch norm over (1, N * C, *) viewed back: torch's grad_fn is the view's
+    LayerEntry(_norm.InstanceNorm1d, F.instance_norm, "ViewBackward0", op_db=_op("instance_norm")),
+    LayerEntry(_norm.InstanceNorm2d, F.instance_norm, "ViewBackward0", op_db=_op("instance_norm")),
+    LayerEntry(_norm.InstanceNorm3d, F.instance_norm, "ViewBackward0", op_db=_op("instance_norm")),
+    LayerEntry(
+        _norm.LocalResponseNorm,
+        F.local_response_norm,
+        "DivBackward0",
+        op_db=_op("local_response_norm"),
+    ),
+    LayerEntry(
         _norm.LayerNorm,
         F.layer_norm,
         "NativeLayerNormBackward0",
