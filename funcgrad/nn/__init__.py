@@ -24,7 +24,14 @@ from funcgrad.nn._activations import (
     Tanh,
 )
 from funcgrad.nn._conv import Conv1d, Conv2d
-from funcgrad.nn._dropout import Dropout, Dropout2d
+from funcgrad.nn._dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 from funcgrad.nn._embedding import Embedding
 from funcgrad.nn._linear import Linear
 from funcgrad.nn._module import (
@@ -51,24 +58,31 @@ from funcgrad.nn._norm import (
 )
 from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
+from funcgrad.nn._resample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from funcgrad.nn._sequential import Sequential
+from funcgrad.nn._shape import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
 
 __all__ = [
     "ELU",
     "GELU",
     "AdaptiveAvgPool2d",
+    "AlphaDropout",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "BatchNorm3d",
     "Batched",
     "Buffers",
+    "ChannelShuffle",
     "ConfigError",
     "Conv1d",
     "Conv2d",
     "Dropout",
+    "Dropout1d",
     "Dropout2d",
+    "Dropout3d",
     "Embedding",
+    "FeatureAlphaDropout",
     "Flatten",
     "GroupNorm",
     "Identity",
@@ -88,6 +102,8 @@ __all__ = [
     "Module",
     "ModuleError",
     "Params",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "RMSNorm",
     "ReLU",
     "Sequential",
@@ -96,6 +112,10 @@ __all__ = [
     "SlowConvolutionWarning",
     "Softmax",
     "Tanh",
+    "Unflatten",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "call_child",
     "child_key",
     "functional",

@@ -159,7 +159,8 @@ class _BatchNorm(Module):
             return y, buffers
         mean, var = buffers["running_mean"], buffers["running_var"]
         if not train:  # eval: running statistics, buffers returned as they came
-            y = F.batch_norm(x, mean, var, w, b, eps=self.eps)
+            with layer_errors(name):
+                y = F.batch_norm(x, mean, var, w, b, eps=self.eps)
             return y, buffers
         count = buffers["num_batches_tracked"] + 1
         # momentum=None is torch's cumulative moving average: the n-th batch weighs 1/n.

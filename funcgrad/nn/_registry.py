@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from funcgrad import losses
 from funcgrad.nn import _activations as act
-from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool
+from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool, _resample, _shape
 from funcgrad.nn import functional as F
 from funcgrad.nn._module import Module
 
@@ -216,6 +216,59 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         module_db=False,
         op_db=_op("dropout2d"),
     ),
+    LayerEntry(
+        _dropout.Dropout1d, F.dropout1d, "MulBackward0", module_db=False, op_db=_op("dropout1d")
+    ),
+    LayerEntry(
+        _dropout.Dropout3d, F.dropout3d, "MulBackward0", module_db=False, op_db=_op("dropout3d")
+    ),
+    LayerEntry(
+        _dropout.AlphaDropout,
+        F.alpha_dropout,
+        "AddBackward0",  # train mode: input * a * mask + b; eval: no node
+        module_db=False,
+        op_db=_op("alpha_dropout"),
+    ),
+    LayerEntry(
+        _dropout.FeatureAlphaDropout,
+        F.feature_alpha_dropout,
+        "AddBackward0",
+        module_db=False,
+        op_db=("nn.functional.feature_alpha_dropout:with_train",),
+    ),
+    # -- resampling (module_db has no entries; op_db's interpolate variants cover them) ---------
+    LayerEntry(
+        _resample.Upsample,
+        F.interpolate,
+        "UpsampleNearest2DBackward0",  # the default mode on (N, C, H, W); each mode its own
+        module_db=False,
+        op_db=tuple(
+            f"nn.functional.interpolate:{mode}"
+            for mode in (
+                "nearest",
+                "nearest-exact",
+                "linear",
+                "bilinear",
+                "bicubic",
+                "trilinear",
+                "area",
+            )
+        ),
+    ),
+    LayerEntry(
+        _resample.UpsamplingNearest2d,
+        F.upsample_nearest,
+        "UpsampleNearest2DBackward0",
+        module_db=False,
+        op_db=_op("upsample_nearest"),
+    ),
+    LayerEntry(
+        _resample.UpsamplingBilinear2d,
+        F.upsample_bilinear,
+        "UpsampleBilinear2DBackward0",
+        module_db=False,
+        op_db=_op("upsample_bilinear"),
+    ),
     # -- activations ------------------------------------------------------------------------------
     LayerEntry(act.ReLU, F.relu, "ReluBackward0", nnx="relu", op_db=_op("relu")),
     LayerEntry(act.Tanh, F.tanh, "TanhBackward0", nnx="tanh", op_db=("tanh",)),
@@ -239,6 +292,30 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         act.Flatten, F.flatten, "ViewBackward0", nnx="flatten", module_db=False, op_db=("flatten",)
     ),
     LayerEntry(act.Identity, None, None, nnx="identity", module_db=False),
+    LayerEntry(
+        _shape.Unflatten, F.unflatten, "ViewBackward0", module_db=False, op_db=("unflatten",)
+    ),
+    LayerEntry(
+        _shape.PixelShuffle,
+        F.pixel_shuffle,
+        "PixelShuffleBackward0",
+        module_db=False,
+        op_db=_op("pixel_shuffle"),
+    ),
+    LayerEntry(
+        _shape.PixelUnshuffle,
+        F.pixel_unshuffle,
+        "PixelUnshuffleBackward0",
+        module_db=False,
+        op_db=_op("pixel_unshuffle"),
+    ),
+    LayerEntry(
+        _shape.ChannelShuffle,
+        F.channel_shuffle,
+        "ChannelShuffleBackward0",
+        module_db=False,
+        op_db=_op("channel_shuffle"),
+    ),
 )
 """Every torch layer funcgrad has, by torch's class name."""
 

@@ -13,8 +13,8 @@ import math
 from collections.abc import Hashable, Sequence
 
 import jax
-import numpy as np
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 __all__ = [
