@@ -139,6 +139,13 @@ _ARGS = {
     "MaxPool2d": (2,),
     "AvgPool2d": (2,),
     "AdaptiveAvgPool2d": (1,),
+    "Upsample": (None, 2.0),
+    "UpsamplingNearest2d": (None, 2.0),
+    "UpsamplingBilinear2d": (None, 2.0),
+    "Unflatten": (1, (2, 2)),
+    "PixelShuffle": (2,),
+    "PixelUnshuffle": (2,),
+    "ChannelShuffle": (2,),
 }
 
 

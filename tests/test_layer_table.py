@@ -67,6 +67,18 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda s: s.kwargs.get("training", True) and s.kwargs.get("p", 0.5) > 0,
         "random in training: test_dropout.py checks it statistically",
     ),
+    "nn.functional.dropout3d": (
+        lambda s: s.kwargs.get("training", True) and 0 < s.kwargs.get("p", 0.5) < 1,
+        "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.alpha_dropout": (
+        lambda s: s.kwargs.get("training", False) and 0 < s.kwargs.get("p", 0.5) < 1,
+        "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.feature_alpha_dropout:with_train": (
+        lambda s: s.kwargs.get("training", False) and 0 < s.kwargs.get("p", 0.5) < 1,
+        "random in training: test_dropout.py checks it statistically",
+    ),
     "nn.functional.embedding": (
         lambda s: bool(s.kwargs.get("max_norm") or s.kwargs.get("scale_grad_by_freq")),
         "max_norm and scale_grad_by_freq are not implemented yet",
@@ -112,8 +124,25 @@ def test_finite_differences(x64: None, case: Case) -> None:
     check_case(TABLE, case, np.float64, gradcheck=True)
 
 
+# Layers without module_db samples that torch cannot build bare or run on an image batch:
+# (constructor arguments, input shape) for the converter's check.
+BUILT_WITH: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {
+    "Dropout1d": ((), (2, 3, 4)),
+    "Dropout3d": ((), (2, 3, 2, 2, 2)),
+    "Upsample": ((None, 2.0), (2, 3, 4, 4)),
+    "UpsamplingNearest2d": ((None, 2.0), (2, 3, 4, 4)),
+    "UpsamplingBilinear2d": ((None, 2.0), (2, 3, 4, 4)),
+    "Unflatten": ((1, (3, 1)), (2, 3, 4, 4)),
+    "PixelShuffle": ((2,), (2, 8, 3, 3)),
+    "PixelUnshuffle": ((2,), (2, 2, 4, 4)),
+    "ChannelShuffle": ((2,), (2, 4, 3, 3)),
+}
+
 # Layers torch's test database has no samples for, and why.
-NO_TORCH_SAMPLES = {"Identity": "it computes nothing: neither module_db nor op_db lists it"}
+NO_TORCH_SAMPLES = {
+    "Identity": "it computes nothing: neither module_db nor op_db lists it",
+    "Dropout1d": "neither module_db nor op_db lists it: test_dropout.py checks it against torch",
+}
 
 # torch.nn names fg.nn has that are containers or bases, not layers of the table.
 NOT_LAYERS = {"Module", "Sequential"}
@@ -138,7 +167,8 @@ def _converted_source(name: str) -> str:
         args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
         (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
     else:  # Dropout, Dropout2d, Flatten, Identity: torch's defaults on an image batch
-        args, kwargs, x = (), {}, torch.randn(2, 3, 4, 4)
+        args, shape = BUILT_WITH.get(name, ((), (2, 3, 4, 4)))
+        kwargs, x = {}, torch.randn(*shape)
     layer = getattr(torch.nn, name)(*args, **kwargs)
     return fg.interop.convert(torch.nn.Sequential(layer).eval(), x.detach()).source
 

@@ -216,9 +216,7 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         module_db=False,
         op_db=_op("dropout2d"),
     ),
-    LayerEntry(
-        _dropout.Dropout1d, F.dropout1d, "MulBackward0", module_db=False, op_db=_op("dropout1d")
-    ),
+    LayerEntry(_dropout.Dropout1d, F.dropout1d, "MulBackward0", module_db=False),  # no op_db
     LayerEntry(
         _dropout.Dropout3d, F.dropout3d, "MulBackward0", module_db=False, op_db=_op("dropout3d")
     ),
@@ -234,7 +232,9 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         F.feature_alpha_dropout,
         "AddBackward0",
         module_db=False,
-        op_db=("nn.functional.feature_alpha_dropout:with_train",),
+        op_db=tuple(
+            f"nn.functional.feature_alpha_dropout:{v}" for v in ("with_train", "without_train")
+        ),
     ),
     # -- resampling (module_db has no entries; op_db's interpolate variants cover them) ---------
     LayerEntry(

@@ -141,7 +141,7 @@ def _along(x: jax.Array, axis: int, taps: Taps) -> jax.Array:
     if w is None:
         return gathered
     gathered = gathered.reshape(x.shape[:axis] + (n_out, k) + x.shape[axis + 1 :])
-    weights = jnp.asarray(w.reshape((n_out, k) + (1,) * (x.ndim - axis - 1)), x.dtype)
+    weights = jnp.asarray(w.reshape((1,) * axis + (n_out, k) + (1,) * (x.ndim - axis - 1)), x.dtype)
     return jnp.sum(gathered * weights, axis=axis + 1)
 
 
