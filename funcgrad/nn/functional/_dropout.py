@@ -255,7 +255,7 @@ def alpha_dropout(
         >>> import jax, jax.numpy as jnp
         >>> x = jax.random.normal(jax.random.PRNGKey(0), (100_000,))
         >>> y = alpha_dropout(x, 0.2, training=True, key=jax.random.PRNGKey(1))
-        >>> round(float(y.mean()), 1), round(float(y.var()), 1)
+        >>> abs(round(float(y.mean()), 1)), round(float(y.var()), 1)
         (0.0, 1.0)
     """
     del inplace

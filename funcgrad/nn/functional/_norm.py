@@ -86,7 +86,7 @@ def batch_norm(
     Example:
         >>> import jax, jax.numpy as jnp
         >>> x = jnp.array([[1.0], [3.0]])
-        >>> batch_norm(x, jnp.zeros(1), jnp.ones(1), training=True, eps=0.0).ravel().tolist()
+        >>> batch_norm(x, jnp.zeros(1), jnp.ones(1), training=True).round(3).ravel().tolist()
         [-1.0, 1.0]
         >>> one = lambda xi: batch_norm(xi[None], None, None, eps=0.0, axis_name="b")[0]
         >>> jax.vmap(one, axis_name="b")(x).ravel().tolist()
@@ -141,13 +141,31 @@ def batch_norm_with_update(
         >>> round(float(mean[0]), 4), round(float(var[0]), 4)
         (0.2, 1.1)
     """
-    if input.ndim < 2 and input.size:
-        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {input.shape}")
     if eps < 0 or (training and eps == 0):  # torch's rule: the batch variance may be 0
         raise ValueError(
             f"batch_norm: eps must be positive{' during training' if training else ''}, but "
             f"got {eps}; use a small positive eps such as 1e-5"
         )
+    return _batch_norm(
+        input, running_mean, running_var, weight, bias, training, momentum, eps, axis_name
+    )
+
+
+def _batch_norm(
+    input: jax.Array,
+    running_mean: jax.Array | None,
+    running_var: jax.Array | None,
+    weight: jax.Array | None,
+    bias: jax.Array | None,
+    training: bool,
+    momentum: float | jax.Array,
+    eps: float,
+    axis_name: Hashable | None,
+) -> tuple[jax.Array, jax.Array | None, jax.Array | None]:
+    """:func:`batch_norm_with_update` without torch's Python-level ``eps`` check (which
+    ``instance_norm``, calling ATen's batch norm directly, does not make)."""
+    if input.ndim < 2 and input.size:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {input.shape}")
     if input.size == 0 and axis_name is None:
         # torch: an empty batch normalises nothing and leaves the running stats as they were
         y = input if input.ndim < 2 else _affine(input, weight, bias)
@@ -277,8 +295,16 @@ def instance_norm_with_update(
 
     # an explicit size, not -1: an empty batch has nothing to infer it from
     flat = jnp.reshape(input, (1, n * c, *input.shape[2:]))
-    y, mean, var = batch_norm_with_update(
-        flat, tiled(running_mean), tiled(running_var), None, None, use_input_stats, momentum, eps
+    y, mean, var = _batch_norm(
+        flat,
+        tiled(running_mean),
+        tiled(running_var),
+        None,
+        None,
+        use_input_stats,
+        momentum,
+        eps,
+        None,
     )
     y = _affine(jnp.reshape(y, input.shape), weight, bias)
     if use_input_stats and running_mean is not None and mean is not None and n:
