@@ -35,6 +35,7 @@ from funcgrad.interop._templates import (
     subscript,
 )
 from funcgrad.interop._torch import import_torch
+from funcgrad.nn import functional as F
 from funcgrad.nn._registry import LAYERS, LOSSES
 
 __all__ = [
@@ -414,7 +415,7 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.nn.functional.feature_alpha_dropout",), (),
         _dropout("F.feature_alpha_dropout", False)),
     Row(("torch.unflatten",), ("unflatten",),
-        SameNamed("F.unflatten", LAYERS["Unflatten"].functional, "unflatten")),
+        SameNamed("F.unflatten", F.unflatten, "unflatten")),
     Row(("torch.flatten",), ("flatten",), _flatten),
     # -- arithmetic ------------------------------------------------------------------------------
     Row(("operator.add", "torch.add"), ("add",), _with_alpha("+")),

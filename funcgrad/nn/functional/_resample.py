@@ -43,7 +43,7 @@ def _scale(acc: type, n_in: int, n_out: int, align_corners: bool, scale: float |
 
 def _source(acc: type, scale: float, n_out: int, align_corners: bool, cubic: bool) -> np.ndarray:
     """torch's ``area_pixel_compute_source_index`` for every output position."""
-    dst = np.arange(n_out, dtype=acc)
+    dst: np.ndarray = np.arange(n_out, dtype=acc)
     if align_corners:
         return acc(scale) * dst
     src = acc(scale) * (dst + acc(0.5)) - acc(0.5)
