@@ -127,16 +127,26 @@ def test_batch_norm_eps_refused_as_torch_refuses_it(eps, train):
     assert "\n" not in str(e.value)
 
 
-def test_layer_norm_on_one_element_gives_torchs_weight_gradient():
-    x = np.random.default_rng(0).standard_normal((4, 1)).astype(np.float64)
-    w, b = np.array([1.5]), np.array([0.2])
+@pytest.mark.parametrize("shape", [(4, 1), (2, 3, 1, 1), (7, 5)])
+def test_layer_norm_weight_gradient_is_torchs_on_one_element_groups(dtype, shape):
+    """On one value per group torch's weight gradient is not 0 but the rounding of its fused
+    rstd * x - rstd * mean; funcgrad's is the same number, to the last bits."""
+    rng = np.random.default_rng(0)
+    x, v = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    ns = shape[1:] if shape[-1] == 1 else shape[-1:]
+    w, b = rng.standard_normal(ns).astype(dtype), np.ones(ns, dtype)
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    torch.nn.functional.layer_norm(xt, (1,), wt, bt).sum().backward()
-    gw, gb = jax.grad(
-        lambda w, b: fg.nn.functional.layer_norm(jnp.asarray(x), (1,), w, b).sum(), (0, 1)
-    )(jnp.asarray(w), jnp.asarray(b))
-    np.testing.assert_allclose(gw, wt.grad.numpy(), atol=1e-12)
-    np.testing.assert_allclose(gb, bt.grad.numpy(), atol=1e-12)
+    (torch.nn.functional.layer_norm(xt, ns, wt, bt) * torch.tensor(v)).sum().backward()
+
+    def f(x, w, b):
+        return (fg.nn.functional.layer_norm(x, ns, w, b) * v).sum()
+
+    for run in (jax.grad(f, (0, 1, 2)), jax.jit(jax.grad(f, (0, 1, 2)))):
+        gx, gw, gb = run(jnp.asarray(x), jnp.asarray(w), jnp.asarray(b))
+        assert np.abs(wt.grad.numpy()).max() > 0
+        np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-5 if dtype is np.float32 else 1e-10)
+        np.testing.assert_allclose(gb, bt.grad.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(gx, xt.grad.numpy(), atol=1e-5 if dtype is np.float32 else 1e-12)
 
 
 IN_CASES = [

@@ -314,6 +314,32 @@ def instance_norm_with_update(
     return y, running_mean, running_var
 
 
+@jax.custom_jvp
+def _fused_multiply_add(a: jax.Array, b: jax.Array, c: jax.Array) -> jax.Array:
+    """``a * b + c`` rounded once, as a hardware FMA: Dekker's exact product ``p + err``, then
+    ``(p + c) + err`` (exact where ``p + c`` cancels, as in a normalised constant)."""
+    p = a * b
+    bits = jnp.finfo(a.dtype).nmant + 1
+    splitter = np.asarray(2.0 ** ((bits + 1) // 2) + 1, a.dtype)
+
+    def split(v: jax.Array) -> tuple[jax.Array, jax.Array]:
+        t = splitter * v
+        hi = t - (t - v)
+        return hi, v - hi
+
+    (ah, al), (bh, bl) = split(a), split(b)
+    err = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return (p + c) + err
+
+
+@_fused_multiply_add.defjvp
+def _fused_multiply_add_jvp(
+    primals: tuple[jax.Array, ...], tangents: tuple[jax.Array, ...]
+) -> tuple[jax.Array, jax.Array]:
+    (a, b, c), (da, db, dc) = primals, tangents
+    return _fused_multiply_add(a, b, c), da * b + a * db + dc
+
+
 def _trailing(
     input: jax.Array, normalized_shape: int | Sequence[int], name: str
 ) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -353,7 +379,13 @@ def layer_norm(
         [[-1.0, 1.0]]
     """
     shape, axes = _trailing(input, normalized_shape, "layer_norm")
-    y = _normalise(input, axes, eps)
+    mean = jnp.mean(input, axis=axes, keepdims=True)
+    rstd = 1 / jnp.sqrt(jnp.mean(jnp.square(input - mean), axis=axes, keepdims=True) + eps)
+    # torch's kernels compute rstd * x - rstd * mean in one fused multiply-add, forward and in
+    # the weight's gradient: on one value per group that is the rounding of rstd * mean, not 0
+    y = _fused_multiply_add(
+        input, jnp.broadcast_to(rstd, input.shape), jnp.broadcast_to(-rstd * mean, input.shape)
+    )
     lead = (1,) * (input.ndim - len(shape))
     if weight is not None:
         y = y * jnp.reshape(weight, lead + shape)
