@@ -381,17 +381,32 @@ def layer_norm(
     shape, axes = _trailing(input, normalized_shape, "layer_norm")
     mean = jnp.mean(input, axis=axes, keepdims=True)
     rstd = 1 / jnp.sqrt(jnp.mean(jnp.square(input - mean), axis=axes, keepdims=True) + eps)
-    # torch's kernels compute rstd * x - rstd * mean in one fused multiply-add, forward and in
-    # the weight's gradient: on one value per group that is the rounding of rstd * mean, not 0
-    y = _fused_multiply_add(
-        input, jnp.broadcast_to(rstd, input.shape), jnp.broadcast_to(-rstd * mean, input.shape)
-    )
+    y = (input - mean) * rstd
     lead = (1,) * (input.ndim - len(shape))
     if weight is not None:
-        y = y * jnp.reshape(weight, lead + shape)
+        # torch's weight gradient sums dy * (rstd * x - rstd * mean), that difference taken in
+        # one fused multiply-add: on a one-value group it is the rounding of rstd * mean, not 0
+        fused = _fused_multiply_add(
+            input, jnp.broadcast_to(rstd, input.shape), jnp.broadcast_to(-rstd * mean, input.shape)
+        )
+        y = _times_weight(y, lax.stop_gradient(fused), jnp.reshape(weight, lead + shape))
     if bias is not None:
         y = y + jnp.reshape(bias, lead + shape)
     return y
+
+
+@jax.custom_jvp
+def _times_weight(y: jax.Array, y_for_weight: jax.Array, weight: jax.Array) -> jax.Array:
+    """``y * weight``, whose derivative in ``weight`` is ``y_for_weight`` (torch's rounding)."""
+    return y * weight
+
+
+@_times_weight.defjvp
+def _times_weight_jvp(
+    primals: tuple[jax.Array, ...], tangents: tuple[jax.Array, ...]
+) -> tuple[jax.Array, jax.Array]:
+    (y, y_for_weight, weight), (dy, _, dweight) = primals, tangents
+    return y * weight, dy * weight + y_for_weight * dweight
 
 
 def group_norm(
