@@ -92,8 +92,14 @@ def check_op_sample(
     """
     positional = [sample.input, *sample.args]
     is_tensor = [isinstance(a, torch.Tensor) for a in positional]
-    arrays = [a.detach().numpy() for a, t in zip(positional, is_tensor, strict=True) if t]
-    wrt = [i for i, a in enumerate(arrays) if np.issubdtype(a.dtype, np.floating)]
+    tensors = [a for a, t in zip(positional, is_tensor, strict=True) if t]
+    arrays = [a.detach().numpy() for a in tensors]
+    # the float tensors the sample differentiates (batch_norm's running statistics are not)
+    wrt = [
+        i
+        for i, (a, t) in enumerate(zip(arrays, tensors, strict=True))
+        if np.issubdtype(a.dtype, np.floating) and t.requires_grad
+    ]
     kwargs = {
         k: v.detach().numpy() if isinstance(v, torch.Tensor) else v
         for k, v in sample.kwargs.items()

@@ -150,6 +150,10 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_to_nnx.py": {
         "test_converted_zoo_matches_torch": ("slow",),
     },
+    "test_resample.py": {
+        # every size rule x align_corners x antialias of a mode against torch, ~10-30 s each
+        "test_interpolate_matches_torch_on_every_argument": ("slow",),
+    },
     # subprocess
     "test_benchmark.py": {
         "test_quick_run_prints_table_and_writes_json": ("subprocess",),

@@ -141,6 +141,13 @@ _ARGS = {
     "AdaptiveAvgPool2d": (1,),
     "Unfold": ((2, 3),),
     "Fold": ((4, 5), (2, 3)),
+    "Upsample": (None, 2.0),
+    "UpsamplingNearest2d": (None, 2.0),
+    "UpsamplingBilinear2d": (None, 2.0),
+    "Unflatten": (1, (2, 2)),
+    "PixelShuffle": (2,),
+    "PixelUnshuffle": (2,),
+    "ChannelShuffle": (2,),
 }
 
 

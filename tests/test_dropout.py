@@ -117,3 +117,132 @@ def test_op_db_dropout_samples_statistically(dtype, name):
         scaled = np.asarray(x) / (1 - p) if p < 1 else np.zeros_like(x)
         ok = np.isclose(y, scaled, rtol=1e-6) | (y == 0)
         assert ok.all(), f"sample {i}: entries neither dropped nor scaled"
+
+
+# -- Dropout1d, Dropout3d, AlphaDropout, FeatureAlphaDropout -----------------------------------
+
+SELU_ALPHA = 1.7580993408473766  # -SELU's negative saturation
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "channel_axes"),
+    [
+        ("Dropout1d", (400, 50, 3), 2),
+        ("Dropout1d", (50, 3), 1),  # one example (C, L)
+        ("Dropout3d", (400, 50, 2, 1, 2), 2),
+        ("Dropout3d", (50, 2, 1, 2), 1),  # one example (C, D, H, W)
+        ("FeatureAlphaDropout", (400, 50, 3), 2),
+    ],
+)
+def test_channel_dropouts_drop_whole_channels_as_torchs(name, shape, channel_axes):
+    p = 0.3
+    x = np.ones(shape, np.float32)
+    y = np.asarray(
+        fg.nn.__dict__[name](p).apply({}, jnp.asarray(x), train=True, key=jax.random.PRNGKey(2))
+    )
+    yt = getattr(torch.nn, name)(p).train()(torch.tensor(x)).numpy()
+    n = int(np.prod(shape[:channel_axes]))
+    for out in (y, yt):
+        per_channel = out.reshape(n, -1)
+        assert (per_channel.min(1) == per_channel.max(1)).all()  # one draw per channel
+    np.testing.assert_allclose(np.unique(y), np.unique(yt), rtol=1e-6)  # the same two values
+    kept = float((y.reshape(n, -1)[:, 0] == y.max()).mean())
+    kept_t = float((yt.reshape(n, -1)[:, 0] == yt.max()).mean())
+    assert abs(kept - (1 - p)) < _binomial_bound(p, n)
+    assert abs(kept - kept_t) < 2 * _binomial_bound(p, n)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_alpha_dropout_keeps_selu_statistics_and_torchs_values(dtype, p):
+    """On standard normal (SELU-normalised) input the output keeps mean 0 and variance 1, and a
+    zero input takes torch's two values (kept: alpha a p, dropped: alpha a (p - 1))."""
+    x = jax.random.normal(jax.random.PRNGKey(0), (N,), dtype)
+    y = fg.nn.AlphaDropout(p).apply({}, x, train=True, key=jax.random.PRNGKey(1))
+    assert abs(float(y.mean())) < 0.05 and abs(float(y.var()) - 1) < 0.05
+    zero = fg.nn.AlphaDropout(p).apply(
+        {}, jnp.zeros(N, dtype), train=True, key=jax.random.PRNGKey(1)
+    )
+    zt = torch.nn.AlphaDropout(p).train()(torch.zeros(N, dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(np.unique(np.asarray(zero)), np.unique(zt), rtol=1e-6)
+    a = 1 / np.sqrt((SELU_ALPHA**2 * p + 1) * (1 - p))
+    np.testing.assert_allclose(
+        np.unique(zt), sorted([SELU_ALPHA * a * (p - 1), SELU_ALPHA * a * p])
+    )
+    kept = float((zero > 0).mean())
+    assert abs(kept - (1 - p)) < _binomial_bound(p, N)
+    assert abs(kept - float((zt > 0).mean())) < 2 * _binomial_bound(p, N)
+    # the same mask for x and for zeros (same key), and the affine map a * x + b between them
+    np.testing.assert_allclose(
+        np.asarray(y - zero),
+        np.where(np.asarray(zero) > 0, a * np.asarray(x), 0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        (fg.nn.Dropout1d(0.3), (4, 6, 5)),
+        (fg.nn.Dropout3d(0.3), (2, 6, 2, 3, 2)),
+        (fg.nn.AlphaDropout(0.3), (4, 6, 5)),
+        (fg.nn.FeatureAlphaDropout(0.3), (4, 6, 5)),
+    ],
+)
+def test_new_dropouts_same_key_same_mask_eval_identity_and_p_edges(layer, shape):
+    x = jnp.asarray(np.random.default_rng(0).standard_normal(shape), jnp.float32)
+    k = jax.random.PRNGKey(7)
+
+    def f(x):
+        return layer.apply({}, x, train=True, key=k)
+
+    y1 = f(x)
+    np.testing.assert_allclose(y1, jax.jit(f)(x), rtol=1e-6)  # jit may fuse a * x + b
+    assert not np.array_equal(y1, layer.apply({}, x, train=True, key=jax.random.PRNGKey(8)))
+    (g,) = jax.vjp(f, x)[1](jnp.ones_like(x))
+    (g0,) = jax.vjp(f, jnp.zeros_like(x))[1](jnp.ones_like(x))
+    np.testing.assert_array_equal(g, g0)  # the mask depends on the key alone
+    gv = np.asarray(g)
+    assert ((gv == 0) | np.isclose(gv, gv.max(), rtol=1e-6)).all()  # masked, or one scale
+    assert layer.apply({}, x) is x  # eval
+    cls = type(layer)
+    np.testing.assert_array_equal(cls(0.0).apply({}, x, train=True), x)
+    torch_zeros = getattr(torch.nn, cls.__name__)(1.0).train()(torch.tensor(np.asarray(x)))
+    np.testing.assert_array_equal(cls(1.0).apply({}, x, train=True, key=k), torch_zeros.numpy())
+    with pytest.raises(fg.nn.ModuleError, match=r"in training draws a random mask; pass key="):
+        layer.apply({}, x, train=True)
+
+
+def test_channel_dropouts_refuse_other_ranks():
+    with pytest.raises(ValueError, match=r"dropout1d: expected 2D or 3D input, but received a 4D"):
+        fg.nn.Dropout1d().apply({}, jnp.ones((2, 3, 4, 4)), train=True, key=jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match=r"dropout3d: expected 4D or 5D input"):
+        fg.nn.functional.dropout3d(jnp.ones((2, 3, 4)), key=jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        fg.nn.functional.feature_alpha_dropout(jnp.ones(3), 0.5, True, key=jax.random.PRNGKey(0))
+    with pytest.raises(ValueError, match=r"use 0 <= p <= 1"):
+        fg.nn.functional.alpha_dropout(jnp.ones(3), 1.5)
+
+
+@pytest.mark.parametrize("name", ["nn.functional.dropout3d", "nn.functional.alpha_dropout"])
+def test_op_db_samples_of_the_new_dropouts_statistically(dtype, name):
+    """torch's own inputs: each entry dropped (0, or alpha dropout's dropped value) or kept."""
+    from _torch_samples import op_samples
+
+    fn = getattr(fg.nn.functional, name.rsplit(".", 1)[1])
+    alpha = name.endswith("alpha_dropout")
+    for i, s in enumerate(op_samples(name, dtype)):
+        x = np.asarray(s.input.detach().numpy())
+        p, training = s.kwargs.get("p", 0.5), s.kwargs.get("training", not alpha)
+        if not alpha and x.ndim not in (4, 5):
+            continue
+        y = np.asarray(fn(jnp.asarray(x), p, training, key=jax.random.PRNGKey(i)))
+        if not training or p in (0, 1) or x.size == 0:
+            continue  # deterministic: tests/test_layer_table.py compares these with torch
+        if alpha:
+            a = 1 / np.sqrt((SELU_ALPHA**2 * p + 1) * (1 - p))
+            kept, dropped = a * x + SELU_ALPHA * a * p, SELU_ALPHA * a * (p - 1) + 0 * x
+        else:
+            kept, dropped = x / (1 - p), 0 * x
+        ok = np.isclose(y, kept, rtol=1e-5, atol=1e-6) | np.isclose(y, dropped, atol=1e-6)
+        assert ok.all(), f"sample {i}: entries neither dropped nor kept"

@@ -38,6 +38,15 @@ CASES: dict[str, tuple[tuple, tuple[int, ...] | None]] = {
     "LogSoftmax": ((-1,), (N, D)),
     "MaxPool2d": ((2,), (N, C, H, H)),
     "Softmax": ((-1,), (N, D)),
+    "Dropout1d": ((0.5,), (N, C, H)),  # on (N, D), one example (C, L): torch squeezes last
+    "Dropout3d": ((0.5,), (N, C, 2, 2, 2)),
+    "Upsample": ((None, 2.0), (N, C, H, H)),
+    "UpsamplingNearest2d": ((None, 2.0), (N, C, H, H)),
+    "UpsamplingBilinear2d": ((None, 2.0), (N, C, H, H)),
+    "Unflatten": ((1, (2, 3)), (N, D)),
+    "PixelShuffle": ((2,), (N, C, H, H)),
+    "PixelUnshuffle": ((2,), (N, C, H, H)),
+    "ChannelShuffle": ((2,), (N, C, H, H)),
 }
 
 

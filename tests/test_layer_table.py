@@ -39,14 +39,23 @@ def _tiny_groups(s: Any) -> bool:
     return size <= 2
 
 
+def _tiny_batch_groups(s: Any) -> bool:
+    """batch_norm normalising with the batch's statistics, with at most two values a channel."""
+    shape = tuple(s.input.shape)
+    batch_stats = s.kwargs.get("training", False) or s.args[0] is None
+    return batch_stats and len(shape) >= 2 and 0 < int(np.prod(shape)) // shape[1] <= 2
+
+
+def _tiny_instances(s: Any) -> bool:
+    """instance_norm normalising each instance with at most two values."""
+    shape = tuple(s.input.shape)
+    return s.kwargs.get("use_input_stats", True) and 0 < int(np.prod(shape[2:])) <= 2
+
+
 # op_db samples left out of the derived test, each with its reason. The defects among them are the
 # next issues' work (the functional batch_norm's return value, Embedding's max_norm); the random and
 # tuple-valued ones have tests of their own.
 LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "nn.functional.batch_norm": (
-        lambda s: True,
-        "F.batch_norm returns (y, running_mean, running_var) where torch returns y",
-    ),
     "nn.functional.fractional_max_pool2d": (
         lambda s: "_random_samples" not in s.kwargs,
         "random: test_pool_random.py runs these samples with torch's samples passed to both",
@@ -61,6 +70,18 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "nn.functional.dropout2d": (
         lambda s: s.kwargs.get("training", True) and s.kwargs.get("p", 0.5) > 0,
+        "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.dropout3d": (
+        lambda s: s.kwargs.get("training", True) and 0 < s.kwargs.get("p", 0.5) < 1,
+        "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.alpha_dropout": (
+        lambda s: s.kwargs.get("training", False) and 0 < s.kwargs.get("p", 0.5) < 1,
+        "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.feature_alpha_dropout/with_train": (
+        lambda s: s.kwargs.get("training", False) and 0 < s.kwargs.get("p", 0.5) < 1,
         "random in training: test_dropout.py checks it statistically",
     ),
     "nn.functional.embedding": (
@@ -82,6 +103,11 @@ def test_op_db_samples(dtype: type, entry: Any, op: str) -> None:
     left_out, _ = LEFT_OUT.get(op, (lambda s: False, ""))
     if op.endswith("_norm") and op != "nn.functional.batch_norm":  # layer, group, RMS... norms
         left_out = _tiny_groups
+    left_out = {  # the norms whose groups are not in their first argument
+        "nn.functional.batch_norm": _tiny_batch_groups,
+        "nn.functional.instance_norm": _tiny_instances,
+        "nn.functional.local_response_norm": lambda s: False,  # a ratio, not a normalisation
+    }.get(op, left_out)
     samples = op_samples(op, dtype, limit=40, keep=lambda s: not left_out(s))
     if not samples:
         pytest.skip(f"every op_db sample of {op} is left out: {LEFT_OUT[op][1]}")
@@ -112,10 +138,25 @@ def test_finite_differences(x64: None, case: Case) -> None:
     check_case(TABLE, case, np.float64, gradcheck=True)
 
 
+# Layers without module_db samples that torch cannot build bare or run on an image batch:
+# (constructor arguments, input shape) for the converter's check.
+BUILT_WITH: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {
+    "Dropout1d": ((), (2, 3, 4)),
+    "Dropout3d": ((), (2, 3, 2, 2, 2)),
+    "Upsample": ((None, 2.0), (2, 3, 4, 4)),
+    "UpsamplingNearest2d": ((None, 2.0), (2, 3, 4, 4)),
+    "UpsamplingBilinear2d": ((None, 2.0), (2, 3, 4, 4)),
+    "Unflatten": ((1, (3, 1)), (2, 3, 4, 4)),
+    "PixelShuffle": ((2,), (2, 8, 3, 3)),
+    "PixelUnshuffle": ((2,), (2, 2, 4, 4)),
+    "ChannelShuffle": ((2,), (2, 4, 3, 3)),
+}
+
 # Layers torch's test database has no samples for, and why.
 NO_TORCH_SAMPLES = {
     "Identity": "it computes nothing: neither module_db nor op_db lists it",
     "Fold": "neither module_db nor op_db lists it: tests/test_conv.py checks it against torch",
+    "Dropout1d": "neither module_db nor op_db lists it: test_dropout.py checks it against torch",
 }
 
 # torch.nn names fg.nn has that are containers or bases, not layers of the table.
@@ -171,7 +212,8 @@ def _converted_source(name: str) -> str:
         args, kwargs, shape = NO_MODULE_DB[name]
         x = torch.randn(*shape)
     else:  # Dropout, Dropout2d, Flatten, Identity: torch's defaults on an image batch
-        args, kwargs, x = (), {}, torch.randn(2, 3, 4, 4)
+        args, shape = BUILT_WITH.get(name, ((), (2, 3, 4, 4)))
+        kwargs, x = {}, torch.randn(*shape)
     layer = getattr(torch.nn, name)(*args, **kwargs)
     return fg.interop.convert(torch.nn.Sequential(layer).eval(), x.detach()).source
 

@@ -75,18 +75,115 @@ def test_buffers_names_dtypes_and_eval_identity(dtype):
     assert fg.nn.BatchNorm1d(3, track_running_stats=False).init_buffers() == {}
 
 
-def test_functional_batch_norm_returns_stats_and_leaves_eval_stats():
+def test_functional_batch_norm_returns_torchs_value_and_the_update_its_stats():
     x = jnp.asarray(np.random.default_rng(0).standard_normal((8, 3)), jnp.float32)
     rm, rv = jnp.zeros(3), jnp.ones(3)
-    y, m, v = fg.nn.functional.batch_norm(x, rm, rv, training=True, momentum=0.5)
+    F = fg.nn.functional
+    y, m, v = F.batch_norm_with_update(x, rm, rv, training=True, momentum=0.5)
     xt = torch.tensor(np.asarray(x))
     rmt, rvt = torch.zeros(3), torch.ones(3)
     yt = torch.nn.functional.batch_norm(xt, rmt, rvt, training=True, momentum=0.5)
     np.testing.assert_allclose(y, yt.numpy(), atol=1e-5)
     np.testing.assert_allclose(m, rmt.numpy(), atol=1e-6)
     np.testing.assert_allclose(v, rvt.numpy(), atol=1e-6)
-    _, m2, v2 = fg.nn.functional.batch_norm(x, m, v, training=False)
+    # F.batch_norm returns what torch's returns: the output alone
+    np.testing.assert_array_equal(F.batch_norm(x, rm, rv, training=True, momentum=0.5), y)
+    _, m2, v2 = F.batch_norm_with_update(x, m, v, training=False)
     assert m2 is m and v2 is v
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4), (0,)])
+@pytest.mark.parametrize("training", [True, False])
+def test_functional_batch_norm_of_an_empty_input_is_empty_as_torchs(shape, training):
+    c = shape[1] if len(shape) > 1 else 0
+    x = np.zeros(shape, np.float32)
+    rm, rv = np.zeros(c, np.float32), np.ones(c, np.float32)
+    want = torch.nn.functional.batch_norm(
+        torch.tensor(x), torch.tensor(rm), torch.tensor(rv), training=training
+    )
+    got = fg.nn.functional.batch_norm(
+        jnp.asarray(x), jnp.asarray(rm), jnp.asarray(rv), None, None, training
+    )
+    assert got.shape == tuple(want.shape)
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("eps", [0.0, -1.0])
+def test_batch_norm_eps_refused_as_torch_refuses_it(eps, train):
+    x = torch.randn(2, 3, 2, 2, 2)
+    try:
+        torch.nn.BatchNorm3d(3, eps=eps).train(train)(x)
+        torch_refuses = False
+    except ValueError:
+        torch_refuses = True
+    assert torch_refuses == (train or eps < 0)
+    bn = fg.nn.BatchNorm3d(3, eps=eps)
+    args = (bn.init(None), jnp.asarray(x.numpy()))
+    if not torch_refuses:
+        bn.apply(*args, buffers=bn.init_buffers(), train=train)
+        return
+    with pytest.raises(ValueError, match="BatchNorm3d: batch_norm: eps must be positive") as e:
+        bn.apply(*args, buffers=bn.init_buffers(), train=train)
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("shape", [(4, 1), (2, 3, 1, 1), (7, 5)])
+def test_layer_norm_weight_gradient_is_torchs_on_one_element_groups(dtype, shape):
+    """On one value per group torch's weight gradient is not 0 but the rounding of its fused
+    rstd * x - rstd * mean; funcgrad's is the same number, to the last bits."""
+    rng = np.random.default_rng(0)
+    x, v = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    ns = shape[1:] if shape[-1] == 1 else shape[-1:]
+    w, b = rng.standard_normal(ns).astype(dtype), np.ones(ns, dtype)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    (torch.nn.functional.layer_norm(xt, ns, wt, bt) * torch.tensor(v)).sum().backward()
+
+    def f(x, w, b):
+        return (fg.nn.functional.layer_norm(x, ns, w, b) * v).sum()
+
+    for run in (jax.grad(f, (0, 1, 2)), jax.jit(jax.grad(f, (0, 1, 2)))):
+        gx, gw, gb = run(jnp.asarray(x), jnp.asarray(w), jnp.asarray(b))
+        assert np.abs(wt.grad.numpy()).max() > 0
+        np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-5 if dtype is np.float32 else 1e-10)
+        np.testing.assert_allclose(gb, bt.grad.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(gx, xt.grad.numpy(), atol=1e-5 if dtype is np.float32 else 1e-12)
+
+
+IN_CASES = [
+    ("InstanceNorm1d", (4,), {}, (3, 4, 7)),
+    ("InstanceNorm1d", (4,), {"affine": True, "track_running_stats": True}, (3, 4, 7)),
+    ("InstanceNorm2d", (3,), {"affine": True}, (2, 3, 5, 4)),
+    ("InstanceNorm2d", (3, 1e-3, 0.3, False, True), {}, (2, 3, 5, 4)),
+    ("InstanceNorm2d", (3, 1e-3, None, True, True), {"bias": False}, (2, 3, 5, 4)),
+    ("InstanceNorm3d", (2,), {"track_running_stats": True}, (2, 2, 3, 4, 3)),
+]
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize(("name", "args", "kwargs", "shape"), IN_CASES)
+def test_instance_norm_matches_torch_over_steps(dtype, train, name, args, kwargs, shape):
+    torch.manual_seed(0)
+    ref = randomise(getattr(torch.nn, name)(*args, **kwargs), seed=0)
+    check_steps(ref, getattr(fg.nn, name)(*args, **kwargs), _inputs(shape, 3), dtype, train=train)
+
+
+def test_instance_norm_refuses_what_torch_refuses():
+    with pytest.raises(fg.nn.ModuleError, match=r"InstanceNorm2d expected 3D or 4D input"):
+        fg.nn.InstanceNorm2d(3).apply({}, jnp.ones((2, 3)))
+    layer = fg.nn.InstanceNorm1d(3, affine=True)
+    with pytest.raises(fg.nn.ModuleError, match=r"match num_features \(3\), but got: 4"):
+        layer.apply(layer.init(None), jnp.ones((2, 4, 5)))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        fg.nn.InstanceNorm1d(3).apply({}, jnp.ones((2, 3, 1)), train=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "shape"),
+    [((2,), (2, 5, 3)), ((3, 1e-2, 0.5, 2.0), (2, 6, 3, 4)), ((4,), (1, 7, 2, 2, 3))],
+)
+def test_local_response_norm_matches_torch(dtype, args, shape):
+    ref = torch.nn.LocalResponseNorm(*args)
+    check_steps(ref, fg.nn.LocalResponseNorm(*args), _inputs(shape, 1), dtype, train=True)
 
 
 def test_batch_norm_needs_the_batch_or_its_axis_name():

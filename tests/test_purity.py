@@ -217,6 +217,17 @@ LAYER_EXAMPLES: dict[str, tuple[tuple[Any, ...], tuple[int, ...], Any]] = {
     "Identity": ((), (2, 5), jnp.float32),
     "Unfold": (((2, 3),), (2, 3, 5, 6), jnp.float32),
     "Fold": (((4, 5), (2, 3)), (2, 12, 9), jnp.float32),
+    "Dropout1d": ((0.5,), (2, 3, 4), jnp.float32),
+    "Dropout3d": ((0.5,), (2, 3, 2, 2, 2), jnp.float32),
+    "AlphaDropout": ((0.5,), (2, 5), jnp.float32),
+    "FeatureAlphaDropout": ((0.5,), (2, 3, 4), jnp.float32),
+    "Upsample": ((None, 2.0, "bicubic"), (1, 2, 3, 3), jnp.float32),
+    "UpsamplingNearest2d": ((None, 2.0), (1, 2, 3, 3), jnp.float32),
+    "UpsamplingBilinear2d": ((None, 2.0), (1, 2, 3, 3), jnp.float32),
+    "Unflatten": ((1, (2, 2)), (2, 4), jnp.float32),
+    "PixelShuffle": ((2,), (1, 4, 2, 2), jnp.float32),
+    "PixelUnshuffle": ((2,), (1, 1, 4, 4), jnp.float32),
+    "ChannelShuffle": ((2,), (1, 4, 2, 2), jnp.float32),
 }
 
 MODEL_EXAMPLES: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {

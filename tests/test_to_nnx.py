@@ -38,6 +38,7 @@ LAYERS = [
     ("BatchNorm2d", (3,), {"affine": False}, (4, 3, 5, 5)),
     ("BatchNorm2d", (3,), {"bias": False}, (4, 3, 5, 5)),
     ("BatchNorm2d", (3,), {"track_running_stats": False}, (4, 3, 5, 5)),
+    ("BatchNorm3d", (3,), {}, (2, 3, 3, 4, 4)),
     ("LayerNorm", ([4, 5],), {}, (2, 3, 4, 5)),
     ("LayerNorm", (5,), {"bias": False}, (3, 5)),
     ("LayerNorm", (5,), {"elementwise_affine": False}, (3, 5)),

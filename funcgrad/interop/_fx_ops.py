@@ -35,6 +35,7 @@ from funcgrad.interop._templates import (
     subscript,
 )
 from funcgrad.interop._torch import import_torch
+from funcgrad.nn import functional as F
 from funcgrad.nn._registry import LAYERS, LOSSES
 
 __all__ = [
@@ -74,9 +75,15 @@ class Row(NamedTuple):
 _NOT_SAME_NAMED = {
     "dropout": "needs a key, folded from the node's name",
     "dropout2d": "needs a key, folded from the node's name",
+    "dropout1d": "needs a key, folded from the node's name",
+    "dropout3d": "needs a key, folded from the node's name",
+    "alpha_dropout": "needs a key, folded from the node's name",
+    "feature_alpha_dropout": "needs a key, folded from the node's name",
+    "unflatten": "not in torch.nn.functional; torch.unflatten and x.unflatten(1, (2, 3))",
     "softmax": "torch's dtype= is a cast of the input",
     "log_softmax": "torch's dtype= is a cast of the input",
-    "batch_norm": "torch updates the running statistics in place; funcgrad returns them",
+    "batch_norm": "torch updates the running statistics in place; F.batch_norm_with_update "
+    "returns them",
     "flatten": "not in torch.nn.functional; torch.flatten and x.flatten(1) write the dims given",
 }
 
@@ -129,12 +136,13 @@ def _softmax(fn: str) -> Template:
     return t
 
 
-def _dropout(fn: str) -> Template:
+def _dropout(fn: str, default: bool = True) -> Template:
     def t(
-        ctx: Context, input: Code, p: Any = 0.5, training: Any = True, inplace: Any = False
+        ctx: Context, input: Code, p: Any = 0.5, training: Any = default, inplace: Any = False
     ) -> str:
-        # torch's default is training=True (even in eval); only a literal False needs no key.
-        if given(training) and training.value is False:
+        # torch's default is training=True (even in eval; alpha dropout's is False): only a
+        # literal False needs no key.
+        if (given(training) and training.value is False) or (not given(training) and not default):
             return f"{input}"
         p_code = p if given(p) else repr(p)
         train = training if given(training) else "True"
@@ -401,6 +409,13 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.nn.functional.max_pool2d_with_indices",), (), _max_pool_with_indices),
     Row(("torch.nn.functional.dropout",), (), _dropout("F.dropout")),
     Row(("torch.nn.functional.dropout2d",), (), _dropout("F.dropout2d")),
+    Row(("torch.nn.functional.dropout1d",), (), _dropout("F.dropout1d")),
+    Row(("torch.nn.functional.dropout3d",), (), _dropout("F.dropout3d")),
+    Row(("torch.nn.functional.alpha_dropout",), (), _dropout("F.alpha_dropout", False)),
+    Row(("torch.nn.functional.feature_alpha_dropout",), (),
+        _dropout("F.feature_alpha_dropout", False)),
+    Row(("torch.unflatten",), ("unflatten",),
+        SameNamed("F.unflatten", F.unflatten, "unflatten")),
     Row(("torch.flatten",), ("flatten",), _flatten),
     # -- arithmetic ------------------------------------------------------------------------------
     Row(("operator.add", "torch.add"), ("add",), _with_alpha("+")),

@@ -33,7 +33,14 @@ from funcgrad.nn._conv import (
     Fold,
     Unfold,
 )
-from funcgrad.nn._dropout import Dropout, Dropout2d
+from funcgrad.nn._dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
 from funcgrad.nn._embedding import Embedding
 from funcgrad.nn._linear import Linear
 from funcgrad.nn._module import (
@@ -46,7 +53,18 @@ from funcgrad.nn._module import (
     call_child,
     child_key,
 )
-from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
+from funcgrad.nn._norm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from funcgrad.nn._padding import (
     CircularPad1d,
     CircularPad2d,
@@ -87,7 +105,9 @@ from funcgrad.nn._pool import (
     MaxUnpool3d,
 )
 from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
+from funcgrad.nn._resample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from funcgrad.nn._sequential import Sequential
+from funcgrad.nn._shape import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
 
 __all__ = [
     "ELU",
@@ -99,23 +119,32 @@ __all__ = [
     "AdaptiveMaxPool2d",
     "AdaptiveMaxPool3d",
     "AvgPool1d",
+    "AlphaDropout",
     "AvgPool2d",
     "AvgPool3d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "BatchNorm3d",
     "Batched",
     "Buffers",
+    "ChannelShuffle",
     "ConfigError",
     "Conv1d",
     "Conv2d",
     "Dropout",
+    "Dropout1d",
     "Dropout2d",
+    "Dropout3d",
     "Embedding",
+    "FeatureAlphaDropout",
     "Flatten",
     "FractionalMaxPool2d",
     "FractionalMaxPool3d",
     "GroupNorm",
     "Identity",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
     "LAYERS",
     "LOSSES",
     "LPPool1d",
@@ -126,6 +155,7 @@ __all__ = [
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "LocalResponseNorm",
     "LogSoftmax",
     "MaxPool1d",
     "MaxPool2d",
@@ -136,6 +166,8 @@ __all__ = [
     "Module",
     "ModuleError",
     "Params",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "RMSNorm",
     "ReLU",
     "Sequential",
@@ -144,6 +176,10 @@ __all__ = [
     "SlowConvolutionWarning",
     "Softmax",
     "Tanh",
+    "Unflatten",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
     "call_child",
     "child_key",
     "Conv3d",

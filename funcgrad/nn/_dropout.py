@@ -1,19 +1,32 @@
-"""Dropout layers: torch's ``Dropout`` and ``Dropout2d``, the mask drawn from an explicit key."""
+"""Dropout layers: torch's ``Dropout``, ``Dropout1d``/``2d``/``3d``, ``AlphaDropout`` and
+``FeatureAlphaDropout``, the mask drawn from an explicit key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import jax
 
 from funcgrad.nn import functional as F
 from funcgrad.nn._module import Buffers, ConfigError, Module, ModuleError, Params
 
-__all__ = ["Dropout", "Dropout2d"]
+__all__ = [
+    "AlphaDropout",
+    "Dropout",
+    "Dropout1d",
+    "Dropout2d",
+    "Dropout3d",
+    "FeatureAlphaDropout",
+]
 
 
 @dataclass(frozen=True)
 class _Dropout(Module):
+    # the functional form (F.dropout, ...); a staticmethod so it is not bound to the instance
+    fn: ClassVar[staticmethod[..., Any]]
+
     p: float = 0.5
     inplace: bool = False  # torch's signature; meaningless for a pure function, ignored
 
@@ -36,7 +49,7 @@ class _Dropout(Module):
                 f"{type(self).__name__}(p={self.p}) in training draws a random mask; pass "
                 "key= to apply (model.apply(params, x, train=True, key=jax.random.PRNGKey(0)))"
             )
-        fn = F.dropout if isinstance(self, Dropout) else F.dropout2d
+        fn: Callable[..., jax.Array] = self.fn
         try:
             return fn(x, self.p, train, key=key), buffers
         except ValueError as e:
@@ -60,6 +73,8 @@ class Dropout(_Dropout):
         True
     """
 
+    fn = staticmethod(F.dropout)
+
 
 @dataclass(frozen=True)
 class Dropout2d(_Dropout):
@@ -71,3 +86,64 @@ class Dropout2d(_Dropout):
         >>> bool((y.min(axis=(2, 3)) == y.max(axis=(2, 3))).all())
         True
     """
+
+    fn = staticmethod(F.dropout2d)
+
+
+@dataclass(frozen=True)
+class Dropout1d(_Dropout):
+    """torch's ``nn.Dropout1d``: in training zero whole channels of ``(N, C, L)`` or ``(C, L)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> y = Dropout1d(0.5).apply({}, jnp.ones((2, 8, 5)), train=True, key=jax.random.PRNGKey(1))
+        >>> bool((y.min(axis=2) == y.max(axis=2)).all())
+        True
+    """
+
+    fn = staticmethod(F.dropout1d)
+
+
+@dataclass(frozen=True)
+class Dropout3d(_Dropout):
+    """torch's ``nn.Dropout3d``: in training zero whole channels of ``(N, C, D, H, W)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> x = jnp.ones((2, 8, 2, 2, 2))
+        >>> y = Dropout3d(0.5).apply({}, x, train=True, key=jax.random.PRNGKey(1))
+        >>> bool((y.min(axis=(2, 3, 4)) == y.max(axis=(2, 3, 4))).all())
+        True
+    """
+
+    fn = staticmethod(F.dropout3d)
+
+
+@dataclass(frozen=True)
+class AlphaDropout(_Dropout):
+    """torch's ``nn.AlphaDropout``: dropout for SELU networks, keeping mean 0 and variance 1.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> x = jax.random.normal(jax.random.PRNGKey(0), (100_000,))
+        >>> y = AlphaDropout(0.2).apply({}, x, train=True, key=jax.random.PRNGKey(1))
+        >>> abs(round(float(y.mean()), 1)), round(float(y.std()), 1)
+        (0.0, 1.0)
+    """
+
+    fn = staticmethod(F.alpha_dropout)
+
+
+@dataclass(frozen=True)
+class FeatureAlphaDropout(_Dropout):
+    """torch's ``nn.FeatureAlphaDropout``: alpha dropout of whole channels of ``(N, C, *)``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> x = jnp.ones((2, 8, 3))
+        >>> y = FeatureAlphaDropout(0.5).apply({}, x, train=True, key=jax.random.PRNGKey(1))
+        >>> bool((y.min(axis=2) == y.max(axis=2)).all())
+        True
+    """
+
+    fn = staticmethod(F.feature_alpha_dropout)

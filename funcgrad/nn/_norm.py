@@ -1,4 +1,5 @@
-"""Normalisation layers: torch's ``BatchNorm1d``/``BatchNorm2d`` (with buffers), ``LayerNorm``, ``GroupNorm``.
+"""Normalisation layers: torch's batch and instance norms (with buffers), ``LayerNorm``, ``GroupNorm``,
+``RMSNorm`` and ``LocalResponseNorm``.
 
 Batch norm is the one layer whose output for an example depends on the other examples of the batch.
 Called on the batch, it works as torch's. Written for one example and ``vmap``-ed, it needs the
@@ -21,7 +22,18 @@ from funcgrad.nn import functional as F
 from funcgrad.nn._conv import layer_errors
 from funcgrad.nn._module import Buffers, ConfigError, Module, ModuleError, Params
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm", "RMSNorm"]
+__all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "BatchNorm3d",
+    "GroupNorm",
+    "InstanceNorm1d",
+    "InstanceNorm2d",
+    "InstanceNorm3d",
+    "LayerNorm",
+    "LocalResponseNorm",
+    "RMSNorm",
+]
 
 _NEEDS_BATCH = (
     "batch norm normalises each channel with statistics over the whole batch, so it needs the "
@@ -41,7 +53,7 @@ def _affine_params(shape: tuple[int, ...], weight: bool, bias: bool) -> Params:
 
 @dataclass(frozen=True)
 class _BatchNorm(Module):
-    """The body of ``BatchNorm1d`` and ``BatchNorm2d``; subclasses set the accepted input ranks."""
+    """The body of ``BatchNorm1d``/``2d``/``3d``; subclasses set the accepted input ranks."""
 
     num_features: int
     eps: float = 1e-5
@@ -143,19 +155,18 @@ class _BatchNorm(Module):
         w, b, name = params.get("weight"), params.get("bias"), type(self).__name__
         if not self.track_running_stats:
             with layer_errors(name), _named_axis(name, self.axis_name):
-                y, _, _ = F.batch_norm(
-                    x, None, None, w, b, True, 0.0, self.eps, axis_name=self.axis_name
-                )
+                y = F.batch_norm(x, None, None, w, b, True, 0.0, self.eps, axis_name=self.axis_name)
             return y, buffers
         mean, var = buffers["running_mean"], buffers["running_var"]
         if not train:  # eval: running statistics, buffers returned as they came
-            y, _, _ = F.batch_norm(x, mean, var, w, b, eps=self.eps)
+            with layer_errors(name):
+                y = F.batch_norm(x, mean, var, w, b, eps=self.eps)
             return y, buffers
         count = buffers["num_batches_tracked"] + 1
         # momentum=None is torch's cumulative moving average: the n-th batch weighs 1/n.
         momentum = 1.0 / count if self.momentum is None else self.momentum
         with layer_errors(name), _named_axis(name, self.axis_name):
-            y, mean, var = F.batch_norm(
+            y, mean, var = F.batch_norm_with_update(
                 x, mean, var, w, b, True, momentum, self.eps, axis_name=self.axis_name
             )
         return y, {"running_mean": mean, "running_var": var, "num_batches_tracked": count}
@@ -241,7 +252,210 @@ class BatchNorm2d(_BatchNorm):
     _RANKS: ClassVar[tuple[int, ...]] = (4,)
     _SHAPES: ClassVar[str] = "(N, C, H, W)"
     _EXAMPLE: ClassVar[str] = "(C, H, W)"
-    _OTHER: ClassVar[str] = "use BatchNorm1d for (N, C) or (N, C, L)"
+    _OTHER: ClassVar[str] = "use BatchNorm1d for (N, C) or (N, C, L), BatchNorm3d for 5-D"
+
+
+@dataclass(frozen=True)
+class BatchNorm3d(_BatchNorm):
+    """torch's ``nn.BatchNorm3d`` on ``(N, C, D, H, W)``; see :class:`BatchNorm1d` for the modes.
+
+    Args:
+        num_features: the channel count ``C``.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' update weight; ``None`` is a cumulative average.
+        affine: whether there are learnable ``weight`` and ``bias`` params.
+        track_running_stats: whether there are running-statistics buffers; without them both
+            modes normalise with the batch's statistics.
+        bias: with ``affine``, whether there is a learnable ``bias``.
+        axis_name: the ``jax.vmap`` axis name of the batch, when each call sees one example
+            ``(C, D, H, W)``; see :class:`BatchNorm1d`.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> bn = BatchNorm3d(2)
+        >>> y, b = bn.apply(bn.init(None), jnp.ones((2, 2, 3, 3, 3)), buffers=bn.init_buffers())
+        >>> y.shape, sorted(b)
+        ((2, 2, 3, 3, 3), ['num_batches_tracked', 'running_mean', 'running_var'])
+    """
+
+    _RANKS: ClassVar[tuple[int, ...]] = (5,)
+    _SHAPES: ClassVar[str] = "(N, C, D, H, W)"
+    _EXAMPLE: ClassVar[str] = "(C, D, H, W)"
+    _OTHER: ClassVar[str] = "use BatchNorm1d or BatchNorm2d for fewer axes"
+
+
+@dataclass(frozen=True)
+class _InstanceNorm(Module):
+    """The body of ``InstanceNorm1d``/``2d``/``3d``; subclasses set the spatial rank."""
+
+    num_features: int
+    eps: float = 1e-5
+    momentum: float | None = 0.1
+    affine: bool = False
+    track_running_stats: bool = False
+    _: KW_ONLY
+    bias: bool = True
+
+    _SPATIAL: ClassVar[int] = 1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_features, int) or self.num_features < 0:
+            raise ConfigError(
+                f"{type(self).__name__}({self.num_features!r}): num_features is the channel "
+                "count; give a non-negative int"
+            )
+
+    def init(self, key: jax.Array) -> Params:
+        del key
+        return _affine_params((self.num_features,), self.affine, self.affine and self.bias)
+
+    def init_buffers(self) -> Buffers:
+        if not self.track_running_stats:
+            return {}
+        # num_batches_tracked is in torch's state_dict, but instance norm never counts it up
+        return {
+            "running_mean": jnp.zeros((self.num_features,)),
+            "running_var": jnp.ones((self.num_features,)),
+            "num_batches_tracked": jnp.zeros((), dtype=int),
+        }
+
+    def forward(
+        self, params: Params, x: jax.Array, *, buffers: Buffers, train: bool, key: jax.Array | None
+    ) -> tuple[jax.Array, Buffers]:
+        del key
+        name, rank = type(self).__name__, self._SPATIAL + 1  # an unbatched example's rank
+        if x.ndim not in (rank, rank + 1):
+            raise ModuleError(
+                f"{name} expected {rank}D or {rank + 1}D input (got {x.ndim}D input, shape "
+                f"{x.shape}); give (N, C, *spatial) or one example (C, *spatial)"
+            )
+        one = x.ndim == rank
+        batch = x[None] if one else x
+        tracked = self.track_running_stats
+        if batch.shape[1] != self.num_features and (self.affine or tracked):
+            raise ModuleError(
+                f"{name}: expected input's size at dim={x.ndim - rank} to match num_features "
+                f"({self.num_features}), but got: {batch.shape[1]}; build it with "
+                f"num_features={batch.shape[1]}"
+            )
+        mean, var = (buffers["running_mean"], buffers["running_var"]) if tracked else (None, None)
+        with layer_errors(name):
+            y, mean, var = F.instance_norm_with_update(
+                batch,
+                mean,
+                var,
+                params.get("weight"),
+                params.get("bias"),
+                train or not tracked,
+                0.0 if self.momentum is None else self.momentum,  # torch's None here is 0
+                self.eps,
+            )
+        if tracked and train:
+            buffers = {**buffers, "running_mean": mean, "running_var": var}
+        return (y[0] if one else y), buffers
+
+
+@dataclass(frozen=True)
+class InstanceNorm1d(_InstanceNorm):
+    """torch's ``nn.InstanceNorm1d`` on ``(N, C, L)`` or ``(C, L)``: each instance's channels alone.
+
+    Unlike batch norm, the statistics are per example and channel, over ``L``. With
+    ``track_running_stats`` there are batch norm's buffers: training updates the running
+    statistics (averaged over the batch) and eval normalises with them, as torch's.
+
+    Args:
+        num_features: the channel count ``C``.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' update weight (``None`` is 0: no update, as torch).
+        affine: whether there are learnable per-channel ``weight`` and ``bias`` params.
+        track_running_stats: whether there are running-statistics buffers used in eval.
+        bias: with ``affine``, whether there is a learnable ``bias``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> norm = InstanceNorm1d(2)
+        >>> norm.apply({}, jnp.array([[[1.0, 3.0], [0.0, 4.0]]]), train=True).round(3).tolist()
+        [[[-1.0, 1.0], [-1.0, 1.0]]]
+    """
+
+    _SPATIAL: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class InstanceNorm2d(_InstanceNorm):
+    """torch's ``nn.InstanceNorm2d`` on ``(N, C, H, W)`` or ``(C, H, W)``; see :class:`InstanceNorm1d`.
+
+    Args:
+        num_features: the channel count ``C``.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' update weight (``None`` is 0: no update, as torch).
+        affine: whether there are learnable per-channel ``weight`` and ``bias`` params.
+        track_running_stats: whether there are running-statistics buffers used in eval.
+        bias: with ``affine``, whether there is a learnable ``bias``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> norm = InstanceNorm2d(3, affine=True, track_running_stats=True)
+        >>> sorted(norm.init(None)), sorted(norm.init_buffers())
+        (['bias', 'weight'], ['num_batches_tracked', 'running_mean', 'running_var'])
+        >>> y, b = norm.apply(norm.init(None), jnp.ones((2, 3, 4, 4)), buffers=norm.init_buffers())
+        >>> y.shape
+        (2, 3, 4, 4)
+    """
+
+    _SPATIAL: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class InstanceNorm3d(_InstanceNorm):
+    """torch's ``nn.InstanceNorm3d`` on ``(N, C, D, H, W)`` or ``(C, D, H, W)``; see :class:`InstanceNorm1d`.
+
+    Args:
+        num_features: the channel count ``C``.
+        eps: added to the variance before the square root.
+        momentum: the running statistics' update weight (``None`` is 0: no update, as torch).
+        affine: whether there are learnable per-channel ``weight`` and ``bias`` params.
+        track_running_stats: whether there are running-statistics buffers used in eval.
+        bias: with ``affine``, whether there is a learnable ``bias``.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> InstanceNorm3d(2).apply({}, jnp.ones((2, 3, 3, 3))).shape
+        (2, 3, 3, 3)
+    """
+
+    _SPATIAL: ClassVar[int] = 3
+
+
+@dataclass(frozen=True)
+class LocalResponseNorm(Module):
+    """torch's ``nn.LocalResponseNorm``: divide each channel by its neighbours' energy.
+
+    Args:
+        size: how many neighbouring channels the window spans.
+        alpha: the energy's multiplier.
+        beta: the exponent.
+        k: the additive constant.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> lrn = LocalResponseNorm(2)
+        >>> lrn.apply({}, jnp.ones((1, 4, 3, 3))).shape
+        (1, 4, 3, 3)
+    """
+
+    size: int
+    alpha: float = 1e-4
+    beta: float = 0.75
+    k: float = 1.0
+
+    def init(self, key: jax.Array) -> Params:
+        del key
+        return {}
+
+    def stateless(self, params: Params, x: jax.Array) -> jax.Array:
+        with layer_errors("LocalResponseNorm"):
+            return F.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
 
 
 def _store_shape_as_tuple(layer: LayerNorm | RMSNorm) -> None:

@@ -39,7 +39,17 @@ from typing import Any, Literal
 
 from funcgrad import losses
 from funcgrad.nn import _activations as act
-from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _padding, _pool
+from funcgrad.nn import (
+    _conv,
+    _dropout,
+    _embedding,
+    _linear,
+    _norm,
+    _padding,
+    _pool,
+    _resample,
+    _shape,
+)
 from funcgrad.nn import functional as F
 from funcgrad.nn._module import Module
 
@@ -202,6 +212,23 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         op_db=_op("batch_norm"),
     ),
     LayerEntry(
+        _norm.BatchNorm3d,
+        F.batch_norm,
+        "NativeBatchNormBackward0",
+        nnx="batch_norm",
+        op_db=_op("batch_norm"),
+    ),
+    # instance norm is batch norm over (1, N * C, *) viewed back: torch's grad_fn is the view's
+    LayerEntry(_norm.InstanceNorm1d, F.instance_norm, "ViewBackward0", op_db=_op("instance_norm")),
+    LayerEntry(_norm.InstanceNorm2d, F.instance_norm, "ViewBackward0", op_db=_op("instance_norm")),
+    LayerEntry(_norm.InstanceNorm3d, F.instance_norm, "ViewBackward0", op_db=_op("instance_norm")),
+    LayerEntry(
+        _norm.LocalResponseNorm,
+        F.local_response_norm,
+        "DivBackward0",
+        op_db=_op("local_response_norm"),
+    ),
+    LayerEntry(
         _norm.LayerNorm,
         F.layer_norm,
         "NativeLayerNormBackward0",
@@ -328,6 +355,59 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         module_db=False,
         op_db=_op("dropout2d"),
     ),
+    LayerEntry(_dropout.Dropout1d, F.dropout1d, "MulBackward0", module_db=False),  # no op_db
+    LayerEntry(
+        _dropout.Dropout3d, F.dropout3d, "MulBackward0", module_db=False, op_db=_op("dropout3d")
+    ),
+    LayerEntry(
+        _dropout.AlphaDropout,
+        F.alpha_dropout,
+        "AddBackward0",  # train mode: input * a * mask + b; eval: no node
+        module_db=False,
+        op_db=_op("alpha_dropout"),
+    ),
+    LayerEntry(
+        _dropout.FeatureAlphaDropout,
+        F.feature_alpha_dropout,
+        "AddBackward0",
+        module_db=False,
+        op_db=tuple(
+            f"nn.functional.feature_alpha_dropout/{v}" for v in ("with_train", "without_train")
+        ),
+    ),
+    # -- resampling (module_db has no entries; op_db's interpolate variants cover them) ---------
+    LayerEntry(
+        _resample.Upsample,
+        F.interpolate,
+        "UpsampleNearest2DBackward0",  # the default mode on (N, C, H, W); each mode its own
+        module_db=False,
+        op_db=tuple(
+            f"nn.functional.interpolate/{mode}"
+            for mode in (
+                "nearest",
+                "nearest-exact",
+                "linear",
+                "bilinear",
+                "bicubic",
+                "trilinear",
+                "area",
+            )
+        ),
+    ),
+    LayerEntry(
+        _resample.UpsamplingNearest2d,
+        F.upsample_nearest,
+        "UpsampleNearest2DBackward0",
+        module_db=False,
+        op_db=_op("upsample_nearest"),
+    ),
+    LayerEntry(
+        _resample.UpsamplingBilinear2d,
+        F.upsample_bilinear,
+        "UpsampleBilinear2DBackward0",
+        module_db=False,
+        op_db=_op("upsample_bilinear"),
+    ),
     # -- activations ------------------------------------------------------------------------------
     LayerEntry(act.ReLU, F.relu, "ReluBackward0", nnx="relu", op_db=_op("relu")),
     LayerEntry(act.Tanh, F.tanh, "TanhBackward0", nnx="tanh", op_db=("tanh",)),
@@ -351,6 +431,30 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         act.Flatten, F.flatten, "ViewBackward0", nnx="flatten", module_db=False, op_db=("flatten",)
     ),
     LayerEntry(act.Identity, None, None, nnx="identity", module_db=False),
+    LayerEntry(
+        _shape.Unflatten, F.unflatten, "ViewBackward0", module_db=False, op_db=("unflatten",)
+    ),
+    LayerEntry(
+        _shape.PixelShuffle,
+        F.pixel_shuffle,
+        "PixelShuffleBackward0",
+        module_db=False,
+        op_db=_op("pixel_shuffle"),
+    ),
+    LayerEntry(
+        _shape.PixelUnshuffle,
+        F.pixel_unshuffle,
+        "PixelUnshuffleBackward0",
+        module_db=False,
+        op_db=_op("pixel_unshuffle"),
+    ),
+    LayerEntry(
+        _shape.ChannelShuffle,
+        F.channel_shuffle,
+        "ChannelShuffleBackward0",
+        module_db=False,
+        op_db=_op("channel_shuffle"),
+    ),
 )
 """Every torch layer funcgrad has, by torch's class name."""
 

@@ -24,6 +24,7 @@ from funcgrad.nn.functional import (
     _norm,
     _padding,
     _pool,
+    _resample,
     _shape,
 )
 from funcgrad.nn.functional._activation import *  # noqa: F403
@@ -34,6 +35,7 @@ from funcgrad.nn.functional._linear import *  # noqa: F403
 from funcgrad.nn.functional._norm import *  # noqa: F403
 from funcgrad.nn.functional._padding import *  # noqa: F403
 from funcgrad.nn.functional._pool import *  # noqa: F403
+from funcgrad.nn.functional._resample import *  # noqa: F403
 from funcgrad.nn.functional._shape import *  # noqa: F403
 
 __all__ = [
@@ -45,5 +47,6 @@ __all__ = [
     *_norm.__all__,
     *_padding.__all__,
     *_pool.__all__,
+    *_resample.__all__,
     *_shape.__all__,
 ]
