@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from _layer_samples import Case, cases, check_case, torch_samples
 from _torch_samples import check_op_sample, op_info, op_samples
 
@@ -57,6 +58,15 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
     "nn.functional.dropout2d": (
         lambda s: s.kwargs.get("training", True) and s.kwargs.get("p", 0.5) > 0,
         "random in training: test_dropout.py checks it statistically",
+    ),
+    "nn.functional.rrelu": (
+        lambda s: bool(s.kwargs.get("training")),
+        "random slopes in training: test_activations.py checks them statistically",
+    ),
+    "nn.functional.softsign": (
+        lambda s: s.input.dtype == torch.float32 and bool((s.input.abs() > 100).all()),
+        "float32 at |x| > 100: torch's gradient is two terms cancelling to 1/|x| of their size, "
+        "rounding noise of 5e-5 relative; F.softsign's closed form 1/(1+|x|)^2 is the exact one",
     ),
     "nn.functional.embedding": (
         lambda s: bool(s.kwargs.get("max_norm") or s.kwargs.get("scale_grad_by_freq")),
