@@ -43,9 +43,10 @@ from funcgrad.nn._activations import (
     Threshold,
 )
 from funcgrad.nn._conv import Conv1d, Conv2d
+from funcgrad.nn._distance import CosineSimilarity, PairwiseDistance
 from funcgrad.nn._dropout import Dropout, Dropout2d
 from funcgrad.nn._embedding import Embedding
-from funcgrad.nn._linear import Linear
+from funcgrad.nn._linear import Bilinear, Linear
 from funcgrad.nn._module import (
     Batched,
     Buffers,
@@ -88,10 +89,13 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Batched",
+    "Bilinear",
     "Buffers",
     "ConfigError",
     "Conv1d",
     "Conv2d",
+    "CosineSimilarity",
+    "PairwiseDistance",
     "Dropout",
     "Dropout2d",
     "Embedding",

@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from funcgrad import losses
 from funcgrad.nn import _activations as act
-from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool
+from funcgrad.nn import _conv, _distance, _dropout, _embedding, _linear, _norm, _pool
 from funcgrad.nn import functional as F
 from funcgrad.nn._module import Module
 
@@ -124,12 +124,28 @@ def _op(name: str) -> tuple[str, ...]:
 LAYERS: Mapping[str, LayerEntry] = _table(
     # -- linear and embedding ---------------------------------------------------------------------
     LayerEntry(_linear.Linear, F.linear, "AddmmBackward0", nnx="linear", op_db=_op("linear")),
+    LayerEntry(_linear.Bilinear, F.bilinear, "AddBackward0", op_db=_op("bilinear")),
     LayerEntry(
         _embedding.Embedding,
         F.embedding,
         "EmbeddingBackward0",
         nnx="embedding",
         op_db=_op("embedding"),
+    ),
+    # -- distances (module_db has no entries; op_db's samples cover the functional forms) ---------
+    LayerEntry(
+        _distance.CosineSimilarity,
+        F.cosine_similarity,
+        "SumBackward1",
+        module_db=False,
+        op_db=_op("cosine_similarity"),
+    ),
+    LayerEntry(
+        _distance.PairwiseDistance,
+        F.pairwise_distance,
+        "NormBackward1",
+        module_db=False,
+        op_db=_op("pairwise_distance"),
     ),
     # -- convolutions -----------------------------------------------------------------------------
     LayerEntry(_conv.Conv1d, F.conv1d, "ConvolutionBackward0", nnx="conv", op_db=_op("conv1d")),
