@@ -452,6 +452,8 @@ class Hardtanh(_Activation):
                 "max_val must be greater than min_val"
             )
 
+    fn = staticmethod(F.hardtanh)
+
     def options(self) -> dict[str, Any]:
         return {"min_val": self.min_val, "max_val": self.max_val}
 

@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = [
     "celu",
@@ -60,6 +61,8 @@ __all__ = [
 ]
 
 Fn = Callable[[jax.Array], jax.Array]
+
+_ONE_SIXTH_F32 = float(np.float32(1.0) / np.float32(6.0))
 
 # torch's SELU constants (aten/src/ATen/native/Activation.cpp).
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -159,13 +162,14 @@ def hardsigmoid(input: jax.Array, inplace: bool = False) -> jax.Array:
     return _with_slope(
         "hardsigmoid",
         lambda x: jnp.clip(x + 3, 0, 6) / 6,
-        lambda x: jnp.where((x > -3) & (x < 3), 1 / 6, 0.0).astype(x.dtype),
+        # torch's slope is one_sixth = 1.0f / 6.0f: a float32 constant, in every dtype
+        lambda x: jnp.where((x > -3) & (x < 3), _ONE_SIXTH_F32, 0.0).astype(x.dtype),
     )(input)
 
 
 def hardswish(input: jax.Array, inplace: bool = False) -> jax.Array:
-    """``input * clip(input + 3, 0, 6) / 6``; torch's slopes: 0 below -3, ``x/3 + 1/2`` up to 3,
-    1 above and at NaN.
+    """``input * clip(input + 3, 0, 6) / 6``; torch's slopes: 0 up to -3, ``x/3 + 1/2`` strictly
+    between, 1 from 3 and at NaN.
 
     Example:
         >>> hardswish(jnp.array([-4.0, 0.0, 4.0])).tolist()
@@ -175,7 +179,7 @@ def hardswish(input: jax.Array, inplace: bool = False) -> jax.Array:
     return _with_slope(
         "hardswish",
         lambda x: x * jnp.clip(x + 3, 0, 6) / 6,
-        lambda x: jnp.where(x < -3, 0.0, jnp.where(x <= 3, x / 3 + 0.5, 1.0)).astype(x.dtype),
+        lambda x: jnp.where(x <= -3, 0.0, jnp.where(x < 3, x / 3 + 0.5, 1.0)).astype(x.dtype),
     )(input)
 
 
@@ -457,15 +461,17 @@ def softsign(input: jax.Array) -> jax.Array:
 
     torch differentiates its composition ``input / (|input| + 1)`` term by term, two terms that
     nearly cancel for large ``|input|``; the closed form here is the same number without the
-    cancellation (they agree to float64's precision; in float32 torch's is the noisier one).
+    cancellation (they agree to float64's precision; in float32 torch's is the noisier one). At
+    ``+-inf`` it is NaN, as torch's.
 
     Example:
         >>> softsign(jnp.array([-1.0, 3.0])).tolist()
         [-0.5, 0.75]
     """
-    return _with_slope(
-        "softsign", lambda x: x / (jnp.abs(x) + 1), lambda x: 1 / jnp.square(jnp.abs(x) + 1)
-    )(input)
+    def slope(x: jax.Array) -> jax.Array:  # torch's composition gives inf / inf at +-inf
+        return jnp.where(jnp.isinf(x), jnp.nan, 1 / jnp.square(jnp.abs(x) + 1)).astype(x.dtype)
+
+    return _with_slope("softsign", lambda x: x / (jnp.abs(x) + 1), slope)(input)
 
 
 def tanhshrink(input: jax.Array) -> jax.Array:
