@@ -28,19 +28,33 @@ COMMON = [NAN, -INF, INF, 0.0, -0.0, 1.0, -1.0, 30.0, -30.0]
 ACTIVATIONS: list[tuple[str, Callable[..., Any], Callable[..., Any], list[float]]] = [
     ("relu", TF.relu, F.relu, []),
     ("relu6", TF.relu6, F.relu6, [6.0]),
-    ("hardtanh", lambda x: TF.hardtanh(x, -2.0, 0.5), lambda x: F.hardtanh(x, -2.0, 0.5), [-2, 0.5]),
+    (
+        "hardtanh",
+        lambda x: TF.hardtanh(x, -2.0, 0.5),
+        lambda x: F.hardtanh(x, -2.0, 0.5),
+        [-2, 0.5],
+    ),
     ("hardsigmoid", TF.hardsigmoid, F.hardsigmoid, [-3.0, 3.0]),
     ("hardswish", TF.hardswish, F.hardswish, [-3.0, 3.0]),
     ("hardshrink", TF.hardshrink, F.hardshrink, [-0.5, 0.5]),
-    ("softshrink", lambda x: TF.softshrink(x, 0.25), lambda x: F.softshrink(x, 0.25), [-0.25, 0.25]),
+    (
+        "softshrink",
+        lambda x: TF.softshrink(x, 0.25),
+        lambda x: F.softshrink(x, 0.25),
+        [-0.25, 0.25],
+    ),
     ("threshold", lambda x: TF.threshold(x, 0.5, -2.0), lambda x: F.threshold(x, 0.5, -2.0), [0.5]),
     ("leaky_relu", lambda x: TF.leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2), []),
     ("elu", lambda x: TF.elu(x, 0.7), lambda x: F.elu(x, 0.7), [-600.0]),
     ("celu", lambda x: TF.celu(x, 0.7), lambda x: F.celu(x, 0.7), [-600.0]),
     ("selu", TF.selu, F.selu, [-600.0]),
     ("rrelu eval", lambda x: TF.rrelu(x, 0.1, 0.3), lambda x: F.rrelu(x, 0.1, 0.3), []),
-    ("prelu", lambda x: TF.prelu(x, torch.tensor([0.3], dtype=x.dtype)),
-     lambda x: F.prelu(x, jnp.array([0.3], x.dtype)), []),
+    (
+        "prelu",
+        lambda x: TF.prelu(x, torch.tensor([0.3], dtype=x.dtype)),
+        lambda x: F.prelu(x, jnp.array([0.3], x.dtype)),
+        [],
+    ),
     ("gelu", TF.gelu, F.gelu, []),
     ("gelu tanh", lambda x: TF.gelu(x, approximate="tanh"), lambda x: F.gelu(x, "tanh"), []),
     ("silu", TF.silu, F.silu, []),
@@ -65,7 +79,9 @@ def _torch_at_each_point(fn: Callable[..., Any], x: np.ndarray) -> tuple[np.ndar
     return np.array(values, x.dtype), np.array(grads, x.dtype)
 
 
-@pytest.mark.parametrize(("name", "torch_fn", "fn", "kinks"), ACTIVATIONS, ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("name", "torch_fn", "fn", "kinks"), ACTIVATIONS, ids=lambda v: v if isinstance(v, str) else ""
+)
 @pytest.mark.parametrize("dtype", [np.float32], ids=["float32"])
 def test_value_and_derivative_at_kinks_zero_inf_and_nan(name, torch_fn, fn, kinks, dtype):
     x = np.array(COMMON + kinks + [k + d for k in kinks for d in (-1e-3, 1e-3)], dtype)

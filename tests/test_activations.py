@@ -156,19 +156,27 @@ def test_dtype_argument_on_op_db_with_dtype_samples(dtype, name):
     """op_db's ``with_dtype`` variant: ``dtype=`` casts the input first, as torch's does."""
     from _torch_samples import check_op_sample, op_info, op_samples
 
-    fn = getattr(F, name.rsplit(".", 1)[-1])
+    import types
 
-    def ours(input, *args, dtype=None, **kwargs):
-        # torch passes a torch dtype; funcgrad takes NumPy's (the float samples' own dtype).
-        cast = None if dtype is None else np.dtype(str(dtype).removeprefix("torch."))
-        out = fn(input, *args, dtype=cast, **kwargs)
-        return out.astype(input.dtype)  # the test compares in the sample's dtype
+    fn = getattr(F, name.rsplit(".", 1)[-1])
+    torch_fn = op_info(name, "with_dtype").op
+
+    # The sample's ``dtype`` keyword is passed as ``cast`` (check_op_sample has a dtype of its
+    # own); torch gets it as a torch dtype, funcgrad as NumPy's. Outputs are compared in the
+    # sample's dtype.
+    def theirs(input, *args, cast=None, **kwargs):
+        return torch_fn(input, *args, dtype=cast, **kwargs).to(input.dtype)
+
+    def ours(input, *args, cast=None, **kwargs):
+        out = fn(input, *args, dtype=np.dtype(str(cast).removeprefix("torch.")), **kwargs)
+        return out.astype(input.dtype)
 
     samples = op_samples(name, dtype, variant="with_dtype")
     assert samples and all("dtype" in s.kwargs for s in samples)
-    for sample in samples:
-        torch_fn = op_info(name, "with_dtype").op
-        check_op_sample(lambda *a, **k: torch_fn(*a, **k).to(a[0].dtype), ours, sample, dtype)
+    for s in samples:
+        kwargs = {("cast" if k == "dtype" else k): v for k, v in s.kwargs.items()}
+        sample = types.SimpleNamespace(input=s.input, args=s.args, kwargs=kwargs)
+        check_op_sample(theirs, ours, sample, dtype)
 
 
 def test_implicit_dim_warning_is_torchs_word_for_word():

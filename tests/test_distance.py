@@ -23,8 +23,6 @@ def test_normalize_on_op_db_samples(dtype):
         check_op_sample(op_info("nn.functional.normalize").op, F.normalize, sample, dtype)
 
 
-
-
 def _both(torch_layer, layer, x1, x2, dtype):
     t1, t2 = (torch.tensor(x, requires_grad=True) for x in (x1, x2))
     out_t = torch_layer(t1, t2)
@@ -37,20 +35,16 @@ def _both(torch_layer, layer, x1, x2, dtype):
     assert_close(g2, t2.grad.numpy(), dtype, "grad wrt x2")
 
 
-@pytest.mark.parametrize(
-    "args", [(), (0,), (-1, 0.5)], ids=["default", "dim0", "dim-1-eps"]
-)
+@pytest.mark.parametrize("args", [(), (0,), (-1, 0.5)], ids=["default", "dim0", "dim-1-eps"])
 def test_cosine_similarity_matches_torch_with_a_zero_vector(dtype, args):
     rng = np.random.default_rng(0)
-    x1, x2 = rng.standard_normal((2, 4, 3)).astype(dtype)
+    x1, x2 = rng.standard_normal((2, 2, 4, 3)).astype(dtype)
     x1[0, :, 0] = 0.0  # a zero vector along dim 1: torch's clamped norm, gradient 0 through it
     x1[0, 0, :] = 0.0
     _both(torch.nn.CosineSimilarity(*args), fg.nn.CosineSimilarity(*args), x1, x2, dtype)
 
 
-@pytest.mark.parametrize(
-    "args", [(), (1.0,), (3.0, 0.0, True), (np.inf,), (0.5, 1e-3)], ids=str
-)
+@pytest.mark.parametrize("args", [(), (1.0,), (3.0, 0.0, True), (np.inf,), (0.5, 1e-3)], ids=str)
 def test_pairwise_distance_matches_torch(dtype, args):
     rng = np.random.default_rng(0)
     x1, x2 = rng.standard_normal((2, 5, 4)).astype(dtype)

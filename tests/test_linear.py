@@ -59,7 +59,9 @@ def test_bilinear_matches_torch_and_needs_two_inputs(dtype, bias):
     t1, t2 = torch.tensor(x1, requires_grad=True), torch.tensor(x2, requires_grad=True)
     out_t = ref(t1, t2)
     out_t.sum().backward()
-    out, vjp = jax.vjp(lambda p, a, b: layer.apply(p, a, b), params, jnp.asarray(x1), jnp.asarray(x2))
+    out, vjp = jax.vjp(
+        lambda p, a, b: layer.apply(p, a, b), params, jnp.asarray(x1), jnp.asarray(x2)
+    )
     g_p, g1, g2 = vjp(jnp.ones_like(out))
     assert_close(out, out_t.detach().numpy(), dtype, "value")
     assert_close((g1, g2), (t1.grad.numpy(), t2.grad.numpy()), dtype, "grad wrt inputs")

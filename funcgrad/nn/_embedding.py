@@ -77,6 +77,11 @@ class Embedding(Module):
                     f"Embedding: {name}={value!r} is not implemented in funcgrad; "
                     f"leave it at its default ({default!r})"
                 )
+        if self.sparse and self.scale_grad_by_freq:
+            raise ConfigError(
+                "Embedding: scale_grad_by_freq not supported with sparse gradients (torch "
+                "refuses the pair too); drop one of them"
+            )
         n = self.num_embeddings
         if self.padding_idx is not None and not -n <= self.padding_idx < n:
             raise ConfigError(

@@ -103,9 +103,7 @@ def relu(input: jax.Array, inplace: bool = False) -> jax.Array:
     return jnp.where(input <= 0, jnp.zeros_like(input), input)
 
 
-def threshold(
-    input: jax.Array, threshold: float, value: float, inplace: bool = False
-) -> jax.Array:
+def threshold(input: jax.Array, threshold: float, value: float, inplace: bool = False) -> jax.Array:
     """``value`` where ``input <= threshold``, else ``input``; slope 0 at the threshold, as torch.
 
     Example:
@@ -468,6 +466,7 @@ def softsign(input: jax.Array) -> jax.Array:
         >>> softsign(jnp.array([-1.0, 3.0])).tolist()
         [-0.5, 0.75]
     """
+
     def slope(x: jax.Array) -> jax.Array:  # torch's composition gives inf / inf at +-inf
         return jnp.where(jnp.isinf(x), jnp.nan, 1 / jnp.square(jnp.abs(x) + 1)).astype(x.dtype)
 

@@ -35,7 +35,8 @@ def embedding(
 
     ``scale_grad_by_freq``: each row's gradient is divided by how often its index occurs in
     ``input``. ``sparse``: accepted for torch's signature; JAX's gradients are dense arrays (the
-    rows not looked up get exact zeros), so it changes nothing.
+    rows not looked up get exact zeros), so it changes nothing, except that torch refuses it
+    with ``scale_grad_by_freq`` and so does this function.
 
     Args:
         input: integer indices, of any shape.
@@ -60,7 +61,8 @@ def embedding(
         >>> g(w).tolist()
         [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
     """
-    del sparse
+    if sparse and scale_grad_by_freq:
+        raise ValueError("embedding: scale_grad_by_freq not supported with sparse gradients")
     num = weight.shape[0]
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be (num_embeddings, dim), got {weight.shape}")
