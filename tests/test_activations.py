@@ -154,9 +154,9 @@ def test_no_params():
 @pytest.mark.parametrize("name", ["softmax", "log_softmax", "nn.functional.softmin"])
 def test_dtype_argument_on_op_db_with_dtype_samples(dtype, name):
     """op_db's ``with_dtype`` variant: ``dtype=`` casts the input first, as torch's does."""
-    from _torch_samples import check_op_sample, op_info, op_samples
-
     import types
+
+    from _torch_samples import check_op_sample, op_info, op_samples
 
     fn = getattr(F, name.rsplit(".", 1)[-1])
     torch_fn = op_info(name, "with_dtype").op

@@ -299,15 +299,23 @@ def rrelu(
     return jnp.where(input <= 0, input * slope, input)
 
 
-def _elu(x: jax.Array, alpha: float, scale: float, input_scale: float, name: str) -> jax.Array:
+def _elu(
+    x: jax.Array,
+    alpha: float,
+    scale: float,
+    input_scale: float,
+    name: str,
+    backward_input_scale: float | None = None,
+) -> jax.Array:
     """torch's ``elu`` kernel: ``scale * x`` above 0, ``alpha * scale * expm1(input_scale * x)``
     at and below; its derivative is ``elu_backward``'s (``alpha * scale * input_scale`` at 0,
     0 at ``-inf``, ``scale`` at NaN)."""
     neg, iscale = alpha * scale, input_scale
+    b_iscale = input_scale if backward_input_scale is None else backward_input_scale
     return _with_slope(
         name,
         lambda x: jnp.where(x <= 0, jnp.expm1(x * iscale) * neg, x * scale),
-        lambda x: jnp.where(x <= 0, iscale * neg * jnp.exp(x * iscale), scale).astype(x.dtype),
+        lambda x: jnp.where(x <= 0, b_iscale * neg * jnp.exp(x * b_iscale), scale).astype(x.dtype),
     )(x)
 
 
@@ -332,7 +340,8 @@ def celu(input: jax.Array, alpha: float = 1.0, inplace: bool = False) -> jax.Arr
     del inplace
     if alpha == 0:
         raise ValueError("celu: ZeroDivisionError: alpha cannot be 0 (it divides the input)")
-    return _elu(input, alpha, 1.0, 1.0 / alpha, "celu")
+    # torch's celu backward takes input_scale = 1.0 / alpha.toFloat(): alpha rounded to float32
+    return _elu(input, alpha, 1.0, 1.0 / alpha, "celu", 1.0 / float(np.float32(alpha)))
 
 
 def selu(input: jax.Array, inplace: bool = False) -> jax.Array:
