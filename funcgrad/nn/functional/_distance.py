@@ -148,8 +148,8 @@ def normalize(
         out: torch's output tensor; funcgrad returns a new array, so it must be ``None``.
 
     Example:
-        >>> normalize(jnp.array([[3.0, 4.0]])).round(4).tolist()
-        [[0.6, 0.8]]
+        >>> [round(v, 4) for v in normalize(jnp.array([[3.0, 4.0]]))[0].tolist()]
+        [0.6, 0.8]
     """
     if out is not None:
         raise ValueError("normalize: out= writes in place, which JAX arrays cannot; use the result")
