@@ -206,9 +206,12 @@ def check_loss(
     dtype: type,
     *,
     wrt: Sequence[int] = (0,),
+    equal_nan: bool = False,
     **kwargs: Any,
 ) -> None:
     """``loss(*args, **kwargs)`` and its VJP w.r.t. ``args[i]`` for ``i in wrt`` agree with torch.
+
+    With ``equal_nan``, NaN passes where both sides have it (extremal inputs), and only there.
 
     Float arrays in ``args`` and ``kwargs`` (``weight``, ``pos_weight``) are cast to ``dtype``;
     integer arrays (class indices) keep theirs. Arrays are traced arguments of the jitted variant,
@@ -241,8 +244,8 @@ def check_loss(
     def check(variant: Variant) -> None:
         out, (grads,) = variant(_value_and_vjp(value, v, argnums=(0,)))(j_diff, j_rest, j_kw)
         assert out.dtype == dtype, f"output dtype {out.dtype}, expected {dtype}"
-        assert_close(out, out_t.detach().numpy(), dtype, "value")
+        assert_close(out, out_t.detach().numpy(), dtype, "value", equal_nan=equal_nan)
         for i, g, expected in zip(wrt, grads, expected_grads, strict=True):
-            assert_close(g, expected, dtype, f"grad wrt argument {i}")
+            assert_close(g, expected, dtype, f"grad wrt argument {i}", equal_nan=equal_nan)
 
     for_each_variant(check)

@@ -76,10 +76,14 @@ def op_samples(
     limit: int = 40,
     keep: Callable[[Any], bool] = lambda sample: True,
 ) -> list[Any]:
-    """``op_db``'s SampleInputs for the op ``name`` passing ``keep`` (a fixed subset of ``limit``)."""
+    """``op_db``'s SampleInputs for the op ``name`` passing ``keep`` (a fixed subset of ``limit``).
+
+    They are the op's ``reference_inputs``: its samples, then (where the OpInfo has them) the
+    extremal ones (``inf``, NaN, 0, huge and empty inputs).
+    """
     info = op_info(name, variant)
     torch.manual_seed(0)
-    samples = info.sample_inputs("cpu", torch_dtype(dtype), requires_grad=True)
+    samples = info.reference_inputs("cpu", torch_dtype(dtype), requires_grad=True)
     return every_kth([s for s in samples if keep(s)], limit)
 
 
@@ -116,6 +120,7 @@ def check_op_sample(
         arrays,
         dtype,
         wrt=wrt,
+        equal_nan=True,  # reference inputs hold NaN: it must come out where torch's does
         **kwargs,
     )
 

@@ -149,3 +149,77 @@ def test_no_params():
     for layer in (fg.nn.ReLU(), fg.nn.GELU(), fg.nn.Identity(), fg.nn.Softmax(0), fg.nn.Flatten()):
         assert layer.init(jax.random.PRNGKey(0)) == {}
     assert hash(fg.nn.Identity(1, 2)) == hash(fg.nn.Identity())
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "nn.functional.softmin"])
+def test_dtype_argument_on_op_db_with_dtype_samples(dtype, name):
+    """op_db's ``with_dtype`` variant: ``dtype=`` casts the input first, as torch's does."""
+    import types
+
+    from _torch_samples import check_op_sample, op_info, op_samples
+
+    fn = getattr(F, name.rsplit(".", 1)[-1])
+    torch_fn = op_info(name, "with_dtype").op
+
+    # The sample's ``dtype`` keyword is passed as ``cast`` (check_op_sample has a dtype of its
+    # own); torch gets it as a torch dtype, funcgrad as NumPy's. Outputs are compared in the
+    # sample's dtype.
+    def theirs(input, *args, cast=None, **kwargs):
+        return torch_fn(input, *args, dtype=cast, **kwargs).to(input.dtype)
+
+    def ours(input, *args, cast=None, **kwargs):
+        out = fn(input, *args, dtype=np.dtype(str(cast).removeprefix("torch.")), **kwargs)
+        return out.astype(input.dtype)
+
+    samples = op_samples(name, dtype, variant="with_dtype")
+    assert samples and all("dtype" in s.kwargs for s in samples)
+    for s in samples:
+        kwargs = {("cast" if k == "dtype" else k): v for k, v in s.kwargs.items()}
+        sample = types.SimpleNamespace(input=s.input, args=s.args, kwargs=kwargs)
+        check_op_sample(theirs, ours, sample, dtype)
+
+
+def test_implicit_dim_warning_is_torchs_word_for_word():
+    with pytest.warns(UserWarning) as ours:
+        F.softmin(jnp.zeros((2, 3)))
+    with pytest.warns(UserWarning) as theirs:
+        torch.nn.functional.softmin(torch.zeros(2, 3))
+    assert str(ours[0].message) == str(theirs[0].message)
+
+
+def test_rrelu_in_training_draws_slopes_from_the_key():
+    x = -jnp.ones((200, 50))
+    key = jax.random.PRNGKey(3)
+    layer = fg.nn.RReLU(0.1, 0.3)
+    y = layer.apply({}, x, train=True, key=key)
+    slopes = -np.asarray(y)
+    assert ((slopes >= 0.1) & (slopes <= 0.3)).all()
+    # U(0.1, 0.3): mean 0.2, sd 0.2 / sqrt(12) = 0.0577; 10,000 draws put the mean within 0.003.
+    assert abs(slopes.mean() - 0.2) < 0.003 and abs(slopes.std() - 0.0577) < 0.003
+    assert (layer.apply({}, x, train=True, key=key) == y).all()  # same key, same slopes
+    assert not (layer.apply({}, x, train=True, key=jax.random.PRNGKey(4)) == y).all()
+    # The gradient uses the drawn slopes (torch's noise buffer); positives pass through.
+    g = jax.grad(lambda x: layer.apply({}, x, train=True, key=key).sum())(x)
+    np.testing.assert_array_equal(np.asarray(g), slopes)
+    assert (layer.apply({}, jnp.ones(5), train=True, key=key) == 1).all()
+    # eval: the mean slope, as torch
+    np.testing.assert_allclose(np.asarray(layer.apply({}, x)), -0.2, rtol=1e-6)
+    with pytest.raises(fg.nn.ModuleError, match="needs a key"):
+        layer.apply({}, x, train=True)
+
+
+def test_prelu_init_is_torchs_and_hardtanh_takes_the_deprecated_names():
+    layer = fg.nn.PReLU(3, 0.1)
+    params = layer.init(jax.random.PRNGKey(0))
+    ref = torch.nn.PReLU(3, 0.1)
+    np.testing.assert_allclose(np.asarray(params["weight"]), ref.weight.detach().numpy())
+    assert float(layer.init) == 0.1 and layer == fg.nn.PReLU(3, 0.1)
+    with pytest.warns(FutureWarning, match="min_value"):
+        h = fg.nn.Hardtanh(min_value=-2.0)
+    assert h.min_val == -2.0
+    with pytest.raises(fg.nn.ConfigError):
+        fg.nn.Hardtanh(1.0, -1.0)
+    with pytest.raises(fg.nn.ModuleError, match="3D or 4D"):
+        fg.nn.Softmax2d().apply({}, jnp.ones((2, 3)))
+    with pytest.raises(fg.nn.ModuleError, match="Halving dimension must be even"):
+        fg.nn.GLU(1).apply({}, jnp.ones((2, 3)))

@@ -23,7 +23,9 @@ def _check(ref, layer, idx, dtype):
         out = variant(layer.apply)(params, jnp.asarray(idx))
         assert_close(out, out_t.detach().numpy(), dtype, "forward")
         g = variant(jax.grad(lambda p: jnp.sum(layer.apply(p, jnp.asarray(idx)) * v)))(params)
-        assert_close(g["weight"], ref.weight.grad.numpy(), dtype, "grad wrt weight")
+        expected = ref.weight.grad
+        expected = expected.to_dense() if expected.is_sparse else expected  # sparse=True
+        assert_close(g["weight"], expected.numpy(), dtype, "grad wrt weight")
 
     for_each_variant(check)
 
@@ -74,9 +76,10 @@ def test_out_of_range_index_raises_eagerly_and_is_nan_under_jit():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"max_norm": 1.0}, "max_norm=1.0 is not implemented"),
-        ({"scale_grad_by_freq": True}, "scale_grad_by_freq=True is not implemented"),
-        ({"sparse": True}, "sparse=True is not implemented"),
+        ({"_freeze": True}, "_freeze=True is not implemented"),
+        # torch refuses this pair (in backward: "scale_grad_by_freq not supported with sparse
+        # gradients"); funcgrad refuses it when the layer is built.
+        ({"scale_grad_by_freq": True, "sparse": True}, "not supported with sparse gradients"),
         ({"padding_idx": 3}, r"padding_idx=3 must be within \[-3, 3\)"),
     ],
 )
@@ -90,3 +93,34 @@ def test_params_named_like_state_dict():
     assert {k: v.shape for k, v in params.items()} == {
         k: tuple(v.shape) for k, v in torch.nn.Embedding(5, 3).state_dict().items()
     }
+
+
+OPTIONS = [
+    {"max_norm": 1.0},
+    {"max_norm": 2.5, "norm_type": 1.0, "padding_idx": 2},
+    {"max_norm": 0.5, "norm_type": float("inf")},
+    {"scale_grad_by_freq": True},
+    {"scale_grad_by_freq": True, "padding_idx": 0, "max_norm": 1.5},
+    {"sparse": True},
+]
+
+
+@pytest.mark.parametrize("kwargs", OPTIONS, ids=str)
+def test_options_match_torch(dtype, kwargs):
+    """Outputs and the weight's gradient, on indices that repeat (so the counts are not all 1)."""
+    torch.manual_seed(0)
+    ref = torch.nn.Embedding(6, 4, **kwargs)
+    idx = np.array([[0, 2, 2, 5], [2, 1, 0, 2]])
+    _check(ref, fg.nn.Embedding(6, 4, **kwargs), idx, dtype)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0])
+def test_embedding_renorm_is_the_table_torch_leaves_in_place(x64, norm_type):
+    torch.manual_seed(0)
+    weight = torch.randn(6, 3, dtype=torch.float64) * 3
+    w0 = weight.numpy().copy()
+    idx = np.array([[0, 3], [3, 5]])
+    torch.nn.functional.embedding(torch.tensor(idx), weight, max_norm=1.0, norm_type=norm_type)
+    ours = F.embedding_renorm(jnp.asarray(idx), jnp.asarray(w0), 1.0, norm_type)
+    assert_close(ours, weight.numpy(), np.float64, "renormalised table")
+    assert (np.asarray(ours)[[1, 2, 4]] == w0[[1, 2, 4]]).all()  # rows not looked up: unchanged

@@ -31,6 +31,7 @@ CASES: dict[str, tuple[tuple, tuple[int, ...] | None]] = {
     "Dropout": ((0.5,), (N, D)),
     "Dropout2d": ((0.5,), (N, C, H, H)),
     "Embedding": ((10, 3), None),
+    "Softmax2d": ((), (N, C, H, H)),
     "Flatten": ((), (N, C, H)),  # on (N, D) torch returns the input itself: no node
     "GroupNorm": ((2, C), (N, C, H, H)),
     "LayerNorm": ((D,), (N, D)),

@@ -203,6 +203,8 @@ LAYER_EXAMPLES: dict[str, tuple[tuple[Any, ...], tuple[int, ...], Any]] = {
     "AvgPool2d": ((2,), (1, 2, 4, 4), jnp.float32),
     "AdaptiveAvgPool2d": ((1,), (1, 2, 4, 4), jnp.float32),
     "Dropout": ((0.5,), (2, 5), jnp.float32),
+    "Hardsigmoid": ((), (2, 5), jnp.float32),
+    "RReLU": ((), (2, 5), jnp.float32),
     "Dropout2d": ((0.5,), (2, 3, 4, 4), jnp.float32),
     "ReLU": ((), (2, 5), jnp.float32),
     "Tanh": ((), (2, 5), jnp.float32),

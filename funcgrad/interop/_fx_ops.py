@@ -82,6 +82,8 @@ _NOT_SAME_NAMED = {
     "unflatten": "not in torch.nn.functional; torch.unflatten and x.unflatten(1, (2, 3))",
     "softmax": "torch's dtype= is a cast of the input",
     "log_softmax": "torch's dtype= is a cast of the input",
+    "softmin": "torch's dtype= is a cast of the input",
+    "rrelu": "needs a key in training, folded from the node's name",
     "batch_norm": "torch updates the running statistics in place; F.batch_norm_with_update "
     "returns them",
     "flatten": "not in torch.nn.functional; torch.flatten and x.flatten(1) write the dims given",
@@ -149,6 +151,20 @@ def _dropout(fn: str, default: bool = True) -> Template:
         return f'{fn}({input}, {p_code}, {train}, key=fg.nn.child_key(key, "{ctx.name}"))'
 
     return t
+
+
+def _rrelu(
+    ctx: Context,
+    input: Code,
+    lower: Any = 1.0 / 8,
+    upper: Any = 1.0 / 3,
+    training: Any = False,
+    inplace: Any = False,
+) -> str:
+    bounds = ", ".join(str(b) if given(b) else repr(b) for b in (lower, upper))
+    if not given(training) or training.value is False:  # eval: the mean slope, no key
+        return f"F.rrelu({input}, {bounds})"
+    return f'F.rrelu({input}, {bounds}, {training}, key=fg.nn.child_key(key, "{ctx.name}"))'
 
 
 def _max_pool_with_indices(ctx: Context, input: Code, kernel_size: Code, *a: Any, **kw: Any) -> str:
@@ -406,6 +422,8 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.nn.functional.softmax", "torch.softmax"), ("softmax",), _softmax("F.softmax")),
     Row(("torch.nn.functional.log_softmax", "torch.log_softmax"), ("log_softmax",),
         _softmax("F.log_softmax")),
+    Row(("torch.nn.functional.softmin",), (), _softmax("F.softmin")),
+    Row(("torch.nn.functional.rrelu",), (), _rrelu),
     Row(("torch.nn.functional.max_pool2d_with_indices",), (), _max_pool_with_indices),
     Row(("torch.nn.functional.dropout",), (), _dropout("F.dropout")),
     Row(("torch.nn.functional.dropout2d",), (), _dropout("F.dropout2d")),

@@ -11,17 +11,36 @@ Example:
 from funcgrad._cpu_kernels import SlowConvolutionWarning
 from funcgrad.nn import functional
 from funcgrad.nn._activations import (
+    CELU,
     ELU,
     GELU,
+    GLU,
+    SELU,
     Flatten,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     Identity,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
+    PReLU,
     ReLU,
+    ReLU6,
+    RReLU,
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
+    Softmin,
+    Softplus,
+    Softshrink,
+    Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from funcgrad.nn._conv import (
     Conv1d,
@@ -33,6 +52,7 @@ from funcgrad.nn._conv import (
     Fold,
     Unfold,
 )
+from funcgrad.nn._distance import CosineSimilarity, PairwiseDistance
 from funcgrad.nn._dropout import (
     AlphaDropout,
     Dropout,
@@ -42,7 +62,7 @@ from funcgrad.nn._dropout import (
     FeatureAlphaDropout,
 )
 from funcgrad.nn._embedding import Embedding
-from funcgrad.nn._linear import Linear
+from funcgrad.nn._linear import Bilinear, Linear
 from funcgrad.nn._module import (
     Batched,
     Buffers,
@@ -110,9 +130,28 @@ from funcgrad.nn._sequential import Sequential
 from funcgrad.nn._shape import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
 
 __all__ = [
+    "CELU",
     "ELU",
     "GELU",
     "AdaptiveAvgPool1d",
+    "GLU",
+    "SELU",
+    "Hardshrink",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "LogSigmoid",
+    "Mish",
+    "PReLU",
+    "ReLU6",
+    "RReLU",
+    "Softmax2d",
+    "Softmin",
+    "Softplus",
+    "Softshrink",
+    "Softsign",
+    "Tanhshrink",
+    "Threshold",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",
@@ -126,11 +165,14 @@ __all__ = [
     "BatchNorm2d",
     "BatchNorm3d",
     "Batched",
+    "Bilinear",
     "Buffers",
     "ChannelShuffle",
     "ConfigError",
     "Conv1d",
     "Conv2d",
+    "CosineSimilarity",
+    "PairwiseDistance",
     "Dropout",
     "Dropout1d",
     "Dropout2d",

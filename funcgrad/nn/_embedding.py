@@ -16,10 +16,6 @@ __all__ = ["Embedding"]
 
 # torch's options funcgrad does not implement, with their defaults: setting one raises.
 _UNSUPPORTED = {
-    "max_norm": None,
-    "norm_type": 2.0,
-    "scale_grad_by_freq": False,
-    "sparse": False,
     "_weight": None,
     "_freeze": False,
     "device": None,
@@ -33,18 +29,21 @@ class Embedding(Module):
 
     torch's signature and order. ``init`` draws ``N(0, 1)``, with the ``padding_idx`` row (negative
     counts from the end) set to zero; that row never gets a gradient, so it is never updated.
-    ``max_norm``, ``norm_type``, ``scale_grad_by_freq``, ``sparse``, ``_weight``, ``_freeze``,
-    ``device`` and ``dtype`` are not implemented: a non-default value raises ``ConfigError``.
-    Out-of-range indices raise in an eager call (see ``F.embedding`` under ``jit``).
+    ``max_norm``, ``norm_type``, ``scale_grad_by_freq`` and ``sparse`` are ``F.embedding``'s: the
+    output and gradients are torch's, but torch's in-place renormalisation of the weight under
+    ``max_norm`` is not hidden state here: ``F.embedding_renorm(x, params["weight"], max_norm)``
+    is the table torch would hold afterwards. ``_weight``, ``_freeze``, ``device`` and ``dtype``
+    are not implemented: a non-default value raises ``ConfigError``. Out-of-range indices raise
+    in an eager call (see ``F.embedding`` under ``jit``).
 
     Args:
         num_embeddings: the table's row count (the vocabulary size).
         embedding_dim: the length of each row.
         padding_idx: a row kept at zero and never updated, or ``None``.
-        max_norm: not implemented (must be ``None``).
-        norm_type: not implemented (must be ``2.0``).
-        scale_grad_by_freq: not implemented (must be ``False``).
-        sparse: not implemented (must be ``False``).
+        max_norm: renormalise looked-up rows to at most this norm (see above), or ``None``.
+        norm_type: the ``p`` of the norm ``max_norm`` bounds.
+        scale_grad_by_freq: divide each row's gradient by its index's count in the input.
+        sparse: accepted; JAX's gradients are dense arrays either way.
         _weight: not implemented (must be ``None``).
         _freeze: not implemented (must be ``False``).
         device: not implemented (must be ``None``); place params with ``jax.device_put``.
@@ -78,6 +77,11 @@ class Embedding(Module):
                     f"Embedding: {name}={value!r} is not implemented in funcgrad; "
                     f"leave it at its default ({default!r})"
                 )
+        if self.sparse and self.scale_grad_by_freq:
+            raise ConfigError(
+                "Embedding: scale_grad_by_freq not supported with sparse gradients (torch "
+                "refuses the pair too); drop one of them"
+            )
         n = self.num_embeddings
         if self.padding_idx is not None and not -n <= self.padding_idx < n:
             raise ConfigError(
@@ -94,4 +98,12 @@ class Embedding(Module):
 
     def stateless(self, params: Params, x: jax.Array) -> jax.Array:
         with layer_errors("Embedding"):
-            return F.embedding(x, params["weight"], self.padding_idx)
+            return F.embedding(
+                x,
+                params["weight"],
+                self.padding_idx,
+                self.max_norm,
+                self.norm_type,
+                self.scale_grad_by_freq,
+                self.sparse,
+            )

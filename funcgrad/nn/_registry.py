@@ -41,6 +41,7 @@ from funcgrad import losses
 from funcgrad.nn import _activations as act
 from funcgrad.nn import (
     _conv,
+    _distance,
     _dropout,
     _embedding,
     _linear,
@@ -134,12 +135,28 @@ def _op(name: str) -> tuple[str, ...]:
 LAYERS: Mapping[str, LayerEntry] = _table(
     # -- linear and embedding ---------------------------------------------------------------------
     LayerEntry(_linear.Linear, F.linear, "AddmmBackward0", nnx="linear", op_db=_op("linear")),
+    LayerEntry(_linear.Bilinear, F.bilinear, "AddBackward0", op_db=_op("bilinear")),
     LayerEntry(
         _embedding.Embedding,
         F.embedding,
         "EmbeddingBackward0",
         nnx="embedding",
         op_db=_op("embedding"),
+    ),
+    # -- distances (module_db has no entries; op_db's samples cover the functional forms) ---------
+    LayerEntry(
+        _distance.CosineSimilarity,
+        F.cosine_similarity,
+        "SumBackward1",
+        module_db=False,
+        op_db=_op("cosine_similarity"),
+    ),
+    LayerEntry(
+        _distance.PairwiseDistance,
+        F.pairwise_distance,
+        "NormBackward1",
+        module_db=False,
+        op_db=_op("pairwise_distance"),
     ),
     # -- convolutions -----------------------------------------------------------------------------
     LayerEntry(_conv.Conv1d, F.conv1d, "ConvolutionBackward0", nnx="conv", op_db=_op("conv1d")),
@@ -426,6 +443,37 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         nnx="log_softmax",
         op_db=("log_softmax",),
     ),
+    LayerEntry(act.CELU, F.celu, "CeluBackward0", op_db=_op("celu")),
+    LayerEntry(act.SELU, F.selu, "EluBackward0", op_db=_op("selu")),
+    LayerEntry(act.GLU, F.glu, "GluBackward0", op_db=_op("glu")),
+    LayerEntry(act.Hardshrink, F.hardshrink, "HardshrinkBackward0", op_db=_op("hardshrink")),
+    LayerEntry(act.Softshrink, F.softshrink, "SoftshrinkBackward0", op_db=_op("softshrink")),
+    LayerEntry(
+        act.Hardsigmoid,
+        F.hardsigmoid,
+        "HardsigmoidBackward0",
+        module_db=False,  # module_db has no Hardsigmoid entry; op_db's samples cover it
+        op_db=_op("hardsigmoid"),
+    ),
+    LayerEntry(act.Hardswish, F.hardswish, "HardswishBackward0", op_db=_op("hardswish")),
+    LayerEntry(act.Hardtanh, F.hardtanh, "HardtanhBackward0", op_db=_op("hardtanh")),
+    LayerEntry(act.ReLU6, F.relu6, "HardtanhBackward0", op_db=_op("relu6")),
+    LayerEntry(act.LogSigmoid, F.logsigmoid, "LogSigmoidBackward0", op_db=_op("logsigmoid")),
+    LayerEntry(act.Mish, F.mish, "MishBackward0", op_db=_op("mish")),
+    LayerEntry(act.PReLU, F.prelu, "PreluKernelBackward0", op_db=_op("prelu")),
+    LayerEntry(
+        act.RReLU,
+        F.rrelu,
+        "RreluWithNoiseBackward0",
+        module_db=False,  # module_db has no RReLU entry; op_db's samples cover it
+        op_db=_op("rrelu"),
+    ),
+    LayerEntry(act.Softplus, F.softplus, "SoftplusBackward0", op_db=_op("softplus")),
+    LayerEntry(act.Softsign, F.softsign, "DivBackward0", op_db=_op("softsign")),
+    LayerEntry(act.Tanhshrink, F.tanhshrink, "SubBackward0", op_db=_op("tanhshrink")),
+    LayerEntry(act.Threshold, F.threshold, "ThresholdBackward0", op_db=_op("threshold")),
+    LayerEntry(act.Softmin, F.softmin, "SoftmaxBackward0", op_db=_op("softmin")),
+    LayerEntry(act.Softmax2d, F.softmax, "SoftmaxBackward0"),
     # -- shape ------------------------------------------------------------------------------------
     LayerEntry(
         act.Flatten, F.flatten, "ViewBackward0", nnx="flatten", module_db=False, op_db=("flatten",)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from funcgrad.nn.functional import (
     _activation,
     _conv,
+    _distance,
     _dropout,
     _embedding,
     _linear,
@@ -29,6 +30,7 @@ from funcgrad.nn.functional import (
 )
 from funcgrad.nn.functional._activation import *  # noqa: F403
 from funcgrad.nn.functional._conv import *  # noqa: F403
+from funcgrad.nn.functional._distance import *  # noqa: F403
 from funcgrad.nn.functional._dropout import *  # noqa: F403
 from funcgrad.nn.functional._embedding import *  # noqa: F403
 from funcgrad.nn.functional._linear import *  # noqa: F403
@@ -41,6 +43,7 @@ from funcgrad.nn.functional._shape import *  # noqa: F403
 __all__ = [
     *_activation.__all__,
     *_conv.__all__,
+    *_distance.__all__,
     *_dropout.__all__,
     *_embedding.__all__,
     *_linear.__all__,
