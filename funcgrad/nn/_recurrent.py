@@ -21,7 +21,14 @@ from funcgrad.nn._init import torch_uniform
 from funcgrad.nn._module import Buffers, ConfigError, Module, ModuleError, Params
 from funcgrad.nn.functional import _recurrent as R
 
-__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
+__all__ = ["GRU", "LSTM", "PACKED_SEQUENCE_ADVICE", "RNN", "GRUCell", "LSTMCell", "RNNCell"]
+
+PACKED_SEQUENCE_ADVICE = (
+    "funcgrad's recurrent layers take no PackedSequence; pass the padded input (the tensor given "
+    "to pack_padded_sequence) instead, and keep the lengths as a mask "
+    "(jnp.arange(seq_len) < lengths[:, None]) to ignore the outputs past each sequence's end"
+)
+"""What to do instead of packing, said by the layers and by ``fg.interop.convert`` alike."""
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 _STEPS: dict[str, R.Step] = {
@@ -38,11 +45,7 @@ def _check_array(name: str, value: Any, what: str) -> jax.Array:
         return jnp.asarray(value)
     kind = type(value).__name__
     if kind == "PackedSequence":
-        raise ModuleError(
-            f"{name}: a PackedSequence is not supported; pass the padded input "
-            "(batch, seq, features) and keep the lengths as a mask "
-            "(jnp.arange(seq) < lengths[:, None]) to ignore the outputs past each sequence's end"
-        )
+        raise ModuleError(f"{name}: got a PackedSequence as {what}; {PACKED_SEQUENCE_ADVICE}")
     raise ModuleError(f"{name}: {what} must be an array, got {kind}; pass a jax or numpy array")
 
 
