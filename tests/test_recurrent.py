@@ -44,9 +44,7 @@ def _parity(
     rng = np.random.default_rng(0)
     vs = [rng.standard_normal(tuple(t.shape)) for t in outs]
     sum((t * torch.tensor(v)).sum() for t, v in zip(outs, vs, strict=True)).backward()
-    expected_g_p = fg.unflatten_dict(
-        {n: p.grad.numpy() for n, p in torch_layer.named_parameters()}
-    )
+    expected_g_p = fg.unflatten_dict({n: p.grad.numpy() for n, p in torch_layer.named_parameters()})
 
     with jax.enable_x64(True):
         params = fg.interop.from_torch(torch_layer, like=layer)
@@ -118,7 +116,9 @@ def test_batched_cells_and_their_functionals_match_torch(name: str) -> None:
     hx = (torch.zeros(N, H), torch.ones(N, H)) if name == "LSTMCell" else torch.ones(N, H)
     expected = _tree_numpy(getattr(torch, fn)(x, hx, *ws))
     got = getattr(fg.nn.functional, fn)(
-        jnp.asarray(x.numpy()), jax.tree.map(lambda t: jnp.asarray(t.numpy()), hx), *map(jnp.asarray, ws)
+        jnp.asarray(x.numpy()),
+        jax.tree.map(lambda t: jnp.asarray(t.numpy()), hx),
+        *map(jnp.asarray, ws),
     )
     assert_close(got, expected, np.float32, fn)
 
@@ -350,5 +350,6 @@ def test_convert_refuses_pack_padded_sequence_with_what_to_pass() -> None:
     e = info.value
     assert e.op == "torch.nn.utils.rnn.pack_padded_sequence" and e.op in str(e)
     assert "padded input" in str(e) and "mask" in str(e) and "\n" not in str(e)
-    assert e.line.endswith("packed = pack_padded_sequence(x, lengths, batch_first=True, "
-                           "enforce_sorted=False)")
+    assert e.line.endswith(
+        "packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)"
+    )
