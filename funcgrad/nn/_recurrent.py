@@ -207,7 +207,9 @@ class _RNNBase(Module):
     ) -> tuple[jax.Array, jax.Array, jax.Array | None]:
         """The stacked layers on time-major ``x``; dropout between layers when ``key`` is given."""
         step = _STEPS[self._mode]
-        hs, cs, outs = [], [], []
+        hs: list[jax.Array] = []
+        cs: list[jax.Array] = []
+        outs: list[jax.Array] = []
         for layer, d, sfx in self._suffixes():
             if d == 0 and layer > 0:
                 x = jnp.concatenate(outs, axis=-1) if len(outs) > 1 else outs[0]
