@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.extend.core
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -157,7 +158,7 @@ def _jaxpr(layer: fg.nn.Module, t: int) -> Any:
 def _count(jaxpr: Any, prim: str) -> int:
     return sum(
         (e.primitive.name == prim)
-        + sum(_count(j, prim) for j in jax.core.jaxprs_in_params(e.params))
+        + sum(_count(j, prim) for j in jax.extend.core.jaxprs_in_params(e.params))
         for e in jaxpr.eqns
     )
 
