@@ -140,6 +140,17 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_layer_table.py": {
         "test_op_db_samples": ("slow",),  # up to 40 op_db samples a functional, each compiled
         "test_finite_differences": ("slow",),
+        # recurrent layers: 160 module_db samples a dtype, each its own program (1-3 s to compile);
+        # the fast tier keeps the eval samples with every option on (bias, batch_first,
+        # bidirectional, given hx; RNN relu and tanh, LSTM with proj_size) and all the cells'.
+        **{
+            f"test_module_db_sample[{dt}-{name}-{mode}-{i}]": ("slow",)
+            for dt in ("float32", "float64")
+            for name, n, fast in (("RNN", 32, (15, 31)), ("LSTM", 32, (31,)), ("GRU", 16, (15,)))
+            for mode in ("eval", "train")
+            for i in range(n)
+            if mode == "train" or i not in fast
+        },
     },
     "test_linear.py": {
         "test_finite_differences": ("slow",),

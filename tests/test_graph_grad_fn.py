@@ -48,6 +48,13 @@ CASES: dict[str, tuple[tuple, tuple[int, ...] | None]] = {
     "PixelShuffle": ((2,), (N, C, H, H)),
     "PixelUnshuffle": ((2,), (N, C, H, H)),
     "ChannelShuffle": ((2,), (N, C, H, H)),
+    # recurrent: batched (an unbatched input's output is squeezed: SqueezeBackward1)
+    "RNN": ((D, 3), (5, N, D)),
+    "LSTM": ((D, 3), (5, N, D)),
+    "GRU": ((D, 3), (5, N, D)),
+    "RNNCell": ((D, 3), (N, D)),
+    "LSTMCell": ((D, 3), (N, D)),
+    "GRUCell": ((D, 3), (N, D)),
 }
 
 
@@ -67,6 +74,7 @@ def _torch_grad_fn(name, args, shape, kwargs):
         y = layer(torch.tensor([1, 2]))
     else:
         y = layer(torch.randn(*shape, requires_grad=True))
+    y = y[0] if isinstance(y, tuple) else y  # recurrent layers: the output (a cell's h)
     return None if y.grad_fn is None else type(y.grad_fn).__name__
 
 

@@ -240,7 +240,7 @@ def _converted_source(name: str) -> str:
     if fg.nn.LAYERS[name].module_db:
         sample = torch_samples(name, np.float32, train=False)[0]
         args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
-        (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
+        x = [*sample.forward_input.args, *sample.forward_input.kwargs.values()][0]
     elif name in NO_MODULE_DB:  # Fold, Unfold: an example of the tests' own
         args, kwargs, shape = NO_MODULE_DB[name]
         x = torch.randn(*shape)

@@ -70,8 +70,10 @@ def leaf_code(module: Any) -> str | None:
 
     Example:
         >>> import torch
-        >>> leaf_code(torch.nn.Conv2d(1, 20, 5, padding=2)), leaf_code(torch.nn.LSTM(2, 3))
+        >>> leaf_code(torch.nn.Conv2d(1, 20, 5, padding=2)), leaf_code(torch.nn.Sequential())
         ('fg.nn.Conv2d(1, 20, 5, padding=2)', None)
+        >>> leaf_code(torch.nn.LSTM(10, 20, num_layers=2, batch_first=True))
+        'fg.nn.LSTM(10, 20, num_layers=2, batch_first=True)'
         >>> leaf_code(torch.nn.MaxPool2d(2)), leaf_code(torch.nn.LayerNorm(8))
         ('fg.nn.MaxPool2d(2)', 'fg.nn.LayerNorm(8)')
     """

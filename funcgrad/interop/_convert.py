@@ -259,6 +259,11 @@ def _trace(module: Any, training: bool, path: str) -> tuple[Any, dict[str, Any]]
     except Exception as e:
         cls = type(module).__name__
         line = _user_frame(traceback.extract_tb(e.__traceback__))
+        refused = _refused_function(e.__traceback__)
+        if refused is not None:
+            raise _error(
+                refused, ops.REFUSED[refused], op=refused, path=path, cls=cls, line=line
+            ) from None
         if isinstance(e, torch.fx.proxy.TraceError):
             raise _error(
                 "data-dependent Python control flow (an if/while on a tensor's value)",
@@ -283,6 +288,17 @@ def _trace(module: Any, training: bool, path: str) -> tuple[Any, dict[str, Any]]
         for k in constants:
             delattr(module, k)
     return graph, constants
+
+
+def _refused_function(tb: types.TracebackType | None) -> str | None:
+    """The outermost function of ``ops.REFUSED`` that the failed trace was inside, if any."""
+    while tb is not None:
+        frame = tb.tb_frame
+        name = f"{frame.f_globals.get('__name__', '')}.{frame.f_code.co_name}"
+        if name in ops.REFUSED:
+            return name
+        tb = tb.tb_next
+    return None
 
 
 _FAIL = object()
@@ -417,6 +433,8 @@ class _Writer:
             train_graph, constants = _trace(m, True, path)
             eval_graph, eval_constants = _trace(m, False, path)
         except ConversionError as e:
+            if e.op in ops.REFUSED:  # refused by name: torch.export would not make it convertible
+                raise
             (train_graph, constants), (eval_graph, eval_constants), shapes = self.exported(m, e)
             note = [f"# traced by torch.export: specialised to the example's shapes, {shapes}"]
         calls = [n for n in train_graph.nodes if n.op == "call_module"]

@@ -36,11 +36,13 @@ from funcgrad.interop._templates import (
 )
 from funcgrad.interop._torch import import_torch
 from funcgrad.nn import functional as F
+from funcgrad.nn._recurrent import PACKED_SEQUENCE_ADVICE
 from funcgrad.nn._registry import LAYERS, LOSSES
 
 __all__ = [
     "LAYER_ROWS",
     "LOSS_ROWS",
+    "REFUSED",
     "ROWS",
     "TRAIN",
     "Code",
@@ -67,6 +69,14 @@ class Row(NamedTuple):
     functions: tuple[str, ...]
     methods: tuple[str, ...]
     template: Template
+
+
+# torch functions the converter refuses by name, with what to write instead. fx traces into them
+# (they are Python), so the converter finds them on the failed trace's stack.
+REFUSED: Mapping[str, str] = {
+    f"torch.nn.utils.rnn.{fn}": PACKED_SEQUENCE_ADVICE
+    for fn in ("pack_padded_sequence", "pack_sequence", "pad_packed_sequence")
+}
 
 
 # -- derived: the functional forms of fg.nn.LAYERS and fg.nn.LOSSES ----------------------------

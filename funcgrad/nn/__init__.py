@@ -124,6 +124,7 @@ from funcgrad.nn._pool import (
     MaxUnpool2d,
     MaxUnpool3d,
 )
+from funcgrad.nn._recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._resample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from funcgrad.nn._sequential import Sequential
@@ -152,6 +153,12 @@ __all__ = [
     "Softsign",
     "Tanhshrink",
     "Threshold",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNCell",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d",

@@ -48,6 +48,7 @@ from funcgrad.nn import (
     _norm,
     _padding,
     _pool,
+    _recurrent,
     _resample,
     _shape,
 )
@@ -503,6 +504,15 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         module_db=False,
         op_db=_op("channel_shuffle"),
     ),
+    # -- recurrent (torch has no F.rnn/F.lstm; the cells' functionals are torch.<mode>_cell) ----
+    # grad_fn: torch's output of a batched input in eval on CPU (an unbatched one is squeezed:
+    # SqueezeBackward1); the LSTM without projection runs oneDNN's kernel there.
+    LayerEntry(_recurrent.RNN, None, "StackBackward0"),
+    LayerEntry(_recurrent.LSTM, None, "MkldnnRnnLayerBackward0"),
+    LayerEntry(_recurrent.GRU, None, "StackBackward0"),
+    LayerEntry(_recurrent.RNNCell, F.rnn_tanh_cell, "TanhBackward0"),
+    LayerEntry(_recurrent.LSTMCell, F.lstm_cell, "MulBackward0"),
+    LayerEntry(_recurrent.GRUCell, F.gru_cell, "AddBackward0"),
 )
 """Every torch layer funcgrad has, by torch's class name."""
 

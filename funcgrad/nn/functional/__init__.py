@@ -25,6 +25,7 @@ from funcgrad.nn.functional import (
     _norm,
     _padding,
     _pool,
+    _recurrent,
     _resample,
     _shape,
 )
@@ -37,6 +38,7 @@ from funcgrad.nn.functional._linear import *  # noqa: F403
 from funcgrad.nn.functional._norm import *  # noqa: F403
 from funcgrad.nn.functional._padding import *  # noqa: F403
 from funcgrad.nn.functional._pool import *  # noqa: F403
+from funcgrad.nn.functional._recurrent import *  # noqa: F403
 from funcgrad.nn.functional._resample import *  # noqa: F403
 from funcgrad.nn.functional._shape import *  # noqa: F403
 
@@ -51,5 +53,6 @@ __all__ = [
     *_padding.__all__,
     *_pool.__all__,
     *_resample.__all__,
+    *_recurrent.__all__,
     *_shape.__all__,
 ]
