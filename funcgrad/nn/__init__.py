@@ -23,6 +23,7 @@ from funcgrad.nn._activations import (
     Softmax,
     Tanh,
 )
+from funcgrad.nn._attention import MultiheadAttention
 from funcgrad.nn._conv import Conv1d, Conv2d
 from funcgrad.nn._dropout import Dropout, Dropout2d
 from funcgrad.nn._embedding import Embedding
@@ -41,6 +42,13 @@ from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RM
 from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._sequential import Sequential
+from funcgrad.nn._transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ELU",
@@ -71,6 +79,7 @@ __all__ = [
     "MaxPool2d",
     "Module",
     "ModuleError",
+    "MultiheadAttention",
     "Params",
     "RMSNorm",
     "ReLU",
@@ -80,6 +89,11 @@ __all__ = [
     "SlowConvolutionWarning",
     "Softmax",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "call_child",
     "child_key",
     "functional",
