@@ -49,6 +49,11 @@ def _dropout(weights: jax.Array, p: float, key: jax.Array | None, name: str) -> 
     return weights * (keep.astype(weights.dtype) * (1.0 / (1.0 - p)))
 
 
+def _lead(a: jax.Array, ndim: int) -> jax.Array:
+    """``a`` with leading axes of size 1 up to ``ndim`` (broadcasting made explicit)."""
+    return jnp.reshape(a, (1,) * (ndim - a.ndim) + a.shape)
+
+
 def _attend(
     q: jax.Array,
     k: jax.Array,
@@ -78,8 +83,10 @@ def _attend(
         scores = jnp.reshape(scores, (*scores.shape[:-4], hq, *scores.shape[-2:]))
     if causal:  # torch's top-left alignment: query i sees keys 0..i
         length, source = scores.shape[-2:]
-        scores = jnp.where(jnp.tril(jnp.ones((length, source), bool)), scores, -jnp.inf)
+        allowed = _lead(jnp.tril(jnp.ones((length, source), bool)), scores.ndim)
+        scores = jnp.where(allowed, scores, -jnp.inf)
     if mask is not None:
+        mask = _lead(mask, scores.ndim)
         scores = jnp.where(mask, scores, -jnp.inf) if mask.dtype == bool else scores + mask
     weights = _softmax(scores, safe and mask is not None)
     dropped = _dropout(weights, dropout[0], dropout[1], name)
