@@ -137,6 +137,21 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_layer_table.py": {
         "test_op_db_samples": ("slow",),  # up to 40 op_db samples a functional, each compiled
         "test_finite_differences": ("slow",),
+        # attention and transformer: 1-8 s a sample (one compile each), about 800 in all; the
+        # first eval and train sample of each layer stay in the fast tier
+        **{
+            f"test_module_db_sample[{dtype}-{name}-{mode}-{i}]": ("slow",)
+            for name, n_eval, n_train in [
+                ("MultiheadAttention", 64, 64),
+                ("TransformerEncoderLayer", 35, 39),
+                ("TransformerEncoder", 35, 39),
+                ("TransformerDecoderLayer", 67, 1),
+                ("Transformer", 64, 1),
+            ]
+            for dtype in ("float32", "float64")
+            for mode, n in (("eval", n_eval), ("train", n_train))
+            for i in range(1 if name in ("MultiheadAttention", "TransformerEncoderLayer") else 0, n)
+        },
     },
     "test_linear.py": {
         "test_finite_differences": ("slow",),
