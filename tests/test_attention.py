@@ -339,4 +339,7 @@ def test_convert_writes_multihead_attention() -> None:
     torch.manual_seed(0)
     model = _SelfAttention().eval()
     conv = fg.interop.convert(model, torch.randn(2, 5, 8))  # verifies outputs against torch
-    assert "fg.nn.MultiheadAttention(\n        8, 2, bias=False, kdim=6, vdim=6, batch_first=True\n    )" in conv.source
+    assert (
+        "fg.nn.MultiheadAttention(\n        8, 2, bias=False, kdim=6, vdim=6, batch_first=True\n    )"
+        in conv.source
+    )

@@ -134,7 +134,7 @@ class MultiheadAttention(Module):
             params["bias_v"] = xavier_normal(ks[5], (1, 1, e))
         return params
 
-    def forward(  # type: ignore[override]  # torch's further inputs and flags, after x
+    def forward(  # torch's further inputs and flags, after x
         self,
         params: Params,
         query: jax.Array,
@@ -162,15 +162,17 @@ class MultiheadAttention(Module):
                 f"MultiheadAttention(dropout={self.dropout}) in training drops attention weights "
                 "at random; pass key= to apply (train=True, key=jax.random.PRNGKey(0))"
             )
-        inputs = (query, key_, value)
+        q, k, v = query, key_, value
         flip = self.batch_first and query.ndim == 3
         if flip:  # torch computes in (L, N, E); the same tensor stays one (self-attention)
-            swapped = {id(t): jnp.swapaxes(t, 0, 1) for t in inputs}
-            inputs = tuple(swapped[id(t)] for t in inputs)
+            swapped = {id(t): jnp.swapaxes(t, 0, 1) for t in (q, k, v)}
+            q, k, v = swapped[id(q)], swapped[id(k)], swapped[id(v)]
         out_proj = params["out_proj"]
         try:
             y, weights = F.multi_head_attention_forward(
-                *inputs,
+                q,
+                k,
+                v,
                 self.embed_dim,
                 self.num_heads,
                 params.get("in_proj_weight"),

@@ -189,7 +189,7 @@ class TransformerEncoderLayer(_Layer):
 
     _ATTENTIONS: ClassVar[tuple[str, ...]] = ("self_attn",)
 
-    def forward(  # type: ignore[override]  # torch's masks and flags, after src
+    def forward(  # torch's masks and flags, after src
         self,
         params: Params,
         src: jax.Array,
@@ -231,7 +231,7 @@ class TransformerDecoderLayer(_Layer):
 
     _ATTENTIONS: ClassVar[tuple[str, ...]] = ("self_attn", "multihead_attn")
 
-    def forward(  # type: ignore[override]  # torch's further inputs and flags, after tgt
+    def forward(  # torch's further inputs and flags, after tgt
         self,
         params: Params,
         tgt: jax.Array,
@@ -362,7 +362,7 @@ class TransformerEncoder(_Stack):
     def _norm(self) -> Module | None:
         return self.norm
 
-    def forward(  # type: ignore[override]  # torch's masks and flags, after src
+    def forward(  # torch's masks and flags, after src
         self,
         params: Params,
         src: jax.Array,
@@ -413,7 +413,7 @@ class TransformerDecoder(_Stack):
     def _norm(self) -> Module | None:
         return self.norm
 
-    def forward(  # type: ignore[override]  # torch's further inputs and flags, after tgt
+    def forward(  # torch's further inputs and flags, after tgt
         self,
         params: Params,
         tgt: jax.Array,
@@ -483,7 +483,7 @@ class Transformer(Module):
     @functools.cached_property
     def submodules(self) -> dict[str, Module]:
         """``encoder`` and ``decoder``: the custom ones if given, torch's defaults otherwise."""
-        layer = {
+        layer: dict[str, Any] = {
             "d_model": self.d_model, "nhead": self.nhead, "dim_feedforward": self.dim_feedforward,
             "dropout": self.dropout, "activation": self.activation,
             "layer_norm_eps": self.layer_norm_eps, "batch_first": self.batch_first,
@@ -519,7 +519,7 @@ class Transformer(Module):
         ]
         return jax.tree_util.tree_unflatten(tree, leaves)
 
-    def forward(  # type: ignore[override]  # torch's further inputs and flags, after src
+    def forward(  # torch's further inputs and flags, after src
         self,
         params: Params,
         src: jax.Array,
@@ -550,14 +550,15 @@ class Transformer(Module):
                 f"Transformer: the feature number of src and tgt must be equal to d_model="
                 f"{self.d_model}; got {src.shape[-1]} and {tgt.shape[-1]}"
             )
-        run = {"buffers": {}, "train": train, "key": key}
         encoder, decoder = self.submodules["encoder"], self.submodules["decoder"]
         memory, _ = call_child(
-            "encoder", encoder, params, src, src_mask, src_key_padding_mask, src_is_causal, **run
-        )
+            "encoder", encoder, params, src, src_mask, src_key_padding_mask, src_is_causal,
+            buffers={}, train=train, key=key,
+        )  # fmt: skip
         y, _ = call_child(
             "decoder", decoder, params, tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
-            memory_key_padding_mask, tgt_is_causal, memory_is_causal, **run,
+            memory_key_padding_mask, tgt_is_causal, memory_is_causal, buffers={}, train=train,
+            key=key,
         )  # fmt: skip
         return y, buffers
 
@@ -601,7 +602,7 @@ def layer_args(layer: Any) -> dict[str, Any]:
     }
 
 
-def _norm_of(norm: Any) -> LayerNorm | None:
+def _norm_of(norm: Any) -> Module | None:
     """torch's ``LayerNorm`` (or ``None``) as funcgrad's."""
     if norm is None or isinstance(norm, Module):
         return norm
@@ -634,7 +635,7 @@ def _norm_source(norm: Any) -> _Source | None:
     if norm is None:
         return None
     ln = _norm_of(norm)
-    assert ln is not None
+    assert isinstance(ln, LayerNorm)
     return _source("LayerNorm", {"normalized_shape": ln.normalized_shape, "eps": ln.eps,
                                  "elementwise_affine": ln.elementwise_affine, "bias": ln.bias})  # fmt: skip
 

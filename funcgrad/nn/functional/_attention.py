@@ -399,14 +399,14 @@ def _project(
             )
         if query is key and key is value:
             return tuple(jnp.split(linear(query, in_proj_weight, in_proj_bias), 3, axis=-1))  # type: ignore[return-value]
-        weights = tuple(jnp.split(in_proj_weight, 3))
+        weights = list(jnp.split(in_proj_weight, 3))
     else:
-        if any(w is None for w in separate):
+        weights = [w for w in separate if w is not None]
+        if len(weights) != 3:
             raise ValueError(
                 "multi_head_attention_forward: use_separate_proj_weight=True needs "
                 "q_proj_weight, k_proj_weight and v_proj_weight"
             )
-        weights = separate
     q, k, v = (
         linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases, strict=True)
     )
