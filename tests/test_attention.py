@@ -203,6 +203,9 @@ def test_multi_head_attention_forward_matches_torch(dtype: type, need_weights: b
     (sample,) = op_samples("nn.functional.multi_head_attention_forward", dtype)
     args = [sample.input, *sample.args]
     arrays = [a.detach().numpy() for a in args if isinstance(a, torch.Tensor)]
+    # The sample's q, k, v saturate the softmax (the query's gradient is ~1e-6 of the output's,
+    # rounding noise in both): scaled down, the gradient is well conditioned.
+    arrays[:3] = [0.1 * a for a in arrays[:3]]
     wrt = tuple(range(len(arrays)))
 
     def merge(fn_args: list) -> list:
