@@ -75,6 +75,11 @@ FILE_MARKERS: dict[str, tuple[str, ...]] = {
 
 # Single tests, by file and test function: every parametrisation of ``test_f``, or only the ones
 # named ``test_f[id]`` (the id pytest prints).
+# MultiheadAttention's module_db samples (embed_dim=3, num_heads=3) whose float32 input gradients
+# cancel: torch's float32 is itself up to 3e-5 from float64, beyond the table's 1e-5, so two float32
+# roundings cannot agree; test_attention.py checks funcgrad is as close to float64 as torch is.
+_ILL_CONDITIONED = {("MultiheadAttention", "float32", i) for i in (8, 14, 23, 26, 55, 60, 61, 62)}
+
 TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     # slow: over ~5 s each on one loaded core, or a slow module fixture their file shares.
     "test_autodiff_backprop.py": {
@@ -150,6 +155,23 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
             for mode in ("eval", "train")
             for i in range(n)
             if mode == "train" or i not in fast
+        },
+        # attention and transformer: 1-8 s a sample (one compile each), about 800 in all; the
+        # first eval and train sample of each layer stay in the fast tier
+        **{
+            f"test_module_db_sample[{dtype}-{name}-{mode}-{i}]": (
+                ("slow", "xfail") if (name, dtype, i) in _ILL_CONDITIONED else ("slow",)
+            )
+            for name, n_eval, n_train in [
+                ("MultiheadAttention", 64, 64),
+                ("TransformerEncoderLayer", 35, 39),
+                ("TransformerEncoder", 35, 39),
+                ("TransformerDecoderLayer", 67, 1),
+                ("Transformer", 64, 1),
+            ]
+            for dtype in ("float32", "float64")
+            for mode, n in (("eval", n_eval), ("train", n_train))
+            for i in range(1 if name in ("MultiheadAttention", "TransformerEncoderLayer") else 0, n)
         },
     },
     "test_linear.py": {

@@ -121,6 +121,11 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
     "nn.functional.softshrink": (_nan_input, str(_nan_input.__doc__)),
     "nn.functional.cosine_similarity": (_one_entry_vectors, str(_one_entry_vectors.__doc__)),
     "nn.functional.normalize": (_one_entry_vectors, str(_one_entry_vectors.__doc__)),
+    "nn.functional.multi_head_attention_forward": (
+        lambda s: s.kwargs.get("training", True) and s.args[9] > 0,
+        "random in training (its one sample has dropout_p=0.5); test_attention.py runs it with "
+        "training=False and checks attention dropout statistically",
+    ),
 }
 
 
@@ -190,6 +195,7 @@ NO_TORCH_SAMPLES = {
     "Identity": "it computes nothing: neither module_db nor op_db lists it",
     "Fold": "neither module_db nor op_db lists it: tests/test_conv.py checks it against torch",
     "Dropout1d": "neither module_db nor op_db lists it: test_dropout.py checks it against torch",
+    "TransformerDecoder": "module_db has none (test_transformer.py compares it with torch)",
 }
 
 # torch.nn names fg.nn has that are containers or bases, not layers of the table.

@@ -42,6 +42,7 @@ from funcgrad.nn._activations import (
     Tanhshrink,
     Threshold,
 )
+from funcgrad.nn._attention import MultiheadAttention
 from funcgrad.nn._conv import (
     Conv1d,
     Conv2d,
@@ -129,6 +130,13 @@ from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._resample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 from funcgrad.nn._sequential import Sequential
 from funcgrad.nn._shape import ChannelShuffle, PixelShuffle, PixelUnshuffle, Unflatten
+from funcgrad.nn._transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "CELU",
@@ -214,6 +222,7 @@ __all__ = [
     "MaxUnpool3d",
     "Module",
     "ModuleError",
+    "MultiheadAttention",
     "Params",
     "PixelShuffle",
     "PixelUnshuffle",
@@ -229,6 +238,11 @@ __all__ = [
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "call_child",
     "child_key",
     "Conv3d",

@@ -17,6 +17,7 @@ from __future__ import annotations
 # new function is added in one place: its module.
 from funcgrad.nn.functional import (
     _activation,
+    _attention,
     _conv,
     _distance,
     _dropout,
@@ -30,6 +31,7 @@ from funcgrad.nn.functional import (
     _shape,
 )
 from funcgrad.nn.functional._activation import *  # noqa: F403
+from funcgrad.nn.functional._attention import *  # noqa: F403
 from funcgrad.nn.functional._conv import *  # noqa: F403
 from funcgrad.nn.functional._distance import *  # noqa: F403
 from funcgrad.nn.functional._dropout import *  # noqa: F403
@@ -44,6 +46,7 @@ from funcgrad.nn.functional._shape import *  # noqa: F403
 
 __all__ = [
     *_activation.__all__,
+    *_attention.__all__,
     *_conv.__all__,
     *_distance.__all__,
     *_dropout.__all__,
