@@ -138,6 +138,7 @@ def _train(args: argparse.Namespace) -> int:
     from funcgrad.train import TrainError, fit
     from funcgrad.train._distributed import initialize
     from funcgrad.train._run_dir import default_out
+    from funcgrad.train._setup import default_dataset
 
     _quiet_logs()
     # Before anything touches a device: joining a multi-process run must come first.
@@ -146,7 +147,8 @@ def _train(args: argparse.Namespace) -> int:
     if out is None and not args.no_save:
         if jax.process_count() > 1:
             raise TrainError("a multi-process run needs out DIR (the same for every process)")
-        out = default_out(args.model, args.dataset, resume=args.resume)
+        dataset = args.dataset or (None if args.resume else default_dataset(args.model))
+        out = default_out(args.model, dataset, resume=args.resume)
     result = fit(
         args.model,
         args.dataset,
@@ -165,7 +167,9 @@ def _train(args: argparse.Namespace) -> int:
     final = result.final
     if not dist.is_main_process():
         return 0
-    if "test_accuracy" in final:
+    if "test_bpc" in final:
+        print(f"final test bits per character {final['test_bpc']:.4f} (epoch {final['epoch']})")
+    elif "test_accuracy" in final:
         print(f"final test accuracy {final['test_accuracy']:.4f} (epoch {final['epoch']})")
     elif final:
         print(f"final test loss {final['test_loss']:.4g} (epoch {final['epoch']})")
