@@ -1,4 +1,4 @@
-"""The ``funcgrad`` command (application layer): ``funcgrad train`` (see ``funcgrad train --help``), ``funcgrad graph`` and ``funcgrad convert``.
+"""The ``funcgrad`` command (application layer): ``funcgrad train`` (see ``funcgrad train --help``), ``funcgrad graph``, ``funcgrad convert`` and ``funcgrad sample``.
 
 Every failure is one line, ``error: <problem and fix>``, on stderr with a non-zero exit status;
 ``--debug`` shows the traceback instead.
@@ -55,12 +55,13 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         choices=MODELS,
         help="mynet (default; MyNet with widths 60 and 40), convnet (two 5x5 convolutions and a "
         "linear head), single-layer (z = x @ w + b), lenet (LeNet-5 with batch norm and dropout), "
-        "or linear (f = w * x, for synthetic-linear)",
+        "linear (f = w * x, for synthetic-linear), charlstm (a 2-layer character LSTM) or gpt "
+        "(a small character GPT); the last two train on the bundled text",
     )
     p.add_argument(
         "--dataset",
         help="digits (default; the bundled 8x8 handwritten digits), synthetic-linear (Y = 2X), "
-        "or a path to a .npz with x_train, y_train, x_test, y_test",
+        "text (the bundled sentences; the default for charlstm and gpt), or a path to a .npz with x_train, y_train, x_test, y_test",
     )
     p.add_argument("--epochs", type=int, help=f"epochs to train in total ({per_model('epochs')})")
     p.add_argument(
@@ -194,6 +195,13 @@ def _configure_convert(p: argparse.ArgumentParser) -> None:
     p.set_defaults(command=run)
 
 
+def _configure_sample(p: argparse.ArgumentParser) -> None:
+    from funcgrad.cli._sample import configure_parser, run
+
+    configure_parser(p)
+    p.set_defaults(command=run)
+
+
 def _quiet_logs() -> None:
     """The command's logging policy: orbax logs through absl, down to ERROR for a damaged file it
     then raises about; the command reports that itself in one line (``--debug`` keeps the detail)."""
@@ -249,6 +257,10 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
             "write a torch nn.Module as funcgrad source (--check compares the two)",
             _configure_convert,
         ),
+        "sample": (
+            "continue a prompt with a trained charlstm or gpt run (its latest checkpoint)",
+            _configure_sample,
+        ),
     }
     for name, (help_text, configure) in lazy.items():
         sub = commands.add_parser(name, parents=[common], help=help_text)
@@ -274,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from funcgrad.train import TrainError
 
         text = as_flags(" ".join(str(e).split()))
-        if not isinstance(e, (DataError, DistributedError, TrainError)):
+        if not isinstance(e, (CommandError, DataError, DistributedError, TrainError)):
             text = f"{type(e).__name__}: {text} (run again with --debug for the traceback)"
         return _fail(text)
 
