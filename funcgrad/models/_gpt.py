@@ -316,7 +316,7 @@ class GPT(_Children):
                 "feed at most block_size tokens (sample keeps the last block_size)"
             )
         h = self.call("transformer.wte", params, x, buffers, train, key)
-        h = h + self.call("transformer.wpe", params, jnp.arange(t), buffers, train, key)
+        h = h + self.call("transformer.wpe", params, jnp.arange(t)[None], buffers, train, key)
         h = self.call("transformer.drop", params, h, buffers, train, key)
         for i in range(self.n_layer):
             h = self.call(f"transformer.h.{i}", params, h, buffers, train, key)

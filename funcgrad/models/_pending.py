@@ -61,7 +61,7 @@ except ImportError:
                     xs = F.dropout(xs, self.dropout, True, key=jax.random.fold_in(key, layer))
                 w_ih, w_hh = params[f"weight_ih_l{layer}"], params[f"weight_hh_l{layer}"]
                 b = params[f"bias_ih_l{layer}"] + params[f"bias_hh_l{layer}"]
-                gx = xs @ w_ih.T + b
+                gx = F.linear(xs, w_ih, b)
 
                 def cell(carry: Any, g: jax.Array, w_hh: jax.Array = w_hh) -> Any:
                     hh, cc = carry
