@@ -126,7 +126,8 @@ def check_case(
     bound = inspect.signature(ref.forward).bind(
         *sample.forward_input.args, **sample.forward_input.kwargs
     )
-    inputs = [_numpy(a, dtype) for a in bound.args]
+    # The inputs' leaves: an LSTM's hx is a tuple (h_0, c_0), each differentiated like the input.
+    inputs, tree = jax.tree.flatten([_numpy(a, dtype) for a in bound.args])
     kw = {k: _numpy(v, dtype) for k, v in bound.kwargs.items()}
     wrt = [i for i, a in enumerate(inputs) if _is_float(a)]
     params, buffers = torch_state(ref, dtype)  # before torch's call updates its buffers in place
@@ -137,7 +138,7 @@ def check_case(
         for i, a in enumerate(inputs)
     ]
     t_kw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
-    out_t = ref(*t_inputs, **t_kw)
+    out_t = ref(*jax.tree.unflatten(tree, t_inputs), **t_kw)
     rng = np.random.default_rng(0)
     leaves_t = _torch_leaves(out_t)
     vs = [
@@ -177,7 +178,7 @@ def check_case(
         args = [jnp.asarray(a) if isinstance(a, np.ndarray) else a for a in inputs]
 
         def f(p: Any, *diff: Any) -> Any:
-            full = _with(args, wrt, diff)
+            full = jax.tree.unflatten(tree, _with(args, wrt, diff))
             return [
                 leaf
                 for leaf in jax.tree.leaves(run(p, *full))
@@ -189,7 +190,7 @@ def check_case(
 
     def step(p: Any, *args: Any) -> Any:
         def f(p: Any, *diff: Any) -> Any:
-            out, new_b = run(p, *_with(args, wrt, diff))
+            out, new_b = run(p, *jax.tree.unflatten(tree, _with(args, wrt, diff)))
             leaves = jax.tree.leaves(out)
             total = sum(
                 (leaf * v).sum() for leaf, v in zip(leaves, vs, strict=True) if v is not None
@@ -224,6 +225,7 @@ def first_sample(name: str) -> tuple[tuple[Any, ...], dict[str, Any], np.ndarray
     """Constructor arguments and input of ``module_db``'s first eval sample of ``torch.nn.<name>``
     (float32): an example any test can build a new layer from, with no table of its own."""
     sample = torch_samples(name, np.float32, train=False)[0]
-    (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
+    # the first input alone (a cell's sample passes hx too; every layer has a default for it)
+    x = [*sample.forward_input.args, *sample.forward_input.kwargs.values()][0]
     ctor = sample.constructor_input
     return _numpy(tuple(ctor.args), np.float32), dict(ctor.kwargs), x.detach().numpy()

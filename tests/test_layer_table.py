@@ -122,7 +122,7 @@ def _converted_source(name: str) -> str:
     if fg.nn.LAYERS[name].module_db:
         sample = torch_samples(name, np.float32, train=False)[0]
         args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
-        (x,) = [*sample.forward_input.args, *sample.forward_input.kwargs.values()]
+        x = [*sample.forward_input.args, *sample.forward_input.kwargs.values()][0]
     else:  # Dropout, Dropout2d, Flatten, Identity: torch's defaults on an image batch
         args, kwargs, x = (), {}, torch.randn(2, 3, 4, 4)
     layer = getattr(torch.nn, name)(*args, **kwargs)

@@ -39,12 +39,19 @@ from funcgrad.nn._module import (
 )
 from funcgrad.nn._norm import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, RMSNorm
 from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from funcgrad.nn._recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._sequential import Sequential
 
 __all__ = [
     "ELU",
     "GELU",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "RNN",
+    "RNNCell",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BatchNorm1d",

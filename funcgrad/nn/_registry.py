@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from funcgrad import losses
 from funcgrad.nn import _activations as act
-from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool
+from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool, _recurrent
 from funcgrad.nn import functional as F
 from funcgrad.nn._module import Module
 
@@ -222,6 +222,15 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         act.Flatten, F.flatten, "ViewBackward0", nnx="flatten", module_db=False, op_db=("flatten",)
     ),
     LayerEntry(act.Identity, None, None, nnx="identity", module_db=False),
+    # -- recurrent (torch has no F.rnn/F.lstm; the cells' functionals are torch.<mode>_cell) ----
+    # grad_fn: torch's output of a batched input in eval on CPU (an unbatched one is squeezed:
+    # SqueezeBackward1); the LSTM without projection runs oneDNN's kernel there.
+    LayerEntry(_recurrent.RNN, None, "StackBackward0"),
+    LayerEntry(_recurrent.LSTM, None, "MkldnnRnnLayerBackward0"),
+    LayerEntry(_recurrent.GRU, None, "StackBackward0"),
+    LayerEntry(_recurrent.RNNCell, F.rnn_tanh_cell, "TanhBackward0"),
+    LayerEntry(_recurrent.LSTMCell, F.lstm_cell, "MulBackward0"),
+    LayerEntry(_recurrent.GRUCell, F.gru_cell, "AddBackward0"),
 )
 """Every torch layer funcgrad has, by torch's class name."""
 

@@ -23,6 +23,7 @@ from funcgrad.nn.functional import (
     _linear,
     _norm,
     _pool,
+    _recurrent,
     _shape,
 )
 from funcgrad.nn.functional._activation import *  # noqa: F403
@@ -32,6 +33,7 @@ from funcgrad.nn.functional._embedding import *  # noqa: F403
 from funcgrad.nn.functional._linear import *  # noqa: F403
 from funcgrad.nn.functional._norm import *  # noqa: F403
 from funcgrad.nn.functional._pool import *  # noqa: F403
+from funcgrad.nn.functional._recurrent import *  # noqa: F403
 from funcgrad.nn.functional._shape import *  # noqa: F403
 
 __all__ = [
@@ -42,5 +44,6 @@ __all__ = [
     *_linear.__all__,
     *_norm.__all__,
     *_pool.__all__,
+    *_recurrent.__all__,
     *_shape.__all__,
 ]
