@@ -99,7 +99,10 @@ def test_finite_differences(x64: None, case: Case) -> None:
 
 
 # Layers torch's test database has no samples for, and why.
-NO_TORCH_SAMPLES = {"Identity": "it computes nothing: neither module_db nor op_db lists it"}
+NO_TORCH_SAMPLES = {
+    "Identity": "it computes nothing: neither module_db nor op_db lists it",
+    "TransformerDecoder": "module_db has none (test_transformer.py compares it with torch)",
+}
 
 # torch.nn names fg.nn has that are containers or bases, not layers of the table.
 NOT_LAYERS = {"Module", "Sequential"}

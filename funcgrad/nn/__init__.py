@@ -23,6 +23,7 @@ from funcgrad.nn._activations import (
     Softmax,
     Tanh,
 )
+from funcgrad.nn._attention import MultiheadAttention
 from funcgrad.nn._conv import Conv1d, Conv2d
 from funcgrad.nn._dropout import Dropout, Dropout2d
 from funcgrad.nn._embedding import Embedding
@@ -42,6 +43,13 @@ from funcgrad.nn._pool import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from funcgrad.nn._recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._sequential import Sequential
+from funcgrad.nn._transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     "ELU",
@@ -78,6 +86,7 @@ __all__ = [
     "MaxPool2d",
     "Module",
     "ModuleError",
+    "MultiheadAttention",
     "Params",
     "RMSNorm",
     "ReLU",
@@ -87,6 +96,11 @@ __all__ = [
     "SlowConvolutionWarning",
     "Softmax",
     "Tanh",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "call_child",
     "child_key",
     "functional",

@@ -39,7 +39,17 @@ from typing import Any, Literal
 
 from funcgrad import losses
 from funcgrad.nn import _activations as act
-from funcgrad.nn import _conv, _dropout, _embedding, _linear, _norm, _pool, _recurrent
+from funcgrad.nn import (
+    _attention,
+    _conv,
+    _dropout,
+    _embedding,
+    _linear,
+    _norm,
+    _pool,
+    _recurrent,
+    _transformer,
+)
 from funcgrad.nn import functional as F
 from funcgrad.nn._module import Module
 
@@ -198,6 +208,45 @@ LAYERS: Mapping[str, LayerEntry] = _table(
         nnx="dropout2d",
         module_db=False,
         op_db=_op("dropout2d"),
+    ),
+    # -- attention and transformer ----------------------------------------------------------------
+    LayerEntry(
+        _attention.MultiheadAttention,
+        F.multi_head_attention_forward,
+        "ViewBackward0",  # TransposeBackward0 with batch_first
+        op_db=_op("multi_head_attention_forward"),
+        torch_args=_attention.multihead_attention_args,
+    ),
+    LayerEntry(
+        _transformer.TransformerEncoderLayer,
+        None,
+        "NativeLayerNormBackward0",  # AddBackward0 with norm_first
+        torch_args=_transformer.layer_args,
+    ),
+    LayerEntry(
+        _transformer.TransformerDecoderLayer,
+        None,
+        "NativeLayerNormBackward0",
+        torch_args=_transformer.layer_args,
+    ),
+    LayerEntry(
+        _transformer.TransformerEncoder,
+        None,
+        "NativeLayerNormBackward0",
+        torch_args=_transformer.encoder_args,
+    ),
+    LayerEntry(
+        _transformer.TransformerDecoder,
+        None,
+        "NativeLayerNormBackward0",
+        module_db=False,  # torch's module_db has no TransformerDecoder; test_transformer.py has
+        torch_args=_transformer.decoder_args,
+    ),
+    LayerEntry(
+        _transformer.Transformer,
+        None,
+        "NativeLayerNormBackward0",
+        torch_args=_transformer.transformer_args,
     ),
     # -- activations ------------------------------------------------------------------------------
     LayerEntry(act.ReLU, F.relu, "ReluBackward0", nnx="relu", op_db=_op("relu")),

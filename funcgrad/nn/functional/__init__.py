@@ -17,6 +17,7 @@ from __future__ import annotations
 # new function is added in one place: its module.
 from funcgrad.nn.functional import (
     _activation,
+    _attention,
     _conv,
     _dropout,
     _embedding,
@@ -27,6 +28,7 @@ from funcgrad.nn.functional import (
     _shape,
 )
 from funcgrad.nn.functional._activation import *  # noqa: F403
+from funcgrad.nn.functional._attention import *  # noqa: F403
 from funcgrad.nn.functional._conv import *  # noqa: F403
 from funcgrad.nn.functional._dropout import *  # noqa: F403
 from funcgrad.nn.functional._embedding import *  # noqa: F403
@@ -38,6 +40,7 @@ from funcgrad.nn.functional._shape import *  # noqa: F403
 
 __all__ = [
     *_activation.__all__,
+    *_attention.__all__,
     *_conv.__all__,
     *_dropout.__all__,
     *_embedding.__all__,
