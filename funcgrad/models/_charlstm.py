@@ -12,7 +12,7 @@ from funcgrad.nn._embedding import Embedding
 from funcgrad.nn._linear import Linear
 from funcgrad.nn._module import Buffers, ConfigError, Module, ModuleError, Params, call_child
 from funcgrad.nn._module import child_key as _child_key
-from funcgrad.models._pending import LSTM
+from funcgrad.nn._recurrent import LSTM
 
 __all__ = ["CharLSTM"]
 

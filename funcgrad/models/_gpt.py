@@ -10,7 +10,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from funcgrad.models._pending import scaled_dot_product_attention
 from funcgrad.nn import functional as F
 from funcgrad.nn._activations import GELU
 from funcgrad.nn._dropout import Dropout
@@ -117,7 +116,7 @@ class CausalSelfAttention(_Children):
             raise ModuleError(
                 f"attention dropout {drop} in training draws a random mask; pass key= to apply"
             )
-        y = scaled_dot_product_attention(
+        y = F.scaled_dot_product_attention(
             q, k, v, dropout_p=drop, is_causal=True, dropout_key=child_key(key, "attn_dropout")
         )
         y = y.swapaxes(1, 2).reshape(n, t, e)
