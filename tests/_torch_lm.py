@@ -72,7 +72,7 @@ class Block(nn.Module):
         return x
 
 
-class GPT(nn.Module):
+class NanoGPT(nn.Module):
     """nanoGPT's model (bias=True), its lm_head weight tied to the token embedding."""
 
     def __init__(

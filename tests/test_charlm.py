@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 import torch
 from _parity import assert_close, torch_dtype
-from _torch_lm import GPT as TorchGPT
-from _torch_lm import LSTMLanguageModel
+from _torch_lm import LSTMLanguageModel, NanoGPT
 
 import funcgrad as fg
 from funcgrad.cli import main
@@ -34,7 +33,9 @@ def test_shipped_corpus_is_exactly_the_generators_output_and_has_its_licence():
 def test_text_windows_are_shifted_by_one_and_the_test_text_is_held_out():
     ds = fg.data.load_text(seq_len=16)
     text = resources.files("funcgrad.data").joinpath("text.txt").read_text()
-    assert ds.num_classes == len(ds.vocab) == len(set(text)) and ds.vocab == "".join(sorted(ds.vocab))
+    assert ds.num_classes == len(ds.vocab) == len(set(text)) and ds.vocab == "".join(
+        sorted(ds.vocab)
+    )
     train = "".join(ds.decode(row) for row in ds.x_train)
     assert text.startswith(train)
     np.testing.assert_array_equal(ds.x_train[:, 1:], ds.y_train[:, :-1])
@@ -92,7 +93,7 @@ def test_charlstm_matches_torch_embedding_lstm_linear(dtype):
 
 def test_gpt_matches_nanogpt_with_its_tied_lm_head(dtype):
     torch.manual_seed(0)
-    ref = TorchGPT(VOCAB, block_size=16, n_layer=2, n_head=2, n_embd=8)
+    ref = NanoGPT(VOCAB, block_size=16, n_layer=2, n_head=2, n_embd=8)
     model = fg.models.GPT(VOCAB, block_size=16, n_layer=2, n_head=2, n_embd=8)
     shapes = fg.flatten_dict(jax.tree.map(jnp.shape, model.init(jax.random.PRNGKey(0))))
     state = ref.state_dict()

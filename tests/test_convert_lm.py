@@ -15,7 +15,7 @@ import optax
 import pytest
 import torch
 from _parity import assert_close
-from _torch_lm import GPT, LSTMLanguageModel
+from _torch_lm import LSTMLanguageModel, NanoGPT
 
 import funcgrad as fg
 
@@ -61,7 +61,7 @@ def test_lstm_lm_with_an_explicit_hidden_converts_and_agrees_in_float64(x64):
 
 def test_nanogpt_converts_with_its_tied_lm_head_and_agrees_in_float64(x64):
     torch.manual_seed(0)
-    ref = GPT(VOCAB, block_size=16, n_layer=2, n_head=2, n_embd=8).double()
+    ref = NanoGPT(VOCAB, block_size=16, n_layer=2, n_head=2, n_embd=8).double()
     x = _codes((3, 7))
     conv = fg.interop.convert(ref, x)
     assert "jnp.split(" in conv.source and "F.scaled_dot_product_attention(" in conv.source
@@ -73,7 +73,9 @@ def test_nanogpt_converts_with_its_tied_lm_head_and_agrees_in_float64(x64):
     logits = ref(x)
     v = _cotangent(tuple(logits.shape), 0)
     (logits * torch.from_numpy(v)).sum().backward()
-    out, pullback = jax.vjp(jax.jit(lambda p: conv.model.apply(p, jnp.asarray(x.numpy()))), conv.params)
+    out, pullback = jax.vjp(
+        jax.jit(lambda p: conv.model.apply(p, jnp.asarray(x.numpy()))), conv.params
+    )
     assert_close(out, logits.detach().numpy(), np.float64, "logits")
     # wte's gradient sums the embedding lookup and the lm_head use, as torch's does
     assert_close(pullback(jnp.asarray(v))[0], _grads(ref), np.float64, "grad wrt params")
@@ -98,7 +100,7 @@ class _Pretrained(fg.nn.Module):
 @pytest.mark.parametrize("name", ["lstm", "gpt"])
 def test_fit_trains_a_converted_language_model_as_a_torch_loop_does(name, x64):
     torch.manual_seed(0)
-    ref = (LSTMLanguageModel(VOCAB) if name == "lstm" else GPT(VOCAB, block_size=8)).double()
+    ref = (LSTMLanguageModel(VOCAB) if name == "lstm" else NanoGPT(VOCAB, block_size=8)).double()
     x, y = _codes((6, 8), 1), _codes((6, 8), 2)
     conv = fg.interop.convert(ref, (x, None) if name == "lstm" else x)
     lr, steps = 0.5, 5

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from funcgrad.data._dataset import DataError, Dataset
 
@@ -58,7 +59,7 @@ class TextDataset(Dataset):
             )
         return np.array([index[c] for c in text], dtype=np.int32)
 
-    def decode(self, codes: np.ndarray | list[int]) -> str:
+    def decode(self, codes: ArrayLike) -> str:
         """The characters of ``codes``."""
         return "".join(self.vocab[int(i)] for i in np.asarray(codes).ravel())
 
@@ -80,10 +81,9 @@ def load_text(seq_len: int = 64, test_fraction: float = 0.1) -> TextDataset:
         raise DataError(f"load_text: test_fraction must be in (0, 1), got {test_fraction}")
     text = resources.files("funcgrad.data").joinpath("text.txt").read_text(encoding="ascii")
     vocab = "".join(sorted(set(text)))
-    codes = np.frombuffer(text.encode("ascii"), np.uint8)
-    lookup = np.zeros(256, np.int32)
+    lookup = np.zeros(256, np.int32)  # byte -> code
     lookup[np.frombuffer(vocab.encode("ascii"), np.uint8)] = np.arange(len(vocab))
-    codes = lookup[codes]
+    codes = lookup[np.frombuffer(text.encode("ascii"), np.uint8)]
     cut = round(len(codes) * (1 - test_fraction))
     x_train, y_train = _windows(codes[:cut], seq_len)
     x_test, y_test = _windows(codes[cut:], seq_len)

@@ -283,8 +283,8 @@ def _split(ctx: Context, tensor: Code, split_size_or_sections: Code, dim: Any = 
         starts = [sum(sizes[:i]) for i in range(1, len(sizes))]
         return f"tuple(jnp.split({tensor}, {starts!r}, axis={axis}))"
     size = paren(split_size_or_sections)
-    starts = f"range({size}, {paren(tensor)}.shape[{axis}], {size})"
-    return f"tuple(jnp.split({tensor}, list({starts}), axis={axis}))"
+    every = f"range({size}, {paren(tensor)}.shape[{axis}], {size})"
+    return f"tuple(jnp.split({tensor}, list({every}), axis={axis}))"
 
 
 def _arange(ctx: Context, start: Code, end: Any = None, step: Any = None, **kw: Code) -> str:

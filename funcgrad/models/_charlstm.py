@@ -103,9 +103,12 @@ class CharLSTM(Module):
                 "add a batch axis with x[None]"
             )
         c = self.children
-        common = {"buffers": buffers, "train": train, "key": key}
-        h, _ = call_child("embedding", c["embedding"], params, x, **common)
-        (h, _state), _ = call_child("lstm", c["lstm"], params, h, hx, **common)
-        h, _ = call_child("drop", c["drop"], params, h, **common)
-        logits, _ = call_child("head", c["head"], params, h, **common)
-        return logits, buffers
+
+        def run(name: str, *inputs: Any) -> Any:
+            return call_child(
+                name, c[name], params, *inputs, buffers=buffers, train=train, key=key
+            )[0]
+
+        h = run("embedding", x)
+        h, _state = run("lstm", h, hx)  # (output, (h_n, c_n))
+        return run("head", run("drop", h)), buffers

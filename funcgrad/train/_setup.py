@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Defaults] = {
     "linear": Defaults(epochs=20, batch_size="full", lr=1e-2, optimizer="sgd"),
     # The character language models, on the bundled text.
     "charlstm": Defaults(epochs=5, batch_size=32, lr=3e-3, optimizer="adam"),
-    "gpt": Defaults(epochs=5, batch_size=32, lr=1e-3, optimizer="adam"),
+    "gpt": Defaults(epochs=5, batch_size=32, lr=3e-3, optimizer="adam"),
 }
 """Each built-in model's default epochs, batch size, learning rate and optimiser."""
 MODELS = tuple(DEFAULTS)
