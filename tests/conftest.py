@@ -96,6 +96,15 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
         "test_init_apply_shapes_agree_with_torch": ("slow",),
         "test_vmap_batches": ("slow",),
     },
+    "test_charlm.py": {  # each trains, compiles a sampling scan, or differentiates a GPT
+        "test_train_reports_bits_per_char_and_sample_continues_the_prompt": ("slow",),
+        "test_sample_at_a_low_temperature_is_the_greedy_continuation_and_key_driven": ("slow",),
+        "test_gpt_matches_nanogpt_with_its_tied_lm_head": ("slow",),
+    },
+    "test_convert_lm.py": {
+        "test_nanogpt_converts_with_its_tied_lm_head_and_agrees_in_float64": ("slow",),
+        "test_fit_trains_a_converted_language_model_as_a_torch_loop_does": ("slow",),
+    },
     "test_lenet.py": {
         "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
     },

@@ -1,4 +1,4 @@
-"""The ``funcgrad`` command (application layer): ``funcgrad train`` (see ``funcgrad train --help``), ``funcgrad graph`` and ``funcgrad convert``.
+"""The ``funcgrad`` command (application layer): ``funcgrad train`` (see ``funcgrad train --help``), ``funcgrad graph``, ``funcgrad convert`` and ``funcgrad sample``.
 
 Every failure is one line, ``error: <problem and fix>``, on stderr with a non-zero exit status;
 ``--debug`` shows the traceback instead.
@@ -55,12 +55,13 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
         choices=MODELS,
         help="mynet (default; MyNet with widths 60 and 40), convnet (two 5x5 convolutions and a "
         "linear head), single-layer (z = x @ w + b), lenet (LeNet-5 with batch norm and dropout), "
-        "or linear (f = w * x, for synthetic-linear)",
+        "linear (f = w * x, for synthetic-linear), charlstm (a 2-layer character LSTM) or gpt "
+        "(a small character GPT); the last two train on the bundled text",
     )
     p.add_argument(
         "--dataset",
         help="digits (default; the bundled 8x8 handwritten digits), synthetic-linear (Y = 2X), "
-        "or a path to a .npz with x_train, y_train, x_test, y_test",
+        "text (the bundled sentences; the default for charlstm and gpt), or a path to a .npz with x_train, y_train, x_test, y_test",
     )
     p.add_argument("--epochs", type=int, help=f"epochs to train in total ({per_model('epochs')})")
     p.add_argument(
@@ -138,6 +139,7 @@ def _train(args: argparse.Namespace) -> int:
     from funcgrad.train import TrainError, fit
     from funcgrad.train._distributed import initialize
     from funcgrad.train._run_dir import default_out
+    from funcgrad.train._setup import default_dataset
 
     _quiet_logs()
     # Before anything touches a device: joining a multi-process run must come first.
@@ -146,7 +148,8 @@ def _train(args: argparse.Namespace) -> int:
     if out is None and not args.no_save:
         if jax.process_count() > 1:
             raise TrainError("a multi-process run needs out DIR (the same for every process)")
-        out = default_out(args.model, args.dataset, resume=args.resume)
+        dataset = args.dataset or (None if args.resume else default_dataset(args.model))
+        out = default_out(args.model, dataset, resume=args.resume)
     result = fit(
         args.model,
         args.dataset,
@@ -165,7 +168,9 @@ def _train(args: argparse.Namespace) -> int:
     final = result.final
     if not dist.is_main_process():
         return 0
-    if "test_accuracy" in final:
+    if "test_bpc" in final:
+        print(f"final test bits per character {final['test_bpc']:.4f} (epoch {final['epoch']})")
+    elif "test_accuracy" in final:
         print(f"final test accuracy {final['test_accuracy']:.4f} (epoch {final['epoch']})")
     elif final:
         print(f"final test loss {final['test_loss']:.4g} (epoch {final['epoch']})")
@@ -185,6 +190,13 @@ def _configure_graph(p: argparse.ArgumentParser) -> None:
 def _configure_convert(p: argparse.ArgumentParser) -> None:
     # Loaded only when asked for: converting needs torch, training does not.
     from funcgrad.cli._convert import configure_parser, run
+
+    configure_parser(p)
+    p.set_defaults(command=run)
+
+
+def _configure_sample(p: argparse.ArgumentParser) -> None:
+    from funcgrad.cli._sample import configure_parser, run
 
     configure_parser(p)
     p.set_defaults(command=run)
@@ -245,6 +257,10 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
             "write a torch nn.Module as funcgrad source (--check compares the two)",
             _configure_convert,
         ),
+        "sample": (
+            "continue a prompt with a trained charlstm or gpt run (its latest checkpoint)",
+            _configure_sample,
+        ),
     }
     for name, (help_text, configure) in lazy.items():
         sub = commands.add_parser(name, parents=[common], help=help_text)
@@ -270,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from funcgrad.train import TrainError
 
         text = as_flags(" ".join(str(e).split()))
-        if not isinstance(e, (DataError, DistributedError, TrainError)):
+        if not isinstance(e, (CommandError, DataError, DistributedError, TrainError)):
             text = f"{type(e).__name__}: {text} (run again with --debug for the traceback)"
         return _fail(text)
 

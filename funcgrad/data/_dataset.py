@@ -72,9 +72,12 @@ def check_arrays(
     for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
         if x.ndim < 1 or x.shape[0] == 0:
             raise DataError(f"{name}: x_{split} is empty; it needs one row per example")
-        if y.ndim != 1:
+        # A sequence model's targets are one per position: y has x's shape (text's next
+        # characters); every other model has one target per example.
+        if y.ndim != 1 and y.shape != x.shape:
             raise DataError(
-                f"{name}: y_{split} must be 1-D (one target per example), got shape {y.shape}"
+                f"{name}: y_{split} must be 1-D (one target per example) or x_{split}'s shape "
+                f"(one per position), got shape {y.shape}"
             )
         if x.shape[0] != y.shape[0]:
             raise DataError(

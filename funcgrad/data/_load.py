@@ -9,12 +9,14 @@ from funcgrad.data._dataset import DataError, Dataset
 from funcgrad.data._digits import load_digits
 from funcgrad.data._npz import load_npz
 from funcgrad.data._synthetic import synthetic_linear
+from funcgrad.data._text import load_text
 
 __all__ = ["DATASETS", "dataset_id", "load_dataset"]
 
 DATASETS: dict[str, Callable[[], Dataset]] = {
     "digits": load_digits,
     "synthetic-linear": synthetic_linear,
+    "text": load_text,
 }
 """The bundled datasets by name, each a function that builds the ``Dataset``."""
 
@@ -28,7 +30,7 @@ def load_dataset(name: str | Path) -> Dataset:
         >>> load_dataset("mnist")
         Traceback (most recent call last):
         ...
-        funcgrad.data.DataError: unknown dataset 'mnist'; use digits, synthetic-linear or a path to a .npz file
+        funcgrad.data.DataError: unknown dataset 'mnist'; use digits, synthetic-linear, text or a path to a .npz file
     """
     if str(name) in DATASETS:
         return DATASETS[str(name)]()

@@ -120,6 +120,7 @@ class ClassSource:
     own_buffers: tuple[tuple[str, tuple[int, ...], str | None], ...]
     signature: str  # the forward's input argument
     body: tuple[str, ...]  # lines of forward, after the Children line, indented by 4 per level
+    tied: tuple[tuple[str, str], ...] = ()  # (alias, param it is): torch's shared weights
 
     def text(self, doc: str) -> str:
         lines = ["@dataclasses.dataclass(frozen=True)", f"class {self.name}(Converted):"]
@@ -135,6 +136,9 @@ class ClassSource:
         if self.own_buffers:
             items = ", ".join(f"{n!r}: ({s!r}, {d!r})" for n, s, d in self.own_buffers)
             lines.append(f"    own_buffers: ClassVar[dict] = {{{items}}}")
+        if self.tied:
+            items = ", ".join(f"{a!r}: {n!r}" for a, n in self.tied)
+            lines.append(f"    tied: ClassVar[dict] = {{{items}}}")
         lines.append("")
         lines.append(f"    def forward(self, params, {self.signature}, *, buffers, train, key):")
         lines.append("        call = Children(self, params, buffers, train, key)")

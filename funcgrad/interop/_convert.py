@@ -460,6 +460,7 @@ class _Writer:
             fields.append((name, code, comment))
 
         own_params = tuple((n, tuple(p.shape)) for n, p in m.named_parameters(recurse=False))
+        tied = _tied(m) if m is self.root else ()
         scratch = compat.non_persistent_buffers(m)
         persistent = [(n, b) for n, b in m.named_buffers(recurse=False) if n not in scratch]
         own_buffers = tuple(
@@ -482,12 +483,15 @@ class _Writer:
             signature,
             own_params,
             own_buffers,
+            tied,
         )
         variant = self.variants.get(key)
         if variant is None:
             name = self._class_name(cls)
             variant = self.variants[key] = _Variant(name, {n: c for n, c, _ in fields})
-            src = ClassSource(name, tuple(fields), own_params, own_buffers, signature, tuple(body))
+            src = ClassSource(
+                name, tuple(fields), own_params, own_buffers, signature, tuple(body), tied
+            )
             self.classes.append((src, f"torch's {type(m).__qualname__}, converted."))
         changed = [f"{n}={c}" for n, c, _ in fields if variant.defaults[n] != c]
         return f"{variant.name}({', '.join(changed)})"
@@ -689,6 +693,19 @@ class _Writer:
             "it is neither a parameter nor a buffer; register it with register_buffer so that "
             "it travels with the state_dict",
         )
+
+
+def _tied(m: Any) -> tuple[tuple[str, str], ...]:
+    """``(alias, name)`` for each parameter torch shares under a second name (nanoGPT's
+    ``lm_head.weight``, which *is* ``transformer.wte.weight``); the first name keeps it."""
+    first: dict[int, str] = {}
+    tied = []
+    for name, p in m.named_parameters(remove_duplicate=False):
+        if id(p) in first:
+            tied.append((name, first[id(p)]))
+        else:
+            first[id(p)] = name
+    return tuple(tied)
 
 
 def _join(path: str, name: str) -> str:

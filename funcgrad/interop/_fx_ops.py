@@ -308,6 +308,53 @@ def _repeat(ctx: Context, input: Code, repeats: Code, *more: Code) -> str:
     return f"jnp.tile({input}, {dims(repeats, more)})"
 
 
+def _split(ctx: Context, tensor: Code, split_size_or_sections: Code, dim: Any = 0) -> str:
+    """torch's ``split``: pieces of ``split_size`` along ``dim`` (the last may be shorter), or
+    of the listed sizes; ``jnp.split`` takes the offsets where each piece starts."""
+    axis = dim if given(dim) else "0"
+    sizes = split_size_or_sections.value
+    if isinstance(sizes, (tuple, list)):
+        starts = [sum(sizes[:i]) for i in range(1, len(sizes))]
+        return f"tuple(jnp.split({tensor}, {starts!r}, axis={axis}))"
+    size = paren(split_size_or_sections)
+    every = f"range({size}, {paren(tensor)}.shape[{axis}], {size})"
+    return f"tuple(jnp.split({tensor}, list({every}), axis={axis}))"
+
+
+def _arange(ctx: Context, start: Code, end: Any = None, step: Any = None, **kw: Code) -> str:
+    """``torch.arange(end)`` / ``(start, end[, step])``; ``device`` and ``layout`` are JAX's."""
+    bounds = [start, *(b for b in (end, step) if given(b))]
+    return call("jnp.arange", *bounds, dtype=kw.get("dtype"))
+
+
+def _sdpa(
+    ctx: Context,
+    query: Code,
+    key: Code,
+    value: Code,
+    attn_mask: Any = None,
+    dropout_p: Any = 0.0,
+    is_causal: Any = False,
+    scale: Any = None,
+    enable_gqa: Any = False,
+) -> str:
+    """``F.scaled_dot_product_attention``, its dropout drawn from a key folded from the node's name
+    (torch applies ``dropout_p`` whenever it is given, as funcgrad does)."""
+    drops = given(dropout_p) and dropout_p.value != 0
+    return call(
+        "F.scaled_dot_product_attention",
+        query,
+        key,
+        value,
+        attn_mask=attn_mask,
+        dropout_p=dropout_p if drops else None,
+        is_causal=is_causal,
+        scale=scale,
+        enable_gqa=enable_gqa,
+        dropout_key=Code(f'fg.nn.child_key(key, "{ctx.name}")') if drops else None,
+    )
+
+
 def _size(ctx: Context, input: Code, dim: Any = None) -> str:
     return f"{paren(input)}.shape" + (f"[{dim}]" if given(dim) else "")
 
@@ -324,6 +371,8 @@ _ATTRIBUTES = {"shape", "T", "ndim", "mT", "dtype"}  # Tensor attributes jax arr
 
 
 def _getattr(ctx: Context, obj: Code, name: Code) -> str:
+    if name.value == "device":  # only ever passed on (torch.arange(t, device=x.device)): JAX places
+        return "None"
     if name.value not in _ATTRIBUTES:
         raise NotImplementedError(f"Tensor attribute .{name.value} has no jax counterpart")
     return f"{paren(obj)}.{name.value}"
@@ -485,6 +534,9 @@ ROWS: tuple[Row, ...] = (
     Row((), ("expand",), _expand),
     Row((), ("expand_as",), _expand_as),
     Row((), ("repeat",), _repeat),
+    Row(("torch.split",), ("split",), _split),
+    Row(("torch.arange",), (), _arange),
+    Row(("torch.nn.functional.scaled_dot_product_attention",), (), _sdpa),
     Row((), ("size",), _size),
     Row((), ("dim",), _dim),
     Row(("torch.numel",), ("numel",), _numel),

@@ -87,7 +87,8 @@ def from_torch(
             "from_torch: expected a torch.nn.Module, a state_dict mapping or the path of a "
             f".pt/.pth/.safetensors file, got {type(source).__name__}"
         )
-    flat = {k: _to_jax(k, _numpy(v)) for k, v in state.items()}
+    aliases = getattr(like, "tied", {})  # a converted model's shared weights: held once
+    flat = {k: _to_jax(k, _numpy(v)) for k, v in state.items() if k not in aliases}
     if like is None:
         buffer_names: Collection[str] = torch_buffers
     else:

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
+from funcgrad._tree import flatten_dict, unflatten_dict
 from funcgrad.nn._module import Buffers, Module, ModuleError, Params, call_child, child_key
 
 __all__ = ["Children", "Converted"]
@@ -63,6 +64,9 @@ class Converted(Module):
 
     own_params: ClassVar[Mapping[str, Sequence[int]]] = {}
     own_buffers: ClassVar[Mapping[str, tuple[Sequence[int], str | None]]] = {}
+    # torch's shared weights: {alias: name}, dotted. params hold each once, under its name; forward
+    # hands it to the alias's layer too, so its gradient sums both uses, as torch's does.
+    tied: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -70,9 +74,14 @@ class Converted(Module):
         if forward is not None:
 
             @functools.wraps(forward)
-            def forward_as_torch(self: Converted, *args: Any, **kw: Any) -> tuple[Any, Buffers]:
+            def forward_as_torch(
+                self: Converted, params: Params, *args: Any, **kw: Any
+            ) -> tuple[Any, Buffers]:
+                if self.tied:
+                    flat = flatten_dict(params)
+                    params = unflatten_dict(flat | {a: flat[n] for a, n in self.tied.items()})
                 with jax.numpy_rank_promotion("allow"):
-                    return forward(self, *args, **kw)
+                    return forward(self, params, *args, **kw)
 
             cls.forward = forward_as_torch  # type: ignore[method-assign,assignment]
 
@@ -86,6 +95,10 @@ class Converted(Module):
         for name, child in self.children().items():
             if child_params := child.init(child_key(key, name)):
                 params[name] = child_params
+        if self.tied:  # an alias's layer gets its weight from the name that holds it
+            params = unflatten_dict(
+                {k: v for k, v in flatten_dict(params).items() if k not in self.tied}
+            )
         return params
 
     def init_buffers(self) -> Buffers:

@@ -25,7 +25,14 @@ from funcgrad.loop import TrainState
 from funcgrad.nn import Module
 from funcgrad.train._batches import resolve_batch_size
 from funcgrad.train._errors import TrainError
-from funcgrad.train._setup import DEFAULTS, MODELS, build_model, loss_for, make_optimizer
+from funcgrad.train._setup import (
+    DEFAULTS,
+    MODELS,
+    build_model,
+    default_dataset,
+    loss_for,
+    make_optimizer,
+)
 
 __all__ = [
     "CUSTOM",
@@ -252,7 +259,8 @@ def _settle(
                 "keep": 3,
             }.items()
         }
-    given = given | {"model": given["model"] or "mynet", "dataset": given["dataset"] or "digits"}
+    model = given["model"] or "mynet"
+    given = given | {"model": model, "dataset": given["dataset"] or default_dataset(model)}
     if given["model"] not in DEFAULTS:
         raise TrainError(f"unknown model {given['model']!r}; choose one of {', '.join(MODELS)}")
     defaults = DEFAULTS[given["model"]]._asdict() | {"seed": 0, "scan": False, "keep": 3}

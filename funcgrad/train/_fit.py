@@ -21,7 +21,7 @@ import numpy as np
 import optax
 
 from funcgrad import distributed as dist
-from funcgrad.data import Dataset
+from funcgrad.data import Dataset, TextDataset, bits_per_char
 from funcgrad.loop import TrainState, epoch_batches, make_epoch, make_evaluate, make_step, step_key
 from funcgrad.nn import Module, Params
 from funcgrad.train._config import Setup, check_fingerprint, fingerprint, resolve
@@ -221,6 +221,8 @@ def _loop(
         metrics = programs.evaluate(*host, x_test, y_test)
         row = {"epoch": epoch, "train_loss": float(losses.mean())}
         row |= {f"test_{k}": float(metrics[k]) for k in ("loss", "accuracy") if k in metrics}
+        if isinstance(ds, TextDataset):  # a language model's test loss in bits per character
+            row["test_bpc"] = bits_per_char(row["test_loss"])
         row["seconds"] = round(time.perf_counter() - started, 4)
         row["examples_per_second"] = round(steps * batch / row["seconds"], 1)
         run.record(row, (dist.to_host(state) if mesh else state) if run.saving else None)

@@ -19,7 +19,11 @@ def format_epoch(row: dict[str, Any], epochs: int) -> str:
         'epoch 2/10  train_loss 0.5000  test_loss 0.2500  test_accuracy 0.9000  1.5s  1000 ex/s'
     """
     parts = [f"epoch {row['epoch']}/{epochs}"]
-    parts += [f"{k} {row[k]:.4f}" for k in ("train_loss", "test_loss", "test_accuracy") if k in row]
+    parts += [
+        f"{k} {row[k]:.4f}"
+        for k in ("train_loss", "test_loss", "test_accuracy", "test_bpc")
+        if k in row
+    ]
     parts += [f"{row['seconds']:.1f}s", f"{row['examples_per_second']:.0f} ex/s"]
     return "  ".join(parts)
 

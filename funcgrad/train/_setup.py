@@ -12,8 +12,8 @@ import jax
 import optax
 
 from funcgrad import losses
-from funcgrad.data import Dataset, as_images
-from funcgrad.models import ConvNet, LeNet5, LinearRegression, MyNet, SingleLayer
+from funcgrad.data import Dataset, TextDataset, as_images
+from funcgrad.models import GPT, CharLSTM, ConvNet, LeNet5, LinearRegression, MyNet, SingleLayer
 from funcgrad.nn import Batched, Module
 from funcgrad.train._errors import TrainError
 
@@ -23,9 +23,11 @@ __all__ = [
     "OPTIMIZERS",
     "Defaults",
     "build_model",
+    "default_dataset",
     "loss_for",
     "make_optimizer",
     "regression_loss",
+    "sequence_cross_entropy",
 ]
 
 
@@ -45,6 +47,9 @@ DEFAULTS: dict[str, Defaults] = {
     "lenet": Defaults(epochs=20, batch_size=64, lr=2e-3, optimizer="adam"),
     # The notes' regression: full-batch gradient descent with lr 0.01.
     "linear": Defaults(epochs=20, batch_size="full", lr=1e-2, optimizer="sgd"),
+    # The character language models, on the bundled text.
+    "charlstm": Defaults(epochs=5, batch_size=32, lr=3e-3, optimizer="adam"),
+    "gpt": Defaults(epochs=5, batch_size=32, lr=3e-3, optimizer="adam"),
 }
 """Each built-in model's default epochs, batch size, learning rate and optimiser."""
 MODELS = tuple(DEFAULTS)
@@ -74,13 +79,28 @@ def make_optimizer(name: str, lr: float) -> optax.GradientTransformation:
     return OPTIMIZERS[name](lr)
 
 
+# The dataset a model trains on when none is named.
+_DATASETS = {"charlstm": "text", "gpt": "text"}
+
+
+def default_dataset(model: str | None) -> str:
+    """The dataset ``model`` trains on by default: ``text`` for the language models, else digits.
+
+    Example:
+        >>> default_dataset("gpt"), default_dataset("mynet"), default_dataset(None)
+        ('text', 'digits', 'digits')
+    """
+    return _DATASETS.get(model or "", "digits")
+
+
 def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
     """The named model sized for ``ds`` (one-example models wrapped in ``Batched``), and ``ds``
     shaped the way that model reads one example.
 
     ``mynet`` is ``MyNet(D, 60, 40, C)``; ``convnet`` gets images grown to at least 9x9;
     ``lenet`` (``LeNet5``, batched already: batch norm needs the batch) to at least 12x12;
-    ``single-layer`` reads flat vectors; ``linear`` is ``f = w * x`` on scalars.
+    ``single-layer`` reads flat vectors; ``linear`` is ``f = w * x`` on scalars; ``charlstm``
+    (``CharLSTM(V)``) and ``gpt`` (``GPT(V, block_size=T)``) read text windows ``(N, T)``.
 
     Example:
         >>> from funcgrad.data import load_digits
@@ -116,12 +136,34 @@ def build_model(name: str, ds: Dataset) -> tuple[Module, Dataset]:
                 "use the synthetic-linear dataset"
             )
         return Batched(LinearRegression()), ds
+    if name in ("charlstm", "gpt"):
+        if not isinstance(ds, TextDataset):
+            raise TrainError(f"{name} is a character language model; train it on --dataset text")
+        vocab, seq_len = len(ds.vocab), ds.example_shape[0]
+        return (CharLSTM(vocab) if name == "charlstm" else GPT(vocab, block_size=seq_len)), ds
     raise TrainError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
 
 
 def loss_for(ds: Dataset) -> Callable[[jax.Array, jax.Array], jax.Array]:
-    """Cross-entropy on class labels for classification, mean squared error for regression."""
-    return losses.cross_entropy if ds.num_classes is not None else regression_loss
+    """Cross-entropy on class labels for classification (over every position for sequence
+    targets), mean squared error for regression."""
+    if ds.num_classes is None:
+        return regression_loss
+    return sequence_cross_entropy if ds.y_train.ndim > 1 else losses.cross_entropy
+
+
+def sequence_cross_entropy(logits: jax.Array, targets: jax.Array) -> jax.Array:
+    """Mean cross-entropy over every position: logits ``(N, T, V)``, targets ``(N, T)``.
+
+    torch's ``F.cross_entropy(logits.view(-1, V), targets.view(-1))``, as a language model's
+    training loop writes it.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> round(float(sequence_cross_entropy(jnp.zeros((2, 3, 4)), jnp.zeros((2, 3), int))), 4)
+        1.3863
+    """
+    return losses.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
 def regression_loss(out: jax.Array, y: jax.Array) -> jax.Array:
