@@ -103,7 +103,8 @@ _NOT_SAME_NAMED = {
 def _unary(functional: Callable[..., Any]) -> bool:
     """Whether ``functional`` takes its input alone (then ``torch.<name>(x)`` and ``x.<name>()``
     are the same op as ``F.<name>(x)``)."""
-    return list(SameNamed("", functional, "").ours) == ["input"]
+    # inplace is accepted and ignored (torch's F.relu(x, inplace=False) is still torch.relu(x))
+    return [n for n in SameNamed("", functional, "").ours if n != "inplace"] == ["input"]
 
 
 def _layer_rows() -> Iterator[tuple[str, Row]]:
