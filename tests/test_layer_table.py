@@ -58,6 +58,10 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda s: s.kwargs.get("training", True) and s.kwargs.get("p", 0.5) > 0,
         "random in training: test_dropout.py checks it statistically",
     ),
+    "nn.functional.triplet_margin_with_distance_loss": (
+        lambda s: s.kwargs.get("distance_function") is not None,
+        "distance_function is a torch module: tests/test_loss_op_db.py passes funcgrad's twin",
+    ),
     "nn.functional.embedding": (
         lambda s: bool(s.kwargs.get("max_norm") or s.kwargs.get("scale_grad_by_freq")),
         "max_norm and scale_grad_by_freq are not implemented yet",
@@ -110,7 +114,8 @@ def test_every_torch_layer_in_fg_nn_is_registered() -> None:
     import torch
 
     layers = {n for n in fg.nn.__all__ if isinstance(getattr(torch.nn, n, None), type)}
-    assert layers - NOT_LAYERS == set(fg.nn.LAYERS)
+    assert layers - NOT_LAYERS == set(fg.nn.LAYERS) | set(fg.nn.LOSSES)
+    assert all(getattr(fg.nn, n) is e.module for n, e in fg.nn.LOSSES.items())
     functional = {e.functional.__name__ for e in fg.nn.LOSSES.values()}
     assert {n for n in fg.losses.__all__ if hasattr(torch.nn.functional, n)} == functional
 

@@ -27,6 +27,29 @@ from funcgrad.nn._conv import Conv1d, Conv2d
 from funcgrad.nn._dropout import Dropout, Dropout2d
 from funcgrad.nn._embedding import Embedding
 from funcgrad.nn._linear import Linear
+from funcgrad.nn._losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CrossEntropyLoss,
+    CTCLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    MSELoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    NLLLoss,
+    PoissonNLLLoss,
+    SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
 from funcgrad.nn._module import (
     Batched,
     Buffers,
@@ -43,6 +66,28 @@ from funcgrad.nn._registry import LAYERS, LOSSES, LayerEntry, LossEntry
 from funcgrad.nn._sequential import Sequential
 
 __all__ = [
+    # loss modules (fg.nn.LOSSES)
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CTCLoss",
+    "CosineEmbeddingLoss",
+    "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "NLLLoss",
+    "PoissonNLLLoss",
+    "SmoothL1Loss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
     "ELU",
     "GELU",
     "AdaptiveAvgPool2d",
