@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from _layer_samples import Case, cases, check_case, torch_samples
 from _torch_samples import check_op_sample, op_info, op_samples
 
@@ -61,6 +62,11 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
     "nn.functional.triplet_margin_with_distance_loss": (
         lambda s: s.kwargs.get("distance_function") is not None,
         "distance_function is a torch module: tests/test_loss_op_db.py passes funcgrad's twin",
+    ),
+    "nn.functional.ctc_loss": (
+        lambda s: s.input.dtype == torch.float32,
+        "torch's float32 gradient is ~2e-5 off its float64 one: tests/test_loss_op_db.py checks "
+        "funcgrad's float32 against torch's float64",
     ),
     "nn.functional.embedding": (
         lambda s: bool(s.kwargs.get("max_norm") or s.kwargs.get("scale_grad_by_freq")),

@@ -57,7 +57,7 @@ def _torch_gradient_bwd(zero_infinity, res, g):
     nll, log_probs, live = res
     inf = jnp.isinf(nll)
     g = jnp.where(zero_infinity & inf, jnp.zeros_like(g), g)
-    extra = jnp.exp(log_probs) * (live * g)[:, :, None]  # (T, N, C)
+    extra = jnp.exp(log_probs) * (live * g[None, :])[:, :, None]  # (T, N, C)
     bad = jnp.nan if not zero_infinity else 0.0
     extra = jnp.where((inf[None, :] & (live > 0))[:, :, None], bad, extra)
     return g, extra, jnp.zeros_like(live)
@@ -80,7 +80,7 @@ def _ctc_nll(
     ext = jnp.full((n, 2 * s + 1), blank, targets.dtype).at[:, 1::2].set(targets)
     lp = jnp.take_along_axis(log_probs, jnp.broadcast_to(ext[None], (t_max, *ext.shape)), axis=2)
     neg_inf = jnp.asarray(-jnp.inf, log_probs.dtype)
-    pos = jnp.arange(2 * s + 1)
+    pos = jnp.arange(2 * s + 1)[None, :]
     # A label may be reached from two back (skipping a blank) unless it repeats that label.
     skip = (pos % 2 == 1) & (pos >= 2) & (ext != jnp.roll(ext, 2, axis=1))
     alpha0 = jnp.where(pos <= 1, lp[0], neg_inf)

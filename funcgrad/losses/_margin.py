@@ -208,8 +208,8 @@ def multi_margin_loss(
         h = _relu_strict(margin - x_y + x)
         h = h if p == 1 else h * h
         if weight is not None:
-            h = h * weight.astype(x.dtype)[safe][:, None]
-        h = jnp.where(jnp.arange(c) == safe[:, None], jnp.zeros_like(h), h)
+            h = h * jnp.asarray(weight, x.dtype)[safe][:, None]
+        h = jnp.where(jnp.arange(c)[None, :] == safe[:, None], jnp.zeros_like(h), h)
         loss = jnp.where(in_range, h.sum(1) / c, jnp.nan)
         if reduction == "none":
             return loss.reshape(target.shape) if target.ndim else loss.reshape(())
@@ -254,7 +254,7 @@ def multilabel_margin_loss(
             raise IndexError(f"{name}: a target class is out of range for {c} classes")
         listed = jnp.cumprod(y >= 0, axis=1).astype(bool)  # the entries before the first -1
         safe = jnp.where(listed, y, 0)
-        is_target = ((safe[:, :, None] == jnp.arange(c)) & listed[:, :, None]).any(1)
+        is_target = ((safe[:, :, None] == jnp.arange(c)[None, None, :]) & listed[:, :, None]).any(1)
         x_y = jnp.take_along_axis(x, safe, axis=1)  # (n, k): the listed classes' scores
         z = _relu_strict(1 - x_y[:, :, None] + x[:, None, :])  # (n, k, i)
         z = jnp.where(listed[:, :, None] & ~is_target[:, None, :], z, jnp.zeros_like(z))
