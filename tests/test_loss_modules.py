@@ -76,7 +76,9 @@ def test_module_db_samples_through_the_module(x64: None, name: str) -> None:
         module = fg.nn.LOSSES[name].module(*_numpy(ctor.args), **_numpy(ctor.kwargs))
         args = [_numpy(a) for a in inputs]
 
-        def f(*d: jax.Array, module: Any = module, args: list[Any] = args) -> jax.Array:
+        def f(
+            *d: jax.Array, module: Any = module, args: list[Any] = args, diff: Any = diff
+        ) -> jax.Array:
             full = list(args)
             for i, x in zip(diff, d, strict=True):
                 full[i] = x

@@ -30,7 +30,7 @@ import funcgrad as fg
 OPS = [(e.functional, op) for e in fg.nn.LOSSES.values() for op in e.op_db]
 
 
-class Unsupported(Exception):
+class UnsupportedError(Exception):
     """A sample argument funcgrad has no counterpart for."""
 
 
@@ -39,7 +39,7 @@ def _distance(module: torch.nn.Module) -> Callable[[jax.Array, jax.Array], jax.A
     if type(module) is torch.nn.PairwiseDistance:
         p, eps, keepdim = module.norm, module.eps, module.keepdim
         return lambda a, b: jnp.linalg.norm(a - b + eps, ord=p, axis=-1, keepdims=keepdim)
-    raise Unsupported(f"distance_function {type(module).__name__}")
+    raise UnsupportedError(f"distance_function {type(module).__name__}")
 
 
 def _to_jax(value: Any, dtype: type) -> Any:
@@ -50,7 +50,7 @@ def _to_jax(value: Any, dtype: type) -> Any:
     if isinstance(value, torch.nn.Module):
         return _distance(value)
     if callable(value):
-        raise Unsupported(f"callable {value!r}")
+        raise UnsupportedError(f"callable {value!r}")
     if isinstance(value, list | tuple):
         return type(value)(_to_jax(v, dtype) for v in value)
     return value
@@ -76,7 +76,7 @@ def _upcast(v: Any) -> Any:
 def _check_sample(
     fn: Callable[..., Any], torch_fn: Callable[..., Any], sample: Any, dtype: type, upcast: bool
 ) -> str:
-    """``"pass"``, or raises: AssertionError (fail), Unsupported, or funcgrad's own error."""
+    """``"pass"``, or raises: AssertionError (fail), UnsupportedError, or funcgrad's own error."""
     positional = [sample.input, *sample.args]
     names = [*range(len(positional)), *sample.kwargs]
     values = [*positional, *sample.kwargs.values()]
@@ -147,7 +147,7 @@ def test_every_op_db_sample(dtype: type, fn: Callable[..., Any], op: str) -> Non
         except AssertionError as e:
             counts["fail"] += 1
             problems.append(f"sample {n}: {e}")
-        except Unsupported as e:
+        except UnsupportedError as e:
             counts["unsupported"] += 1
             problems.append(f"sample {n}: unsupported {e}")
         except Exception as e:  # noqa: BLE001  # funcgrad raised where torch computed
@@ -165,7 +165,7 @@ def test_every_op_db_sample(dtype: type, fn: Callable[..., Any], op: str) -> Non
                 counts["pass"] += 1
                 continue
             problems.append(f"error input {n}: refused over several lines: {e}")
-        except Unsupported as e:
+        except UnsupportedError as e:
             counts["unsupported"] += 1
             problems.append(f"error input {n}: unsupported {e}")
             continue

@@ -89,8 +89,10 @@ def _check_indices(target: jax.Array, num_classes: int, ignore_index: int, name:
 
 
 def _clamp_min0(z: jax.Array) -> jax.Array:
-    """``max(z, 0)`` with torch's ``clamp_min`` derivative: 1 where ``z >= 0`` (a tie passes)."""
-    return jnp.where(z >= 0, z, jnp.zeros_like(z))
+    """``max(z, 0)`` with torch's ``clamp_min`` derivative, 1 where ``z >= 0`` (a tie passes);
+    NaN stays NaN with a zero derivative, as in torch."""
+    nan_or_zero = jnp.where(jnp.isnan(z), jax.lax.stop_gradient(z), jnp.zeros_like(z))
+    return jnp.where(z >= 0, z, nan_or_zero)
 
 
 def _relu_strict(z: jax.Array) -> jax.Array:
@@ -101,3 +103,10 @@ def _relu_strict(z: jax.Array) -> jax.Array:
 def _is_concrete(*xs: object) -> bool:
     """Whether values can be inspected (an eager call), rather than traced under ``jax.jit``."""
     return not any(isinstance(x, jax.core.Tracer) for x in xs)
+
+
+def _broadcast(*arrays: jax.Array) -> list[jax.Array]:
+    """The arrays broadcast to one shape, as torch broadcasts a loss's inputs (explicitly, so it
+    holds under ``jax_numpy_rank_promotion="raise"`` too)."""
+    shape = jnp.broadcast_shapes(*(jnp.shape(a) for a in arrays))
+    return [jnp.broadcast_to(a, shape) for a in arrays]

@@ -10,7 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import xlogy
 
-from funcgrad.losses._common import Reduction, _check_reduction, _is_concrete, _reduce
+from funcgrad.losses._common import (
+    Reduction,
+    _broadcast,
+    _check_reduction,
+    _is_concrete,
+    _reduce,
+)
 
 
 def kl_div(
@@ -42,6 +48,7 @@ def kl_div(
         0.0
     """
     with jax.named_scope("kl_div"):
+        input, target = _broadcast(input, target)
         if log_target:
             loss = jnp.exp(target) * (target - input)
         else:
@@ -84,6 +91,7 @@ def poisson_nll_loss(
     """
     with jax.named_scope("poisson_nll_loss"):
         _check_reduction(reduction, "poisson_nll_loss")
+        input, target = _broadcast(input, target)
         if log_input:
             loss = jnp.exp(input) - target * input
         else:
@@ -151,6 +159,7 @@ def gaussian_nll_loss(
         elif _is_concrete(var) and bool(np.any(np.asarray(var) < 0)):
             raise ValueError(f"{name}: var has negative entries; variances are >= 0")
         var = _gaussian_var(input, var)
+        input, target, var = _broadcast(input, target, var)
         _check_reduction(reduction, name)
         # torch clamps in place under no_grad: the value is clamped, the gradient is var's own.
         var = var + jax.lax.stop_gradient(jnp.maximum(var, eps) - var)

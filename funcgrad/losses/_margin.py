@@ -8,6 +8,7 @@ import numpy as np
 
 from funcgrad.losses._common import (
     Reduction,
+    _broadcast,
     _broadcast_weight,
     _check_reduction,
     _clamp_min0,
@@ -51,6 +52,7 @@ def margin_ranking_loss(
                 f"axes, got shapes {tuple(input1.shape)}, {tuple(input2.shape)} and "
                 f"{tuple(target.shape)}"
             )
+        input1, input2, target = _broadcast(input1, input2, target)
         loss = _clamp_min0(-target * (input1 - input2) + margin)
         return _reduce(loss, reduction, "margin_ranking_loss")
 
@@ -79,6 +81,7 @@ def hinge_embedding_loss(
         [0.3, 0.6]
     """
     with jax.named_scope("hinge_embedding_loss"):
+        input, target = _broadcast(input, target)
         zeros = jnp.zeros_like(input)
         loss = jnp.where(target != 1, _clamp_min0(margin - input), zeros)
         loss = loss + jnp.where(target != -1, input, zeros)
@@ -106,6 +109,7 @@ def soft_margin_loss(
         0.6931
     """
     with jax.named_scope("soft_margin_loss"):
+        input, target = _broadcast(input, target)
         return _reduce(jnp.logaddexp(0.0, -target * input), reduction, "soft_margin_loss")
 
 
@@ -136,6 +140,7 @@ def multilabel_soft_margin_loss(
     with jax.named_scope("multilabel_soft_margin_loss"):
         name = "multilabel_soft_margin_loss"
         _check_reduction(reduction, name)
+        input, target = _broadcast(input, target)
         loss = -(target * jax.nn.log_sigmoid(input) + (1 - target) * jax.nn.log_sigmoid(-input))
         w = _broadcast_weight(weight, loss.shape, name, "weight")
         if w is not None:
