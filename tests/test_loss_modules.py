@@ -117,7 +117,9 @@ def test_a_loss_module_follows_the_module_contract() -> None:
     out, buffers = criterion.apply({}, x, y, buffers={}, train=True)
     assert buffers == {}
     expected = torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0]), label_smoothing=0.1)
-    assert np.allclose(out, expected(torch.tensor(np.asarray(x)), torch.tensor(np.asarray(y))))
+    assert np.allclose(
+        out, expected(torch.tensor(np.asarray(x)), torch.tensor(np.asarray(y)).long())
+    )
     # hashable: a static argument of jit, and equal modules are one compiled program
     step = jax.jit(lambda m, x, y: m.apply({}, x, y), static_argnums=0)
     assert np.allclose(step(criterion, x, y), out)

@@ -178,3 +178,77 @@ def test_every_op_db_sample(dtype: type, fn: Callable[..., Any], op: str) -> Non
         f"{counts['unsupported']} unsupported"
     )
     assert not problems, "\n".join(problems[:10])
+
+
+def _smooth_points() -> dict[str, tuple[Callable[..., Any], list[np.ndarray]]]:
+    """Each loss at a point away from its kinks, as ``(f of the float inputs, those inputs)``."""
+    r = np.random.default_rng(0)
+    x, y = r.standard_normal((4, 5)), r.standard_normal((4, 5))
+    p = r.uniform(0.1, 0.9, (4, 5))
+    labels = jnp.array([0, 3, 1, 4])
+    sign = jnp.array([1.0, -1.0, 1.0, -1.0])
+    L = fg.losses
+    ctc_targets, lengths = jnp.array([[1, 2, 2], [3, 1, 0]]), (jnp.array([6, 5]), jnp.array([3, 2]))
+    return {
+        "l1_loss": (L.l1_loss, [x, x + 0.5]),
+        "mse_loss": (L.mse_loss, [x, y]),
+        "huber_loss": (lambda a, b: L.huber_loss(a, b, delta=10.0), [x, y]),
+        "smooth_l1_loss": (lambda a, b: L.smooth_l1_loss(a, b, beta=10.0), [x, y]),
+        "binary_cross_entropy": (L.binary_cross_entropy, [p, p[::-1]]),
+        "binary_cross_entropy_with_logits": (L.binary_cross_entropy_with_logits, [x, p]),
+        "nll_loss": (lambda a: L.nll_loss(a, labels), [x]),
+        "cross_entropy": (lambda a: L.cross_entropy(a, labels, label_smoothing=0.1), [x]),
+        "kl_div": (lambda a, b: L.kl_div(a, b, reduction="batchmean"), [x, p]),
+        "poisson_nll_loss": (lambda a, b: L.poisson_nll_loss(a, b, full=True), [x, p + 1.5]),
+        "gaussian_nll_loss": (L.gaussian_nll_loss, [x, y, p]),
+        "margin_ranking_loss": (
+            lambda a, b: L.margin_ranking_loss(a, b, sign, margin=10.0),
+            [x[:, 0], y[:, 0]],
+        ),
+        "hinge_embedding_loss": (
+            lambda a: L.hinge_embedding_loss(
+                a, jnp.broadcast_to(sign[:, None], (4, 5)), margin=9.0
+            ),
+            [x],
+        ),
+        "soft_margin_loss": (lambda a: L.soft_margin_loss(a, jnp.sign(jnp.asarray(y))), [x]),
+        "multilabel_soft_margin_loss": (L.multilabel_soft_margin_loss, [x, p]),
+        "multilabel_margin_loss": (
+            lambda a: L.multilabel_margin_loss(a * 0.1, jnp.array([[0, 2, -1, 0, 0]] * 4)),
+            [x],
+        ),
+        "multi_margin_loss": (lambda a: L.multi_margin_loss(a * 0.1, labels, p=2), [x]),
+        "cosine_embedding_loss": (
+            lambda a, b: L.cosine_embedding_loss(a, b, sign, margin=-2.0),
+            [x, y],
+        ),
+        "triplet_margin_loss": (
+            lambda a, b, c: L.triplet_margin_loss(a, b, c, margin=20.0),
+            [x, y, y + 1.0],
+        ),
+        "triplet_margin_with_distance_loss": (
+            lambda a, b, c: L.triplet_margin_with_distance_loss(
+                a, b, c, distance_function=lambda u, v: ((u - v) ** 2).sum(-1), margin=50.0
+            ),
+            [x, y, y + 1.0],
+        ),
+        # torch's CTC gradient assumes log_softmax'd input: through log_softmax it is the loss's
+        "ctc_loss": (
+            lambda z: L.ctc_loss(jax.nn.log_softmax(z, -1), ctc_targets, *lengths),
+            [r.standard_normal((6, 2, 4))],
+        ),
+    }
+
+
+SMOOTH = _smooth_points()
+
+
+def test_every_loss_has_a_finite_difference_point() -> None:
+    assert set(SMOOTH) == {e.functional.__name__ for e in fg.nn.LOSSES.values()}
+
+
+@pytest.mark.parametrize("name", list(SMOOTH))
+def test_finite_differences(x64: None, name: str) -> None:
+    """Forward and reverse mode against central differences, float64, away from the kinks."""
+    f, args = SMOOTH[name]
+    assert fg.autodiff.gradcheck(f, *(jnp.asarray(a) for a in args))
