@@ -38,7 +38,9 @@ def _padded_targets(targets: jax.Array, target_lengths: jax.Array, n: int) -> ja
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(3,))
-def _torch_gradient(nll: jax.Array, log_probs: jax.Array, live: jax.Array, zero_infinity: bool):
+def _torch_gradient(
+    nll: jax.Array, log_probs: jax.Array, live: jax.Array, zero_infinity: bool
+) -> jax.Array:
     """``nll`` (zeroed where infinite with ``zero_infinity``), differentiated as torch does.
 
     torch's CTC backward returns ``exp(log_probs) - exp(log_alpha + log_beta + nll - log_probs)``:
@@ -49,11 +51,15 @@ def _torch_gradient(nll: jax.Array, log_probs: jax.Array, live: jax.Array, zero_
     return jnp.where(zero_infinity & jnp.isinf(nll), jnp.zeros_like(nll), nll)
 
 
-def _torch_gradient_fwd(nll, log_probs, live, zero_infinity):
+def _torch_gradient_fwd(
+    nll: jax.Array, log_probs: jax.Array, live: jax.Array, zero_infinity: bool
+) -> tuple[jax.Array, tuple[jax.Array, jax.Array, jax.Array]]:
     return _torch_gradient(nll, log_probs, live, zero_infinity), (nll, log_probs, live)
 
 
-def _torch_gradient_bwd(zero_infinity, res, g):
+def _torch_gradient_bwd(
+    zero_infinity: bool, res: tuple[jax.Array, jax.Array, jax.Array], g: jax.Array
+) -> tuple[jax.Array, jax.Array, jax.Array]:
     nll, log_probs, live = res
     inf = jnp.isinf(nll)
     g = jnp.where(zero_infinity & inf, jnp.zeros_like(g), g)
