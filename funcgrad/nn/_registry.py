@@ -284,7 +284,14 @@ LOSSES: Mapping[str, LossEntry] = _table(
     ),
     # -- likelihoods: their default reduction is a plain mean of the elements ---------------------
     LossEntry(
-        "KLDivLoss", losses.kl_div, "MeanBackward0", op_db=_op("kl_div"), module=_losses.KLDivLoss
+        "KLDivLoss",
+        losses.kl_div,
+        "MeanBackward0",
+        # module_db's first sample has negative targets (a NaN loss, in torch too), where the
+        # layer table's finite differences cannot agree: tests/test_loss_modules.py runs them.
+        module_db=False,
+        op_db=_op("kl_div"),
+        module=_losses.KLDivLoss,
     ),
     LossEntry(
         "PoissonNLLLoss",
