@@ -81,6 +81,10 @@ def nll_loss(
     indices, the shape of ``input`` without the class axis. ``"mean"`` divides by the summed weights
     of the targets that are not ``ignore_index``.
 
+    A class index outside ``[0, C)`` (not ``ignore_index``) raises ``IndexError`` in an eager call,
+    as torch does; under ``jax.jit`` the labels are traced and cannot be inspected, so that
+    example's loss, and a mean or sum over it, is NaN: never a number computed from another class.
+
     Args:
         input: log-probabilities, ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
         target: class indices, ``(N,)``, ``()`` or ``(N, d1, ...)``.
@@ -119,6 +123,10 @@ def cross_entropy(
       ``ignore_index``; ``label_smoothing`` mixes in ``eps / C`` times the weighted sum over classes;
     - probabilities: the target becomes ``(1 - eps) * target + eps / C``, ``"mean"`` divides by the
       number of examples (not by the weights), and ``ignore_index`` does not apply.
+
+    A class index outside ``[0, C)`` (not ``ignore_index``) raises ``IndexError`` in an eager call,
+    as torch does; under ``jax.jit`` the labels are traced and cannot be inspected, so that
+    example's loss, and a mean or sum over it, is NaN: never a number computed from another class.
 
     Args:
         input: logits, ``(N, C)``, ``(C,)`` or ``(N, C, d1, ...)``.
