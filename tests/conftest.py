@@ -82,6 +82,8 @@ _ILL_CONDITIONED = {("MultiheadAttention", "float32", i) for i in (8, 14, 23, 26
 
 TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     # slow: over ~5 s each on one loaded core, or a slow module fixture their file shares.
+    "test_loss_op_db.py": {"test_every_op_db_sample": ("slow",)},  # 5-70 s each, 12 min in all
+    "test_loss_modules.py": {"test_module_db_samples_through_the_module": ("slow",)},
     "test_autodiff_backprop.py": {
         "test_backprop_equals_jax_grad[convnet]": ("slow",),
         "test_backprop_equals_jax_grad[mynet]": ("slow",),

@@ -108,6 +108,23 @@ LOSS_INPUTS = {
     "binary_cross_entropy": (lambda x: torch.sigmoid(x), 0.25, None),
     "cross_entropy": (None, None, _CLASSES),
     "nll_loss": (lambda x: torch.log_softmax(x, -1), None, _CLASSES),
+    "multi_margin_loss": (None, None, _CLASSES),
+    "multilabel_margin_loss": (None, None, np.array([[1, 0, -1, 0, 0, 0], [2, -1, 0, 0, 0, 0]])),
+}
+
+# Losses of more inputs than (input, target): one call written for both libraries, given the
+# functional namespace, the input and ``t`` (torch.tensor or jnp.asarray).
+_ONES = np.ones((N, D), np.float32)
+LOSS_CALLS = {
+    "cosine_embedding_loss": lambda L, x, t: L.cosine_embedding_loss(x, t(_ONES), t(_ONES[:, 0])),
+    "gaussian_nll_loss": lambda L, x, t: L.gaussian_nll_loss(x, t(0 * _ONES), t(_ONES)),
+    "margin_ranking_loss": lambda L, x, t: L.margin_ranking_loss(x, t(0 * _ONES), t(_ONES)),
+    "triplet_margin_loss": lambda L, x, t: L.triplet_margin_loss(x, t(0 * _ONES), t(_ONES)),
+    "triplet_margin_with_distance_loss": lambda L, x, t: L.triplet_margin_with_distance_loss(
+        x, t(0 * _ONES), t(_ONES)
+    ),
+    # (T, C) log-probabilities of one sequence: N frames, D classes
+    "ctc_loss": lambda L, x, t: L.ctc_loss(x, t(np.array([1])), t(np.array(N)), t(np.array(1))),
 }
 
 
@@ -117,6 +134,12 @@ def test_loss_grad_fn_is_torchs(name):
     prepare, fill, classes = LOSS_INPUTS.get(name, (None, None, None))
     x = torch.randn(N, D)
     x = (prepare(x) if prepare else x).detach().requires_grad_(True)
+    if name in LOSS_CALLS:
+        out = LOSS_CALLS[name](torch.nn.functional, x, torch.tensor)
+        assert GRAD_FN_BY_FUNCTION[name] == type(out.grad_fn).__name__ == entry.grad_fn
+        g = trace(lambda input: LOSS_CALLS[name](fg.losses, input, jnp.asarray), jnp.ones((N, D)))
+        assert g.grad_fns == [GRAD_FN_BY_FUNCTION[name]], g.table()
+        return
     t_target = torch.zeros(N, D) if classes is None else torch.from_numpy(classes)
     out = getattr(torch.nn.functional, name)(x, t_target)
     assert GRAD_FN_BY_FUNCTION[name] == type(out.grad_fn).__name__ == entry.grad_fn

@@ -289,12 +289,23 @@ def test_tracing_a_model_reads_no_environment(name, environ):
     assert environ.reads == [], f"{name} read the environment while traced: {environ.reads}"
 
 
-def _targets(kind: str) -> Callable[[], tuple[jax.Array, jax.Array]]:
+def _targets(kind: str) -> Callable[[], tuple[jax.Array, ...]]:
+    """The loss's inputs: the differentiated one first, then the targets (and further inputs)."""
     logits = (4, 3)
     return {
         "regression": lambda: (_x(logits), _x(logits)),
         "probability": lambda: (_x(logits), _x(logits)),
         "class": lambda: (_x(logits), jnp.array([0, 2, 1, 2])),
+        "pair": lambda: (_x(logits), _x(logits), jnp.ones(logits)),  # ranking; Gaussian's var
+        "embedding": lambda: (_x(logits), _x(logits), jnp.ones(4)),
+        "triplet": lambda: (_x(logits), _x(logits), _x(logits)),
+        "multilabel": lambda: (_x(logits), jnp.array([[0, -1, 0]] * 4)),
+        "sequence": lambda: (
+            jax.nn.log_softmax(_x((5, 2, 3))),
+            jnp.array([[1, 2], [2, 0]]),
+            jnp.array([5, 4]),
+            jnp.array([2, 1]),
+        ),
     }[kind]
 
 
@@ -307,15 +318,28 @@ LOSS_EXAMPLES = {
     "BCEWithLogitsLoss": "probability",
     "NLLLoss": "class",
     "CrossEntropyLoss": "class",
+    "KLDivLoss": "probability",
+    "PoissonNLLLoss": "regression",
+    "GaussianNLLLoss": "pair",
+    "MarginRankingLoss": "pair",
+    "HingeEmbeddingLoss": "regression",
+    "SoftMarginLoss": "regression",
+    "MultiLabelSoftMarginLoss": "probability",
+    "MultiLabelMarginLoss": "multilabel",
+    "MultiMarginLoss": "class",
+    "CosineEmbeddingLoss": "embedding",
+    "TripletMarginLoss": "triplet",
+    "TripletMarginWithDistanceLoss": "triplet",
+    "CTCLoss": "sequence",
 }
 
 
 @pytest.mark.parametrize("name", sorted(fg.nn.LOSSES))
 def test_tracing_a_loss_and_its_gradient_reads_no_environment(name, environ):
     loss = fg.nn.LOSSES[name].functional
-    x, target = _targets(LOSS_EXAMPLES[name])()
+    x, *targets = _targets(LOSS_EXAMPLES[name])()
     for reduction in ("mean", "sum"):
-        jax.make_jaxpr(jax.grad(lambda x, t, r=reduction: loss(x, t, reduction=r)))(x, target)
+        jax.make_jaxpr(jax.grad(lambda x, *t, r=reduction: loss(x, *t, reduction=r)))(x, *targets)
     assert environ.reads == [], f"{name} read the environment while traced: {environ.reads}"
 
 

@@ -4,7 +4,9 @@ torch class, the file around them, formatted by black's Python API (line length 
 The file imports what every converted class shares from :mod:`funcgrad.interop.runtime`
 (``Converted``, ``Children``), so each class is its children, as dataclass fields named as in
 torch, and a ``forward`` that reads like torch's. The layers written as ``fg.nn.<Name>(...)`` are
-the entries of ``fg.nn.LAYERS`` with ``convert == "leaf"``.
+the entries of ``fg.nn.LAYERS`` with ``convert == "leaf"``, and the loss modules of ``fg.nn.LOSSES``
+(``self.criterion = nn.CrossEntropyLoss()`` becomes ``fg.nn.CrossEntropyLoss()``, a class weight a
+tuple of numbers).
 """
 
 from __future__ import annotations
@@ -14,12 +16,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from funcgrad.interop._torch import import_torch
-from funcgrad.nn._registry import LAYERS
+from funcgrad.nn._registry import LAYERS, LOSSES
 
 __all__ = ["HEADER", "LEAVES", "ClassSource", "format_source", "leaf_code", "module_source"]
 
-LEAVES: tuple[str, ...] = tuple(name for name, e in LAYERS.items() if e.convert == "leaf")
+_LEAF_ENTRIES: dict[str, Any] = {
+    **{name: e for name, e in LAYERS.items() if e.convert == "leaf"},
+    **{name: e for name, e in LOSSES.items() if e.module is not None},  # losses: leaves too
+}
+LEAVES: tuple[str, ...] = tuple(_LEAF_ENTRIES)
 """torch's layers that funcgrad has, by name: the same name in ``fg.nn``, torch's signature."""
 
 LINE_LENGTH = 100
@@ -51,10 +59,17 @@ from funcgrad.nn import functional as F
 """The top of every generated file: its docstring and imports (the runtime is imported, not copied)."""
 
 
+def _nested_tuple(value: Any) -> Any:
+    return tuple(_nested_tuple(v) for v in value) if isinstance(value, list) else value
+
+
 def _plain(name: str, value: Any) -> Any:
     torch = import_torch()
     if isinstance(value, torch.Size):
         value = tuple(value)
+    if isinstance(value, torch.Tensor):  # a loss's class weight: nested tuples of numbers
+        value = np.asarray(value.detach()).tolist()
+        return _nested_tuple(value)
     if isinstance(value, list):
         value = tuple(value)
     if isinstance(value, tuple) and value:
@@ -81,8 +96,8 @@ def leaf_code(module: Any) -> str | None:
     name = type(module).__name__
     if name not in LEAVES or type(module) is not getattr(torch.nn, name):
         return None
-    cls: Any = LAYERS[name].module  # a dataclass, as every funcgrad layer
-    read = LAYERS[name].torch_args
+    cls: Any = _LEAF_ENTRIES[name].module  # a dataclass, as every funcgrad layer
+    read = getattr(_LEAF_ENTRIES[name], "torch_args", None)
     given = dict(read(module)) if read is not None else {}
     positional: list[str] = []
     keywords: list[str] = []

@@ -46,6 +46,7 @@ from funcgrad.nn import (
     _dropout,
     _embedding,
     _linear,
+    _losses,
     _norm,
     _padding,
     _pool,
@@ -110,12 +111,14 @@ class LossEntry:
         grad_fn: the ``grad_fn`` torch records for the loss (``fg.graph`` shows it).
         module_db: whether torch's ``module_db`` has sample inputs for the loss module.
         op_db: the ``op_db`` names whose samples the functional form runs on.
+        module: the loss module in ``fg.nn`` under torch's name (``fg.nn.CrossEntropyLoss``),
+            with torch's constructor signature; its ``apply`` calls ``functional``.
 
     Example:
         >>> import funcgrad as fg
         >>> e = fg.nn.LOSSES["CrossEntropyLoss"]
-        >>> e.functional.__name__, e.grad_fn, e.op_db
-        ('cross_entropy', 'NllLossBackward0', ('nn.functional.cross_entropy',))
+        >>> e.functional.__name__, e.grad_fn, e.op_db, e.module is fg.nn.CrossEntropyLoss
+        ('cross_entropy', 'NllLossBackward0', ('nn.functional.cross_entropy',), True)
     """
 
     name: str
@@ -123,6 +126,7 @@ class LossEntry:
     grad_fn: str | None
     module_db: bool = True
     op_db: tuple[str, ...] = ()
+    module: type[Module] | None = None
 
 
 def _table(*entries: Any) -> Mapping[str, Any]:
@@ -559,27 +563,163 @@ LAYERS: Mapping[str, LayerEntry] = _table(
 
 
 LOSSES: Mapping[str, LossEntry] = _table(
-    LossEntry("L1Loss", losses.l1_loss, "MeanBackward0", op_db=_op("l1_loss")),
-    LossEntry("MSELoss", losses.mse_loss, "MseLossBackward0", op_db=_op("mse_loss")),
-    LossEntry("HuberLoss", losses.huber_loss, "HuberLossBackward0", op_db=_op("huber_loss")),
     LossEntry(
-        "SmoothL1Loss", losses.smooth_l1_loss, "SmoothL1LossBackward0", op_db=_op("smooth_l1_loss")
+        "L1Loss", losses.l1_loss, "MeanBackward0", op_db=_op("l1_loss"), module=_losses.L1Loss
+    ),
+    LossEntry(
+        "MSELoss",
+        losses.mse_loss,
+        "MseLossBackward0",
+        op_db=_op("mse_loss"),
+        module=_losses.MSELoss,
+    ),
+    LossEntry(
+        "HuberLoss",
+        losses.huber_loss,
+        "HuberLossBackward0",
+        op_db=_op("huber_loss"),
+        module=_losses.HuberLoss,
+    ),
+    LossEntry(
+        "SmoothL1Loss",
+        losses.smooth_l1_loss,
+        "SmoothL1LossBackward0",
+        op_db=_op("smooth_l1_loss"),
+        module=_losses.SmoothL1Loss,
     ),
     LossEntry(
         "BCELoss",
         losses.binary_cross_entropy,
         "BinaryCrossEntropyBackward0",
         op_db=_op("binary_cross_entropy"),
+        module=_losses.BCELoss,
     ),
     LossEntry(
         "BCEWithLogitsLoss",
         losses.binary_cross_entropy_with_logits,
         "BinaryCrossEntropyWithLogitsBackward0",
         op_db=_op("binary_cross_entropy_with_logits"),
+        module=_losses.BCEWithLogitsLoss,
     ),
-    LossEntry("NLLLoss", losses.nll_loss, "NllLossBackward0", op_db=_op("nll_loss")),
     LossEntry(
-        "CrossEntropyLoss", losses.cross_entropy, "NllLossBackward0", op_db=_op("cross_entropy")
+        "NLLLoss",
+        losses.nll_loss,
+        "NllLossBackward0",
+        op_db=_op("nll_loss"),
+        module=_losses.NLLLoss,
+    ),
+    LossEntry(
+        "CrossEntropyLoss",
+        losses.cross_entropy,
+        "NllLossBackward0",
+        op_db=_op("cross_entropy"),
+        module=_losses.CrossEntropyLoss,
+    ),
+    # -- likelihoods: their default reduction is a plain mean of the elements ---------------------
+    LossEntry(
+        "KLDivLoss",
+        losses.kl_div,
+        "MeanBackward0",
+        # module_db's first sample has negative targets (a NaN loss, in torch too), where the
+        # layer table's finite differences cannot agree: tests/test_loss_modules.py runs them.
+        module_db=False,
+        op_db=_op("kl_div"),
+        module=_losses.KLDivLoss,
+    ),
+    LossEntry(
+        "PoissonNLLLoss",
+        losses.poisson_nll_loss,
+        "MeanBackward0",
+        op_db=_op("poisson_nll_loss"),
+        module=_losses.PoissonNLLLoss,
+    ),
+    LossEntry(
+        "GaussianNLLLoss",
+        losses.gaussian_nll_loss,
+        "MeanBackward0",
+        op_db=_op("gaussian_nll_loss"),
+        module=_losses.GaussianNLLLoss,
+    ),
+    # -- margins ----------------------------------------------------------------------------------
+    LossEntry(
+        "MarginRankingLoss",
+        losses.margin_ranking_loss,
+        "MeanBackward0",
+        op_db=_op("margin_ranking_loss"),
+        module=_losses.MarginRankingLoss,
+    ),
+    LossEntry(
+        "HingeEmbeddingLoss",
+        losses.hinge_embedding_loss,
+        "MeanBackward0",
+        module_db=False,  # torch takes no gradient for its target: tests/test_loss_modules.py
+        op_db=_op("hinge_embedding_loss"),
+        module=_losses.HingeEmbeddingLoss,
+    ),
+    LossEntry(
+        "SoftMarginLoss",
+        losses.soft_margin_loss,
+        "SoftMarginLossBackward0",
+        module_db=False,  # torch takes no gradient for its target: tests/test_loss_modules.py
+        op_db=_op("soft_margin_loss"),
+        module=_losses.SoftMarginLoss,
+    ),
+    LossEntry(
+        "MultiLabelSoftMarginLoss",
+        losses.multilabel_soft_margin_loss,
+        "MeanBackward0",
+        op_db=_op("multilabel_soft_margin_loss"),
+        module=_losses.MultiLabelSoftMarginLoss,
+    ),
+    LossEntry(
+        "MultiLabelMarginLoss",
+        losses.multilabel_margin_loss,
+        "MultilabelMarginLossBackward0",
+        op_db=_op("multilabel_margin_loss"),
+        module=_losses.MultiLabelMarginLoss,
+    ),
+    LossEntry(
+        "MultiMarginLoss",
+        losses.multi_margin_loss,
+        "MultiMarginLossBackward0",
+        op_db=_op("multi_margin_loss"),
+        module=_losses.MultiMarginLoss,
+    ),
+    LossEntry(
+        "CosineEmbeddingLoss",
+        losses.cosine_embedding_loss,
+        "MeanBackward0",
+        module_db=False,  # torch takes no gradient for its target: tests/test_loss_modules.py
+        op_db=_op("cosine_embedding_loss"),
+        module=_losses.CosineEmbeddingLoss,
+    ),
+    # -- triplets and sequences -------------------------------------------------------------------
+    LossEntry(
+        "TripletMarginLoss",
+        losses.triplet_margin_loss,
+        "MeanBackward0",
+        module_db=False,  # module_db has no samples; op_db's cover the functional form
+        op_db=_op("triplet_margin_loss"),
+        module=_losses.TripletMarginLoss,
+    ),
+    LossEntry(
+        "TripletMarginWithDistanceLoss",
+        losses.triplet_margin_with_distance_loss,
+        "MeanBackward0",
+        module_db=False,  # module_db has no samples; op_db's cover the functional form
+        op_db=_op("triplet_margin_with_distance_loss"),
+        module=_losses.TripletMarginWithDistanceLoss,
+    ),
+    LossEntry(
+        "CTCLoss",
+        losses.ctc_loss,
+        "MeanBackward0",  # torch's mean divides each loss by its target length, then averages
+        # torch's float32 CTC gradient is ~2e-5 (relative) off its own float64 one, and its
+        # gradient is not the loss's (it adds exp(log_probs), see ctc_loss): the module_db
+        # samples run in tests/test_loss_modules.py and tests/test_loss_op_db.py instead.
+        module_db=False,
+        op_db=_op("ctc_loss"),
+        module=_losses.CTCLoss,
     ),
 )
 """Every torch loss funcgrad has, by torch's ``torch.nn`` module name."""

@@ -1,0 +1,529 @@
+"""torch.nn's loss modules: frozen dataclasses over the functional forms of ``fg.losses``.
+
+A loss module is a :class:`~funcgrad.nn.Module` like any layer, so a converted model's or a learner's
+``self.criterion = nn.CrossEntropyLoss()`` has a counterpart::
+
+    criterion = fg.nn.CrossEntropyLoss(label_smoothing=0.1)
+    loss = criterion.apply({}, logits, labels)      # torch: criterion(logits, labels)
+
+* The constructor is torch's, in torch's positional order, the deprecated ``size_average`` and
+  ``reduce`` included: given, they set ``reduction`` by torch's legacy rule (as torch does).
+* The params are ``{}`` and there are no buffers: torch keeps a class ``weight`` (``pos_weight``)
+  as a buffer, funcgrad as a constructor argument (stored as nested tuples, so the module stays
+  hashable and can be a static argument of ``jax.jit``; it is cast to the input's dtype).
+* ``apply(params, input, target, ...)`` takes torch's ``forward`` inputs positionally, in torch's
+  order (``CTCLoss``: ``log_probs, targets, input_lengths, target_lengths``), and calls the
+  functional form with the constructor's options. ``train`` and ``key`` change nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from funcgrad import losses as L
+from funcgrad._typing import Buffers, Params
+from funcgrad.nn._module import ConfigError, Module
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CTCLoss",
+    "CosineEmbeddingLoss",
+    "CrossEntropyLoss",
+    "GaussianNLLLoss",
+    "HingeEmbeddingLoss",
+    "HuberLoss",
+    "KLDivLoss",
+    "L1Loss",
+    "MSELoss",
+    "MarginRankingLoss",
+    "MultiLabelMarginLoss",
+    "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss",
+    "NLLLoss",
+    "PoissonNLLLoss",
+    "SmoothL1Loss",
+    "SoftMarginLoss",
+    "TripletMarginLoss",
+    "TripletMarginWithDistanceLoss",
+]
+
+Weight = Any
+"""A weight array (numpy, JAX or nested sequences), kept by the module as nested tuples."""
+
+_LEGACY = ("size_average", "reduce")
+
+
+def _legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+    """torch's ``_Reduction.legacy_get_string``: what the deprecated pair means as ``reduction``."""
+    if reduce is False:
+        return "none"
+    return "sum" if size_average is False else "mean"
+
+
+def _as_tuple(value: Any) -> Any:
+    """An array as nested tuples of Python numbers (hashable, and exact in float64)."""
+    if value is None or callable(value) or not hasattr(value, "__len__") and np.ndim(value) == 0:
+        return value
+    listed = np.asarray(value).tolist()
+    return tuple(_as_tuple(v) for v in listed) if isinstance(listed, list) else listed
+
+
+@dataclass(frozen=True)
+class _Loss(Module):
+    """Base of the loss modules: no params, no buffers; ``forward`` calls :attr:`functional`."""
+
+    functional: ClassVar[Callable[..., jax.Array]]
+
+    def __post_init__(self) -> None:
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for name, value in given.items():
+            object.__setattr__(self, name, _as_tuple(value))
+        if any(given.get(n) is not None for n in _LEGACY):  # torch: they override reduction
+            legacy = _legacy_reduction(given["size_average"], given["reduce"])
+            object.__setattr__(self, "reduction", legacy)
+        reduction = getattr(self, "reduction", "mean")
+        if reduction not in ("mean", "sum", "none", "batchmean"):
+            raise ConfigError(
+                f"{type(self).__name__}(reduction={reduction!r}): reduction must be 'mean', "
+                "'sum' or 'none'"
+            )
+
+    def init(self, key: jax.Array | None) -> Params:
+        """No parameters: ``{}``."""
+        del key
+        return {}
+
+    def options(self, dtype: Any) -> dict[str, Any]:
+        """The functional's keyword arguments: the constructor's, weights as ``dtype`` arrays."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in _LEGACY:
+                continue
+            if isinstance(value, tuple):
+                value = jnp.asarray(value, dtype)
+            out[f.name] = value
+        return out
+
+    def forward(
+        self,
+        params: Params,
+        input: Any,
+        *inputs: Any,
+        buffers: Buffers,
+        train: bool,
+        key: jax.Array | None,
+    ) -> tuple[jax.Array, Buffers]:
+        """The loss of ``input`` against the further inputs (``target``, ...), in torch's order."""
+        del params, train, key
+        dtype = jnp.result_type(input)  # a weight takes the input's dtype, as torch's .to(dtype)
+        return type(self).functional(input, *inputs, **self.options(dtype)), buffers
+
+
+# -- regression ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class L1Loss(_Loss):
+    """torch's ``nn.L1Loss``: :func:`fg.losses.l1_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> float(fg.nn.L1Loss().apply({}, jnp.array([1.0, -3.0]), jnp.zeros(2)))
+        2.0
+    """
+
+    functional = L.l1_loss
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class MSELoss(_Loss):
+    """torch's ``nn.MSELoss``: :func:`fg.losses.mse_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> float(fg.nn.MSELoss(reduction="sum").apply({}, jnp.array([1.0, 3.0]), jnp.zeros(2)))
+        10.0
+    """
+
+    functional = L.mse_loss
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class HuberLoss(_Loss):
+    """torch's ``nn.HuberLoss``: :func:`fg.losses.huber_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> float(fg.nn.HuberLoss(delta=2.0).apply({}, jnp.array([3.0]), jnp.zeros(1)))
+        4.0
+    """
+
+    functional = L.huber_loss
+    reduction: str = "mean"
+    delta: float = 1.0
+
+
+@dataclass(frozen=True)
+class SmoothL1Loss(_Loss):
+    """torch's ``nn.SmoothL1Loss``: :func:`fg.losses.smooth_l1_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> float(fg.nn.SmoothL1Loss().apply({}, jnp.array([0.5]), jnp.zeros(1)))
+        0.125
+    """
+
+    functional = L.smooth_l1_loss
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+    beta: float = 1.0
+
+
+# -- likelihood -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KLDivLoss(_Loss):
+    """torch's ``nn.KLDivLoss``: :func:`fg.losses.kl_div` as a module (``reduction="batchmean"``
+    is the divergence of the maths).
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> p = jnp.array([[0.5, 0.5]])
+        >>> float(fg.nn.KLDivLoss(reduction="batchmean").apply({}, jnp.log(p), p))
+        0.0
+    """
+
+    functional = L.kl_div
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+    log_target: bool = False
+
+
+@dataclass(frozen=True)
+class PoissonNLLLoss(_Loss):
+    """torch's ``nn.PoissonNLLLoss``: :func:`fg.losses.poisson_nll_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> float(fg.nn.PoissonNLLLoss().apply({}, jnp.array([0.0]), jnp.array([2.0])))
+        1.0
+    """
+
+    functional = L.poisson_nll_loss
+    log_input: bool = True
+    full: bool = False
+    size_average: bool | None = None
+    eps: float = 1e-8
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GaussianNLLLoss(_Loss):
+    """torch's ``nn.GaussianNLLLoss``: :func:`fg.losses.gaussian_nll_loss` as a module, called as
+    ``apply(params, input, target, var)``.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> x, y, var = jnp.array([1.0]), jnp.array([3.0]), jnp.array([1.0])
+        >>> float(fg.nn.GaussianNLLLoss().apply({}, x, y, var))
+        2.0
+    """
+
+    functional = L.gaussian_nll_loss
+    full: bool = False
+    eps: float = 1e-6
+    reduction: str = "mean"
+
+
+# -- binary and class-index cross-entropies -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BCELoss(_Loss):
+    """torch's ``nn.BCELoss``: :func:`fg.losses.binary_cross_entropy` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> round(float(fg.nn.BCELoss().apply({}, jnp.array([0.5]), jnp.array([1.0]))), 4)
+        0.6931
+    """
+
+    functional = L.binary_cross_entropy
+    weight: Weight = None
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class BCEWithLogitsLoss(_Loss):
+    """torch's ``nn.BCEWithLogitsLoss``: :func:`fg.losses.binary_cross_entropy_with_logits` as a
+    module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> loss = fg.nn.BCEWithLogitsLoss(pos_weight=jnp.array([2.0]))
+        >>> round(float(loss.apply({}, jnp.array([0.0]), jnp.array([1.0]))), 4)
+        1.3863
+    """
+
+    functional = L.binary_cross_entropy_with_logits
+    weight: Weight = None
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+    pos_weight: Weight = None
+
+
+@dataclass(frozen=True)
+class NLLLoss(_Loss):
+    """torch's ``nn.NLLLoss``: :func:`fg.losses.nll_loss` as a module.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, funcgrad as fg
+        >>> logp = jax.nn.log_softmax(jnp.zeros((1, 2)))
+        >>> round(float(fg.nn.NLLLoss().apply({}, logp, jnp.array([1]))), 4)
+        0.6931
+    """
+
+    functional = L.nll_loss
+    weight: Weight = None
+    size_average: bool | None = None
+    ignore_index: int = -100
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class CrossEntropyLoss(_Loss):
+    """torch's ``nn.CrossEntropyLoss``: :func:`fg.losses.cross_entropy` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> criterion = fg.nn.CrossEntropyLoss(weight=jnp.array([1.0, 3.0]))
+        >>> round(float(criterion.apply({}, jnp.zeros((2, 2)), jnp.array([0, 1]))), 4)
+        0.6931
+    """
+
+    functional = L.cross_entropy
+    weight: Weight = None
+    size_average: bool | None = None
+    ignore_index: int = -100
+    reduce: bool | None = None
+    reduction: str = "mean"
+    label_smoothing: float = 0.0
+
+
+# -- margins ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MarginRankingLoss(_Loss):
+    """torch's ``nn.MarginRankingLoss``: :func:`fg.losses.margin_ranking_loss` as a module, called
+    as ``apply(params, input1, input2, target)``.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> x1, x2, y = jnp.array([0.0]), jnp.array([1.0]), jnp.array([1.0])
+        >>> float(fg.nn.MarginRankingLoss(margin=0.5).apply({}, x1, x2, y))
+        1.5
+    """
+
+    functional = L.margin_ranking_loss
+    margin: float = 0.0
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class HingeEmbeddingLoss(_Loss):
+    """torch's ``nn.HingeEmbeddingLoss``: :func:`fg.losses.hinge_embedding_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> float(fg.nn.HingeEmbeddingLoss().apply({}, jnp.array([0.25]), jnp.array([-1.0])))
+        0.75
+    """
+
+    functional = L.hinge_embedding_loss
+    margin: float = 1.0
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class SoftMarginLoss(_Loss):
+    """torch's ``nn.SoftMarginLoss``: :func:`fg.losses.soft_margin_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> round(float(fg.nn.SoftMarginLoss().apply({}, jnp.zeros(1), jnp.ones(1))), 4)
+        0.6931
+    """
+
+    functional = L.soft_margin_loss
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class MultiLabelSoftMarginLoss(_Loss):
+    """torch's ``nn.MultiLabelSoftMarginLoss``: :func:`fg.losses.multilabel_soft_margin_loss` as a
+    module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> loss = fg.nn.MultiLabelSoftMarginLoss()
+        >>> round(float(loss.apply({}, jnp.zeros((1, 3)), jnp.array([[1.0, 0.0, 1.0]]))), 4)
+        0.6931
+    """
+
+    functional = L.multilabel_soft_margin_loss
+    weight: Weight = None
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class MultiLabelMarginLoss(_Loss):
+    """torch's ``nn.MultiLabelMarginLoss``: :func:`fg.losses.multilabel_margin_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> x, y = jnp.array([[0.1, 0.2, 0.4, 0.8]]), jnp.array([[3, 0, -1, 1]])
+        >>> round(float(fg.nn.MultiLabelMarginLoss().apply({}, x, y)), 4)
+        0.85
+    """
+
+    functional = L.multilabel_margin_loss
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class MultiMarginLoss(_Loss):
+    """torch's ``nn.MultiMarginLoss``: :func:`fg.losses.multi_margin_loss` as a module.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> x = jnp.array([[0.1, 0.2, 0.4, 0.8]])
+        >>> round(float(fg.nn.MultiMarginLoss().apply({}, x, jnp.array([3]))), 4)
+        0.325
+    """
+
+    functional = L.multi_margin_loss
+    p: int = 1
+    margin: float = 1.0
+    weight: Weight = None
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class CosineEmbeddingLoss(_Loss):
+    """torch's ``nn.CosineEmbeddingLoss``: :func:`fg.losses.cosine_embedding_loss` as a module,
+    called as ``apply(params, input1, input2, target)``.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> a, b = jnp.array([[1.0, 0.0]]), jnp.array([[0.0, 1.0]])
+        >>> float(fg.nn.CosineEmbeddingLoss().apply({}, a, b, jnp.array([1.0])))
+        1.0
+    """
+
+    functional = L.cosine_embedding_loss
+    margin: float = 0.0
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+# -- triplets and sequences ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TripletMarginLoss(_Loss):
+    """torch's ``nn.TripletMarginLoss``: :func:`fg.losses.triplet_margin_loss` as a module, called
+    as ``apply(params, anchor, positive, negative)``.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> a, pos, neg = jnp.zeros((1, 2)), jnp.zeros((1, 2)), jnp.array([[3.0, 4.0]])
+        >>> float(fg.nn.TripletMarginLoss(margin=6.0, eps=0.0).apply({}, a, pos, neg))
+        1.0
+    """
+
+    functional = L.triplet_margin_loss
+    margin: float = 1.0
+    p: float = 2.0
+    eps: float = 1e-6
+    swap: bool = False
+    size_average: bool | None = None
+    reduce: bool | None = None
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TripletMarginWithDistanceLoss(_Loss):
+    """torch's ``nn.TripletMarginWithDistanceLoss``:
+    :func:`fg.losses.triplet_margin_with_distance_loss` as a module (``distance_function`` is a
+    pure function of two arrays).
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> l1 = lambda x, y: jnp.abs(x - y).sum(-1)
+        >>> loss = fg.nn.TripletMarginWithDistanceLoss(distance_function=l1, margin=8.0)
+        >>> a, pos, neg = jnp.zeros((1, 2)), jnp.zeros((1, 2)), jnp.array([[3.0, 4.0]])
+        >>> float(loss.apply({}, a, pos, neg))
+        1.0
+    """
+
+    functional = L.triplet_margin_with_distance_loss
+    distance_function: Callable[[jax.Array, jax.Array], jax.Array] | None = None
+    margin: float = 1.0
+    swap: bool = False
+    reduction: str = "mean"
+
+
+@dataclass(frozen=True)
+class CTCLoss(_Loss):
+    """torch's ``nn.CTCLoss``: :func:`fg.losses.ctc_loss` as a module, called as
+    ``apply(params, log_probs, targets, input_lengths, target_lengths)``.
+
+    Example:
+        >>> import jax.numpy as jnp, funcgrad as fg
+        >>> log_probs = jnp.log(jnp.full((2, 1, 2), 0.5))
+        >>> loss = fg.nn.CTCLoss(reduction="sum")
+        >>> round(float(loss.apply({}, log_probs, jnp.array([[1]]), [2], [1])), 4)
+        0.2877
+    """
+
+    functional = L.ctc_loss
+    blank: int = 0
+    reduction: str = "mean"
+    zero_infinity: bool = False
