@@ -7,6 +7,8 @@ CLI, the scripts): with the fast CPU kernels as a per-program compiler option, n
 from __future__ import annotations
 
 import jax
+import seq_funcgrad
+from _common import SEQ_WORKLOADS
 from _jaxkit import Model
 from _jaxkit import build as _build
 
@@ -64,4 +66,6 @@ def make(kind: str) -> Model:
 
 
 def build(workload: str, quick: bool, jit=fast_jit):
+    if workload in SEQ_WORKLOADS:
+        return seq_funcgrad.build(workload, jit)
     return _build(workload, quick, make, jit)
