@@ -221,24 +221,50 @@ def check_case(
     for_each_variant(check)
 
 
-# Layers module_db has no samples for whose constructors need arguments: (args, kwargs, input
-# shape) of an example, which first_sample gives instead.
-NO_MODULE_DB: dict[str, tuple[tuple[Any, ...], dict[str, Any], tuple[int, ...]]] = {
-    "Unfold": (((2, 3),), {"stride": (1, 2)}, (2, 3, 5, 6)),
-    "Fold": (((4, 5), (2, 3)), {}, (2, 12, 9)),  # 3 x 3 blocks of 2 channels x 2 x 3 taps
+def _normal(*shape: int) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+
+
+def _pooled(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``MaxUnpool<n>d``'s inputs: torch's max-pool values and indices on a random batch."""
+    values, indices = getattr(torch.nn.functional, f"max_pool{n}d")(
+        torch.from_numpy(_normal(2, 3, *(4,) * n)), 2, return_indices=True
+    )
+    return values.numpy(), indices.numpy()
+
+
+# Layers module_db has no samples for that need constructor arguments or more than one input:
+# (args, kwargs, inputs) of an example, which first_sample gives instead.
+NO_MODULE_DB: dict[str, Callable[[], tuple[tuple[Any, ...], dict[str, Any], tuple[Any, ...]]]] = {
+    "Unfold": lambda: (((2, 3),), {"stride": (1, 2)}, (_normal(2, 3, 5, 6),)),
+    # 3 x 3 blocks of 2 channels x 2 x 3 taps
+    "Fold": lambda: (((4, 5), (2, 3)), {}, (_normal(2, 12, 9),)),
+    **{f"MaxUnpool{n}d": functools.partial(lambda n: ((2,), {}, _pooled(n)), n) for n in (1, 2, 3)},
+    "CosineSimilarity": lambda: ((), {}, (_normal(3, 4), _normal(3, 4))),
+    "PairwiseDistance": lambda: ((), {}, (_normal(3, 4), _normal(3, 4))),
+    # (target, memory), sequence-first: the decoder stack has no module_db entry of its own
+    "TransformerDecoder": lambda: (
+        (torch.nn.TransformerDecoderLayer(4, 2, 8, dropout=0.0), 2),
+        {},
+        (_normal(3, 2, 4), _normal(5, 2, 4)),
+    ),
 }
 
 
-def first_sample(name: str) -> tuple[tuple[Any, ...], dict[str, Any], np.ndarray]:
-    """Constructor arguments and input of ``module_db``'s first eval sample of ``torch.nn.<name>``
-    (float32): an example any test can build a new layer from, with no table of its own. A layer
-    of ``NO_MODULE_DB`` gives its example there, on a standard normal input."""
+def first_sample(name: str) -> tuple[tuple[Any, ...], dict[str, Any], tuple[Any, ...]]:
+    """Constructor arguments and inputs of ``module_db``'s first eval sample of ``torch.nn.<name>``
+    (float32): an example any test can build a new layer from and call, with no table of its own.
+    ``inputs`` are every positional input of torch's ``forward`` (an LSTM cell's ``(x, hx)``,
+    attention's query, key and value). A layer of ``NO_MODULE_DB`` gives its example there."""
     if name in NO_MODULE_DB:
-        args, kwargs, shape = NO_MODULE_DB[name]
-        x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-        return args, dict(kwargs), x
+        return NO_MODULE_DB[name]()
     sample = torch_samples(name, np.float32, train=False)[0]
-    # the first input alone (a cell's sample passes hx too; every layer has a default for it)
-    x = [*sample.forward_input.args, *sample.forward_input.kwargs.values()][0]
+    ref = getattr(torch.nn, name)(*sample.constructor_input.args, **sample.constructor_input.kwargs)
+    bound = inspect.signature(ref.forward).bind(
+        *sample.forward_input.args, **sample.forward_input.kwargs
+    )
     ctor = sample.constructor_input
-    return _numpy(tuple(ctor.args), np.float32), dict(ctor.kwargs), x.detach().numpy()
+    inputs = [_numpy(a, np.float32) for a in bound.args]
+    while inputs and inputs[-1] is None:  # masks left at their default, bound positionally
+        inputs.pop()
+    return _numpy(tuple(ctor.args), np.float32), dict(ctor.kwargs), tuple(inputs)

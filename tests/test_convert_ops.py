@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
-from _layer_samples import first_sample
 from torch import nn
 
 import funcgrad as fg
@@ -124,43 +123,6 @@ def test_a_torch_argument_funcgrad_lacks_is_an_error_naming_it():
     with pytest.raises(fg.interop.ConversionError, match="max_norm") as info:
         fg.interop.convert(MaxNorm(), torch.tensor([1, 2]))
     assert "torch.nn.functional.embedding" in info.value.op
-
-
-# constructor arguments of the torch layers that need some
-_ARGS = {
-    "Linear": (2, 3),
-    "Embedding": (5, 2),
-    "Conv1d": (1, 2, 3),
-    "Conv2d": (1, 2, 3),
-    "BatchNorm1d": (2,),
-    "BatchNorm2d": (2,),
-    "LayerNorm": (4,),
-    "GroupNorm": (2, 4),
-    "MaxPool2d": (2,),
-    "AvgPool2d": (2,),
-    "AdaptiveAvgPool2d": (1,),
-    "Unfold": ((2, 3),),
-    "Fold": ((4, 5), (2, 3)),
-    "Upsample": (None, 2.0),
-    "UpsamplingNearest2d": (None, 2.0),
-    "UpsamplingBilinear2d": (None, 2.0),
-    "Unflatten": (1, (2, 2)),
-    "PixelShuffle": (2,),
-    "PixelUnshuffle": (2,),
-    "ChannelShuffle": (2,),
-}
-
-
-@pytest.mark.parametrize("entry", list(fg.nn.LAYERS.values()), ids=list(fg.nn.LAYERS))
-def test_every_leaf_layer_is_written_as_the_funcgrad_layer(entry):
-    """The converter's leaves are fg.nn.LAYERS' entries with convert == "leaf"."""
-    args, kwargs = (_ARGS.get(entry.name, ()), {})
-    if entry.name not in _ARGS and entry.module_db:  # a new layer: torch's first sample builds it
-        args, kwargs, _ = first_sample(entry.name)
-    layer = getattr(nn, entry.name)(*args, **kwargs)
-    conv = fg.interop.convert(nn.Sequential(layer))
-    assert f"fg.nn.Sequential(fg.nn.{entry.name}(" in conv.source
-    assert isinstance(conv.model.layers[0], entry.module)
 
 
 def test_source_is_formatted_in_process(monkeypatch):

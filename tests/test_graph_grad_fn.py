@@ -7,12 +7,14 @@ here; the others say their constructor arguments and input below.
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from _layer_samples import first_sample
+from _layer_samples import NO_MODULE_DB, first_sample
 
 import funcgrad as fg
 from funcgrad.graph import GRAD_FN_BY_FUNCTION
@@ -58,6 +60,23 @@ CASES: dict[str, tuple[tuple, tuple[int, ...] | None]] = {
 }
 
 
+# Layers of several inputs whose first module_db sample is unbatched (torch squeezes its output):
+# (constructor args, inputs) of a batched call.
+_R = np.random.default_rng(0)
+INPUTS = {
+    "MultiheadAttention": (
+        (4, 2),
+        tuple(_R.standard_normal((3, N, 4)).astype(np.float32) for _ in range(3)),
+    ),
+}
+
+
+def _one_input(name):
+    """Whether torch's ``forward`` of the layer needs one input (Transformer's needs two)."""
+    params = list(inspect.signature(getattr(torch.nn, name).forward).parameters.values())[1:]
+    return sum(p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD for p in params) == 1
+
+
 def _builds_bare(name):
     try:
         getattr(torch.nn, name)()
@@ -66,39 +85,67 @@ def _builds_bare(name):
     return True
 
 
-def _torch_grad_fn(name, args, shape, kwargs):
+def _example(name):
+    """(constructor args, kwargs, funcgrad inputs, torch inputs) of the layer's case."""
+    if name in INPUTS:
+        args, inputs = INPUTS[name]
+        t_inputs = tuple(torch.tensor(a, requires_grad=True) for a in inputs)
+        return args, {}, tuple(map(jnp.asarray, inputs)), t_inputs
+    if name in CASES or (name not in NO_MODULE_DB and _builds_bare(name) and _one_input(name)):
+        args, shape = CASES.get(name, ((), (N, D)))
+        if shape is None:
+            return args, {}, (jnp.array([1, 2]),), (torch.tensor([1, 2]),)
+        return args, {}, (jnp.ones(shape),), (torch.randn(*shape, requires_grad=True),)
+    args, kwargs, inputs = first_sample(name)  # torch's first module_db sample: every input
+
+    def to_torch(a):
+        if np.issubdtype(a.dtype, np.floating):
+            return torch.tensor(a, requires_grad=True)
+        return torch.tensor(a)
+
+    return args, kwargs, jax.tree.map(jnp.asarray, inputs), jax.tree.map(to_torch, inputs)
+
+
+def _torch_grad_fn(name, args, kwargs, inputs):
     """The grad_fn torch records for the layer's output, in train mode (None: no node)."""
     torch.manual_seed(0)
-    layer = getattr(torch.nn, name)(*args, **kwargs).train()
-    if shape is None:
-        y = layer(torch.tensor([1, 2]))
-    else:
-        y = layer(torch.randn(*shape, requires_grad=True))
-    y = y[0] if isinstance(y, tuple) else y  # recurrent layers: the output (a cell's h)
+    y = getattr(torch.nn, name)(*args, **kwargs).float().train()(*inputs)
+    y = y[0] if isinstance(y, tuple) else y  # recurrent layers, attention: the output
     return None if y.grad_fn is None else type(y.grad_fn).__name__
+
+
+# Layers made of layers: fg.graph draws their children's operations, torch's output carries the
+# last one's grad_fn.
+COMPOSITE = {
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "Transformer",
+}
 
 
 @pytest.mark.parametrize("name", sorted(fg.nn.LAYERS))
 def test_layer_grad_fn_is_torchs(name):
     entry = fg.nn.LAYERS[name]
-    args, shape, kwargs = *CASES.get(name, ((), (N, D))), {}
-    if name not in CASES and not _builds_bare(name):  # torch's first module_db sample builds it
-        args, kwargs, x0 = first_sample(name)
-        shape = x0.shape
-    want = _torch_grad_fn(name, args, shape, kwargs)
+    args, kwargs, inputs, t_inputs = _example(name)
+    want = _torch_grad_fn(name, args, kwargs, t_inputs)
     assert GRAD_FN_BY_FUNCTION[name] == want == entry.grad_fn
     layer = entry.module(*args, **kwargs)
     params = layer.init(jax.random.PRNGKey(0))
-    x = jnp.array([1, 2]) if shape is None else jnp.ones(shape)
 
     def run(params, x):
         buffers = layer.init_buffers()
-        y, _ = layer.apply(params, x, buffers=buffers, train=True, key=jax.random.PRNGKey(1))
-        return y
+        y, _ = layer.apply(params, *x, buffers=buffers, train=True, key=jax.random.PRNGKey(1))
+        return y[0] if isinstance(y, tuple) else y
 
-    wrt = [w for w, has in [("params", jax.tree.leaves(params)), ("x", shape)] if has]
-    g = trace(run, params, x, wrt=tuple(wrt))
-    assert g.grad_fns == ([] if want is None else [want]), g.table()
+    floats = any(jnp.issubdtype(a.dtype, jnp.floating) for a in jax.tree.leaves(inputs))
+    wrt = [w for w, has in [("params", jax.tree.leaves(params)), ("x", floats)] if has]
+    g = trace(run, params, inputs, wrt=tuple(wrt))
+    if name in COMPOSITE:
+        assert g.grad_fns[-1:] == [want], g.table()
+    else:
+        assert g.grad_fns == ([] if want is None else [want]), g.table()
 
 
 # Inputs and targets of each loss, where the default (input: ones (N, D) in funcgrad, randn in

@@ -11,10 +11,11 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import numpy as np
 import pytest
 import torch
-from _layer_samples import NO_MODULE_DB, Case, cases, check_case, torch_samples
+from _layer_samples import NO_MODULE_DB, Case, cases, check_case, first_sample
 from _torch_samples import check_op_sample, op_info, op_samples
 
 import funcgrad as fg
@@ -261,6 +262,25 @@ CONVERT_EXAMPLES: dict[str, Callable[[], tuple[Any, Any]]] = {
 }
 
 
+def _calling(layer: Any, n: int) -> Any:
+    """A torch module whose forward calls ``layer`` on its ``n`` inputs (a layer of several)."""
+    import torch
+
+    class Two(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, a: Any, b: Any) -> Any:
+            return self.layer(a, b)
+
+    class Three(Two):
+        def forward(self, a: Any, b: Any, c: Any) -> Any:  # type: ignore[override]
+            return self.layer(a, b, c)
+
+    return {2: Two, 3: Three}[n]()
+
+
 def _converted_source(name: str) -> str:
     """``fg.interop.convert``'s source for the torch layer alone, built from its first sample."""
     import torch
@@ -268,18 +288,16 @@ def _converted_source(name: str) -> str:
     if name in CONVERT_EXAMPLES:
         model, example = CONVERT_EXAMPLES[name]()
         return fg.interop.convert(model.eval(), example).source
-    if fg.nn.LAYERS[name].module_db:
-        sample = torch_samples(name, np.float32, train=False)[0]
-        args, kwargs = sample.constructor_input.args, sample.constructor_input.kwargs
-        x = [*sample.forward_input.args, *sample.forward_input.kwargs.values()][0]
-    elif name in NO_MODULE_DB:  # Fold, Unfold: an example of the tests' own
-        args, kwargs, shape = NO_MODULE_DB[name]
-        x = torch.randn(*shape)
+    if fg.nn.LAYERS[name].module_db or name in NO_MODULE_DB:
+        args, kwargs, inputs = first_sample(name)
+        example = jax.tree.map(torch.from_numpy, inputs)
     else:  # Dropout, Dropout2d, Flatten, Identity: torch's defaults on an image batch
         args, shape = BUILT_WITH.get(name, ((), (2, 3, 4, 4)))
-        kwargs, x = {}, torch.randn(*shape)
+        kwargs, example = {}, (torch.randn(*shape),)
     layer = getattr(torch.nn, name)(*args, **kwargs)
-    return fg.interop.convert(torch.nn.Sequential(layer).eval(), x.detach()).source
+    if len(example) == 1:
+        return fg.interop.convert(torch.nn.Sequential(layer).eval(), example[0]).source
+    return fg.interop.convert(_calling(layer, len(example)).eval(), tuple(example)).source
 
 
 @pytest.mark.parametrize("name", list(TABLE))

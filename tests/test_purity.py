@@ -25,7 +25,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import pytest
-from _layer_samples import first_sample
+from _layer_samples import NO_MODULE_DB, first_sample
 
 import funcgrad as fg
 
@@ -233,12 +233,17 @@ LAYER_EXAMPLES: dict[str, tuple[tuple[Any, ...], tuple[int, ...], Any]] = {
 }
 
 MODEL_EXAMPLES: dict[str, tuple[tuple[Any, ...], tuple[int, ...]]] = {
+    "CharLSTM": ((10,), (2, 5)),  # character codes (N, T)
+    "GPT": ((10, 8), (2, 5)),
     "ConvNet": ((), (2, 1, 12, 12)),
     "LeNet5": ((), (2, 1, 28, 28)),
     "LinearRegression": ((), (4,)),
     "MyNet": ((600, 60, 40, 10), (3, 10, 20)),
     "SingleLayer": ((5, 3), (2, 5)),
 }
+
+
+TOKENS = {"CharLSTM", "GPT"}  # language models: integer inputs
 
 
 def _models() -> list[str]:
@@ -248,44 +253,45 @@ def _models() -> list[str]:
 def test_every_layer_model_and_loss_has_an_example():
     # every entry is traced: from an example here, or from torch's samples
     # a layer with module_db samples is traced on its first one (see _layer)
-    sampled = {n for n, e in fg.nn.LAYERS.items() if e.module_db}
+    sampled = {n for n, e in fg.nn.LAYERS.items() if e.module_db} | set(NO_MODULE_DB)
     assert set(LAYER_EXAMPLES) | sampled == set(fg.nn.LAYERS)
     assert sorted(MODEL_EXAMPLES) == _models()
     assert sorted(LOSS_EXAMPLES) == sorted(fg.nn.LOSSES)
 
 
-def _trace_module(module: fg.nn.Module, x: jax.Array) -> None:
+def _trace_module(module: fg.nn.Module, *inputs: Any) -> None:
     """Trace ``init`` and ``apply`` in eval and train mode, with buffers and a key (the contract)."""
     params = module.init(KEY)
     buffers = module.init_buffers()
     jax.make_jaxpr(module.init)(KEY)
     for train in (False, True):
 
-        def run(p, b, x, k, train=train):
-            return module.apply(p, x, buffers=b, train=train, key=k)
+        def run(p, b, inputs, k, train=train):
+            return module.apply(p, *inputs, buffers=b, train=train, key=k)
 
-        jax.make_jaxpr(run)(params, buffers, x, KEY)
+        jax.make_jaxpr(run)(params, buffers, inputs, KEY)
 
 
-def _layer(name: str) -> tuple[fg.nn.Module, jax.Array]:
-    if name not in LAYER_EXAMPLES:  # a new layer: torch's first module_db sample
-        args, kwargs, x = first_sample(name)
-        return fg.nn.LAYERS[name].module(*args, **kwargs), jnp.asarray(x)
+def _layer(name: str) -> tuple[fg.nn.Module, tuple[Any, ...]]:
+    if name not in LAYER_EXAMPLES:  # a new layer: torch's first module_db sample (all inputs)
+        args, kwargs, inputs = first_sample(name)
+        return fg.nn.LAYERS[name].module(*args, **kwargs), jax.tree.map(jnp.asarray, inputs)
     args, shape, dtype = LAYER_EXAMPLES[name]
-    return fg.nn.LAYERS[name].module(*args), _x(shape, dtype)
+    return fg.nn.LAYERS[name].module(*args), (_x(shape, dtype),)
 
 
 @pytest.mark.parametrize("name", sorted(fg.nn.LAYERS))
 def test_tracing_a_layer_reads_no_environment(name, environ):
-    module, x = _layer(name)
-    _trace_module(module, x)
+    module, inputs = _layer(name)
+    _trace_module(module, *inputs)
     assert environ.reads == [], f"{name} read the environment while traced: {environ.reads}"
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_EXAMPLES))
 def test_tracing_a_model_reads_no_environment(name, environ):
     args, shape = MODEL_EXAMPLES[name]
-    _trace_module(getattr(fg.models, name)(*args), _x(shape))
+    x = jnp.ones(shape, jnp.int32) if name in TOKENS else _x(shape)
+    _trace_module(getattr(fg.models, name)(*args), x)
     assert environ.reads == [], f"{name} read the environment while traced: {environ.reads}"
 
 
