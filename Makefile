@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ARGS   ?=
 
-.PHONY: train test test-fast lint format bench docs graphviz clean
+.PHONY: train test test-fast test-exhaustive lint format bench docs graphviz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +38,16 @@ format: $(STAMP)
 
 # Every test, as CI runs it (.ci/run), then the 30 slowest: the ones to mark slow in tests/conftest.py.
 test: $(STAMP) graphviz lint
-	$(BIN)/python -m pytest -n auto --durations=30 $(ARGS)
+	$(BIN)/python -m pytest -n auto -m "not exhaustive" --durations=30 $(ARGS)
+
+# Every torch sample of every layer (module_db and op_db) that `make test` spreads out: about an
+# hour on 2 cores.
+test-exhaustive: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m exhaustive --durations=30 $(ARGS)
 
 # The edit loop (about 5 minutes on 2 cores): all but the tests marked slow, subprocess, docs,
 # notebooks or property (tests/conftest.py assigns them). No lint; `make lint` runs it.
-FAST := not (slow or subprocess or docs or notebooks or property)
+FAST := not (slow or subprocess or docs or notebooks or property or exhaustive)
 test-fast: $(STAMP) graphviz
 	$(BIN)/python -m pytest -n auto -m "$(FAST)" --durations=10 $(ARGS)
 

@@ -255,8 +255,43 @@ def markers_for(file: str, test: str, name: str) -> set[str]:
     return found | set(table.get(test, ())) | set(table.get(name, ()))
 
 
+# torch's module_db has up to 64 samples a layer (MultiheadAttention, the Transformer family, the
+# recurrent layers), one compile each: `make test` runs, per layer, dtype and mode, at most
+# SPREAD of them, spread evenly over torch's list so every option group is touched; the rest are
+# marked `exhaustive` and run in `make test-exhaustive` (every sample of every layer).
+SPREAD = 6
+EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exhaustive` only
+    "test_loss_op_db.py": {"test_every_op_db_sample"},
+}
+
+
+def _spread(n: int, k: int = SPREAD) -> set[int]:
+    """``k`` indices out of ``range(n)``, evenly spaced, the first and the last included."""
+    if n <= k:
+        return set(range(n))
+    return {round(i * (n - 1) / (k - 1)) for i in range(k)}
+
+
+def _mark_exhaustive(items: list[pytest.Item]) -> None:
+    groups: dict[tuple[str, str, str], list[tuple[int, pytest.Item]]] = {}
+    for item in items:
+        test = getattr(item, "originalname", item.name)
+        if item.path.name == "test_layer_table.py" and test == "test_module_db_sample":
+            dtype, case = item.callspec.id.split("-", 1)  # float32-Name-eval-3
+            name, mode, index = case.rsplit("-", 2)
+            groups.setdefault((dtype, name, mode), []).append((int(index), item))
+        elif test in EXHAUSTIVE.get(item.path.name, ()):
+            item.add_marker("exhaustive")
+    for members in groups.values():
+        keep = _spread(len(members))
+        for rank, (_, item) in enumerate(sorted(members, key=lambda m: m[0])):
+            if rank not in keep:
+                item.add_marker("exhaustive")
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects: the markers must be there to select on
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _mark_exhaustive(items)
     modules = {}
     for item in items:
         file = item.path.name
