@@ -148,3 +148,11 @@ def test_private_torch_symbols_only_in_the_compat_module():
             continue
         hits = [line for line in path.read_text().splitlines() if private.search(line)]
         assert not hits, f"{path.name}: {hits}"
+
+
+def test_a_stride_equal_to_the_kernel_is_kept_for_convolutions():
+    """Only pools default their stride to the kernel; a patchify conv keeps stride=2."""
+    for layer in (nn.Conv2d(3, 8, 2, stride=2), nn.ConvTranspose2d(8, 4, 2, stride=2)):
+        conv = fg.interop.convert(nn.Sequential(layer), torch.randn(1, layer.in_channels, 4, 4))
+        assert "stride=2" in conv.source, conv.source
+    assert "stride" not in fg.interop.convert(nn.Sequential(nn.MaxPool2d(2))).source

@@ -114,8 +114,12 @@ def leaf_code(module: Any) -> str | None:
                 continue
             value = value is not None
         value = _plain(f.name, value)
-        if f.name == "stride" and value == _plain("kernel_size", getattr(module, "kernel_size", 0)):
-            continue  # torch stores stride=kernel_size for the default stride=None
+        if (
+            f.name == "stride"
+            and f.default is None
+            and value == _plain("kernel_size", getattr(module, "kernel_size", 0))
+        ):
+            continue  # a pool: torch stores stride=kernel_size for the default stride=None
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and not keywords and not f.kw_only:
             positional.append(repr(value))
