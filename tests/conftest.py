@@ -259,7 +259,7 @@ def markers_for(file: str, test: str, name: str) -> set[str]:
 # recurrent layers), one compile each: `make test` runs, per layer, dtype and mode, at most
 # SPREAD of them, spread evenly over torch's list so every option group is touched; the rest are
 # marked `exhaustive` and run in `make test-exhaustive` (every sample of every layer).
-SPREAD = 6
+SPREAD = 4
 EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exhaustive` only
     "test_loss_op_db.py": {"test_every_op_db_sample"},
 }
@@ -280,6 +280,8 @@ def _mark_exhaustive(items: list[pytest.Item]) -> None:
             dtype, case = item.callspec.id.split("-", 1)  # float32-Name-eval-3
             name, mode, index = case.rsplit("-", 2)
             groups.setdefault((dtype, name, mode), []).append((int(index), item))
+        elif test == "test_op_db_samples" and item.callspec.id.endswith("-rest"):
+            item.add_marker("exhaustive")  # an op's samples after its first 8
         elif test in EXHAUSTIVE.get(item.path.name, ()):
             item.add_marker("exhaustive")
     for members in groups.values():
