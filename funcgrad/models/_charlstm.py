@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from funcgrad.nn._dropout import Dropout
 from funcgrad.nn._embedding import Embedding
@@ -111,4 +112,11 @@ class CharLSTM(Module):
 
         h = run("embedding", x)
         h, _state = run("lstm", h, hx)  # (output, (h_n, c_n))
-        return run("head", run("drop", h)), buffers
+        h = run("drop", h)
+        with jax.named_scope("head"):
+            # The bias as one more input feature: added inside the matmul (torch's addmm), not in
+            # a pass of its own over the (N, T, vocab) logits; its gradient comes out of dW's.
+            head = params["head"]
+            ones = jnp.ones((*h.shape[:-1], 1), h.dtype)
+            w = jnp.concatenate([head["weight"], head["bias"][:, None]], axis=1)
+            return jnp.concatenate([h, ones], axis=-1) @ w.T, buffers
