@@ -8,6 +8,7 @@ the CPU spent inside the compiled program; the gap to a step's wall time is disp
 
     python scripts/profile_step.py lenet_b64          # top 25 ops of the LeNet5 step
     python scripts/profile_step.py convnet_b64 --top 10 --steps 100
+    python scripts/profile_step.py lstm_lm        # the sequence workloads (SEQ_WORKLOADS) too
 
 The trace is written to a temporary folder and removed afterwards.
 """
@@ -28,9 +29,11 @@ HERE = Path(__file__).resolve().parent / "bench"
 sys.path.insert(0, str(HERE))
 
 import jax  # noqa: E402
-from _common import batch_of, data, kind_of, known  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+from _common import SEQ_WORKLOADS, batch_of, data, kind_of, known, seq_data  # noqa: E402
 from _jaxkit import train_step  # noqa: E402
 from fw_funcgrad import make  # noqa: E402
+from seq_funcgrad import _model as seq_model  # noqa: E402
 
 from funcgrad.train import fast_jit  # noqa: E402
 
@@ -49,16 +52,33 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("workload", help="a train-step workload: mynet_b64, convnet_b64, lenet_b64, ...")
     p.add_argument("--steps", type=int, default=50, help="profiled steps (default 50)")
     p.add_argument("--top", type=int, default=25, help="ops to list (default 25)")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a compiler option in place of fast_jit's (repeatable), e.g. "
+        "xla_cpu_experimental_ynn_fusion_type= for no YNNPACK fusion at all",
+    )
     args = p.parse_args(argv)
     if not known(args.workload) or args.workload.endswith(("_fwd", "_grad", "_compile")):
         p.error(f"{args.workload!r} is not a train-step workload; try lenet_b64 or mynet_b64")
     if args.steps < 1:
         p.error("--steps must be at least 1")
 
-    kind = kind_of(args.workload)
-    step, carry = train_step(make(kind))
-    x, y = data(kind, batch_of(args.workload))
-    compiled = fast_jit(step).lower(carry, x, y).compile()
+    if args.workload in SEQ_WORKLOADS:
+        step, carry = train_step(seq_model(args.workload))
+        x, y = seq_data(args.workload)
+        if args.workload == "lstm_lm":
+            x, y = x.T, y.T  # CharLSTM is batch-first, as seq_funcgrad.build feeds it
+        x, y = jnp.asarray(x), jnp.asarray(y)
+    else:
+        kind = kind_of(args.workload)
+        step, carry = train_step(make(kind))
+        x, y = data(kind, batch_of(args.workload))
+    options = dict(o.split("=", 1) for o in args.option)
+    jitted = jax.jit(step, compiler_options=options) if options else fast_jit(step)
+    compiled = jitted.lower(carry, x, y).compile()
     scopes = {m[1]: scope_of(m[2]) for m in map(HLO_OP.match, compiled.as_text().splitlines()) if m}
     for _ in range(5):  # warm up
         carry, _ = compiled(carry, x, y)
