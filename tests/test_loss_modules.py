@@ -33,7 +33,11 @@ LOSSES = list(fg.nn.LOSSES)
 def test_constructor_signature_is_torchs(name: str) -> None:
     ours = inspect.signature(fg.nn.LOSSES[name].module).parameters
     theirs = inspect.signature(getattr(torch.nn, name).__init__).parameters
-    theirs = {k: p for k, p in theirs.items() if k != "self" and (k in ours or k not in ("device", "dtype"))}
+    theirs = {
+        k: p
+        for k, p in theirs.items()
+        if k != "self" and (k in ours or k not in ("device", "dtype"))
+    }
     assert list(ours) == list(theirs)
     for k, p in theirs.items():
         assert ours[k].kind == p.kind, k
@@ -81,7 +85,11 @@ def test_module_db_samples_through_the_module(x64: None, name: str) -> None:
         args = [_numpy(a) for a in inputs]
 
         def f(
-            *d: jax.Array, module: Any = module, args: list[Any] = args, diff: Any = diff
+            *d: jax.Array,
+            module: Any = module,
+            params: Any = params,
+            args: list[Any] = args,
+            diff: Any = diff,
         ) -> jax.Array:
             full = list(args)
             for i, x in zip(diff, d, strict=True):
@@ -259,9 +267,11 @@ def test_linear_cross_entropy_loss_takes_torchs_dtype_and_jits(x64: None) -> Non
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"weight": np.ones(3)}, "weight must have one entry per class"),
-     ({"label_smoothing": 1.5}, "label_smoothing must lie in"),
-     ({"reduction": "avg"}, "reduction must be")],
+    [
+        ({"weight": np.ones(3)}, "weight must have one entry per class"),
+        ({"label_smoothing": 1.5}, "label_smoothing must lie in"),
+        ({"reduction": "avg"}, "reduction must be"),
+    ],
 )
 def test_linear_cross_entropy_loss_refuses_what_torch_refuses(kwargs: Any, match: str) -> None:
     with pytest.raises((RuntimeError, ValueError)):
@@ -295,4 +305,6 @@ def test_linear_cross_entropy_refuses_what_torch_refuses(
             torch.tensor(x), torch.tensor(w), torch.tensor(t), **torch_bias, **rest
         )
     with pytest.raises(ValueError, match=rf"^linear_cross_entropy: .*{match}"):
-        fg.losses.linear_cross_entropy(jnp.asarray(x), jnp.asarray(w), jnp.asarray(t), **bias, **rest)
+        fg.losses.linear_cross_entropy(
+            jnp.asarray(x), jnp.asarray(w), jnp.asarray(t), **bias, **rest
+        )
