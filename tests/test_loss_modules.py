@@ -209,11 +209,10 @@ def test_a_converted_model_with_class_weights_agrees_with_torch(x64: None) -> No
     x, y = torch.randn(5, 4, dtype=torch.float64, requires_grad=True), torch.tensor([0, 2, 1, 1, 0])
     t = torch.rand(5, 3, dtype=torch.float64)
     conv = fg.interop.convert(net, (x, y, t))
-    assert "fg.nn.CrossEntropyLoss(weight=(1.0, 2.0, 0.5))" in conv.source
     assert "fg.nn.BCEWithLogitsLoss(pos_weight=(3.0, 1.0, 0.5))" in conv.source
-    assert (
-        "fg.nn.LinearCrossEntropyLoss(4, 3, out_features=(2,), bias=True, weight=(0.5, 1.0, 2.0))"
-        in conv.source
+    assert conv.model.criterion == fg.nn.CrossEntropyLoss(weight=(1.0, 2.0, 0.5))
+    assert conv.model.head == fg.nn.LinearCrossEntropyLoss(
+        4, 3, out_features=(2,), bias=True, weight=(0.5, 1.0, 2.0)
     )
     assert conv.buffers == {}
     assert fg.flatten_dict(conv.params).keys() == dict(net.named_parameters()).keys()
@@ -278,7 +277,7 @@ def test_linear_cross_entropy_loss_refuses_what_torch_refuses(kwargs: Any, match
         torch.nn.LinearCrossEntropyLoss(
             3, 4, **{k: torch.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
         )(torch.ones(2, 3), torch.tensor([0, 1]))
-    with pytest.raises(fg.nn.ConfigError, match=rf"^LinearCrossEntropyLoss\(3, 4.*{match}"):
+    with pytest.raises(fg.nn.ConfigError, match=rf"^LinearCrossEntropyLoss\(.*{match}"):
         fg.nn.LinearCrossEntropyLoss(3, 4, **kwargs)
 
 
