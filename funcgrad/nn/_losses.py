@@ -31,7 +31,7 @@ import numpy as np
 from funcgrad import losses as L
 from funcgrad._typing import Buffers, Params
 from funcgrad.nn._init import default_dtype, torch_uniform
-from funcgrad.nn._module import ConfigError, Module
+from funcgrad.nn._module import ConfigError, Module, ModuleError
 
 __all__ = [
     "BCELoss",
@@ -621,7 +621,7 @@ class LinearCrossEntropyLoss(Module):
         self,
         params: Params,
         input: jax.Array,
-        target: jax.Array,
+        target: jax.Array | None = None,
         *,
         buffers: Buffers,
         train: bool,
@@ -629,6 +629,10 @@ class LinearCrossEntropyLoss(Module):
     ) -> tuple[jax.Array, Buffers]:
         """The loss of ``input`` (``(in_features,)`` or ``(N, in_features)``) against ``target``."""
         del train, key
+        if target is None:
+            raise ModuleError(
+                "LinearCrossEntropyLoss takes two inputs; call it as apply(params, input, target)"
+            )
         linear = params["linear"]
         bias = linear.get("bias")
         weight = None if self.weight is None else jnp.asarray(self.weight, jnp.result_type(input))
