@@ -179,7 +179,7 @@ def test_op_db_samples(dtype: type, entry: Any, op: str) -> None:
     every = op_samples(op, dtype, limit=sys.maxsize)
     kept = [s for s in every if not left_out(s)]
     samples, n_left_out = every_kth(kept, 40), len(every) - len(kept)
-    reason = LEFT_OUT[op][1] if op in LEFT_OUT else " ".join((left_out.__doc__ or "").split())
+    reason = " ".join((LEFT_OUT[op][1] if op in LEFT_OUT else left_out.__doc__ or "").split())
     fn = entry.functional
     if op in SWAPPED:
         fn = lambda weight, input, *args, **kwargs: entry.functional(input, weight, *args, **kwargs)  # noqa: E731
