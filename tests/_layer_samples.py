@@ -1,9 +1,9 @@
 """torch's own ``module_db`` samples for every entry of the layer table, checked against funcgrad.
 
 One sample is one torch module built from ``constructor_input`` and called on ``forward_input``.
-The funcgrad twin is built from the same arguments (``fg.nn.<Name>``), or, for a loss, its functional
-form is called with the module's constructor arguments (``F.cross_entropy(input, target, weight=...,
-reduction=...)``). Both are differentiated through ``sum(out * v)`` for a random cotangent ``v``:
+The funcgrad twin is built from the same arguments (``fg.nn.<Name>``), or, for a loss without
+params, its functional form is called with the module's constructor arguments
+(``F.cross_entropy(input, target, weight=..., reduction=...)``). Both are differentiated through ``sum(out * v)`` for a random cotangent ``v``:
 outputs, the full VJP with respect to the float inputs and the params, and the buffers after the call
 (train mode updates them, eval returns them unchanged).
 """
@@ -160,9 +160,10 @@ def check_case(
     )
     expected_buffers = {n: b.numpy().copy() for n, b in ref.named_buffers()}
     if isinstance(entry, fg.nn.LossEntry):
-        expected_buffers = {}  # a loss's class weight is a buffer in torch, an argument here
+        # a loss's class weight is a buffer in torch, an argument here
+        buffers = expected_buffers = {}
 
-    if isinstance(entry, fg.nn.LossEntry):
+    if isinstance(entry, fg.nn.LossEntry) and not named:  # a loss with params runs as a layer
 
         def run(p: Any, *args: Any) -> tuple[Any, Any]:
             return entry.functional(*args, *ctor_args, **ctor_kwargs, **kw), {}

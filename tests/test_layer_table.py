@@ -3,11 +3,16 @@
 * Every registered layer runs on torch's own ``module_db`` sample inputs (float64 and float32,
   outputs and the full VJP, eval mode and train mode, buffers compared): ``test_module_db_sample``.
 * Its derivatives match finite differences on its first sample, in float64.
+* Its functional form runs on ``op_db``'s samples (at most 40 a dtype): each op prints its counts
+  of pass, fail, error (funcgrad raised where torch computed) and left out, with the reason
+  (``pytest -s`` shows them); any fail or error fails the test.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 from _layer_samples import NO_MODULE_DB, Case, cases, check_case, first_sample
-from _torch_samples import check_op_sample, op_info, op_samples
+from _torch_samples import check_op_sample, every_kth, op_info, op_samples
 
 import funcgrad as fg
 
@@ -176,17 +181,38 @@ def test_op_db_samples(dtype: type, entry: Any, op: str, part: str) -> None:
         "nn.functional.instance_norm": _tiny_instances,
         "nn.functional.local_response_norm": lambda s: False,  # a ratio, not a normalisation
     }.get(op, left_out)
-    samples = op_samples(op, dtype, limit=40, keep=lambda s: not left_out(s))
+    every = op_samples(op, dtype, limit=sys.maxsize)
+    kept = [s for s in every if not left_out(s)]
+    n_left_out = len(every) - len(kept)
+    reason = " ".join((LEFT_OUT[op][1] if op in LEFT_OUT else left_out.__doc__ or "").split())
+    samples = every_kth(kept, 40)[PARTS[part]]
     if not samples:
-        pytest.skip(f"every op_db sample of {op} is left out: {LEFT_OUT[op][1]}")
-    samples = samples[PARTS[part]]
-    if not samples:
-        pytest.skip(f"{op} has no more than {PARTS['first'].stop} samples")
+        pytest.skip(
+            f"every op_db sample of {op} is left out: {reason}"
+            if not kept
+            else f"{op} has no more than {PARTS['first'].stop} samples"
+        )
     fn = entry.functional
     if op in SWAPPED:
         fn = lambda weight, input, *args, **kwargs: entry.functional(input, weight, *args, **kwargs)  # noqa: E731
-    for sample in samples:
-        check_op_sample(op_info(op).op, fn, sample, dtype)
+    counts: Counter[str] = Counter()
+    problems: list[str] = []
+    for n, sample in enumerate(samples):
+        try:
+            check_op_sample(op_info(op).op, fn, sample, dtype)
+            counts["pass"] += 1
+        except AssertionError as e:
+            counts["fail"] += 1
+            problems.append(f"sample {n}: {e}")
+        except Exception as e:  # noqa: BLE001  # funcgrad raised where torch computed
+            counts["error"] += 1
+            problems.append(f"sample {n}: {type(e).__name__}: {e}")
+    print(
+        f"\n{op} [{np.dtype(dtype).name}]: {counts['pass']} pass, {counts['fail']} fail, "
+        f"{counts['error']} error (of {len(samples)} run, every k-th of {len(kept)}), "
+        f"{n_left_out} left out" + (f" ({reason})" if n_left_out else "")
+    )
+    assert not problems, "\n".join(problems[:10])
 
 
 # Layers whose first module_db sample has no finite differences, and why.

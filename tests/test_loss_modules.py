@@ -33,7 +33,11 @@ LOSSES = list(fg.nn.LOSSES)
 def test_constructor_signature_is_torchs(name: str) -> None:
     ours = inspect.signature(fg.nn.LOSSES[name].module).parameters
     theirs = inspect.signature(getattr(torch.nn, name).__init__).parameters
-    theirs = {k: p for k, p in theirs.items() if k not in ("self", "device", "dtype")}
+    theirs = {
+        k: p
+        for k, p in theirs.items()
+        if k != "self" and (k in ours or k not in ("device", "dtype"))
+    }
     assert list(ours) == list(theirs)
     for k, p in theirs.items():
         assert ours[k].kind == p.kind, k
@@ -45,6 +49,8 @@ def _numpy(value: Any) -> Any:
         return jnp.asarray(value.detach().numpy())
     if isinstance(value, list | tuple):
         return type(value)(_numpy(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _numpy(v) for k, v in value.items()}
     return value
 
 
@@ -74,15 +80,21 @@ def test_module_db_samples_through_the_module(x64: None, name: str) -> None:
             (out_t * torch.tensor(v)).sum(), [inputs[i] for i in diff], allow_unused=True
         )
         module = fg.nn.LOSSES[name].module(*_numpy(ctor.args), **_numpy(ctor.kwargs))
+        params = _numpy(dict(ref.named_parameters()))  # LinearCrossEntropyLoss's linear
+        params = fg.unflatten_dict({k: p.astype(jnp.float64) for k, p in params.items()})
         args = [_numpy(a) for a in inputs]
 
         def f(
-            *d: jax.Array, module: Any = module, args: list[Any] = args, diff: Any = diff
+            *d: jax.Array,
+            module: Any = module,
+            params: Any = params,
+            args: list[Any] = args,
+            diff: Any = diff,
         ) -> jax.Array:
             full = list(args)
             for i, x in zip(diff, d, strict=True):
                 full[i] = x
-            return module.apply({}, *full)
+            return module.apply(params, *full)
 
         out, pullback = jax.vjp(f, *(args[i] for i in diff))
         assert_close(out, out_t.detach().numpy(), np.float64, f"sample {n}: value", equal_nan=True)
@@ -161,3 +173,137 @@ def test_a_converted_model_keeps_its_criterion() -> None:
     assert "fg.nn.CrossEntropyLoss(label_smoothing=0.1)" in conv.source
     out = conv.model.apply(conv.params, (jnp.asarray(x.numpy()), jnp.asarray(y.numpy())))
     assert np.allclose(out, net(x, y).detach().numpy(), atol=1e-6)
+
+
+def _weighted_net() -> torch.nn.Module:
+    """A model keeping its criteria, each with a class weight torch holds as a buffer."""
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 3)
+            self.criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5]))
+            self.bce = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([3.0, 1.0, 0.5]))
+            self.head = torch.nn.LinearCrossEntropyLoss(
+                4,
+                3,
+                out_features=(2,),
+                bias=True,
+                weight=torch.tensor([0.5, 1.0, 2.0]),
+                options=torch.nn.LinearCrossEntropyOptions(),
+            )
+
+        def forward(self, x: torch.Tensor, y: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+            z = self.fc(x)
+            return self.criterion(z, y) + self.bce(z, t) + self.head(x, y[:, None].repeat(1, 2))
+
+    torch.manual_seed(0)
+    return Net().double()
+
+
+def test_a_converted_model_with_class_weights_agrees_with_torch(x64: None) -> None:
+    """torch keeps a loss's ``weight`` / ``pos_weight`` as a buffer, the converted source as a
+    constructor argument: the state_dict split skips them, and outputs and gradients agree."""
+    net = _weighted_net()
+    torch.manual_seed(1)
+    x, y = torch.randn(5, 4, dtype=torch.float64, requires_grad=True), torch.tensor([0, 2, 1, 1, 0])
+    t = torch.rand(5, 3, dtype=torch.float64)
+    conv = fg.interop.convert(net, (x, y, t))
+    assert "fg.nn.BCEWithLogitsLoss(pos_weight=(3.0, 1.0, 0.5))" in conv.source
+    assert conv.model.criterion == fg.nn.CrossEntropyLoss(weight=(1.0, 2.0, 0.5))
+    assert conv.model.head == fg.nn.LinearCrossEntropyLoss(
+        4, 3, out_features=(2,), bias=True, weight=(0.5, 1.0, 2.0)
+    )
+    assert conv.buffers == {}
+    assert fg.flatten_dict(conv.params).keys() == dict(net.named_parameters()).keys()
+    params = fg.interop.from_torch(net, like=conv.model)  # as a user loads torch's weights
+    assert fg.flatten_dict(params).keys() == fg.flatten_dict(conv.params).keys()
+
+    out_t = net(x, y, t)
+    out_t.backward()
+    inputs = (jnp.asarray(y.numpy()), jnp.asarray(t.numpy()))
+    out, (g_p, g_x) = jax.value_and_grad(
+        lambda p, x: conv.model.apply(p, (x, *inputs)), argnums=(0, 1)
+    )(params, jnp.asarray(x.detach().numpy()))
+    assert_close(out, out_t.detach().numpy(), np.float64, "loss")
+    assert_close(g_x, x.grad.numpy(), np.float64, "grad wrt x")
+    for name, p in net.named_parameters():
+        assert_close(fg.flatten_dict(g_p)[name], p.grad.numpy(), np.float64, f"grad wrt {name}")
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"), [((16, 50), {}), ((8, 5), {"out_features": (4, 3), "bias": True})]
+)
+def test_linear_cross_entropy_loss_params_are_torchs(args: Any, kwargs: Any) -> None:
+    """torch's state_dict names and shapes, and its Linear's U(-1/sqrt(in), 1/sqrt(in))."""
+    ref = torch.nn.LinearCrossEntropyLoss(*args, **kwargs)
+    params = fg.nn.LinearCrossEntropyLoss(*args, **kwargs).init(jax.random.key(0))
+    flat = fg.flatten_dict(params)
+    assert {k: tuple(v.shape) for k, v in flat.items()} == {
+        k: tuple(v.shape) for k, v in ref.state_dict().items()
+    }
+    bound = 1 / np.sqrt(args[0])
+    for name, value in flat.items():
+        w = np.asarray(value)
+        assert w.dtype == np.float32 and np.abs(w).max() <= bound, name
+        assert w.max() > 0.9 * bound and w.min() < -0.9 * bound, name  # fills the interval
+        assert abs(w.std() - bound / np.sqrt(3)) < 0.15 * bound, name  # a uniform's spread
+    assert not np.array_equal(flat["linear.weight"][0], flat["linear.weight"][1])
+
+
+def test_linear_cross_entropy_loss_takes_torchs_dtype_and_jits(x64: None) -> None:
+    loss = fg.nn.LinearCrossEntropyLoss(
+        3, 4, dtype=torch.float64, options=torch.nn.LinearCrossEntropyOptions()
+    )
+    params = loss.init(jax.random.key(0))
+    assert params["linear"]["weight"].dtype == jnp.float64
+    x, y = jnp.ones((2, 3)), jnp.array([0, 3])
+    step = jax.jit(lambda m, p, x, y: m.apply(p, x, y), static_argnums=0)
+    assert np.allclose(step(loss, params, x, y), loss.apply(params, x, y))
+    out, buffers = loss.apply(params, x, y, buffers={}, train=True)
+    assert buffers == {} and loss.init_buffers() == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"weight": np.ones(3)}, "weight must have one entry per class"),
+        ({"label_smoothing": 1.5}, "label_smoothing must lie in"),
+        ({"reduction": "avg"}, "reduction must be"),
+    ],
+)
+def test_linear_cross_entropy_loss_refuses_what_torch_refuses(kwargs: Any, match: str) -> None:
+    with pytest.raises((RuntimeError, ValueError)):
+        torch.nn.LinearCrossEntropyLoss(
+            3, 4, **{k: torch.tensor(v) if k == "weight" else v for k, v in kwargs.items()}
+        )(torch.ones(2, 3), torch.tensor([0, 1]))
+    with pytest.raises(fg.nn.ConfigError, match=rf"^LinearCrossEntropyLoss\(.*{match}"):
+        fg.nn.LinearCrossEntropyLoss(3, 4, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("shapes", "kwargs", "match"),
+    [
+        (((2, 2, 3), (4, 3), (2, 2)), {}, "input must be"),
+        (((2, 3), (4, 5), (2,)), {}, "features"),
+        (((2, 3), (4, 3), (2,)), {"linear_bias": (3,)}, "linear_bias must have shape"),
+        (((3,), (4, 2, 3), (2,)), {}, "needs a batched input"),
+        (((2, 3), (4, 3), (2, 4)), {"ignore_index": 1}, "ignore_index cannot be given"),
+    ],
+)
+def test_linear_cross_entropy_refuses_what_torch_refuses(
+    shapes: Any, kwargs: Any, match: str
+) -> None:
+    x, w, t = (np.random.default_rng(0).standard_normal(s).astype(np.float32) for s in shapes)
+    t = t if t.shape == (2, 4) else np.zeros(t.shape, np.int64)  # probabilities or indices
+    bias = {k: np.ones(v, np.float32) for k, v in kwargs.items() if k == "linear_bias"}
+    rest = {k: v for k, v in kwargs.items() if k != "linear_bias"}
+    with pytest.raises(RuntimeError):
+        torch_bias = {k: torch.tensor(v) for k, v in bias.items()}
+        torch.nn.functional.linear_cross_entropy(
+            torch.tensor(x), torch.tensor(w), torch.tensor(t), **torch_bias, **rest
+        )
+    with pytest.raises(ValueError, match=rf"^linear_cross_entropy: .*{match}"):
+        fg.losses.linear_cross_entropy(
+            jnp.asarray(x), jnp.asarray(w), jnp.asarray(t), **bias, **rest
+        )

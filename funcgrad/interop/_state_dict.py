@@ -29,6 +29,7 @@ from funcgrad.interop._errors import StateDictMismatchError
 from funcgrad.interop._files import is_path, read_state_dict
 from funcgrad.interop._torch import import_torch, is_tensor, is_torch_module, loaded_torch
 from funcgrad.nn._module import Buffers, Module, Params
+from funcgrad.nn._registry import LOSSES
 
 __all__ = ["check_state_dict", "from_torch", "to_torch"]
 
@@ -50,8 +51,9 @@ def from_torch(
     state_dict or a ``.safetensors`` file works without it.
 
     With ``like`` (a funcgrad module, its params, or ``(params, buffers)``), the names are split
-    into parameters and buffers as ``like.init(key)`` and ``like.init_buffers()`` name them, keys
-    and shapes are checked first, and a :class:`StateDictMismatchError` lists every missing,
+    into parameters and buffers as ``like.init(key)`` and ``like.init_buffers()`` name them (a
+    torch loss module's class ``weight``/``pos_weight`` buffer, a constructor argument of
+    funcgrad's loss module, is skipped unless ``like`` has it), keys and shapes are checked first, and a :class:`StateDictMismatchError` lists every missing,
     unexpected or mis-shaped entry. The result is ``(params, buffers)`` exactly when ``like`` has
     buffers, and plain ``params`` otherwise.
 
@@ -75,11 +77,13 @@ def from_torch(
     """
     source: Any = module_or_state_dict
     state: Mapping[str, Any]
+    carried: Collection[str] = ()
     if is_path(source):
         state, torch_buffers = read_state_dict(source), set()
     elif is_torch_module(source):
         state = source.state_dict()
         torch_buffers = {name for name, _ in source.named_buffers()} & set(state)
+        carried = _loss_weights(source)
     elif isinstance(source, Mapping):
         state, torch_buffers = source, set()
     else:
@@ -92,8 +96,10 @@ def from_torch(
     if like is None:
         buffer_names: Collection[str] = torch_buffers
     else:
-        check_state_dict(flat, like, torch_buffers=torch_buffers)
         expected_params, buffer_names = _expected(like)
+        expected = {*expected_params, *buffer_names}
+        flat = {k: v for k, v in flat.items() if k not in carried or k in expected}
+        check_state_dict(flat, like, torch_buffers=torch_buffers)
         if is_path(source):
             flat = {k: flat[k] for k in [*expected_params, *buffer_names]}
     params = unflatten_dict({k: v for k, v in flat.items() if k not in buffer_names})
@@ -192,6 +198,22 @@ def _expected(like: Like) -> tuple[Shapes, Shapes]:
     else:
         params, buffers = like, {}
     return _shapes(params), _shapes(buffers)
+
+
+def _loss_weights(module: Any) -> set[str]:
+    """The class weights of the torch loss modules in ``module`` (``criterion.weight``,
+    ``pos_weight``): torch keeps them as buffers, funcgrad's loss modules as constructor arguments
+    (``convert`` writes them into the source), so ``like`` leaves them out and they are skipped."""
+    torch: Any = loaded_torch()
+    names = set()
+    for path, m in module.named_modules():
+        kind = type(m).__name__
+        if kind not in LOSSES or type(m) is not getattr(torch.nn, kind, None):
+            continue
+        for name, _ in m.named_buffers(recurse=False):
+            if name in ("weight", "pos_weight"):
+                names.add(f"{path}.{name}" if path else name)
+    return names
 
 
 def _traced_shapes(fn: Any, *args: Any) -> Shapes:

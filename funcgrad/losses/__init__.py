@@ -14,7 +14,8 @@ element-wise losses.
 One module per family: ``_regression`` (L1, MSE, Huber, smooth L1), ``_binary`` (binary
 cross-entropies), ``_cross_entropy`` (cross-entropy, NLL), ``_likelihood`` (KL divergence, Poisson and
 Gaussian NLL), ``_margin`` (ranking, hinge, soft and multi-class margins, cosine embedding),
-``_triplet`` and ``_ctc``. Their ``torch.nn`` module forms are in ``fg.nn`` (``fg.nn.CrossEntropyLoss``).
+``_triplet``, ``_ctc`` and ``_linear_cross_entropy`` (cross-entropy of a linear projection's
+logits). Their ``torch.nn`` module forms are in ``fg.nn`` (``fg.nn.CrossEntropyLoss``).
 
 Class indices outside ``[0, C)`` (other than ``ignore_index``) of ``cross_entropy``, ``nll_loss`` and
 ``multi_margin_loss`` raise ``IndexError`` in an eager call,
@@ -37,6 +38,7 @@ from funcgrad.losses._common import Reduction
 from funcgrad.losses._cross_entropy import cross_entropy, nll_loss
 from funcgrad.losses._ctc import ctc_loss
 from funcgrad.losses._likelihood import gaussian_nll_loss, kl_div, poisson_nll_loss
+from funcgrad.losses._linear_cross_entropy import linear_cross_entropy
 from funcgrad.losses._margin import (
     cosine_embedding_loss,
     hinge_embedding_loss,
@@ -61,6 +63,7 @@ __all__ = [
     "huber_loss",
     "kl_div",
     "l1_loss",
+    "linear_cross_entropy",
     "margin_ranking_loss",
     "mse_loss",
     "multi_margin_loss",

@@ -19,8 +19,9 @@ A loss module is a :class:`~funcgrad.nn.Module` like any layer, so a converted m
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, ClassVar
 
 import jax
@@ -29,7 +30,8 @@ import numpy as np
 
 from funcgrad import losses as L
 from funcgrad._typing import Buffers, Params
-from funcgrad.nn._module import ConfigError, Module
+from funcgrad.nn._init import default_dtype, torch_uniform
+from funcgrad.nn._module import ConfigError, Module, ModuleError
 
 __all__ = [
     "BCELoss",
@@ -42,6 +44,7 @@ __all__ = [
     "HuberLoss",
     "KLDivLoss",
     "L1Loss",
+    "LinearCrossEntropyLoss",
     "MSELoss",
     "MarginRankingLoss",
     "MultiLabelMarginLoss",
@@ -76,6 +79,15 @@ def _as_tuple(value: Any) -> Any:
     return tuple(_as_tuple(v) for v in listed) if isinstance(listed, list) else listed
 
 
+def _check_reduction(module: Module, allowed: tuple[str, ...]) -> None:
+    reduction = getattr(module, "reduction", "mean")
+    if reduction not in allowed:
+        raise ConfigError(
+            f"{type(module).__name__}(reduction={reduction!r}): reduction must be 'mean', "
+            "'sum' or 'none'"
+        )
+
+
 @dataclass(frozen=True)
 class _Loss(Module):
     """Base of the loss modules: no params, no buffers; ``forward`` calls :attr:`functional`."""
@@ -89,12 +101,7 @@ class _Loss(Module):
         if any(given.get(n) is not None for n in _LEGACY):  # torch: they override reduction
             legacy = _legacy_reduction(given["size_average"], given["reduce"])
             object.__setattr__(self, "reduction", legacy)
-        reduction = getattr(self, "reduction", "mean")
-        if reduction not in ("mean", "sum", "none", "batchmean"):
-            raise ConfigError(
-                f"{type(self).__name__}(reduction={reduction!r}): reduction must be 'mean', "
-                "'sum' or 'none'"
-            )
+        _check_reduction(self, ("mean", "sum", "none", "batchmean"))
 
     def init(self, key: jax.Array | None) -> Params:
         """No parameters: ``{}``."""
@@ -527,3 +534,117 @@ class CTCLoss(_Loss):
     blank: int = 0
     reduction: str = "mean"
     zero_infinity: bool = False
+
+
+# -- a loss with parameters -------------------------------------------------------------------------
+
+
+def _param_dtype(dtype: Any) -> Any:
+    """A constructor's ``dtype`` (a JAX/NumPy dtype, or torch's ``torch.float64`` by its name) as
+    the params' dtype: the default float dtype when ``None``."""
+    if dtype is None:
+        return default_dtype()
+    return jax.dtypes.canonicalize_dtype(np.dtype(str(dtype).removeprefix("torch.")))
+
+
+@dataclass(frozen=True)
+class LinearCrossEntropyLoss(Module):
+    """torch's ``nn.LinearCrossEntropyLoss``: a linear projection to ``num_classes`` logits (per
+    position of ``out_features``) and the cross-entropy against ``target``, in one module:
+    :func:`fg.losses.linear_cross_entropy` as a module, called as ``apply(params, input, target)``.
+
+    Unlike the other losses it has parameters, keyed as torch's ``state_dict``:
+    ``{"linear": {"weight": (C * prod(out_features), in_features), "bias": (...,)}}`` (the bias
+    only with ``bias=True``), drawn as ``fg.nn.Linear`` draws them (``U(-1/sqrt(in),
+    1/sqrt(in))``, torch's default). As torch does, the flat weight is viewed as
+    ``(C, *out_features, in_features)`` in ``apply``. The class ``weight`` is a constructor
+    argument (torch keeps it as a buffer, see the module docstring); ``options`` (torch's chunking
+    strategy, memory only) is accepted and ignored; ``device`` is accepted for torch's signature
+    (place params with ``jax.device_put``) and ``dtype`` sets the params' dtype.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, funcgrad as fg
+        >>> loss = fg.nn.LinearCrossEntropyLoss(5, 10, out_features=(4, 3), bias=True)
+        >>> params = loss.init(jax.random.key(0))
+        >>> params["linear"]["weight"].shape, params["linear"]["bias"].shape
+        ((120, 5), (120,))
+        >>> x, y = jnp.ones((2, 5)), jnp.zeros((2, 4, 3), int)
+        >>> loss.apply(params, x, y).shape, loss.apply(params, x, y).dtype
+        ((), dtype('float32'))
+    """
+
+    in_features: int
+    num_classes: int
+    _: KW_ONLY
+    out_features: tuple[int, ...] = ()
+    bias: bool = False
+    device: Any = None
+    dtype: Any = None
+    reduction: str = "mean"
+    weight: Weight = None
+    ignore_index: int | None = None
+    label_smoothing: float = 0.0
+    options: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out_features", tuple(self.out_features))
+        object.__setattr__(self, "weight", _as_tuple(self.weight))  # hashable, as the others'
+        _check_reduction(self, ("mean", "sum", "none"))
+        name = f"LinearCrossEntropyLoss({self.in_features}, {self.num_classes})"
+        if self.in_features < 0 or self.num_classes < 0 or min(self.out_features, default=0) < 0:
+            raise ConfigError(f"{name}: sizes must be non-negative")
+        if self.weight is not None and np.shape(self.weight) != (self.num_classes,):
+            raise ConfigError(
+                f"{name}: weight must have one entry per class, shape ({self.num_classes},), "
+                f"got {np.shape(self.weight)}"
+            )
+        if not 0.0 <= self.label_smoothing <= 1.0:
+            raise ConfigError(
+                f"{name}: label_smoothing must lie in [0, 1], got {self.label_smoothing}"
+            )
+
+    @property
+    def _logits(self) -> tuple[int, ...]:
+        """The logits of one example: ``(C, *out_features)``."""
+        return (self.num_classes, *self.out_features)
+
+    def init(self, key: jax.Array) -> Params:
+        """torch's ``linear.weight`` (and ``linear.bias``), flat: ``(C * prod(out_features), in)``."""
+        size, dtype = math.prod(self._logits), _param_dtype(self.dtype)
+        kw, kb = jax.random.split(key)  # as fg.nn.Linear draws them
+        linear = {"weight": torch_uniform(kw, (size, self.in_features), self.in_features, dtype)}
+        if self.bias:
+            linear["bias"] = torch_uniform(kb, (size,), self.in_features, dtype)
+        return {"linear": linear}
+
+    def forward(
+        self,
+        params: Params,
+        input: jax.Array,
+        target: jax.Array | None = None,
+        *,
+        buffers: Buffers,
+        train: bool,
+        key: jax.Array | None,
+    ) -> tuple[jax.Array, Buffers]:
+        """The loss of ``input`` (``(in_features,)`` or ``(N, in_features)``) against ``target``."""
+        del train, key
+        if target is None:
+            raise ModuleError(
+                "LinearCrossEntropyLoss takes two inputs; call it as apply(params, input, target)"
+            )
+        linear = params["linear"]
+        bias = linear.get("bias")
+        weight = None if self.weight is None else jnp.asarray(self.weight, jnp.result_type(input))
+        loss = L.linear_cross_entropy(
+            input,
+            linear["weight"].reshape((*self._logits, self.in_features)),
+            target,
+            linear_bias=None if bias is None else bias.reshape(self._logits),
+            weight=weight,
+            reduction=self.reduction,  # type: ignore[arg-type]
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            options=self.options,
+        )
+        return loss, buffers

@@ -113,6 +113,8 @@ class LossEntry:
         op_db: the ``op_db`` names whose samples the functional form runs on.
         module: the loss module in ``fg.nn`` under torch's name (``fg.nn.CrossEntropyLoss``),
             with torch's constructor signature; its ``apply`` calls ``functional``.
+        torch_args: for ``convert``, as :attr:`LayerEntry.torch_args` (the constructor arguments
+            a torch loss module keeps under other names).
 
     Example:
         >>> import funcgrad as fg
@@ -127,6 +129,7 @@ class LossEntry:
     module_db: bool = True
     op_db: tuple[str, ...] = ()
     module: type[Module] | None = None
+    torch_args: Callable[[Any], Mapping[str, Any]] | None = None
 
 
 def _table(*entries: Any) -> Mapping[str, Any]:
@@ -720,6 +723,22 @@ LOSSES: Mapping[str, LossEntry] = _table(
         module_db=False,
         op_db=_op("ctc_loss"),
         module=_losses.CTCLoss,
+    ),
+    # -- a loss with parameters: a linear projection to the logits ---------------------------------
+    LossEntry(
+        "LinearCrossEntropyLoss",
+        losses.linear_cross_entropy,
+        "NllLossBackward0",
+        op_db=tuple(
+            f"nn.functional.linear_cross_entropy{v}" for v in ("", "/chunked", "/chunked_none")
+        ),
+        module=_losses.LinearCrossEntropyLoss,
+        # torch keeps the sizes on its inner Linear; options (chunking, memory only) is dropped
+        torch_args=lambda m: {
+            "in_features": m.linear.in_features,
+            "bias": m.linear.bias is not None,
+            "options": None,
+        },
     ),
 )
 """Every torch loss funcgrad has, by torch's ``torch.nn`` module name."""
