@@ -170,6 +170,9 @@ LOSS_CALLS = {
     "triplet_margin_with_distance_loss": lambda L, x, t: L.triplet_margin_with_distance_loss(
         x, t(0 * _ONES), t(_ONES)
     ),
+    "linear_cross_entropy": lambda L, x, t: L.linear_cross_entropy(
+        x, t(np.ones((3, D), np.float32)), t(_CLASSES)
+    ),
     # (T, C) log-probabilities of one sequence: N frames, D classes
     "ctc_loss": lambda L, x, t: L.ctc_loss(x, t(np.array([1])), t(np.array(N)), t(np.array(1))),
 }

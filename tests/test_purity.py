@@ -305,6 +305,7 @@ def _targets(kind: str) -> Callable[[], tuple[jax.Array, ...]]:
         "pair": lambda: (_x(logits), _x(logits), jnp.ones(logits)),  # ranking; Gaussian's var
         "embedding": lambda: (_x(logits), _x(logits), jnp.ones(4)),
         "triplet": lambda: (_x(logits), _x(logits), _x(logits)),
+        "linear": lambda: (_x(logits), _x((5, 3)), jnp.array([0, 2, 1, 4])),  # (x, W, classes)
         "multilabel": lambda: (_x(logits), jnp.array([[0, -1, 0]] * 4)),
         "sequence": lambda: (
             jax.nn.log_softmax(_x((5, 2, 3))),
@@ -337,6 +338,7 @@ LOSS_EXAMPLES = {
     "TripletMarginLoss": "triplet",
     "TripletMarginWithDistanceLoss": "triplet",
     "CTCLoss": "sequence",
+    "LinearCrossEntropyLoss": "linear",
 }
 
 

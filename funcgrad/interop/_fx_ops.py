@@ -107,13 +107,17 @@ def _unary(functional: Callable[..., Any]) -> bool:
     return [n for n in SameNamed("", functional, "").ours if n != "inplace"] == ["input"]
 
 
+# Functionals torch has as torch.<name> only, not in torch.nn.functional (the recurrent cells).
+_TORCH_ONLY = {"rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell"}
+
+
 def _layer_rows() -> Iterator[tuple[str, Row]]:
     for entry_ in LAYERS.values():
         fn = entry_.functional
         if fn is None or fn.__name__ in _NOT_SAME_NAMED:
             continue
         name = fn.__name__
-        alias = (f"torch.{name}",) if _unary(fn) else ()
+        alias = (f"torch.{name}",) if _unary(fn) or name in _TORCH_ONLY else ()
         methods = (name,) if _unary(fn) else ()
         template = SameNamed(f"F.{name}", fn, name)
         yield name, Row((f"torch.nn.functional.{name}", *alias), methods, template)
