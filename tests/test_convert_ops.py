@@ -112,17 +112,18 @@ def test_every_layer_and_loss_functional_has_a_row():
 
 
 def test_a_torch_argument_funcgrad_lacks_is_an_error_naming_it():
-    class MaxNorm(nn.Module):
+    # torch's deprecated size_average / reduce: fg.losses takes reduction= only
+    class Legacy(nn.Module):
         def __init__(self):
             super().__init__()
-            self.table = nn.Parameter(torch.randn(10, 4))
+            self.fc = nn.Linear(4, 4)
 
-        def forward(self, idx):
-            return TF.embedding(idx, self.table, max_norm=1.0)
+        def forward(self, x):
+            return TF.mse_loss(self.fc(x), x, size_average=False)
 
-    with pytest.raises(fg.interop.ConversionError, match="max_norm") as info:
-        fg.interop.convert(MaxNorm(), torch.tensor([1, 2]))
-    assert "torch.nn.functional.embedding" in info.value.op
+    with pytest.raises(fg.interop.ConversionError, match="size_average") as info:
+        fg.interop.convert(Legacy(), torch.randn(2, 4))
+    assert "torch.nn.functional.mse_loss" in info.value.op
 
 
 def test_source_is_formatted_in_process(monkeypatch):
