@@ -114,85 +114,265 @@ def _doc(family: str, nd: int, what: str, example: str) -> str:
 
 @dataclass(frozen=True)
 class ReflectionPad1d(_PadNd):
+    """Pad by mirroring the input about its edges, as ``torch.nn.ReflectionPad1d``, on ``(N, C, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 2 ints ``(left, right)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ReflectionPad1d((2, 1)).apply({}, jnp.arange(3.0).reshape(1, 1, 3))[0, 0].tolist()
+        [2.0, 1.0, 0.0, 1.0, 2.0, 1.0]
+
+    """
+
     nd: ClassVar[int] = 1
     mode: ClassVar[PadMode] = "reflect"
 
 
 @dataclass(frozen=True)
 class ReflectionPad2d(_PadNd):
+    """Pad by mirroring the input about its edges, as ``torch.nn.ReflectionPad2d``, on ``(N, C, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 4 ints ``(left, right, top, bottom)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ReflectionPad2d((2, 1, 1, 0)).apply({}, jnp.ones((1, 1, 2, 3))).shape
+        (1, 1, 3, 6)
+
+    """
+
     nd: ClassVar[int] = 2
     mode: ClassVar[PadMode] = "reflect"
 
 
 @dataclass(frozen=True)
 class ReflectionPad3d(_PadNd):
+    """Pad by mirroring the input about its edges, as ``torch.nn.ReflectionPad3d``, on ``(N, C, D, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 6 ints ``(left, right, top, bottom, front, back)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ReflectionPad3d((2, 1, 1, 0, 1, 0)).apply({}, jnp.ones((1, 1, 2, 2, 3))).shape
+        (1, 1, 3, 3, 6)
+
+    """
+
     nd: ClassVar[int] = 3
     mode: ClassVar[PadMode] = "reflect"
 
 
 @dataclass(frozen=True)
 class ReplicationPad1d(_PadNd):
+    """Pad by repeating the input's edge values, as ``torch.nn.ReplicationPad1d``, on ``(N, C, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 2 ints ``(left, right)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ReplicationPad1d((2, 1)).apply({}, jnp.arange(3.0).reshape(1, 1, 3))[0, 0].tolist()
+        [0.0, 0.0, 0.0, 1.0, 2.0, 2.0]
+
+    """
+
     nd: ClassVar[int] = 1
     mode: ClassVar[PadMode] = "replicate"
 
 
 @dataclass(frozen=True)
 class ReplicationPad2d(_PadNd):
+    """Pad by repeating the input's edge values, as ``torch.nn.ReplicationPad2d``, on ``(N, C, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 4 ints ``(left, right, top, bottom)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ReplicationPad2d((2, 1, 1, 0)).apply({}, jnp.ones((1, 1, 2, 3))).shape
+        (1, 1, 3, 6)
+
+    """
+
     nd: ClassVar[int] = 2
     mode: ClassVar[PadMode] = "replicate"
 
 
 @dataclass(frozen=True)
 class ReplicationPad3d(_PadNd):
+    """Pad by repeating the input's edge values, as ``torch.nn.ReplicationPad3d``, on ``(N, C, D, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 6 ints ``(left, right, top, bottom, front, back)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ReplicationPad3d((2, 1, 1, 0, 1, 0)).apply({}, jnp.ones((1, 1, 2, 2, 3))).shape
+        (1, 1, 3, 3, 6)
+
+    """
+
     nd: ClassVar[int] = 3
     mode: ClassVar[PadMode] = "replicate"
 
 
 @dataclass(frozen=True)
 class CircularPad1d(_PadNd):
+    """Pad by wrapping the input around (periodic), as ``torch.nn.CircularPad1d``, on ``(N, C, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 2 ints ``(left, right)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> CircularPad1d((2, 1)).apply({}, jnp.arange(3.0).reshape(1, 1, 3))[0, 0].tolist()
+        [1.0, 2.0, 0.0, 1.0, 2.0, 0.0]
+
+    """
+
     nd: ClassVar[int] = 1
     mode: ClassVar[PadMode] = "circular"
 
 
 @dataclass(frozen=True)
 class CircularPad2d(_PadNd):
+    """Pad by wrapping the input around (periodic), as ``torch.nn.CircularPad2d``, on ``(N, C, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 4 ints ``(left, right, top, bottom)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> CircularPad2d((2, 1, 1, 0)).apply({}, jnp.ones((1, 1, 2, 3))).shape
+        (1, 1, 3, 6)
+
+    """
+
     nd: ClassVar[int] = 2
     mode: ClassVar[PadMode] = "circular"
 
 
 @dataclass(frozen=True)
 class CircularPad3d(_PadNd):
+    """Pad by wrapping the input around (periodic), as ``torch.nn.CircularPad3d``, on ``(N, C, D, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 6 ints ``(left, right, top, bottom, front, back)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> CircularPad3d((2, 1, 1, 0, 1, 0)).apply({}, jnp.ones((1, 1, 2, 2, 3))).shape
+        (1, 1, 3, 3, 6)
+
+    """
+
     nd: ClassVar[int] = 3
     mode: ClassVar[PadMode] = "circular"
 
 
 @dataclass(frozen=True)
 class ZeroPad1d(_ZeroPadNd):
+    """Pad with zeros (negative pads crop), as ``torch.nn.ZeroPad1d``, on ``(N, C, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 2 ints ``(left, right)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ZeroPad1d((2, -1)).apply({}, jnp.arange(3.0).reshape(1, 1, 3))[0, 0].tolist()
+        [0.0, 0.0, 0.0, 1.0]
+
+    """
+
     nd: ClassVar[int] = 1
 
 
 @dataclass(frozen=True)
 class ZeroPad2d(_ZeroPadNd):
+    """Pad with zeros (negative pads crop), as ``torch.nn.ZeroPad2d``, on ``(N, C, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 4 ints ``(left, right, top, bottom)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ZeroPad2d((2, -1, 1, 0)).apply({}, jnp.ones((1, 1, 2, 3))).shape
+        (1, 1, 3, 4)
+
+    """
+
     nd: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)
 class ZeroPad3d(_ZeroPadNd):
+    """Pad with zeros (negative pads crop), as ``torch.nn.ZeroPad3d``, on ``(N, C, D, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 6 ints ``(left, right, top, bottom, front, back)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ZeroPad3d((2, -1, 1, 0, 1, 0)).apply({}, jnp.ones((1, 1, 2, 2, 3))).shape
+        (1, 1, 3, 3, 4)
+
+    """
+
     nd: ClassVar[int] = 3
 
 
 @dataclass(frozen=True)
 class ConstantPad1d(_ConstantPadNd):
+    """Pad with a constant ``value``, as ``torch.nn.ConstantPad1d``, on ``(N, C, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 2 ints ``(left, right)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ConstantPad1d((2, -1), 5.0).apply({}, jnp.arange(3.0).reshape(1, 1, 3))[0, 0].tolist()
+        [5.0, 5.0, 0.0, 1.0]
+
+    """
+
     nd: ClassVar[int] = 1
 
 
 @dataclass(frozen=True)
 class ConstantPad2d(_ConstantPadNd):
+    """Pad with a constant ``value``, as ``torch.nn.ConstantPad2d``, on ``(N, C, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 4 ints ``(left, right, top, bottom)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ConstantPad2d((2, -1, 1, 0), 5.0).apply({}, jnp.ones((1, 1, 2, 3))).shape
+        (1, 1, 3, 4)
+
+    """
+
     nd: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)
 class ConstantPad3d(_ConstantPadNd):
+    """Pad with a constant ``value``, as ``torch.nn.ConstantPad3d``, on ``(N, C, D, H, W)`` or one unbatched example.
+
+    Args:
+        padding: an int for every side, or 6 ints ``(left, right, top, bottom, front, back)``; negative crops.
+
+    Example:
+        >>> import jax.numpy as jnp
+        >>> ConstantPad3d((2, -1, 1, 0, 1, 0), 5.0).apply({}, jnp.ones((1, 1, 2, 2, 3))).shape
+        (1, 1, 3, 3, 4)
+
+    """
+
     nd: ClassVar[int] = 3
 
 
