@@ -218,7 +218,7 @@ def test_neither_hook_names_both():
         (lambda: fg.nn.Conv2d(4, 4, 3, groups=3), r"^Conv2d: .*pick groups"),
         (lambda: fg.nn.Conv2d(1, 1, 0), r"^Conv2d: .*kernel_size"),
         (lambda: fg.nn.Dropout(1.5), r"^Dropout\(p=1.5\): .*use 0 <= p <= 1"),
-        (lambda: fg.nn.Embedding(3, 2, sparse=True), r"^Embedding: .*leave it at its default"),
+        (lambda: fg.nn.Embedding(3, 2, sparse=True, scale_grad_by_freq=True), r"Embedding"),
         (lambda: fg.nn.GroupNorm(4, 6), r"^GroupNorm\(4, 6\): .*divides num_channels"),
         (lambda: fg.nn.BatchNorm2d(3, momentum=2.0), r"^BatchNorm2d\(momentum=2.0\): .*use 0 <="),
         (lambda: fg.nn.Sequential({"a.b": fg.nn.ReLU()}), r"^Sequential: .*rename it"),
