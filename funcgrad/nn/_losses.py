@@ -142,6 +142,11 @@ class _Loss(Module):
 class L1Loss(_Loss):
     """torch's ``nn.L1Loss``: :func:`fg.losses.l1_loss` as a module.
 
+    Args:
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> float(fg.nn.L1Loss().apply({}, jnp.array([1.0, -3.0]), jnp.zeros(2)))
@@ -157,6 +162,11 @@ class L1Loss(_Loss):
 @dataclass(frozen=True)
 class MSELoss(_Loss):
     """torch's ``nn.MSELoss``: :func:`fg.losses.mse_loss` as a module.
+
+    Args:
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -174,6 +184,10 @@ class MSELoss(_Loss):
 class HuberLoss(_Loss):
     """torch's ``nn.HuberLoss``: :func:`fg.losses.huber_loss` as a module.
 
+    Args:
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+        delta: torch's ``delta`` argument of ``nn.HuberLoss``, with its default.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> float(fg.nn.HuberLoss(delta=2.0).apply({}, jnp.array([3.0]), jnp.zeros(1)))
@@ -188,6 +202,12 @@ class HuberLoss(_Loss):
 @dataclass(frozen=True)
 class SmoothL1Loss(_Loss):
     """torch's ``nn.SmoothL1Loss``: :func:`fg.losses.smooth_l1_loss` as a module.
+
+    Args:
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+        beta: torch's ``beta`` argument of ``nn.SmoothL1Loss``, with its default.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -210,6 +230,12 @@ class KLDivLoss(_Loss):
     """torch's ``nn.KLDivLoss``: :func:`fg.losses.kl_div` as a module (``reduction="batchmean"``
     is the divergence of the maths).
 
+    Args:
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+        log_target: torch's ``log_target`` argument of ``nn.KLDivLoss``, with its default.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> p = jnp.array([[0.5, 0.5]])
@@ -227,6 +253,14 @@ class KLDivLoss(_Loss):
 @dataclass(frozen=True)
 class PoissonNLLLoss(_Loss):
     """torch's ``nn.PoissonNLLLoss``: :func:`fg.losses.poisson_nll_loss` as a module.
+
+    Args:
+        log_input: torch's ``log_input`` argument of ``nn.PoissonNLLLoss``, with its default.
+        full: torch's ``full`` argument of ``nn.PoissonNLLLoss``, with its default.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        eps: torch's ``eps`` argument of ``nn.PoissonNLLLoss``, with its default.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -248,6 +282,11 @@ class GaussianNLLLoss(_Loss):
     """torch's ``nn.GaussianNLLLoss``: :func:`fg.losses.gaussian_nll_loss` as a module, called as
     ``apply(params, input, target, var)``.
 
+    Args:
+        full: torch's ``full`` argument of ``nn.GaussianNLLLoss``, with its default.
+        eps: torch's ``eps`` argument of ``nn.GaussianNLLLoss``, with its default.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> x, y, var = jnp.array([1.0]), jnp.array([3.0]), jnp.array([1.0])
@@ -268,6 +307,12 @@ class GaussianNLLLoss(_Loss):
 class BCELoss(_Loss):
     """torch's ``nn.BCELoss``: :func:`fg.losses.binary_cross_entropy` as a module.
 
+    Args:
+        weight: a class (or element) weight, as torch's; kept as nested tuples.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> round(float(fg.nn.BCELoss().apply({}, jnp.array([0.5]), jnp.array([1.0]))), 4)
@@ -285,6 +330,13 @@ class BCELoss(_Loss):
 class BCEWithLogitsLoss(_Loss):
     """torch's ``nn.BCEWithLogitsLoss``: :func:`fg.losses.binary_cross_entropy_with_logits` as a
     module.
+
+    Args:
+        weight: a class (or element) weight, as torch's; kept as nested tuples.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+        pos_weight: the positive class's weight per class, as torch's.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -305,6 +357,13 @@ class BCEWithLogitsLoss(_Loss):
 class NLLLoss(_Loss):
     """torch's ``nn.NLLLoss``: :func:`fg.losses.nll_loss` as a module.
 
+    Args:
+        weight: a class (or element) weight, as torch's; kept as nested tuples.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        ignore_index: a target class that contributes nothing, as torch's.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> logp = jax.nn.log_softmax(jnp.zeros((1, 2)))
@@ -323,6 +382,14 @@ class NLLLoss(_Loss):
 @dataclass(frozen=True)
 class CrossEntropyLoss(_Loss):
     """torch's ``nn.CrossEntropyLoss``: :func:`fg.losses.cross_entropy` as a module.
+
+    Args:
+        weight: a class (or element) weight, as torch's; kept as nested tuples.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        ignore_index: a target class that contributes nothing, as torch's.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+        label_smoothing: the label smoothing in [0, 1], as torch's.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -348,6 +415,12 @@ class MarginRankingLoss(_Loss):
     """torch's ``nn.MarginRankingLoss``: :func:`fg.losses.margin_ranking_loss` as a module, called
     as ``apply(params, input1, input2, target)``.
 
+    Args:
+        margin: torch's ``margin`` argument of ``nn.MarginRankingLoss``, with its default.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> x1, x2, y = jnp.array([0.0]), jnp.array([1.0]), jnp.array([1.0])
@@ -366,6 +439,12 @@ class MarginRankingLoss(_Loss):
 class HingeEmbeddingLoss(_Loss):
     """torch's ``nn.HingeEmbeddingLoss``: :func:`fg.losses.hinge_embedding_loss` as a module.
 
+    Args:
+        margin: torch's ``margin`` argument of ``nn.HingeEmbeddingLoss``, with its default.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> float(fg.nn.HingeEmbeddingLoss().apply({}, jnp.array([0.25]), jnp.array([-1.0])))
@@ -383,6 +462,11 @@ class HingeEmbeddingLoss(_Loss):
 class SoftMarginLoss(_Loss):
     """torch's ``nn.SoftMarginLoss``: :func:`fg.losses.soft_margin_loss` as a module.
 
+    Args:
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> round(float(fg.nn.SoftMarginLoss().apply({}, jnp.zeros(1), jnp.ones(1))), 4)
@@ -399,6 +483,12 @@ class SoftMarginLoss(_Loss):
 class MultiLabelSoftMarginLoss(_Loss):
     """torch's ``nn.MultiLabelSoftMarginLoss``: :func:`fg.losses.multilabel_soft_margin_loss` as a
     module.
+
+    Args:
+        weight: a class (or element) weight, as torch's; kept as nested tuples.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -418,6 +508,11 @@ class MultiLabelSoftMarginLoss(_Loss):
 class MultiLabelMarginLoss(_Loss):
     """torch's ``nn.MultiLabelMarginLoss``: :func:`fg.losses.multilabel_margin_loss` as a module.
 
+    Args:
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> x, y = jnp.array([[0.1, 0.2, 0.4, 0.8]]), jnp.array([[3, 0, -1, 1]])
@@ -434,6 +529,14 @@ class MultiLabelMarginLoss(_Loss):
 @dataclass(frozen=True)
 class MultiMarginLoss(_Loss):
     """torch's ``nn.MultiMarginLoss``: :func:`fg.losses.multi_margin_loss` as a module.
+
+    Args:
+        p: torch's ``p`` argument of ``nn.MultiMarginLoss``, with its default.
+        margin: torch's ``margin`` argument of ``nn.MultiMarginLoss``, with its default.
+        weight: a class (or element) weight, as torch's; kept as nested tuples.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -456,6 +559,12 @@ class CosineEmbeddingLoss(_Loss):
     """torch's ``nn.CosineEmbeddingLoss``: :func:`fg.losses.cosine_embedding_loss` as a module,
     called as ``apply(params, input1, input2, target)``.
 
+    Args:
+        margin: torch's ``margin`` argument of ``nn.CosineEmbeddingLoss``, with its default.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> a, b = jnp.array([[1.0, 0.0]]), jnp.array([[0.0, 1.0]])
@@ -477,6 +586,15 @@ class CosineEmbeddingLoss(_Loss):
 class TripletMarginLoss(_Loss):
     """torch's ``nn.TripletMarginLoss``: :func:`fg.losses.triplet_margin_loss` as a module, called
     as ``apply(params, anchor, positive, negative)``.
+
+    Args:
+        margin: torch's ``margin`` argument of ``nn.TripletMarginLoss``, with its default.
+        p: torch's ``p`` argument of ``nn.TripletMarginLoss``, with its default.
+        eps: torch's ``eps`` argument of ``nn.TripletMarginLoss``, with its default.
+        swap: torch's ``swap`` argument of ``nn.TripletMarginLoss``, with its default.
+        size_average: torch's deprecated flag; with ``reduce``, read as ``reduction`` by torch's rule.
+        reduce: torch's deprecated flag; with ``size_average``, read as ``reduction`` by torch's rule.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -501,6 +619,12 @@ class TripletMarginWithDistanceLoss(_Loss):
     :func:`fg.losses.triplet_margin_with_distance_loss` as a module (``distance_function`` is a
     pure function of two arrays).
 
+    Args:
+        distance_function: torch's ``distance_function`` argument of ``nn.TripletMarginWithDistanceLoss``, with its default.
+        margin: torch's ``margin`` argument of ``nn.TripletMarginWithDistanceLoss``, with its default.
+        swap: torch's ``swap`` argument of ``nn.TripletMarginWithDistanceLoss``, with its default.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
         >>> l1 = lambda x, y: jnp.abs(x - y).sum(-1)
@@ -521,6 +645,11 @@ class TripletMarginWithDistanceLoss(_Loss):
 class CTCLoss(_Loss):
     """torch's ``nn.CTCLoss``: :func:`fg.losses.ctc_loss` as a module, called as
     ``apply(params, log_probs, targets, input_lengths, target_lengths)``.
+
+    Args:
+        blank: torch's ``blank`` argument of ``nn.CTCLoss``, with its default.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+        zero_infinity: torch's ``zero_infinity`` argument of ``nn.CTCLoss``, with its default.
 
     Example:
         >>> import jax.numpy as jnp, funcgrad as fg
@@ -561,6 +690,19 @@ class LinearCrossEntropyLoss(Module):
     argument (torch keeps it as a buffer, see the module docstring); ``options`` (torch's chunking
     strategy, memory only) is accepted and ignored; ``device`` is accepted for torch's signature
     (place params with ``jax.device_put``) and ``dtype`` sets the params' dtype.
+
+    Args:
+        in_features: torch's ``in_features`` argument of ``nn.LinearCrossEntropyLoss``, with its default.
+        num_classes: torch's ``num_classes`` argument of ``nn.LinearCrossEntropyLoss``, with its default.
+        out_features: torch's ``out_features`` argument of ``nn.LinearCrossEntropyLoss``, with its default.
+        bias: torch's ``bias`` argument of ``nn.LinearCrossEntropyLoss``, with its default.
+        device: torch's ``device`` argument of ``nn.LinearCrossEntropyLoss``, with its default.
+        dtype: torch's ``dtype`` argument of ``nn.LinearCrossEntropyLoss``, with its default.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``, as torch's.
+        weight: a class (or element) weight, as torch's; kept as nested tuples.
+        ignore_index: a target class that contributes nothing, as torch's.
+        label_smoothing: the label smoothing in [0, 1], as torch's.
+        options: torch's ``options`` argument of ``nn.LinearCrossEntropyLoss``, with its default.
 
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
