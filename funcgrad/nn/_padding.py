@@ -98,20 +98,6 @@ class _ZeroPadNd(_PadNd):
     mode: ClassVar[PadMode] = "constant"
 
 
-def _doc(family: str, nd: int, what: str, example: str) -> str:
-    layout = {1: "(N, C, W)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
-    order = ("left, right", "left, right, top, bottom", "left, right, top, bottom, front, back")
-    return f"""{what}, as ``torch.nn.{family}{nd}d``, on ``{layout}`` or one unbatched example.
-
-    Args:
-        padding: an int for every side, or {2 * nd} ints ``({order[nd - 1]})``; negative crops.
-
-    Example:
-        >>> import jax.numpy as jnp
-        >>> {example}
-    """
-
-
 @dataclass(frozen=True)
 class ReflectionPad1d(_PadNd):
     """Pad by mirroring the input about its edges, as ``torch.nn.ReflectionPad1d``, on ``(N, C, W)`` or one unbatched example.
@@ -374,31 +360,3 @@ class ConstantPad3d(_ConstantPadNd):
     """
 
     nd: ClassVar[int] = 3
-
-
-# Each family's example: its padding, and what it makes of [0, 1, 2] (1-D), of a (1, 1, 2, 3)
-# image (2-D) and of a (1, 1, 2, 2, 3) volume (3-D).
-_X = {
-    1: "jnp.arange(3.0).reshape(1, 1, 3)",
-    2: "jnp.ones((1, 1, 2, 3))",
-    3: "jnp.ones((1, 1, 2, 2, 3))",
-}
-_FAMILIES = {
-    "ReflectionPad": ("Pad by mirroring the input about its edges", "", [2, 1, 0, 1, 2, 1], 6),
-    "ReplicationPad": ("Pad by repeating the input's edge values", "", [0, 0, 0, 1, 2, 2], 6),
-    "CircularPad": ("Pad by wrapping the input around (periodic)", "", [1, 2, 0, 1, 2, 0], 6),
-    "ZeroPad": ("Pad with zeros (negative pads crop)", "-", [0, 0, 0, 1], 4),
-    "ConstantPad": ("Pad with a constant ``value``", "-", [5, 5, 0, 1], 4),
-}
-for _family, (_what, _sign, _values, _width) in _FAMILIES.items():
-    for _nd in (1, 2, 3):
-        _cls = globals()[f"{_family}{_nd}d"]
-        _pads = f"(2, {_sign}1{', 1, 0' * (_nd - 1)})" + (
-            ", 5.0" if _family == "ConstantPad" else ""
-        )
-        _call = f"{_family}{_nd}d({_pads}).apply({{}}, {_X[_nd]})"
-        _shape = (1, 1, *(3,) * (_nd - 1), _width)
-        _out = f"{_call}[0, 0].tolist()\n        {[float(v) for v in _values]}"
-        _cls.__doc__ = _doc(
-            _family, _nd, _what, _out if _nd == 1 else f"{_call}.shape\n        {_shape}"
-        )
