@@ -141,9 +141,16 @@ def same_text(committed: str, fresh: str, rtol: float = 1e-3) -> bool:
     return len(na) == len(nb_) and all(_close(x, y, rtol) for x, y in zip(na, nb_, strict=True))
 
 
-def _first_difference(committed: str, fresh: str) -> tuple[str, str]:
+# A cell whose printed numbers depend on the CPU (float32 training, whose sums XLA vectorises
+# differently per instruction set) says how far they may move: ``# outputs to rtol=0.01``.
+_RTOL = re.compile(r"#\s*outputs to rtol=([0-9.eE+-]+)")
+
+
+def _first_difference(committed: str, fresh: str, rtol: float = 1e-3) -> tuple[str, str]:
     pairs = zip(committed.splitlines(), fresh.splitlines(), strict=False)
-    return next(((a, b) for a, b in pairs if not same_text(a, b)), (committed[:80], fresh[:80]))
+    return next(
+        ((a, b) for a, b in pairs if not same_text(a, b, rtol)), (committed[:80], fresh[:80])
+    )
 
 
 def output_differences(committed: nbformat.NotebookNode, fresh: nbformat.NotebookNode) -> list[str]:
@@ -154,12 +161,14 @@ def output_differences(committed: nbformat.NotebookNode, fresh: nbformat.Noteboo
     ]
     for i, (c, f) in enumerate(code, start=1):
         tc, tf = _texts(c), _texts(f)
+        marked = _RTOL.search(c.source)
+        rtol = float(marked.group(1)) if marked else 1e-3
         if [k for k, _ in tc] != [k for k, _ in tf]:
             problems.append(f"code cell {i}: output kinds {[k for k, _ in tf]} != committed")
         else:
             for (_, a), (_, b) in zip(tc, tf, strict=True):
-                if not same_text(a, b):
-                    old, new = _first_difference(a, b)
+                if not same_text(a, b, rtol):
+                    old, new = _first_difference(a, b, rtol)
                     problems.append(f"code cell {i}: committed {old!r}, fresh run {new!r}")
                     break
     return problems

@@ -26,10 +26,10 @@ MODELS = textwrap.dedent(
     class Broken(nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn = nn.GRU(3, 3)
+            self.bag = nn.EmbeddingBag(10, 3)
 
         def forward(self, x):
-            return self.rnn(x)[0]
+            return self.bag(x.long())
     """
 )
 
@@ -70,7 +70,10 @@ def test_writes_a_new_file_and_never_overwrites(models, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["{models}:Broken", "--input-shape", "1,3"], ["torch.nn.GRU", "at rnn", "models.py:"]),
+        (
+            ["{models}:Broken", "--input-shape", "1,3"],
+            ["torch.nn.EmbeddingBag", "at bag", "models.py:"],
+        ),
         (["{models}:Nope", "--input-shape", "1,3"], ["defines no Nope"]),
         (["{models}", "--input-shape", "1,3"], ["names no class"]),
         (["{models}:Net", "--input-shape", "1,x"], ["--input-shape"]),

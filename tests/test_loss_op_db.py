@@ -198,6 +198,12 @@ def _smooth_points() -> dict[str, tuple[Callable[..., Any], list[np.ndarray]]]:
         "binary_cross_entropy_with_logits": (L.binary_cross_entropy_with_logits, [x, p]),
         "nll_loss": (lambda a: L.nll_loss(a, labels), [x]),
         "cross_entropy": (lambda a: L.cross_entropy(a, labels, label_smoothing=0.1), [x]),
+        "linear_cross_entropy": (
+            lambda a, w, b: L.linear_cross_entropy(
+                a, w, labels, linear_bias=b, label_smoothing=0.1
+            ),
+            [x, np.concatenate([y, x[:1]]), p[0]],
+        ),
         "kl_div": (lambda a, b: L.kl_div(a, b, reduction="batchmean"), [x, p]),
         "poisson_nll_loss": (lambda a, b: L.poisson_nll_loss(a, b, full=True), [x, p + 1.5]),
         "gaussian_nll_loss": (L.gaussian_nll_loss, [x, y, p]),

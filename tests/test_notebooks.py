@@ -219,6 +219,18 @@ def test_same_text_tolerates_addresses_and_rounding_only():
     assert not build.same_text("loss 30.0", "gain 30.0")
 
 
+def test_a_cell_marked_with_an_rtol_tolerates_that_much():
+    def notebook(source: str, printed: str) -> nbformat.NotebookNode:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    plain, marked = "print(acc)", "# outputs to rtol=0.01\nprint(acc)"
+    assert build.output_differences(notebook(plain, "0.928"), notebook(plain, "0.930"))
+    assert not build.output_differences(notebook(marked, "0.928"), notebook(marked, "0.930"))
+    assert build.output_differences(notebook(marked, "0.928"), notebook(marked, "0.950"))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_and_matches_its_committed_outputs(name):
     nb = build.read_percent(_source(name))

@@ -271,7 +271,8 @@ class SameNamed:
     Python functions, whose wrappers pass every argument by keyword), else by the funcgrad
     functional's (torch's builtins: the same names and order). The funcgrad functional's
     required arguments are written positionally, the optional ones by keyword when the user gave
-    them; a torch argument funcgrad lacks must be left at its default (``inplace`` aside).
+    them; a torch argument funcgrad lacks must be left at its default (``inplace`` aside, which
+    is never written: a pure function has nothing to update in place).
 
     Example:
         >>> import funcgrad as fg
@@ -313,7 +314,11 @@ class SameNamed:
                     f"{self.torch_name}'s argument {name}={value} has no funcgrad counterpart"
                 )
         required = [got[n] for n, p in self.ours.items() if p.default is inspect.Parameter.empty]
-        optional = {n: got[n] for n, p in self.ours.items() if p.default is not p.empty}
+        optional = {
+            n: got[n]
+            for n, p in self.ours.items()
+            if p.default is not p.empty and n not in _HARMLESS  # accepted only to be ignored
+        }
         return call(self.code, *required, **optional)
 
 
