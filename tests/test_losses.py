@@ -1,9 +1,9 @@
 """Losses against live torch.nn.functional (eager and jitted), torch's op_db samples, finite differences."""
 
-import jax
-import jax.numpy as jnp
 import zlib
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
