@@ -28,6 +28,12 @@ class TextDataset(Dataset):
     character); ``num_classes`` is the vocabulary size.
 
     Attributes:
+        name: the dataset's name (``"text"`` for the bundled corpus).
+        x_train: the training windows, ``(N_train, seq_len)`` integer codes.
+        y_train: the training targets, each window moved on by one character.
+        x_test: the held-out windows, ``(N_test, seq_len)``.
+        y_test: the held-out targets.
+        num_classes: the vocabulary size, ``len(vocab)``.
         vocab: the characters, in code order (character ``vocab[i]`` is code ``i``).
 
     Example:

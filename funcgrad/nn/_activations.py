@@ -363,6 +363,11 @@ class Tanhshrink(_Activation):
 class Threshold(_Activation):
     """``value`` where ``x <= threshold``, else ``x`` (``inplace`` is ignored).
 
+    Args:
+        threshold: the value at or below which an element is replaced.
+        value: what replaces it.
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
+
     Example:
         >>> import jax.numpy as jnp
         >>> Threshold(0.5, -1.0).apply({}, jnp.array([0.0, 1.0])).tolist()
@@ -423,6 +428,13 @@ class Hardtanh(_Activation):
 
     ``min_value`` and ``max_value`` are torch's deprecated spellings: given, they replace
     ``min_val`` and ``max_val`` with torch's ``FutureWarning``.
+
+    Args:
+        min_val: the lower bound; it must be less than ``max_val``.
+        max_val: the upper bound.
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
+        min_value: torch's deprecated name for ``min_val``; ``None`` unless given.
+        max_value: torch's deprecated name for ``max_val``; ``None`` unless given.
 
     Example:
         >>> import jax.numpy as jnp
@@ -540,6 +552,11 @@ class RReLU(_Stateless):
 
     In training the slopes are drawn from ``key`` (so ``apply(..., train=True)`` needs one); in
     eval it is ``LeakyReLU((lower + upper) / 2)`` (``inplace`` is ignored).
+
+    Args:
+        lower: the least slope, at least 0.
+        upper: the greatest slope, at least ``lower``.
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
 
     Example:
         >>> import jax, jax.numpy as jnp

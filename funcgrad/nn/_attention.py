@@ -71,6 +71,18 @@ class MultiheadAttention(Module):
     convention); float masks are added to the scores. In training (``train=True``) the attention
     weights are dropped out with probability ``dropout``, drawn from ``key=``.
 
+    Args:
+        embed_dim: the model's width ``E``; ``num_heads`` must divide it.
+        num_heads: the number of heads, each of ``embed_dim // num_heads`` features.
+        dropout: the dropout probability on the attention weights in training.
+        bias: add biases to the input and output projections.
+        add_bias_kv: append the learned ``bias_k`` and ``bias_v`` to the key and value
+            sequences.
+        add_zero_attn: append a position of zeros to the key and value sequences.
+        kdim: the key's features; ``None`` means ``embed_dim``.
+        vdim: the value's features; ``None`` means ``embed_dim``.
+        batch_first: inputs and outputs are ``(N, L, E)`` rather than ``(L, N, E)``.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> mha = MultiheadAttention(8, 2, batch_first=True)

@@ -66,6 +66,13 @@ class CosineSimilarity(_TwoInputs):
 class PairwiseDistance(_TwoInputs):
     """The ``p``-norm of ``x1 - x2 + eps`` over the last axis (``F.pairwise_distance``).
 
+    ``apply(params, x1, x2)`` takes torch's two ``forward`` inputs.
+
+    Args:
+        p: the norm's order (``inf``, 0 and fractional orders too).
+        eps: added to every difference, which keeps the norm away from 0.
+        keepdim: keep the reduced axis, of size 1.
+
     Example:
         >>> import jax.numpy as jnp
         >>> d = PairwiseDistance(eps=0.0).apply({}, jnp.array([[3.0, 0.0]]), jnp.array([[0.0, 4.0]]))

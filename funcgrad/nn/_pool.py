@@ -80,7 +80,18 @@ class _MaxPoolNd(_Pool):
 
 @dataclass(frozen=True)
 class MaxPool1d(_MaxPoolNd):
-    """Max over windows of ``(N, C, L)``, as ``torch.nn.MaxPool1d`` (arguments as :class:`MaxPool2d`).
+    """Max over windows of ``(N, C, L)``, as ``torch.nn.MaxPool1d`` (torch 2.13's signature and order).
+
+    With ``return_indices=True`` the layer returns ``(values, indices)``, the indices along ``L``
+    (int64 under ``jax_enable_x64``, as torch's).
+
+    Args:
+        kernel_size: the window's length.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit ``-inf`` on each side, at most half of ``kernel_size``.
+        dilation: the spacing between window entries.
+        return_indices: also return each maximum's index along ``L``.
+        ceil_mode: round the output length up instead of down.
 
     Example:
         >>> import jax.numpy as jnp
@@ -119,6 +130,17 @@ class MaxPool2d(_MaxPoolNd):
 @dataclass(frozen=True)
 class MaxPool3d(_MaxPoolNd):
     """Max over windows of ``(N, C, D, H, W)``, as ``torch.nn.MaxPool3d``.
+
+    With ``return_indices=True`` the layer returns ``(values, indices)``, flat indices into
+    ``D * H * W`` (int64 under ``jax_enable_x64``, as torch's).
+
+    Args:
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit ``-inf`` on each side, an int or ``(pd, ph, pw)``.
+        dilation: the spacing between window entries.
+        return_indices: also return each maximum's flat index in its ``D * H * W`` volume.
+        ceil_mode: round the output size up instead of down.
 
     Example:
         >>> import jax.numpy as jnp
@@ -160,6 +182,13 @@ class _AvgPoolNd(_Pool):
 class AvgPool1d(_AvgPoolNd):
     """Mean over windows of ``(N, C, L)``, as ``torch.nn.AvgPool1d`` (no ``divisor_override``).
 
+    Args:
+        kernel_size: the window's length.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit zeros on each side, at most half of ``kernel_size``.
+        ceil_mode: round the output length up instead of down.
+        count_include_pad: whether the padding zeros count in the divisor.
+
     Example:
         >>> import jax.numpy as jnp
         >>> AvgPool1d(2).apply({}, jnp.array([[1.0, 3.0, 2.0, 0.0]])).tolist()
@@ -195,6 +224,14 @@ class AvgPool2d(_AvgPoolNd):
 class AvgPool3d(_AvgPoolNd):
     """Mean over windows of ``(N, C, D, H, W)``, as ``torch.nn.AvgPool3d``.
 
+    Args:
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit zeros on each side, an int or ``(pd, ph, pw)``.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: whether the padding zeros count in the divisor.
+        divisor_override: a fixed divisor instead of the window's size.
+
     Example:
         >>> import jax.numpy as jnp
         >>> AvgPool3d(2, divisor_override=1).apply({}, jnp.ones((1, 2, 2, 2))).tolist()
@@ -224,6 +261,12 @@ class _LPPoolNd(_Pool):
 class LPPool1d(_LPPoolNd):
     """``(sum x**p)**(1/p)`` over windows of ``(N, C, L)``, as ``torch.nn.LPPool1d``.
 
+    Args:
+        norm_type: the power ``p`` (``inf`` is max-pooling of ``|x|``).
+        kernel_size: the window's length.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        ceil_mode: round the output length up instead of down.
+
     Example:
         >>> import jax.numpy as jnp
         >>> LPPool1d(2, 2).apply({}, jnp.array([[3.0, 4.0]])).tolist()
@@ -237,6 +280,12 @@ class LPPool1d(_LPPoolNd):
 class LPPool2d(_LPPoolNd):
     """``(sum x**p)**(1/p)`` over windows of ``(N, C, H, W)``, as ``torch.nn.LPPool2d``.
 
+    Args:
+        norm_type: the power ``p`` (``inf`` is max-pooling of ``|x|``).
+        kernel_size: the window's size, an int or ``(kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
+
     Example:
         >>> import jax.numpy as jnp
         >>> LPPool2d(1, 2).apply({}, jnp.ones((1, 2, 2))).tolist()
@@ -249,6 +298,12 @@ class LPPool2d(_LPPoolNd):
 @dataclass(frozen=True)
 class LPPool3d(_LPPoolNd):
     """``(sum x**p)**(1/p)`` over windows of ``(N, C, D, H, W)``, as ``torch.nn.LPPool3d``.
+
+    Args:
+        norm_type: the power ``p`` (``inf`` is max-pooling of ``|x|``).
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
 
     Example:
         >>> import jax.numpy as jnp
@@ -401,6 +456,11 @@ class MaxUnpool1d(_MaxUnpoolNd):
 
     ``apply(params, x, indices, output_size=None)`` takes torch's ``forward`` arguments.
 
+    Args:
+        kernel_size: the pooling's kernel size.
+        stride: the pooling's stride; ``None`` (the default) means ``kernel_size``.
+        padding: the pooling's padding.
+
     Example:
         >>> import jax.numpy as jnp
         >>> MaxUnpool1d(2).apply({}, jnp.array([[3.0, 2.0]]), jnp.array([[1, 2]])).tolist()
@@ -413,6 +473,14 @@ class MaxUnpool1d(_MaxUnpoolNd):
 @dataclass(frozen=True)
 class MaxUnpool2d(_MaxUnpoolNd):
     """The partial inverse of :class:`MaxPool2d`, as ``torch.nn.MaxUnpool2d``.
+
+    ``apply(params, x, indices, output_size=None)`` takes torch's ``forward`` arguments: each
+    value goes back to its flat ``H * W`` index, zeros elsewhere.
+
+    Args:
+        kernel_size: the pooling's kernel size, an int or ``(kh, kw)``.
+        stride: the pooling's stride; ``None`` (the default) means ``kernel_size``.
+        padding: the pooling's padding, an int or ``(ph, pw)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -428,6 +496,14 @@ class MaxUnpool2d(_MaxUnpoolNd):
 @dataclass(frozen=True)
 class MaxUnpool3d(_MaxUnpoolNd):
     """The partial inverse of :class:`MaxPool3d`, as ``torch.nn.MaxUnpool3d``.
+
+    ``apply(params, x, indices, output_size=None)`` takes torch's ``forward`` arguments: each
+    value goes back to its flat ``D * H * W`` index, zeros elsewhere.
+
+    Args:
+        kernel_size: the pooling's kernel size, an int or ``(kd, kh, kw)``.
+        stride: the pooling's stride; ``None`` (the default) means ``kernel_size``.
+        padding: the pooling's padding, an int or ``(pd, ph, pw)``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -541,6 +617,16 @@ class FractionalMaxPool2d(_FractionalMaxPoolNd):
 @dataclass(frozen=True)
 class FractionalMaxPool3d(_FractionalMaxPoolNd):
     """Max over randomly placed 3-D windows, as ``torch.nn.FractionalMaxPool3d``.
+
+    The windows are drawn from ``apply``'s ``key`` (in eval mode too, as torch draws them), or
+    fixed by torch's ``_random_samples`` (``(N, C, 3)``), which become the buffer of that name.
+
+    Args:
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        output_size: the output's ``(D_out, H_out, W_out)``, or
+        output_ratio: its size as a fraction of the input's, in ``(0, 1)``.
+        return_indices: also return each maximum's flat index in its ``D * H * W`` volume.
+        _random_samples: torch's uniform samples, one triple per ``(N, C)`` volume.
 
     Example:
         >>> import jax, jax.numpy as jnp

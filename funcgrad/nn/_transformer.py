@@ -177,6 +177,17 @@ class TransformerEncoderLayer(_Layer):
     on JAX arrays (``jax.nn.silu``, or a funcgrad layer such as ``fg.nn.SiLU()``). In training the
     dropouts draw from ``key=``.
 
+    Args:
+        d_model: the model's width ``E``; ``nhead`` must divide it.
+        nhead: the attention heads.
+        dim_feedforward: the feed-forward block's hidden width.
+        dropout: the dropout probability of every dropout in the layer (in training).
+        activation: the feed-forward activation: ``"relu"``, ``"gelu"`` or a callable.
+        layer_norm_eps: the ``eps`` of the layer's ``LayerNorm``s.
+        batch_first: inputs and outputs are ``(N, L, E)`` rather than ``(L, N, E)``.
+        norm_first: normalise before each block (pre-norm) instead of after the residual sum.
+        bias: give the ``Linear``, ``LayerNorm`` and attention layers biases.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
@@ -219,6 +230,17 @@ class TransformerDecoderLayer(_Layer):
     ``norm1``, ``norm2``, ``norm3``. ``apply(params, tgt, memory, tgt_mask=None, memory_mask=None,
     tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal=False,
     memory_is_causal=False)`` as torch's ``forward``; the rest as :class:`TransformerEncoderLayer`.
+
+    Args:
+        d_model: the model's width ``E``; ``nhead`` must divide it.
+        nhead: the attention heads.
+        dim_feedforward: the feed-forward block's hidden width.
+        dropout: the dropout probability of every dropout in the layer (in training).
+        activation: the feed-forward activation: ``"relu"``, ``"gelu"`` or a callable.
+        layer_norm_eps: the ``eps`` of the layer's ``LayerNorm``s.
+        batch_first: inputs and outputs are ``(N, L, E)`` rather than ``(L, N, E)``.
+        norm_first: normalise before each block (pre-norm) instead of after the residual sum.
+        bias: give the ``Linear``, ``LayerNorm`` and attention layers biases.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -334,6 +356,13 @@ class TransformerEncoder(_Stack):
     constructor takes it). ``enable_nested_tensor`` and ``mask_check`` are accepted for torch's
     signature: they choose torch's kernels, not its numbers.
 
+    Args:
+        encoder_layer: the layer to copy, a :class:`TransformerEncoderLayer` (or torch's).
+        num_layers: how many copies, applied in order.
+        norm: a ``LayerNorm`` applied to the last layer's output, or ``None``.
+        enable_nested_tensor: accepted for torch's signature; it changes no number.
+        mask_check: accepted for torch's signature; it changes no number.
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> enc = TransformerEncoder(TransformerEncoderLayer(8, 2, 16), 3)
@@ -388,6 +417,11 @@ class TransformerDecoder(_Stack):
     ``apply(params, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
     memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False)`` as torch's
     ``forward``; params and ``init`` as :class:`TransformerEncoder`'s.
+
+    Args:
+        decoder_layer: the layer to copy, a :class:`TransformerDecoderLayer` (or torch's).
+        num_layers: how many copies, applied in order.
+        norm: a ``LayerNorm`` applied to the last layer's output, or ``None``.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -453,6 +487,21 @@ class Transformer(Module):
     tgt_mask=None, memory_mask=None, src_key_padding_mask=None, tgt_key_padding_mask=None,
     memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
     memory_is_causal=False)`` as torch's ``forward``.
+
+    Args:
+        d_model: the model's width ``E``; ``nhead`` must divide it.
+        nhead: the attention heads.
+        num_encoder_layers: the encoder's layers.
+        num_decoder_layers: the decoder's layers.
+        dim_feedforward: the feed-forward blocks' hidden width.
+        dropout: the dropout probability of every dropout (in training).
+        activation: the feed-forward activation: ``"relu"``, ``"gelu"`` or a callable.
+        custom_encoder: a funcgrad module used as the encoder instead of the default stack.
+        custom_decoder: a funcgrad module used as the decoder instead of the default stack.
+        layer_norm_eps: the ``eps`` of every ``LayerNorm``.
+        batch_first: inputs and outputs are ``(N, L, E)`` rather than ``(L, N, E)``.
+        norm_first: normalise before each block (pre-norm) instead of after the residual sum.
+        bias: give the ``Linear``, ``LayerNorm`` and attention layers biases.
 
     Example:
         >>> import jax, jax.numpy as jnp

@@ -106,6 +106,15 @@ def relu(input: jax.Array, inplace: bool = False) -> jax.Array:
 def threshold(input: jax.Array, threshold: float, value: float, inplace: bool = False) -> jax.Array:
     """``value`` where ``input <= threshold``, else ``input``; slope 0 at the threshold, as torch.
 
+    Args:
+        input: any shape.
+        threshold: the value at or below which an element is replaced.
+        value: what replaces it.
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
+
+    Returns:
+        An array of ``input``'s shape and dtype.
+
     Example:
         >>> threshold(jnp.array([0.5, 1.0, 2.0]), 1.0, -3.0).tolist()
         [-3.0, -3.0, 2.0]
@@ -123,6 +132,15 @@ def hardtanh(
     input: jax.Array, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> jax.Array:
     """``clip(input, min_val, max_val)``; slope 0 at both ends, 1 inside and at NaN (see the module).
+
+    Args:
+        input: any shape.
+        min_val: the lower bound; ``min_val > max_val`` raises ``ValueError``.
+        max_val: the upper bound.
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
+
+    Returns:
+        An array of ``input``'s shape and dtype.
 
     Example:
         >>> hardtanh(jnp.array([-2.0, 0.5, 2.0])).tolist()
@@ -220,6 +238,14 @@ def softshrink(input: jax.Array, lambd: float = 0.5) -> jax.Array:
 def leaky_relu(input: jax.Array, negative_slope: float = 0.01, inplace: bool = False) -> jax.Array:
     """``input`` where positive, ``negative_slope * input`` elsewhere (slope at 0, as torch).
 
+    Args:
+        input: any shape.
+        negative_slope: the factor for ``input <= 0``.
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
+
+    Returns:
+        An array of ``input``'s shape and dtype.
+
     Example:
         >>> leaky_relu(jnp.array([-2.0, 3.0]), 0.5).tolist()
         [-1.0, 3.0]
@@ -279,6 +305,9 @@ def rrelu(
         inplace: accepted for torch's signature and ignored.
         key: the random key; needed when ``training``.
 
+    Returns:
+        An array of ``input``'s shape and dtype.
+
     Example:
         >>> import jax
         >>> rrelu(jnp.array([-2.0, 3.0]), 0.25, 0.75).tolist()
@@ -322,6 +351,14 @@ def _elu(
 def elu(input: jax.Array, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
     """``input`` where positive, ``alpha * (exp(input) - 1)`` elsewhere (torch's slopes).
 
+    Args:
+        input: any shape.
+        alpha: the scale of the negative part (its limit at ``-inf`` is ``-alpha``).
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
+
+    Returns:
+        An array of ``input``'s shape and dtype.
+
     Example:
         >>> elu(jnp.array([0.0, 1.0])).tolist()
         [0.0, 1.0]
@@ -332,6 +369,14 @@ def elu(input: jax.Array, alpha: float = 1.0, inplace: bool = False) -> jax.Arra
 
 def celu(input: jax.Array, alpha: float = 1.0, inplace: bool = False) -> jax.Array:
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``.
+
+    Args:
+        input: any shape.
+        alpha: the scale of the negative part; 0 raises ``ValueError`` (it divides the input).
+        inplace: accepted for torch's signature and ignored (JAX arrays are immutable).
+
+    Returns:
+        An array of ``input``'s shape and dtype.
 
     Example:
         >>> celu(jnp.array([0.0, 2.0]), 2.0).tolist()
@@ -429,6 +474,15 @@ def mish(input: jax.Array, inplace: bool = False) -> jax.Array:
 
 def softplus(input: jax.Array, beta: float = 1.0, threshold: float = 20.0) -> jax.Array:
     """``log(1 + exp(beta * input)) / beta``, and ``input`` itself where ``beta * input > threshold``.
+
+    Args:
+        input: any shape.
+        beta: the sharpness; larger is closer to ``relu``.
+        threshold: where ``beta * input`` exceeds it, the result is ``input`` itself (for
+            numerical stability).
+
+    Returns:
+        An array of ``input``'s shape and dtype.
 
     Example:
         >>> softplus(jnp.array([30.0])).tolist()
@@ -558,6 +612,9 @@ def softmax(
         _stacklevel: accepted for torch's signature (it places torch's warning); ignored.
         dtype: cast the input to this dtype first, as torch's ``dtype=`` does.
 
+    Returns:
+        An array of ``input``'s shape (and of ``dtype`` if given), summing to 1 along ``dim``.
+
     Example:
         >>> softmax(jnp.zeros((2, 2)), dim=1).tolist()
         [[0.5, 0.5], [0.5, 0.5]]
@@ -571,6 +628,15 @@ def softmin(
 ) -> jax.Array:
     """``softmax(-input, dim)``; ``dim`` and ``dtype`` as in :func:`softmax`.
 
+    Args:
+        input: any shape.
+        dim: the axis to normalise over; ``None`` is torch's deprecated implicit choice.
+        _stacklevel: accepted for torch's signature (it places torch's warning); ignored.
+        dtype: cast the input to this dtype first, as torch's ``dtype=`` does.
+
+    Returns:
+        An array of ``input``'s shape (and of ``dtype`` if given), summing to 1 along ``dim``.
+
     Example:
         >>> softmin(jnp.array([0.0, 0.0]), dim=0).tolist()
         [0.5, 0.5]
@@ -583,6 +649,16 @@ def log_softmax(
     input: jax.Array, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None
 ) -> jax.Array:
     """``input - logsumexp(input, dim)``; ``dim`` and ``dtype`` as in :func:`softmax`.
+
+    Args:
+        input: any shape.
+        dim: the axis to normalise over; ``None`` is torch's deprecated implicit choice.
+        _stacklevel: accepted for torch's signature (it places torch's warning); ignored.
+        dtype: cast the input to this dtype first, as torch's ``dtype=`` does.
+
+    Returns:
+        An array of ``input``'s shape (and of ``dtype`` if given): the log-probabilities along
+        ``dim``.
 
     Example:
         >>> log_softmax(jnp.zeros(2), dim=0).tolist() == [float(-jnp.log(2.0))] * 2

@@ -122,6 +122,10 @@ def pairwise_distance(
         eps: added to every difference, which keeps the norm away from 0.
         keepdim: keep the reduced axis, of size 1.
 
+    Returns:
+        The distances: the broadcast shape without its last axis (kept, of size 1, with
+        ``keepdim``).
+
     Example:
         >>> round(float(pairwise_distance(jnp.array([3.0, 0.0]), jnp.array([0.0, 4.0]))), 4)
         5.0
@@ -146,6 +150,9 @@ def normalize(
         dim: the axis the vectors lie along.
         eps: the least divisor.
         out: torch's output tensor; funcgrad returns a new array, so it must be ``None``.
+
+    Returns:
+        An array of ``input``'s shape and dtype.
 
     Example:
         >>> [round(v, 4) for v in normalize(jnp.array([[3.0, 4.0]]))[0].tolist()]

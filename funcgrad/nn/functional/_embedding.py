@@ -95,6 +95,15 @@ def embedding_renorm(
     to ``max_norm / (norm + 1e-7)`` of itself (torch's ``embedding_renorm_``); the other rows are
     unchanged. Not differentiated, as torch's is done under ``no_grad``.
 
+    Args:
+        input: the integer indices of the lookup, of any shape (each row renormalised once).
+        weight: the ``(num_embeddings, embedding_dim)`` table.
+        max_norm: the greatest norm a looked-up row keeps.
+        norm_type: the ``p`` of the ``p``-norm (``inf`` too).
+
+    Returns:
+        The renormalised table, of ``weight``'s shape and dtype.
+
     Example:
         >>> w = jnp.array([[3.0, 4.0], [0.3, 0.4]])
         >>> r = embedding_renorm(jnp.array([0, 1]), w, 1.0)

@@ -231,7 +231,21 @@ def max_pool1d(
 ) -> MaybeIndices:
     """Max over each window of ``(N, C, L)`` or ``(C, L)``, as ``torch.nn.functional.max_pool1d``.
 
-    Arguments as :func:`max_pool2d`, one int (or one-element tuple) each.
+    Padding counts as ``-inf``; the gradient goes to the first maximum of each window.
+
+    Args:
+        input: ``(N, C, L)`` or one unbatched ``(C, L)``.
+        kernel_size: the window's length, an int or a one-element tuple.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit ``-inf`` on each side, at most half of ``kernel_size``.
+        dilation: the spacing between window entries.
+        ceil_mode: round the output length up instead of down.
+        return_indices: also return each maximum's index along ``L``.
+
+    Returns:
+        The maxima, ``(N, C, L_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
 
     Example:
         >>> import jax.numpy as jnp
@@ -268,8 +282,9 @@ def max_pool2d(
         return_indices: also return each maximum's flat index in its ``H * W`` plane.
 
     Returns:
-        The maxima, ``(N, C, H_out, W_out)``; with ``return_indices``, ``(maxima, indices)`` with
-        indices (int64 under ``jax_enable_x64``).
+        The maxima, ``(N, C, H_out, W_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
 
     Example:
         >>> import jax.numpy as jnp
@@ -294,7 +309,21 @@ def max_pool3d(
 ) -> MaybeIndices:
     """Max over each window of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``max_pool3d``.
 
-    Arguments as :func:`max_pool2d`, three ints (or one) each; indices are flat in ``D * H * W``.
+    Padding counts as ``-inf``; the gradient goes to the first maximum of each window (row-major).
+
+    Args:
+        input: ``(N, C, D, H, W)`` or one unbatched ``(C, D, H, W)``.
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit ``-inf`` on each side, an int or ``(pd, ph, pw)``.
+        dilation: the spacing between window entries.
+        ceil_mode: round the output size up instead of down.
+        return_indices: also return each maximum's flat index in its ``D * H * W`` volume.
+
+    Returns:
+        The maxima, ``(N, C, D_out, H_out, W_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
 
     Example:
         >>> import jax.numpy as jnp
@@ -361,7 +390,18 @@ def avg_pool1d(
 ) -> jax.Array:
     """Mean over each window of ``(N, C, L)`` or ``(C, L)``, as ``torch.nn.functional.avg_pool1d``.
 
-    Arguments as :func:`avg_pool2d` (torch's 1-D form has no ``divisor_override``).
+    torch's 1-D form has no ``divisor_override``.
+
+    Args:
+        input: ``(N, C, L)`` or one unbatched ``(C, L)``.
+        kernel_size: the window's length, an int or a one-element tuple.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit zeros on each side, at most half of ``kernel_size``.
+        ceil_mode: round the output length up instead of down.
+        count_include_pad: whether the padding zeros count in the divisor.
+
+    Returns:
+        The means, ``(N, C, L_out)`` (no ``N`` for an unbatched input).
 
     Example:
         >>> import jax.numpy as jnp
@@ -425,7 +465,17 @@ def avg_pool3d(
 ) -> jax.Array:
     """Mean over each window of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``avg_pool3d``.
 
-    Arguments as :func:`avg_pool2d`, three ints (or one) each.
+    Args:
+        input: ``(N, C, D, H, W)`` or one unbatched ``(C, D, H, W)``.
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        padding: implicit zeros on each side, an int or ``(pd, ph, pw)``.
+        ceil_mode: round the output size up instead of down.
+        count_include_pad: whether the padding zeros count in the divisor.
+        divisor_override: a fixed divisor instead of the window's size.
+
+    Returns:
+        The means, ``(N, C, D_out, H_out, W_out)`` (no ``N`` for an unbatched input).
 
     Example:
         >>> import jax.numpy as jnp
@@ -479,6 +529,16 @@ def lp_pool1d(
     Computed as torch does, from ``avg_pool1d(x**p)`` times the kernel size (so a ``ceil_mode``
     window that runs past the input is scaled as a full one); ``p = inf`` is max-pooling of ``|x|``.
 
+    Args:
+        input: ``(N, C, L)`` or one unbatched ``(C, L)``.
+        norm_type: the power ``p``.
+        kernel_size: the window's length, an int or a one-element tuple.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        ceil_mode: round the output length up instead of down.
+
+    Returns:
+        ``(N, C, L_out)`` (no ``N`` for an unbatched input).
+
     Example:
         >>> import jax.numpy as jnp
         >>> lp_pool1d(jnp.array([[3.0, 4.0]]), 2, 2).tolist()
@@ -496,6 +556,18 @@ def lp_pool2d(
 ) -> jax.Array:
     """Power-average pooling over ``(N, C, H, W)`` windows, as ``torch.nn.functional.lp_pool2d``.
 
+    ``(sum x**p)**(1/p)`` over each window, computed as :func:`lp_pool1d` describes.
+
+    Args:
+        input: ``(N, C, H, W)`` or one unbatched ``(C, H, W)``.
+        norm_type: the power ``p``.
+        kernel_size: the window's size, an int or ``(kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
+
+    Returns:
+        ``(N, C, H_out, W_out)`` (no ``N`` for an unbatched input).
+
     Example:
         >>> import jax.numpy as jnp
         >>> lp_pool2d(jnp.ones((1, 2, 2)), 1, 2).tolist()
@@ -512,6 +584,18 @@ def lp_pool3d(
     ceil_mode: bool = False,
 ) -> jax.Array:
     """Power-average pooling over ``(N, C, D, H, W)`` windows, as ``torch.nn.functional.lp_pool3d``.
+
+    ``(sum x**p)**(1/p)`` over each window, computed as :func:`lp_pool1d` describes.
+
+    Args:
+        input: ``(N, C, D, H, W)`` or one unbatched ``(C, D, H, W)``.
+        norm_type: the power ``p``.
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        stride: the window's step; ``None`` (the default) means ``kernel_size``.
+        ceil_mode: round the output size up instead of down.
+
+    Returns:
+        ``(N, C, D_out, H_out, W_out)`` (no ``N`` for an unbatched input).
 
     Example:
         >>> import jax.numpy as jnp
@@ -623,6 +707,18 @@ def adaptive_max_pool1d(
 ) -> MaybeIndices:
     """Max over torch's adaptive windows of ``(N, C, L)``, as ``F.adaptive_max_pool1d``.
 
+    Window ``i`` of ``o`` covers ``[floor(i*L/o), ceil((i+1)*L/o))``.
+
+    Args:
+        input: ``(N, C, L)`` or one unbatched ``(C, L)``.
+        output_size: the output length ``L_out`` (``None`` keeps ``L``).
+        return_indices: also return each maximum's index along ``L``.
+
+    Returns:
+        The maxima, ``(N, C, L_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
+
     Example:
         >>> import jax.numpy as jnp
         >>> values, indices = adaptive_max_pool1d(jnp.array([[1.0, 5.0, 2.0]]), 2, True)
@@ -640,6 +736,16 @@ def adaptive_max_pool2d(
     With ``return_indices``, also each maximum's flat index in its ``H * W`` plane (int64 under
     ``jax_enable_x64``); the gradient goes to that element, the first maximum in row-major order.
 
+    Args:
+        input: ``(N, C, H, W)`` or one unbatched ``(C, H, W)``.
+        output_size: ``(H_out, W_out)``, or one int for both; ``None`` keeps that axis's size.
+        return_indices: also return each maximum's flat index in its ``H * W`` plane.
+
+    Returns:
+        The maxima, ``(N, C, H_out, W_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
+
     Example:
         >>> import jax.numpy as jnp
         >>> adaptive_max_pool2d(jnp.arange(9.0).reshape(1, 3, 3), (2, None)).tolist()
@@ -652,6 +758,17 @@ def adaptive_max_pool3d(
     input: jax.Array, output_size: OutputSize, return_indices: bool = False
 ) -> MaybeIndices:
     """Max over torch's adaptive windows of ``(N, C, D, H, W)``, as ``F.adaptive_max_pool3d``.
+
+    Args:
+        input: ``(N, C, D, H, W)`` or one unbatched ``(C, D, H, W)``.
+        output_size: ``(D_out, H_out, W_out)``, or one int for all; ``None`` keeps that axis's
+            size.
+        return_indices: also return each maximum's flat index in its ``D * H * W`` volume.
+
+    Returns:
+        The maxima, ``(N, C, D_out, H_out, W_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
 
     Example:
         >>> import jax.numpy as jnp
@@ -740,7 +857,21 @@ def max_unpool1d(
 ) -> jax.Array:
     """The partial inverse of :func:`max_pool1d`, as ``torch.nn.functional.max_unpool1d``.
 
-    Arguments as :func:`max_unpool2d`.
+    Each value goes back to its index, zeros elsewhere; the gradient of each input is the output
+    gradient at its index.
+
+    Args:
+        input: the pooled ``(N, C, L)`` or ``(C, L)``.
+        indices: the indices along the unpooled ``L`` that
+            ``max_pool1d(..., return_indices=True)`` gave, of ``input``'s shape.
+        kernel_size: the pooling's kernel size.
+        stride: the pooling's stride; ``None`` means ``kernel_size``.
+        padding: the pooling's padding.
+        output_size: the unpooled length (``(L,)``, or with ``N, C`` in front), within a stride
+            of the default ``(L_in - 1) * stride + kernel_size - 2 * padding``.
+
+    Returns:
+        ``(N, C, L)`` (no ``N`` for an unbatched input), zero except at ``indices``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -772,6 +903,9 @@ def max_unpool2d(
         output_size: the unpooled size (``(H, W)``, or with ``N, C`` in front), within a stride of
             the default ``(H - 1) * stride + kernel_size - 2 * padding``.
 
+    Returns:
+        ``(N, C, H_out, W_out)`` (no ``N`` for an unbatched input), zero except at ``indices``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> max_unpool2d(jnp.array([[[5.0]]]), jnp.array([[[3]]]), 2).tolist()
@@ -789,6 +923,23 @@ def max_unpool3d(
     output_size: Sequence[int] | None = None,
 ) -> jax.Array:
     """The partial inverse of :func:`max_pool3d`, as ``torch.nn.functional.max_unpool3d``.
+
+    Each value goes back to its index, zeros elsewhere; the gradient of each input is the output
+    gradient at its index.
+
+    Args:
+        input: the pooled ``(N, C, D, H, W)`` or ``(C, D, H, W)``.
+        indices: the flat ``D_out * H_out * W_out`` indices
+            ``max_pool3d(..., return_indices=True)`` gave, of ``input``'s shape.
+        kernel_size: the pooling's kernel size.
+        stride: the pooling's stride; ``None`` means ``kernel_size``.
+        padding: the pooling's padding.
+        output_size: the unpooled size (``(D, H, W)``, or with ``N, C`` in front), within a
+            stride of the default ``(D - 1) * stride + kernel_size - 2 * padding`` per axis.
+
+    Returns:
+        ``(N, C, D_out, H_out, W_out)`` (no ``N`` for an unbatched input), zero except at
+        ``indices``.
 
     Example:
         >>> import jax.numpy as jnp
@@ -901,6 +1052,11 @@ def fractional_max_pool2d(
         _random_samples: torch's samples, ``(N, C, 2)`` (``N`` is 1 for an unbatched input).
         key: where the samples are drawn from when ``_random_samples`` is not given.
 
+    Returns:
+        The maxima, ``(N, C, H_out, W_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
+
     Example:
         >>> import jax, jax.numpy as jnp
         >>> x = jnp.arange(25.0).reshape(1, 1, 5, 5)
@@ -935,7 +1091,22 @@ def fractional_max_pool3d(
 ) -> MaybeIndices:
     """Max over randomly placed 3-D windows, as ``torch.nn.functional.fractional_max_pool3d``.
 
-    Arguments as :func:`fractional_max_pool2d`, with ``(N, C, 3)`` samples.
+    Each ``(N, C)`` volume's window starts come from uniform samples in ``[0, 1)``: torch's own
+    ``_random_samples`` (``(N, C, 3)``, the exact same windows as torch), or drawn from ``key``.
+
+    Args:
+        input: ``(N, C, D, H, W)`` or one unbatched ``(C, D, H, W)``.
+        kernel_size: the window's size, an int or ``(kd, kh, kw)``.
+        output_size: the output's ``(D_out, H_out, W_out)`` (or one int for all).
+        output_ratio: or the output's size as a fraction of the input's (``int(D * ratio)``...).
+        return_indices: also return each maximum's flat index in its ``D * H * W`` volume.
+        _random_samples: torch's samples, ``(N, C, 3)`` (``N`` is 1 for an unbatched input).
+        key: where the samples are drawn from when ``_random_samples`` is not given.
+
+    Returns:
+        The maxima, ``(N, C, D_out, H_out, W_out)`` (no ``N`` for an unbatched input); with
+        ``return_indices``, ``(maxima, indices)``, the indices of the same shape (int64 under
+        ``jax_enable_x64``, int32 otherwise).
 
     Example:
         >>> import jax, jax.numpy as jnp

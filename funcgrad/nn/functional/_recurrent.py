@@ -172,6 +172,19 @@ def rnn_relu_cell(
 ) -> jax.Array:
     """torch's ``torch.rnn_relu_cell``: :func:`rnn_tanh_cell` with ``relu`` in place of ``tanh``.
 
+    ``relu(input @ w_ih.T + b_ih + hx @ w_hh.T + b_hh)``.
+
+    Args:
+        input: ``(N, input_size)`` (or any leading axes).
+        hx: the hidden state, ``(N, hidden_size)``.
+        w_ih: ``(hidden_size, input_size)``.
+        w_hh: ``(hidden_size, hidden_size)``.
+        b_ih: ``(hidden_size,)`` or ``None``.
+        b_hh: ``(hidden_size,)`` or ``None``.
+
+    Returns:
+        The new hidden state, ``(N, hidden_size)``.
+
     Example:
         >>> import jax.numpy as jnp
         >>> w_ih, w_hh = -jnp.ones((1, 2)), jnp.ones((1, 1))

@@ -290,6 +290,17 @@ def upsample(
 ) -> jax.Array:
     """torch's ``F.upsample`` (deprecated there): :func:`interpolate` under its old name.
 
+    Args:
+        input: ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)``.
+        size: the output's spatial size (an int for every axis, or one per axis).
+        scale_factor: or the spatial multiplier (a float for every axis, or one per axis).
+        mode: the interpolation mode, as :func:`interpolate`'s.
+        align_corners: for the interpolating modes, whether corner pixels' centres align
+            (``None`` is ``False``); must be ``None`` for ``nearest``, ``nearest-exact``, ``area``.
+
+    Returns:
+        ``(N, C, *size)`` of ``input``'s dtype.
+
     Example:
         >>> import jax.numpy as jnp
         >>> upsample(jnp.ones((1, 1, 2, 2)), scale_factor=2).shape
@@ -304,6 +315,14 @@ def upsample_nearest(
     scale_factor: float | Sequence[float] | None = None,
 ) -> jax.Array:
     """torch's ``F.upsample_nearest``: :func:`interpolate` with ``mode="nearest"``.
+
+    Args:
+        input: ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)``.
+        size: the output's spatial size (an int for every axis, or one per axis).
+        scale_factor: or the spatial multiplier (a float for every axis, or one per axis).
+
+    Returns:
+        ``(N, C, *size)`` of ``input``'s dtype.
 
     Example:
         >>> import jax.numpy as jnp
@@ -320,6 +339,14 @@ def upsample_bilinear(
 ) -> jax.Array:
     """torch's ``F.upsample_bilinear``: :func:`interpolate` with ``mode="bilinear"`` and
     ``align_corners=True`` on ``(N, C, H, W)``.
+
+    Args:
+        input: ``(N, C, H, W)``.
+        size: the output's ``(H_out, W_out)``, or one int for both.
+        scale_factor: or the spatial multiplier (one float for both axes, or one per axis).
+
+    Returns:
+        ``(N, C, H_out, W_out)`` of ``input``'s dtype.
 
     Example:
         >>> import jax.numpy as jnp
