@@ -463,20 +463,108 @@ def _conv_transpose(
             f"{tuple(kernel)}, padding {pads}): the padding crops more than the kernel adds; use "
             "less padding, a larger kernel_size or a larger input"
         )
-    # The transposed convolution is the forward convolution's linear transpose, taken from
-    # ``(N, out, *sizes)`` to the input's shape with torch's weight as it is (``(in, out / groups,
-    # *k)`` is the forward convolution's OI layout). The high pad less output_padding makes the
-    # forward convolution land exactly on the input's size. JAX transposes it into one
-    # lhs-dilated convolution: the numbers of ``lax.conv_transpose``, and the fastest of the
-    # formulations measured on XLA:CPU (see CHANGELOG: DCGAN layers).
     forward_pads = tuple((p, p - op) for p, op in zip(pads, extra, strict=True))
+    y = _transposed(input, weight, strides, forward_pads, dilations, groups, sizes)
+    return y if bias is None else y + bias.reshape((1, -1) + (1,) * nd)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(2, 3, 4, 5, 6))
+def _transposed(
+    input: jax.Array,
+    weight: jax.Array,
+    strides: tuple[int, ...],
+    pads: Pads,
+    dilations: tuple[int, ...],
+    groups: int,
+    sizes: tuple[int, ...],
+) -> jax.Array:
+    """The transposed convolution as the forward convolution's linear transpose, taken from
+    ``(N, out, *sizes)`` to the input's shape with torch's weight as it is (``(in, out / groups,
+    *k)`` is the forward convolution's OI layout); ``pads`` (the high side less output_padding)
+    make the forward convolution land exactly on the input's size. JAX transposes it into one
+    lhs-dilated convolution: the numbers of ``lax.conv_transpose``, and the fastest forward of
+    the formulations measured on XLA:CPU (see CHANGELOG: DCGAN layers)."""
+    nd = len(strides)
 
     def forward(y: jax.Array) -> jax.Array:
-        return _lax_conv(y, weight, strides, forward_pads, dilations, groups, _DIMS[nd])
+        return _lax_conv(y, weight, strides, pads, dilations, groups, _DIMS[nd])
 
+    out_per_group = weight.shape[1]
     out_shape = jax.ShapeDtypeStruct((input.shape[0], out_per_group * groups, *sizes), input.dtype)
     (y,) = jax.linear_transpose(forward, out_shape)(input)
-    return y if bias is None else y + bias.reshape((1, -1) + (1,) * nd)
+    return y
+
+
+def _transposed_jvp(
+    strides: tuple[int, ...],
+    pads: Pads,
+    dilations: tuple[int, ...],
+    groups: int,
+    sizes: tuple[int, ...],
+    primals: tuple[jax.Array, jax.Array],
+    tangents: tuple[jax.Array | SymbolicZero, jax.Array | SymbolicZero],
+) -> tuple[jax.Array, jax.Array]:
+    input, weight = primals
+    d_input, d_weight = tangents
+    geometry = (strides, pads, dilations, groups, sizes)
+    out = _transposed(input, weight, *geometry)
+    tangent = jnp.zeros_like(out)
+    if not isinstance(d_input, SymbolicZero):  # reverse mode: one strided forward convolution
+        tangent = tangent + _transposed(d_input, weight, *geometry)
+    if not isinstance(d_weight, SymbolicZero):
+        tangent = tangent + _weight_tangent(
+            input, d_weight, strides, pads, dilations, groups, sizes
+        )
+    return out, tangent
+
+
+_transposed.defjvp(_transposed_jvp, symbolic_zeros=True)
+
+
+def _weight_tangent(
+    input: jax.Array,
+    d_weight: jax.Array,
+    strides: tuple[int, ...],
+    pads: Pads,
+    dilations: tuple[int, ...],
+    groups: int,
+    sizes: tuple[int, ...],
+) -> jax.Array:
+    """The output's tangent along the weight, as one dot and a scatter of the kernel's taps.
+
+    JAX's own transpose of the lhs-dilated convolution along the weight is a convolution with
+    window dilation that XLA:CPU runs on a slow path (20-40x the forward's time on the DCGAN
+    generator's layers). Written as ``cols = x . dW`` (every input position times every kernel
+    tap) summed into the output tap by tap (the transpose of ``unfold``'s strided slices),
+    reverse mode gets ``unfold(g)`` and one dot instead: the weight gradient as im2col.
+    """
+    n, c, *spatial = input.shape
+    _, out_per_group, *kernel = d_weight.shape
+    nd = len(kernel)
+    x = input.reshape(n, groups, c // groups, *spatial)
+    w = d_weight.reshape(groups, c // groups, out_per_group, *kernel)
+    # cols[n, g, o, taps..., positions...]: the dot over each group's input channels
+    cols = jnp.einsum(x, [0, 1, 2, *range(3, 3 + nd)], w, [1, 2, 10, *range(11, 11 + nd)],
+                      [0, 1, 10, *range(11, 11 + nd), *range(3, 3 + nd)])  # fmt: skip
+    cols = cols.reshape(n, groups * out_per_group, *kernel, *spatial)
+
+    def unfold(g: jax.Array) -> jax.Array:
+        """``g``'s value under each (tap, input position): strided slices of the padded output."""
+        padded = lax.pad(
+            g, jnp.zeros((), g.dtype), ((0, 0, 0), (0, 0, 0), *((lo, hi, 0) for lo, hi in pads))
+        )
+        taps = []
+        for offsets in itertools.product(*(range(k) for k in kernel)):  # static kernel taps
+            starts = tuple(t * d for t, d in zip(offsets, dilations, strict=True))
+            ends = tuple(
+                a + (m - 1) * s + 1 for a, m, s in zip(starts, spatial, strides, strict=True)
+            )
+            taps.append(lax.slice(padded, (0, 0, *starts), (*g.shape[:2], *ends), (1, 1, *strides)))
+        return jnp.stack(taps, axis=2).reshape(cols.shape)
+
+    out_shape = jax.ShapeDtypeStruct((n, groups * out_per_group, *sizes), input.dtype)
+    (tangent,) = jax.linear_transpose(unfold, out_shape)(cols)
+    return tangent
 
 
 def conv_transpose1d(
