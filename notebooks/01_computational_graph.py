@@ -35,9 +35,11 @@ _ = torch.manual_seed(0)
 # *Lecture-note topic: the computational graph (the introduction to autograd).*
 #
 # A tiny model that learns a transformation of its input: $\hat y = w x + b$, scored with a squared
-# error against a target $y$. In PyTorch, every result remembers the operation that made it
-# (`grad_fn`) and, through `next_functions`, the operations before that. Walking those links from the
-# loss prints the recorded graph, from the output back to the leaves.
+# error against a target $y$. In PyTorch, every result of a *recorded* operation (one with an input
+# that requires grad) remembers the operation that made it (`grad_fn`) and, through
+# `next_functions`, the operations before that; a result of data alone records nothing (`data * 3`
+# below has `grad_fn=None`). Walking those links from the loss prints the recorded graph, from the
+# output back to the leaves.
 
 # %%
 x, y = torch.tensor(2.0), torch.tensor(7.0)
@@ -113,16 +115,17 @@ display(backward_graph)
 # That drawing is funcgrad's reconstruction, shaped like PyTorch's `grad_fn` chain so the two can be
 # compared. JAX keeps no such graph. `jax.grad` builds a *new program*: it linearizes the function
 # (the forward pass plus the linear map of its derivatives) and then transposes that linear map,
-# which runs it backwards. Printing that program shows what really runs: the forward operations,
-# then their transposed derivatives (`mul` by the cotangent, `neg`, and so on), ending at the
-# gradients of `w` and `b`.
+# which runs it backwards. Printing that program shows what really runs: the forward operations
+# (`mul`, `add`, `sub`, `integer_pow`), then the derivative's products (`mul` by `2.0`, by the
+# cotangent `1.0`, by `x`), ending at the gradients of `w` and `b`. The cell lists the primitives,
+# so the sentence cannot drift from the program.
 
 # %%
-print(
-    jax.make_jaxpr(jax.grad(loss_fn, argnums=(0, 1)))(1.5, 0.5, 2.0, 7.0).pretty_print(
-        use_color=False
-    )
-)
+grad_program = jax.make_jaxpr(jax.grad(loss_fn, argnums=(0, 1)))(1.5, 0.5, 2.0, 7.0)
+print(grad_program.pretty_print(use_color=False))
+used = sorted({eqn.primitive.name for eqn in grad_program.eqns})
+print("primitives:", used)
+assert used == ["add", "integer_pow", "mul", "sub"]
 
 # %% [markdown]
 # ## Leaves, `requires_grad`, `grad` and `grad_fn`
