@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import optax
+import scipy.stats
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -45,8 +46,9 @@ _ = torch.manual_seed(0)
 #
 # **A bug in the notes, fixed here.** In most of the notes' listings `def forward` starts at column
 # 0, outside the `class` block. Python then defines a module-level function called `forward`, and
-# the class has no `forward` at all, so calling the model fails. The correct version indents
-# `forward` inside the class, as below. First, the bug itself, so you can recognise it:
+# the class keeps the `forward` it inherits from `nn.Module`, a placeholder that raises
+# `NotImplementedError`, so calling the model fails. The correct version indents `forward` inside
+# the class, as below. First, the bug itself, so you can recognise it:
 
 
 # %%
@@ -113,26 +115,57 @@ def apply(params, x):
     return fg.nn.functional.relu(conv2.apply(params["conv2"], x))
 
 
-params = init(jax.random.PRNGKey(0))
+params = init(jax.random.key(0))
 print(jax.tree.map(jnp.shape, params))
 
 # %% [markdown]
-# funcgrad ships this model as `fg.models.ConvNet()`. Like all funcgrad models it acts on **one**
-# example, `(1, H, W)`; `jax.vmap` adds the batch axis (or `fg.nn.Batched(net)` does it for you).
+# "Same init" is checked, not assumed: `fg.nn.Conv2d(20, 20, 5)` draws its weight from torch's
+# distribution, $U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$ with
+# $\text{fan\_in} = 20 \cdot 5 \cdot 5$, from the explicit key instead of torch's global
+# generator. The numbers differ (two generators), the distribution does not: same bound, same
+# spread, and a two-sample Kolmogorov-Smirnov test finds no difference.
+
+# %%
+bound = 1 / np.sqrt(20 * 5 * 5)
+ours, theirs = (
+    np.asarray(params["conv2"]["weight"]).ravel(),
+    model.conv2.weight.detach().numpy().ravel(),
+)
+for sample in (ours, theirs):
+    assert np.abs(sample).max() <= bound  # the same bound
+    np.testing.assert_allclose(sample.std(), bound / np.sqrt(3), rtol=0.03)  # std of U(-b, b)
+ks = scipy.stats.ks_2samp(ours, theirs)
+print(
+    f"bound {bound:.4f}; std funcgrad {ours.std():.4f}, torch {theirs.std():.4f}; KS p = {ks.pvalue:.2f}"
+)
+assert ks.pvalue > 0.01
+
+# %% [markdown]
+# **One rule for batches.** Layers take torch's batched shapes, as torch's do:
+# `fg.nn.Conv2d` takes `(N, C, H, W)` (and `(C, H, W)`, like torch), and so do most models
+# (`fg.models.LeNet5`, and every model `fg.interop.convert` writes). The notes' own models
+# (`SingleLayer`, `MyNet`, `ConvNet`) are written for **one** example, as the notes write
+# `x.view(-1)`; `jax.vmap` batches them (or `fg.nn.Batched(net)` does it for you). `fg.models.ConvNet()`
+# is this model, for one `(1, H, W)` image. (Batch norm, whose output mixes the examples of a batch,
+# also works under `vmap` when it is told the mapped axis's name: notebook 06.)
 
 # %%
 net = fg.models.ConvNet()
 batched_apply = jax.vmap(net.apply, in_axes=(None, 0))  # params shared, x mapped over axis 0
-print(batched_apply(net.init(jax.random.PRNGKey(0)), jnp.ones((4, 1, 12, 12))).shape)
+print(batched_apply(net.init(jax.random.key(0)), jnp.ones((4, 1, 12, 12))).shape)
+layer_batch = conv1.apply(params["conv1"], jnp.ones((4, 1, 12, 12)))  # a layer takes the batch
+print(layer_batch.shape)
+assert layer_batch.shape == (4, 20, 8, 8)
 
 # %% [markdown]
-# ## Weights copied from torch give identical outputs
+# ## Weights copied from torch give the same outputs
 #
 # *Lecture-note topic: building a network in PyTorch.*
 #
 # `fg.interop.from_torch(model)` turns the `state_dict` into nested params: `"conv1.weight"` becomes
 # `params["conv1"]["weight"]`, with the same values. Feed the same images to both and compare: the
-# hand-written pair, `ConvNet`, and PyTorch's `Model` all agree.
+# hand-written pair, `ConvNet`, and PyTorch's `Model` agree to float32 rounding (the two libraries
+# sum the convolutions in different orders, so not bit for bit).
 
 # %%
 params = fg.interop.from_torch(model, like=net)
@@ -227,6 +260,17 @@ plt.show()
 #
 # Deriving from `nn.Module` buys a few services. Each one has a plain functional counterpart.
 #
+# **A slip in the notes, corrected here.** They credit `nn.Module` with "managing the
+# computational graph and the computation of the gradients". Autograd does that, for any tensor
+# that requires grad, module or not: `(w * 3).sum().backward()` on a bare tensor fills `w.grad`.
+# What `nn.Module` manages is the bookkeeping below.
+
+# %%
+bare = torch.tensor([1.0, -2.0], requires_grad=True)  # no nn.Module anywhere
+(bare * 3).sum().backward()
+assert not isinstance(bare, nn.Module) and bare.grad.tolist() == [3.0, 3.0]
+print("autograd without a module:", bare.grad)
+#
 # ### Parameter registration: `parameters()` against the params pytree
 #
 # Assigning a layer to `self.conv1` *registers* its tensors, so `model.parameters()` finds them for
@@ -320,8 +364,11 @@ np.testing.assert_allclose(
 # Functionally the params carry no flag. The closest counterpart is to differentiate only the
 # trainable sub-pytree (or to put `stop_gradient` on the frozen leaves): the frozen gradients are
 # never computed, as in torch. A masked optimizer (`optax.multi_transform` routing leaves to
-# `optax.set_to_zero()`, or funcgrad's `freeze`) is the other common recipe: it computes every
-# gradient and throws part of it away, which gives the same update at a higher cost.
+# `optax.set_to_zero()`, or funcgrad's `freeze`) is the other common recipe: it asks for every
+# gradient and throws part of it away. That costs more only when the step runs eagerly. Under
+# `jax.jit` the discarded gradients are dead code, and XLA removes them: the compiled masked step
+# holds as many convolutions as the step that differentiates only the trainable part (asserted
+# below, by counting them in the compiled programs).
 
 # %%
 frozen_model = Model()
@@ -373,13 +420,54 @@ for path, value in fg.flatten_dict(same_updates).items():
     np.testing.assert_array_equal(value, fg.flatten_dict(updates)[path])
 
 # %% [markdown]
+# What each recipe costs once compiled: count the convolutions XLA keeps in each jitted step. Training
+# everything needs five (two forward; conv2's weight and input gradients; conv1's weight gradient).
+# The masked step drops conv1's gradient *and* the input gradient of conv2 that only it needed:
+# three, exactly as many as differentiating the trainable part alone.
+
+
+# %%
+def convolutions(step, *args):
+    """How many convolutions XLA keeps in the compiled ``step``."""
+    return jax.jit(step).lower(*args).compile().as_text().count("convolution(")
+
+
+def masked_step(p, state):
+    updates, state = tx_freeze.update(jax.grad(loss_fn)(p, x, y), state, p)
+    return optax.apply_updates(p, updates), state
+
+
+def full_step(p, state):
+    updates, state = optax.sgd(0.1).update(jax.grad(loss_fn)(p, x, y), state, p)
+    return optax.apply_updates(p, updates), state
+
+
+def trainable_step(t, frozen):
+    g = jax.grad(lambda t: loss_fn(frozen | t, x, y))(t)
+    return jax.tree.map(lambda p, g: p - 0.1 * g, t, g)
+
+
+counts = {
+    "train everything": convolutions(full_step, frozen_start, optax.sgd(0.1).init(frozen_start)),
+    "masked optimizer (freeze)": convolutions(
+        masked_step, frozen_start, tx_freeze.init(frozen_start)
+    ),
+    "trainable part only": convolutions(
+        trainable_step, trainable, {"conv1": frozen_start["conv1"]}
+    ),
+}
+print(counts)
+assert counts["masked optimizer (freeze)"] == counts["trainable part only"] == 3
+assert counts["train everything"] == 5
+
+# %% [markdown]
 # ## What changed and what stayed the same
 #
 # | PyTorch | funcgrad / JAX |
 # |---|---|
 # | `class Model(nn.Module)` with `__init__` | `init(key) -> params` (a nested dict) |
 # | `forward(self, x)` | `apply(params, x) -> y` |
-# | `model(x)` on a batch | `jax.vmap(net.apply, in_axes=(None, 0))(params, x)` |
+# | `model(x)` on a batch | `layer.apply(params, x)` on the same batched shapes; a one-example model (the notes' `x.view(-1)`): `jax.vmap(net.apply, in_axes=(None, 0))(params, x)` |
 # | `model.parameters()`, `state_dict()` | `jax.tree.leaves(params)`, `fg.flatten_dict(params)` |
 # | `load_state_dict(sd)` | `params = fg.interop.from_torch(sd)` |
 # | submodules as attributes | nested modules as values, nested dicts as params |
@@ -398,7 +486,8 @@ for path, value in fg.flatten_dict(same_updates).items():
 # >   key order (`bias` before `weight`), PyTorch in registration order. Pair them by name.
 # > - `forward` must be indented inside the class, or the module has no `forward` (the notes' bug).
 # > - `requires_grad_(False)` stops gradients being computed; a masked optimizer (`freeze`)
-# >   computes them and discards them. Differentiate only the trainable sub-pytree to save the work.
+# >   asks for them and discards them, which costs the work only without `jit` (under `jit` XLA
+# >   removes the dead gradients).
 # > - `optimizer.zero_grad()` has no functional counterpart because nothing accumulates: but forget
 # >   it in PyTorch and the gradients of every step add up.
 
