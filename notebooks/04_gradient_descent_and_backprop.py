@@ -107,7 +107,8 @@ np.testing.assert_allclose(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item()
 
 # %% [markdown]
 # The gradient of the average loss is the average of the per-sample gradients. After `backward()`
-# PyTorch's `.grad` holds the gradient of the mean; functionally the per-sample gradients are one
+# PyTorch's `.grad` holds the gradient of whatever scalar `backward()` was called on: here the mean
+# (`F.mse_loss`'s default reduction), with `reduction="sum"` the sum; functionally the per-sample gradients are one
 # `vmap` away (`per_example_grads` is `jax.vmap(jax.grad(loss))`). PyTorch has the same tool one
 # `vmap` away too: `torch.func.vmap(torch.func.grad(...))`, and the rows agree one by one.
 
@@ -138,8 +139,16 @@ np.testing.assert_allclose(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # ro
 # * **full-batch GD**: $w \leftarrow w - \eta\, \partial L(S, w) / \partial w$, the average over all samples;
 # * **SGD**: pick one sample $p$, then $w \leftarrow w - \eta\, \partial L(x_p, y_p, w) / \partial w$;
 # * **minibatch SGD**: average the gradient over a small batch. It does two things at once: the
-#   average over a batch cancels part of SGD's noise (the paths below show it), and a batch keeps
-#   vector hardware busy, so a step on 32 samples costs little more than a step on one.
+#   average over a batch cancels part of SGD's noise (the variance of the averaged gradient falls
+#   as one over the batch size; the paths below show it), and a batch keeps vector hardware busy,
+#   so a step on 32 samples costs little more than a step on one.
+#
+# **Two slips in the notes, corrected here.** They give hardware as "the only reason" for
+# minibatches; the lower noise is the other one, asserted in the equal-budget curves below. And
+# where they say $\eta$ could be a matrix, they add that a positive *semi*-definite one still steps
+# downhill. Descent needs $\eta$ positive *definite*: the first-order change of the loss is
+# $-g^\top \eta\, g$, which a semi-definite $\eta$ makes zero whenever the gradient lies in its
+# null space. A matrix $\eta$ is a *preconditioned* step, asserted in the cell after the paths.
 #
 # To draw the paths we need a problem with **two** parameters: fit $\bar y = a x + b$ to 32 noisy
 # points of $y = 2x - 1$. The inputs are centred away from 0, which makes $a$ and $b$ interact: the
@@ -168,15 +177,18 @@ regimes = {
 xt, yt = torch.from_numpy(x_data), torch.from_numpy(y_data)
 
 
-def torch_path(batches):
+def torch_path(batches, schedule=None):
     w = torch.tensor(w_start, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr)
+    decay = None if schedule is None else torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     path = [w.detach().clone().numpy()]
     for idx in batches:
         opt.zero_grad()
         loss = ((w[0] * xt[idx] + w[1] - yt[idx]) ** 2).mean()
         loss.backward()
         opt.step()
+        if decay is not None:  # the step size of update k is lr * schedule(k)
+            decay.step()
         path.append(w.detach().clone().numpy())
     return np.array(path)
 
@@ -199,21 +211,27 @@ def batch_loss(w, x, y):
     return jnp.mean(jax.vmap(sample_loss, in_axes=(None, 0, 0))(w, x, y))
 
 
+def make_step(tx):
+    @jax.jit
+    def step(w, opt_state, x, y):
+        grads = jax.grad(batch_loss)(w, x, y)
+        updates, opt_state = tx.update(grads, opt_state, w)
+        return optax.apply_updates(w, updates), opt_state
+
+    return step
+
+
 tx = optax.sgd(lr)
+sgd_step = make_step(tx)
 
 
-@jax.jit
-def sgd_step(w, opt_state, x, y):
-    grads = jax.grad(batch_loss)(w, x, y)
-    updates, opt_state = tx.update(grads, opt_state, w)
-    return optax.apply_updates(w, updates), opt_state
-
-
-def jax_path(batches):
+def jax_path(batches, schedule=None):
+    chosen = tx if schedule is None else optax.sgd(lambda k: lr * schedule(k))
+    step = sgd_step if schedule is None else make_step(chosen)
     w = jnp.asarray(w_start)
-    opt_state, path = tx.init(w), [w]
+    opt_state, path = chosen.init(w), [w]
     for idx in batches:
-        w, opt_state = sgd_step(w, opt_state, x_data[idx], y_data[idx])
+        w, opt_state = step(w, opt_state, x_data[idx], y_data[idx])
         path.append(w)
     return np.array(path)
 
@@ -252,19 +270,51 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# $\eta$ as a matrix: $w \leftarrow w - \eta\, g$ with a 2x2 $\eta$. A positive definite one (here
+# the inverse of the loss's Hessian, Newton's step) lowers the loss; a semi-definite one whose null
+# space holds the gradient does not move at all; and its first-order decrease $g^\top \eta g$ is
+# zero, as the correction says.
+
+# %%
+w0 = jnp.asarray(w_start)
+g0 = jax.grad(batch_loss)(w0, x_data, y_data)
+hessian = jax.hessian(batch_loss)(w0, x_data, y_data)
+eta_definite = jnp.linalg.inv(hessian)  # positive definite: a preconditioned (Newton) step
+null = jnp.array([-g0[1], g0[0]]) / jnp.linalg.norm(g0)  # unit vector orthogonal to g0
+eta_semidefinite = 0.15 * jnp.outer(null, null)  # eigenvalues 0.15 and 0: g0 in its null space
+for name, eta in [("definite", eta_definite), ("semi-definite", eta_semidefinite)]:
+    step = w0 - eta @ g0
+    print(
+        f"eta {name:>13}: eigenvalues {np.round(np.linalg.eigvalsh(eta), 3)}, g.eta.g = "
+        f"{float(g0 @ eta @ g0):.3g}, loss {float(batch_loss(w0, x_data, y_data)):.3f} -> "
+        f"{float(batch_loss(step, x_data, y_data)):.3f}"
+    )
+np.testing.assert_allclose(w0 - eta_definite @ g0, best, rtol=1e-4, atol=1e-4)  # quadratic: 1 step
+np.testing.assert_allclose(w0 - eta_semidefinite @ g0, w0, atol=1e-6)  # no descent at all
+
+# %% [markdown]
 # The loss curves, compared fairly. A full-batch step reads all 32 samples, a minibatch step 8, an
 # SGD step one, so equal *step counts* hand full-batch GD 32 times SGD's data. We give every regime
 # the same **budget of 768 samples** (24 passes over the data): 24 full-batch updates, 96 minibatch
 # updates, 768 SGD updates, on the same shuffled sample order, each run checked against torch. The
 # curves show the *excess* loss $L(S, w) - \min_w L(S, w)$ on a log axis, so the approach to the
-# minimum stays visible over four decades.
+# minimum stays visible over four decades. A fourth run is SGD with a **decaying step size**,
+# $\eta_k = 0.15 / (1 + k/32)$ (divided by one more each pass): the sum of the steps still
+# diverges, so it can reach any minimum, but the sum of their squares converges, so the noise dies
+# out (`torch.optim.lr_scheduler.LambdaLR` against an optax schedule, again checked against torch).
 #
-# Per update (left), full-batch GD descends smoothly, since each of its steps follows the exact
-# average gradient, while SGD's one-sample steps are noisy. Per sample seen (right, the real cost),
-# full-batch GD is the slowest: by the time it has taken 24 steps, SGD has taken 768 and minibatch
-# SGD 96. SGD then stalls at a noise floor (the faint line is every update, the bold one its mean
-# over each pass), jittering around the minimum because each step follows one sample; minibatches
-# average much of that noise away and get closest for the same budget.
+# The two panels measure two costs. The left one, **per update**, is the wall-clock cost on
+# parallel hardware, where a step on 8 or 32 samples takes about as long as a step on one. The
+# right one, **per sample seen**, is the compute, the arithmetic spent. Per update, full-batch GD
+# descends smoothly, since each of its steps follows the exact average gradient, while SGD's
+# one-sample steps are noisy. Per sample seen, full-batch GD is the slowest: by the time it has
+# taken 24 steps, SGD has taken 768 and minibatch SGD 96. Constant-step SGD then stalls at a noise
+# floor (the faint line is every update, the bold one its mean over each pass), jittering around
+# the minimum because each step follows one sample; minibatches average much of that noise away,
+# and the decaying step removes the floor.
+#
+# The last iterate of a noisy run is a lucky or unlucky draw, so the cell prints the excess loss
+# **averaged over the last four passes** next to it, and compares the averages.
 
 # %%
 budget = len(order)  # 768 samples for each regime: 24 passes over the 32 points
@@ -272,12 +322,19 @@ budget_regimes = {
     "full-batch GD": [np.arange(P)] * (budget // P),  # 24 updates
     "SGD": [order[i : i + 1] for i in range(budget)],  # 768 updates
     "minibatch SGD (8)": [order[8 * i : 8 * i + 8] for i in range(budget // 8)],  # 96 updates
+    "SGD, decaying step": [order[i : i + 1] for i in range(budget)],  # 768 smaller updates
 }
-samples_per_update = {"full-batch GD": P, "SGD": 1, "minibatch SGD (8)": 8}
-budget_paths = {name: jax_path(batches) for name, batches in budget_regimes.items()}
+samples_per_update = {"full-batch GD": P, "SGD": 1, "minibatch SGD (8)": 8, "SGD, decaying step": 1}
+schedules = {"SGD, decaying step": lambda k: 1 / (1 + k / P)}  # eta_k = 0.15 / (1 + k / 32)
+styles["SGD, decaying step"] = "C1-"
+budget_paths = {name: jax_path(b, schedules.get(name)) for name, b in budget_regimes.items()}
 for name, batches in budget_regimes.items():
     np.testing.assert_allclose(
-        budget_paths[name], torch_path(batches), rtol=1e-4, atol=1e-5, err_msg=name
+        budget_paths[name],
+        torch_path(batches, schedules.get(name)),
+        rtol=1e-4,
+        atol=1e-5,
+        err_msg=name,
     )
     assert (len(budget_paths[name]) - 1) * samples_per_update[name] == budget
 
@@ -286,8 +343,16 @@ excess = {
     name: np.asarray(jax.vmap(lambda w: batch_loss(w, x_data, y_data))(path)) - best_loss
     for name, path in budget_paths.items()
 }
+recent = {  # the mean over the last 4 passes: 128 samples seen, whatever the batch size
+    name: curve[-(4 * P // samples_per_update[name]) :].mean() for name, curve in excess.items()
+}
 for name, curve in excess.items():
-    print(f"{name:>18}: excess loss after {budget} samples = {curve[-1]:.2g}")
+    print(
+        f"{name:>18}: excess loss after {budget} samples = {curve[-1]:.2g} (last iterate), "
+        f"{recent[name]:.2g} (mean over the last 4 passes)"
+    )
+assert recent["minibatch SGD (8)"] < recent["SGD"] / 5  # averaging a batch cuts the noise floor
+assert recent["SGD, decaying step"] < recent["SGD"] / 5  # and so does a decaying step
 
 plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")  # 0.01, 1, 100 rather than 10^-2, 10^0, 10^2
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
@@ -565,14 +630,16 @@ for name, _ in reversed(stages):
 # %% [markdown]
 # Forming Jacobians is wasteful (the first one of `m0` alone is 60 x 60 x 600 for its weights).
 # `fg.autodiff.backprop` runs the same chain with VJPs instead, never building a matrix, which is what
-# `jax.grad` and PyTorch's `backward()` do too. All four agree:
+# `jax.grad` and PyTorch's `backward()` do too. All four agree, on the weights' gradients and on the
+# gradient with respect to the input image (torch's `image.grad`):
 
 # %%
 result = backprop(net, params, image_j, cost)
 auto = jax.grad(lambda p: cost(net.apply(p, image_j)))(params)
 
 model.zero_grad()
-F.cross_entropy(model(image)[None], torch.tensor([label])).backward()
+image_t = image.clone().requires_grad_(True)  # torch's gradient with respect to the input, too
+F.cross_entropy(model(image_t)[None], torch.tensor([label])).backward()
 torch_grads = {
     name: {"weight": m.weight.grad, "bias": m.bias.grad} for name, m in model.named_children()
 }
@@ -583,6 +650,8 @@ for path, g in fg.flatten_dict(result.grads).items():
     torch_g = fg.flatten_dict(torch_grads)[path].numpy()
     np.testing.assert_allclose(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
 np.testing.assert_allclose(result.input_grad, dc, rtol=1e-4, atol=1e-7)
+np.testing.assert_allclose(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
+print("dc/d image:", result.input_grad.shape, "== torch's image.grad")
 print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
 # %% [markdown]
@@ -601,12 +670,13 @@ print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 # %% [markdown]
 # > **Pitfalls**
 # >
-# > - `.grad` after `loss.backward()` holds the gradient of the *mean* loss; per-sample gradients
-# >   need `vmap(grad(...))`, in JAX and in `torch.func` alike.
+# > - `.grad` after `loss.backward()` holds the gradient of the scalar you called it on: of the
+# >   mean with the default `reduction="mean"`, of the sum with `"sum"`. Per-sample gradients need
+# >   `vmap(grad(...))`, in JAX and in `torch.func` alike.
 # > - A summed loss multiplies the gradient by the batch size: the same learning rate then overshoots.
 # > - Compare optimisers at equal *sample budgets* (examples seen), not equal step counts.
-# > - Write the model for one example and `vmap` it; do not reshape away the batch with `view(-1)`
-# >   when a batch is what you pass.
+# > - Layers take batches, as torch's do; a model written for one example (the notes' `view(-1)`)
+# >   must be `vmap`-ed: passing it a batch flattens the whole batch into one vector.
 
 # %% [markdown]
 # ## Exercises
