@@ -13,20 +13,19 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.make_jaxpr`](https://docs.jax.dev/en/latest/_autosummary/jax.make_jaxpr.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-import importlib
 
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from exercises import exercise
 from IPython.display import display
 
 import funcgrad as fg
 from funcgrad.autodiff import grad_with_taps, tap
 from funcgrad.graph import trace
 
-solutions = importlib.import_module("solutions.01")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -406,10 +405,10 @@ plt.show()
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/01.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/01.py`; try before you look.
 #
 # **Exercise 1.** `a` and `b` require grad, `c` is data. Return the gradients of
 # `(a * b).sum() + c.sum()` with respect to `a` and `b` (hint: `argnums`).
@@ -417,20 +416,23 @@ plt.show()
 
 # %%
 def grads_of_a_and_b(a, b, c):
-    return solutions.grads_of_a_and_b(a, b, c)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against torch's .grad of the leaves that require grad
-ta = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
-tb = torch.tensor([-1.0, 0.5, 4.0], requires_grad=True)
-tc = torch.tensor([7.0, 8.0, 9.0])
-((ta * tb).sum() + tc.sum()).backward()
-da, db = grads_of_a_and_b(*(jnp.asarray(t.detach().numpy()) for t in (ta, tb, tc)))
-np.testing.assert_allclose(da, ta.grad.numpy())
-np.testing.assert_allclose(db, tb.grad.numpy())
-assert tc.grad is None and tc.is_leaf  # a leaf without requires_grad gets no .grad
-print("exercise 1: correct")
+def check_exercise_1(grads_of_a_and_b):
+    ta = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    tb = torch.tensor([-1.0, 0.5, 4.0], requires_grad=True)
+    tc = torch.tensor([7.0, 8.0, 9.0])
+    ((ta * tb).sum() + tc.sum()).backward()
+    da, db = grads_of_a_and_b(*(jnp.asarray(t.detach().numpy()) for t in (ta, tb, tc)))
+    np.testing.assert_allclose(da, ta.grad.numpy())
+    np.testing.assert_allclose(db, tb.grad.numpy())
+    assert tc.grad is None and tc.is_leaf  # a leaf without requires_grad gets no .grad
+
+
+exercise(1, check_exercise_1, grads_of_a_and_b)
 
 # %% [markdown]
 # **Exercise 2.** Write the MSE of 64 predictions of 2 values each as a sum of squares divided by the
@@ -439,17 +441,20 @@ print("exercise 1: correct")
 
 # %%
 def mse(pred, target):
-    return solutions.mse(pred, target)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against torch.nn.functional.mse_loss
-pred_t, target_t = torch.randn(64, 2), torch.randn(64, 2)
-expected = torch.nn.functional.mse_loss(pred_t, target_t).item()
-np.testing.assert_allclose(
-    float(mse(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))), expected, rtol=1e-6
-)
-print("exercise 2: correct")
+def check_exercise_2(mse):
+    pred_t, target_t = torch.randn(64, 2), torch.randn(64, 2)
+    expected = torch.nn.functional.mse_loss(pred_t, target_t).item()
+    np.testing.assert_allclose(
+        float(mse(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))), expected, rtol=1e-6
+    )
+
+
+exercise(2, check_exercise_2, mse)
 
 # %% [markdown]
 # **Exercise 3.** For `h = 3x` and `loss = sum(h²)`, return `d loss / d h`, what `h.retain_grad()`
@@ -458,16 +463,19 @@ print("exercise 2: correct")
 
 # %%
 def grad_of_hidden(x):
-    return solutions.grad_of_hidden(x)  # your code here
+    raise NotImplementedError("exercise 3: your code here")
 
 
 # %%
 # Check exercise 3 against retain_grad()
-tx = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
-th = 3 * tx
-th.retain_grad()
-(th**2).sum().backward()
-np.testing.assert_allclose(
-    grad_of_hidden(jnp.asarray(tx.detach().numpy())), th.grad.numpy(), rtol=1e-6
-)
-print("exercise 3: correct")
+def check_exercise_3(grad_of_hidden):
+    tx = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    th = 3 * tx
+    th.retain_grad()
+    (th**2).sum().backward()
+    np.testing.assert_allclose(
+        grad_of_hidden(jnp.asarray(tx.detach().numpy())), th.grad.numpy(), rtol=1e-6
+    )
+
+
+exercise(3, check_exercise_3, grad_of_hidden)
