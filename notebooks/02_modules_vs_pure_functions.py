@@ -27,13 +27,13 @@ import scipy.stats
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from exercises import exercise
 
 import funcgrad as fg
 from funcgrad.autodiff import freeze
 
 # XLA's fast CPU convolutions for this notebook's jax.jit code: one call, before any JAX computation.
 fg.train.enable_fast_cpu_kernels()
-solutions = importlib.import_module("solutions.02")  # exercise answers
 figures = importlib.import_module("figures")  # the dataflow diagram
 _ = torch.manual_seed(0)
 
@@ -494,10 +494,10 @@ assert counts["train everything"] == 5
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/02.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/02.py`; try before you look.
 #
 # **Exercise 1.** Write `sgd_step(params, grads, lr)`: one plain SGD step on every leaf of a params
 # pytree (hint: `jax.tree.map`).
@@ -505,28 +505,31 @@ assert counts["train everything"] == 5
 
 # %%
 def sgd_step(params, grads, lr):
-    return solutions.sgd_step(params, grads, lr)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against torch.optim.SGD on the same layer and data
-ex_torch = nn.Linear(3, 2)
-ex_layer = fg.nn.Linear(3, 2)
-ex_params = fg.interop.from_torch(ex_torch, like=ex_layer)
-ex_x, ex_y = torch.randn(5, 3), torch.randn(5, 2)
-ex_opt = torch.optim.SGD(ex_torch.parameters(), lr=0.1)
-F.mse_loss(ex_torch(ex_x), ex_y).backward()
-ex_opt.step()
-ex_jx, ex_jy = jnp.asarray(ex_x.numpy()), jnp.asarray(ex_y.numpy())
-ex_grads = jax.grad(
-    lambda p: fg.losses.mse_loss(jax.vmap(ex_layer.apply, (None, 0))(p, ex_jx), ex_jy)
-)(ex_params)
-ex_new = sgd_step(ex_params, ex_grads, 0.1)
-for name, value in ex_torch.named_parameters():
-    np.testing.assert_allclose(
-        fg.flatten_dict(ex_new)[name], value.detach().numpy(), rtol=1e-5, atol=1e-6
-    )
-print("exercise 1: correct")
+def check_exercise_1(sgd_step):
+    ex_torch = nn.Linear(3, 2)
+    ex_layer = fg.nn.Linear(3, 2)
+    ex_params = fg.interop.from_torch(ex_torch, like=ex_layer)
+    ex_x, ex_y = torch.randn(5, 3), torch.randn(5, 2)
+    ex_opt = torch.optim.SGD(ex_torch.parameters(), lr=0.1)
+    F.mse_loss(ex_torch(ex_x), ex_y).backward()
+    ex_opt.step()
+    ex_jx, ex_jy = jnp.asarray(ex_x.numpy()), jnp.asarray(ex_y.numpy())
+    ex_grads = jax.grad(
+        lambda p: fg.losses.mse_loss(jax.vmap(ex_layer.apply, (None, 0))(p, ex_jx), ex_jy)
+    )(ex_params)
+    ex_new = sgd_step(ex_params, ex_grads, 0.1)
+    for name, value in ex_torch.named_parameters():
+        np.testing.assert_allclose(
+            fg.flatten_dict(ex_new)[name], value.detach().numpy(), rtol=1e-5, atol=1e-6
+        )
+
+
+exercise(1, check_exercise_1, sgd_step)
 
 # %% [markdown]
 # **Exercise 2.** Pair each named parameter of a torch module with the funcgrad array of the *same
@@ -536,45 +539,51 @@ print("exercise 1: correct")
 
 # %%
 def pair_by_name(torch_module, params):
-    return solutions.pair_by_name(torch_module, params)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2: every pair holds the same numbers
-ex_seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
-ex_seq_params = fg.interop.from_torch(ex_seq)
-pairs = pair_by_name(ex_seq, ex_seq_params)
-assert [name for name, _, _ in pairs] == [name for name, _ in ex_seq.named_parameters()]
-for name, tensor, array in pairs:
-    np.testing.assert_array_equal(np.asarray(array), tensor.detach().numpy(), err_msg=name)
-print("exercise 2: correct")
+def check_exercise_2(pair_by_name):
+    ex_seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    ex_seq_params = fg.interop.from_torch(ex_seq)
+    pairs = pair_by_name(ex_seq, ex_seq_params)
+    assert [name for name, _, _ in pairs] == [name for name, _ in ex_seq.named_parameters()]
+    for name, tensor, array in pairs:
+        np.testing.assert_array_equal(np.asarray(array), tensor.detach().numpy(), err_msg=name)
+
+
+exercise(2, check_exercise_2, pair_by_name)
 
 # %% [markdown]
 # **Exercise 3.** Train only the head: return the gradients of `loss(params, x, y)` with respect to
-# `params["2"]` alone, without computing the others (PyTorch: `requires_grad_(False)` on layer 0).
+# `params["2"]` alone, shaped like `params["2"]` (PyTorch: `requires_grad_(False)` on layer 0).
 
 
 # %%
 def head_only_grads(loss, params, x, y):
-    return solutions.head_only_grads(loss, params, x, y)  # your code here
+    raise NotImplementedError("exercise 3: your code here")
 
 
 # %%
 # Check exercise 3 against torch with the first layer frozen
-ex_seq[0].requires_grad_(False)
-ex_in, ex_out = torch.randn(6, 4), torch.randn(6, 2)
-F.mse_loss(ex_seq(ex_in), ex_out).backward()
-ex_model = fg.nn.Sequential(fg.nn.Linear(4, 3), fg.nn.ReLU(), fg.nn.Linear(3, 2))
+def check_exercise_3(head_only_grads):
+    ex_seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    ex_seq_params = fg.interop.from_torch(ex_seq)
+    ex_seq[0].requires_grad_(False)
+    ex_in, ex_out = torch.randn(6, 4), torch.randn(6, 2)
+    F.mse_loss(ex_seq(ex_in), ex_out).backward()
+    ex_model = fg.nn.Sequential(fg.nn.Linear(4, 3), fg.nn.ReLU(), fg.nn.Linear(3, 2))
+
+    def ex_loss(p, x, y):
+        return fg.losses.mse_loss(jax.vmap(ex_model.apply, (None, 0))(p, x), y)
+
+    head = head_only_grads(
+        ex_loss, ex_seq_params, jnp.asarray(ex_in.numpy()), jnp.asarray(ex_out.numpy())
+    )
+    assert ex_seq[0].weight.grad is None  # torch computed nothing for the frozen layer
+    np.testing.assert_allclose(head["weight"], ex_seq[2].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(head["bias"], ex_seq[2].bias.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def ex_loss(p, x, y):
-    return fg.losses.mse_loss(jax.vmap(ex_model.apply, (None, 0))(p, x), y)
-
-
-head = head_only_grads(
-    ex_loss, ex_seq_params, jnp.asarray(ex_in.numpy()), jnp.asarray(ex_out.numpy())
-)
-assert ex_seq[0].weight.grad is None  # torch computed nothing for the frozen layer
-np.testing.assert_allclose(head["weight"], ex_seq[2].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(head["bias"], ex_seq[2].bias.grad.numpy(), rtol=1e-5, atol=1e-6)
-print("exercise 3: correct")
+exercise(3, check_exercise_3, head_only_grads)
