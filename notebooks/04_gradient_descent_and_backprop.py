@@ -12,7 +12,6 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [pytrees](https://docs.jax.dev/en/latest/pytrees.html), [optax](https://optax.readthedocs.io/en/latest/), [`torch.func`](https://pytorch.org/docs/stable/func.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-import importlib
 
 import jax
 import jax.numpy as jnp
@@ -22,6 +21,7 @@ import numpy as np
 import optax
 import torch
 import torch.nn.functional as F
+from exercises import exercise
 from IPython.display import display
 from torch import nn
 
@@ -29,7 +29,6 @@ import funcgrad as fg
 from funcgrad.autodiff import backprop, grad_with_taps, module_jacobians, per_example_grads
 from funcgrad.graph import trace
 
-solutions = importlib.import_module("solutions.04")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -431,6 +430,35 @@ np.testing.assert_allclose(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
 print("explicit VJPs = jax.vjp = torch backward(v)")
 
 # %% [markdown]
+# The notes derive these rules by *perturbation*: nudge $s$ by a small $\delta s$ and the cost moves
+# by $\delta C \approx \frac{dC}{ds} \cdot \delta s$. That nudge is forward mode: `jax.jvp` carries
+# $\delta s$ through the function and returns $\delta C$ exactly (to first order), which equals the
+# VJP's gradient dotted with $\delta s$, and a finite difference.
+#
+# And why the nonlinearity at all: two weighted sums with nothing between them collapse into one,
+# $W_2 (W_1 z) = (W_2 W_1) z$, so a deep stack of linear layers is one linear layer. Both asserted:
+
+# %%
+cost_of_s = lambda s: jnp.sum(jnp.tanh(s) ** 2)  # noqa: E731 - a scalar cost of the state s
+delta = jnp.asarray(torch.randn(6).numpy())
+_, cost_change = jax.jvp(cost_of_s, (sj,), (delta,))  # forward mode: the perturbation's effect
+np.testing.assert_allclose(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
+eps = 1e-3
+finite = (cost_of_s(sj + eps * delta) - cost_of_s(sj - eps * delta)) / (2 * eps)
+np.testing.assert_allclose(cost_change, finite, rtol=1e-2)
+print(
+    f"perturbation: jvp {float(cost_change):.5f}, grad . delta {float(jnp.vdot(jax.grad(cost_of_s)(sj), delta)):.5f}"
+)
+
+two_linear = nn.Sequential(nn.Linear(6, 4, bias=False), nn.Linear(4, 3, bias=False))
+one_linear = nn.Linear(6, 3, bias=False)
+with torch.no_grad():
+    one_linear.weight.copy_(two_linear[1].weight @ two_linear[0].weight)  # W2 W1
+    zs = torch.randn(5, 6)
+    np.testing.assert_allclose(two_linear(zs).numpy(), one_linear(zs).numpy(), rtol=1e-5, atol=1e-6)
+print("two linear layers without a nonlinearity == one linear layer with W2 @ W1")
+
+# %% [markdown]
 # ## `mynet(d0, 60, 40, 10)` on a 3x10x20 image
 #
 # *Lecture-note topic: gradient descent and backpropagation.*
@@ -681,10 +709,10 @@ print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/04.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/04.py`; try before you look.
 #
 # **Exercise 1.** Per-sample gradients of the squared error $(w \cdot x - y)^2$: return one row
 # per sample (hint: `jax.vmap` of `jax.grad`, with `in_axes=(None, 0, 0)`).
@@ -692,19 +720,22 @@ print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
 # %%
 def per_sample_grads(w, xs, ys):
-    return solutions.per_sample_grads(w, xs, ys)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 row by row against torch.func
-ex_w, ex_xs, ex_ys = torch.randn(3), torch.randn(7, 3), torch.randn(7)
-ex_rows = torch.func.vmap(torch.func.grad(lambda w, x, y: (w @ x - y) ** 2), in_dims=(None, 0, 0))(
-    ex_w, ex_xs, ex_ys
-)
-got = per_sample_grads(*(jnp.asarray(t.numpy()) for t in (ex_w, ex_xs, ex_ys)))
-for i in range(len(ex_xs)):
-    np.testing.assert_allclose(got[i], ex_rows[i].numpy(), rtol=1e-5, atol=1e-6)
-print("exercise 1: correct")
+def check_exercise_1(per_sample_grads):
+    ex_w, ex_xs, ex_ys = torch.randn(3), torch.randn(7, 3), torch.randn(7)
+    ex_rows = torch.func.vmap(
+        torch.func.grad(lambda w, x, y: (w @ x - y) ** 2), in_dims=(None, 0, 0)
+    )(ex_w, ex_xs, ex_ys)
+    got = per_sample_grads(*(jnp.asarray(t.numpy()) for t in (ex_w, ex_xs, ex_ys)))
+    for i in range(len(ex_xs)):
+        np.testing.assert_allclose(got[i], ex_rows[i].numpy(), rtol=1e-5, atol=1e-6)
+
+
+exercise(1, check_exercise_1, per_sample_grads)
 
 # %% [markdown]
 # **Exercise 2.** Minibatch SGD on the mean squared error of `xs @ w`, with batches taken in
@@ -713,20 +744,24 @@ print("exercise 1: correct")
 
 # %%
 def minibatch_sgd(w, xs, ys, lr, batch_size, epochs):
-    return solutions.minibatch_sgd(w, xs, ys, lr, batch_size, epochs)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against the same loop in torch with torch.optim.SGD
-ex_wt = torch.zeros(3, requires_grad=True)
-ex_opt = torch.optim.SGD([ex_wt], lr=0.05)
-for _ in range(3):
-    for start in range(0, 7, 2):
-        ex_opt.zero_grad()
-        ((ex_xs[start : start + 2] @ ex_wt - ex_ys[start : start + 2]) ** 2).mean().backward()
-        ex_opt.step()
-got = minibatch_sgd(
-    jnp.zeros(3), jnp.asarray(ex_xs.numpy()), jnp.asarray(ex_ys.numpy()), 0.05, 2, 3
-)
-np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-5, atol=1e-6)
-print("exercise 2: correct")
+def check_exercise_2(minibatch_sgd):
+    ex_xs, ex_ys = torch.randn(7, 3), torch.randn(7)
+    ex_wt = torch.zeros(3, requires_grad=True)
+    ex_opt = torch.optim.SGD([ex_wt], lr=0.05)
+    for _ in range(3):
+        for start in range(0, 7, 2):
+            ex_opt.zero_grad()
+            ((ex_xs[start : start + 2] @ ex_wt - ex_ys[start : start + 2]) ** 2).mean().backward()
+            ex_opt.step()
+    got = minibatch_sgd(
+        jnp.zeros(3), jnp.asarray(ex_xs.numpy()), jnp.asarray(ex_ys.numpy()), 0.05, 2, 3
+    )
+    np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+exercise(2, check_exercise_2, minibatch_sgd)
