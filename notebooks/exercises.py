@@ -20,11 +20,18 @@ import numpy as np
 CHECKS: dict[int, tuple[Callable[[Any], None], str]] = {}
 
 
-def check(value: Any, torch_value: Any, rtol: float = 1e-6, atol: float = 0.0) -> None:
-    """Assert that a funcgrad/JAX value equals PyTorch's (tensors are detached and converted)."""
+def check(
+    value: Any, torch_value: Any, rtol: float = 1e-6, atol: float = 0.0, err_msg: str = ""
+) -> None:
+    """Assert that a funcgrad/JAX value equals PyTorch's (or a closed form) to ``rtol``/``atol``.
+
+    Torch tensors are detached and converted; anything array-like is compared with NumPy.
+    """
     if hasattr(torch_value, "detach"):
         torch_value = torch_value.detach().cpu().numpy()
-    np.testing.assert_allclose(np.asarray(value), np.asarray(torch_value), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(
+        np.asarray(value), np.asarray(torch_value), rtol=rtol, atol=atol, err_msg=err_msg
+    )
 
 
 def exercise(number: int, check_fn: Callable[[Any], None], answer: Any) -> bool:
