@@ -239,6 +239,25 @@ np.testing.assert_allclose(grads["w"], w.grad.item(), rtol=1e-6)
 np.testing.assert_allclose(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
 
 # %% [markdown]
+# What `tap` stands for, in plain JAX: add a zero to the value, and differentiate with respect to
+# that zero. A change of the zero is a change of `y_hat`, so its gradient is the gradient at
+# `y_hat`. `grad_with_taps` does exactly this for every tap.
+
+
+# %%
+def loss_with_zero(params, zero, x, y):
+    y_hat = params["w"] * x + params["b"] + zero  # y_hat, moved by nothing
+    return (y_hat - y) ** 2
+
+
+plain_grads, at_y_hat = jax.grad(loss_with_zero, argnums=(0, 1))(
+    {"w": 1.5, "b": 0.5}, 0.0, 2.0, 7.0
+)
+np.testing.assert_allclose(at_y_hat, taps["y_hat"], rtol=1e-6)
+np.testing.assert_allclose(plain_grads["w"], grads["w"], rtol=1e-6)
+print("plain JAX: dL/dy_hat =", float(at_y_hat))
+
+# %% [markdown]
 # ## The chain rule
 #
 # *Lecture-note topic: the computational graph (the introduction to autograd).*
