@@ -13,7 +13,6 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.lax.stop_gradient`](https://docs.jax.dev/en/latest/_autosummary/jax.lax.stop_gradient.html), [optax](https://optax.readthedocs.io/en/latest/), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -21,7 +20,7 @@ import numpy as np
 import optax
 import torch
 import torch.nn.functional as F
-from exercises import exercise
+from exercises import check, exercise
 
 import funcgrad as fg
 from funcgrad.autodiff import accumulate, backward
@@ -64,8 +63,8 @@ jax_grad = jax.grad(u_of)(jnp.ones(3))
 print(jax_grad)
 
 x0 = np.ones(3)
-np.testing.assert_allclose(jax_grad, torch_grad, rtol=1e-6)
-np.testing.assert_allclose(jax_grad, 2 * (x0 + 2), rtol=1e-6)  # closed form: [6, 6, 6]
+check(jax_grad, torch_grad, rtol=1e-6)
+check(jax_grad, 2 * (x0 + 2), rtol=1e-6)  # closed form: [6, 6, 6]
 
 # %% [markdown]
 # ### Chain rule: composing VJPs by hand
@@ -85,7 +84,7 @@ u, u_vjp = jax.vjp(jnp.mean, z)
 (u_bar_x,) = y_vjp(u_bar_y)  # times dy/dx = 1
 print(u_bar_z, u_bar_y, u_bar_x)
 
-np.testing.assert_allclose(u_bar_x, jax_grad, rtol=1e-6)
+check(u_bar_x, jax_grad, rtol=1e-6)
 
 # %% [markdown]
 # `jax.vjp` is not stateless. It *runs the forward pass* and keeps what the backward rules will need,
@@ -112,7 +111,7 @@ assert "backward through the graph a second time" in message
 u_twice = (3 * (x_twice + 2) ** 2).mean()
 u_twice.backward(retain_graph=True)
 u_twice.backward()  # allowed: and .grad now holds the sum of the two calls
-np.testing.assert_allclose(x_twice.grad.numpy(), [6 + 6 + 6] * 3)  # once before, twice here
+check(x_twice.grad.numpy(), [6 + 6 + 6] * 3)  # once before, twice here
 
 # %% [markdown]
 # ## `backward(v)` on a non-scalar output is a vector-Jacobian product
@@ -160,13 +159,13 @@ y_j, f_vjp = jax.vjp(f, x_j)
 (vjp,) = f_vjp(v_j)
 print(y_j, vjp)
 
-np.testing.assert_allclose(vjp, torch_vjp, rtol=1e-6)
-np.testing.assert_allclose(jax.grad(lambda x: jnp.vdot(v_j, f(x)))(x_j), vjp, rtol=1e-6)
-np.testing.assert_allclose(v_j @ jax.jacrev(f)(x_j), vjp, rtol=1e-6)
-np.testing.assert_allclose(vjp, [204.8, 2048.0, 0.2048], rtol=1e-6)  # closed form 2**11 * v
+check(vjp, torch_vjp, rtol=1e-6)
+check(jax.grad(lambda x: jnp.vdot(v_j, f(x)))(x_j), vjp, rtol=1e-6)
+check(v_j @ jax.jacrev(f)(x_j), vjp, rtol=1e-6)
+check(vjp, [204.8, 2048.0, 0.2048], rtol=1e-6)  # closed form 2**11 * v
 
 # funcgrad names the PyTorch spelling: backward(f, x, v=v) is this VJP.
-np.testing.assert_allclose(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
+check(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
 
 # %% [markdown]
 # ## Stop tracking: `requires_grad_`, `detach`, `no_grad` against `stop_gradient`
@@ -222,8 +221,8 @@ torch_detached = a.grad.numpy()
 a_j = jnp.asarray(a.detach().numpy())
 jax_detached = jax.grad(lambda a: (a * jax.lax.stop_gradient(a)).sum())(a_j)
 
-np.testing.assert_allclose(jax_detached, torch_detached, rtol=1e-6)
-np.testing.assert_allclose(jax_detached, a_j, rtol=1e-6)  # closed form: a, not 2a
+check(jax_detached, torch_detached, rtol=1e-6)
+check(jax_detached, a_j, rtol=1e-6)  # closed form: a, not 2a
 
 
 # %% [markdown]
@@ -239,8 +238,8 @@ with torch.no_grad():
 torch_no_grad_region = a.grad.numpy()
 
 jax_no_grad_region = jax.grad(lambda a: (a * jax.lax.stop_gradient(2 * a)).sum())(a_j)
-np.testing.assert_allclose(jax_no_grad_region, torch_no_grad_region, rtol=1e-6)
-np.testing.assert_allclose(jax_no_grad_region, 2 * a_j, rtol=1e-6)  # closed form: t = 2a
+check(jax_no_grad_region, torch_no_grad_region, rtol=1e-6)
+check(jax_no_grad_region, 2 * a_j, rtol=1e-6)  # closed form: t = 2a
 
 # %% [markdown]
 # Choosing arguments replaces `requires_grad`: with `argnums=0` only `a` is differentiated, with
@@ -261,15 +260,15 @@ c_t = torch.tensor(c_j)  # requires_grad=False: a constant
 g(a_t, c_t).backward()
 print(c_t.grad)  # never asked for
 
-np.testing.assert_allclose(da, a_t.grad.numpy(), rtol=1e-6)
+check(da, a_t.grad.numpy(), rtol=1e-6)
 c_both = torch.tensor(c_j, requires_grad=True)
 a_both = torch.tensor(a_j, requires_grad=True)
 g(a_both, c_both).backward()
-np.testing.assert_allclose(da2, a_both.grad.numpy(), rtol=1e-6)
-np.testing.assert_allclose(dc, c_both.grad.numpy(), rtol=1e-6)
-np.testing.assert_allclose(dc, a_j, rtol=1e-6)  # closed form d/dc sum(a*c) = a
+check(da2, a_both.grad.numpy(), rtol=1e-6)
+check(dc, c_both.grad.numpy(), rtol=1e-6)
+check(dc, a_j, rtol=1e-6)  # closed form d/dc sum(a*c) = a
 with torch.no_grad():
-    np.testing.assert_allclose(g(a_j, c_j), g(a_t, c_t).numpy(), rtol=1e-6)
+    check(g(a_j, c_j), g(a_t, c_t).numpy(), rtol=1e-6)
 
 # %% [markdown]
 # ## Gradients accumulate in `.grad`; pure functions return them
@@ -314,10 +313,10 @@ for _ in range(3):
     weights = weights - 0.1 * grads
 print(weights, out)
 
-np.testing.assert_allclose(weights, torch_w, rtol=1e-6)
-np.testing.assert_allclose(out, torch_out, rtol=1e-6)
-np.testing.assert_allclose(weights, [0.1] * 4, rtol=1e-6)  # closed form 1 - 3 * 0.3
-np.testing.assert_allclose(out, 4.8, rtol=1e-6)  # 12 * 0.4
+check(weights, torch_w, rtol=1e-6)
+check(out, torch_out, rtol=1e-6)
+check(weights, [0.1] * 4, rtol=1e-6)  # closed form 1 - 3 * 0.3
+check(out, 4.8, rtol=1e-6)  # 12 * 0.4
 
 # %% [markdown]
 # Forgetting `zero_()` makes the gradients pile up: 3, then 6, then 9, so the weights end at
@@ -336,8 +335,8 @@ for _ in range(3):
     weights = weights - 0.1 * accumulated
 print(torch_w_acc, weights)
 
-np.testing.assert_allclose(weights, torch_w_acc, rtol=1e-6)
-np.testing.assert_allclose(weights, [-0.8] * 4, rtol=1e-6)
+check(weights, torch_w_acc, rtol=1e-6)
+check(weights, [-0.8] * 4, rtol=1e-6)
 
 # %% [markdown]
 # ## The `w * x` backprop loop
@@ -380,9 +379,9 @@ for _ in range(30):
     w_j = w_j - 0.01 * dw
     jax_losses.append(float(loss))
 
-np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-5)
-np.testing.assert_allclose(w_j, w.item(), rtol=1e-6)
-np.testing.assert_allclose(jax_losses, 0.98 ** (2 * np.arange(30)), rtol=1e-4)  # closed form
+check(jax_losses, torch_losses, rtol=1e-5)
+check(w_j, w.item(), rtol=1e-6)
+check(jax_losses, 0.98 ** (2 * np.arange(30)), rtol=1e-4)  # closed form
 print(f"loss after one step: {jax_losses[1]:.4f}")
 
 # %% [markdown]
@@ -411,8 +410,8 @@ print(
     "fixed:",
     [round(v, 4) for v in torch_losses[::10]],
 )
-np.testing.assert_allclose(notes_printed, torch_losses[1::10], rtol=1e-5)  # shifted by one step
-np.testing.assert_allclose(notes_printed, [0.9604, 0.6412, 0.4281], atol=5e-5)  # the notes' print
+check(notes_printed, torch_losses[1::10], rtol=1e-5)  # shifted by one step
+check(notes_printed, [0.9604, 0.6412, 0.4281], atol=5e-5)  # the notes' print
 
 # %% [markdown]
 # ## Linear regression f = 2x: by hand, with autograd, with optax
@@ -459,7 +458,7 @@ print(f"notes' gradient: w = {notes_w[0]:.3f} after step 1")
 print(f"MSE gradient:    w = {hand_w[0]:.3f} after step 1, loss {hand_loss[0]:.1f}")
 print(f"MSE gradient:    w = {hand_w[10]:.3f} at step 11")
 
-np.testing.assert_allclose(notes_gradient(X, Y, 0 * X), len(X) * mse_gradient(X, Y, 0 * X))
+check(notes_gradient(X, Y, 0 * X), len(X) * mse_gradient(X, Y, 0 * X))
 
 # %% [markdown]
 # ### With PyTorch autograd
@@ -490,7 +489,7 @@ for _ in range(n_iters):
         w_sum -= lr * w_sum.grad
     w_sum.grad.zero_()
     torch_sum_w.append(w_sum.item())
-np.testing.assert_allclose(notes_w, torch_sum_w, rtol=1e-5)
+check(notes_w, torch_sum_w, rtol=1e-5)
 print(f"torch, sum-reduced loss: w = {torch_sum_w[0]:.3f} after step 1")
 
 # %% [markdown]
@@ -545,11 +544,11 @@ for _ in range(n_iters):
 steps = np.arange(1, n_iters + 1)
 closed_form = 2 * (1 - 0.85**steps)
 for name, ws in [("autograd", torch_w), ("jax.grad", grad_w), ("optax", optax_w)]:
-    np.testing.assert_allclose(ws, hand_w, rtol=1e-5, atol=1e-6, err_msg=name)
-np.testing.assert_allclose(grad_loss, torch_loss, rtol=1e-5)
-np.testing.assert_allclose(optax_loss, torch_loss, rtol=1e-5)
-np.testing.assert_allclose(hand_w, closed_form, rtol=1e-5)
-np.testing.assert_allclose(notes_w, 2 * (1 - 0.4**steps), rtol=1e-5)
+    check(ws, hand_w, rtol=1e-5, atol=1e-6, err_msg=name)
+check(grad_loss, torch_loss, rtol=1e-5)
+check(optax_loss, torch_loss, rtol=1e-5)
+check(hand_w, closed_form, rtol=1e-5)
+check(notes_w, 2 * (1 - 0.4**steps), rtol=1e-5)
 
 print(f"after step 1: w = {optax_w[0]:.3f}, loss = {optax_loss[0]:.1f}")
 print(f"at step 11:   w = {optax_w[10]:.3f}")
@@ -597,7 +596,7 @@ print(message)
 assert "a leaf Variable that requires grad is being used in an in-place operation" in message
 with torch.no_grad():  # the update is not part of any model: don't record it
     w_leaf -= 0.1 * w_leaf.grad
-np.testing.assert_allclose(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
+check(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
 
 # %% [markdown]
 # The functional update needs nothing of the kind: `w - lr * g` makes a *new* array from two
@@ -616,7 +615,7 @@ np.testing.assert_allclose(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
 # %%
 w_old = jnp.array([1.0, -2.0])
 w_new = w_old - 0.1 * jax.grad(lambda w: (w**2).sum())(w_old)
-np.testing.assert_allclose(w_new, w_leaf.detach().numpy(), rtol=1e-6)
+check(w_new, w_leaf.detach().numpy(), rtol=1e-6)
 np.testing.assert_array_equal(w_old, [1.0, -2.0])
 
 # %%
@@ -642,7 +641,7 @@ def unrolled_loss(w):
 
 
 through_updates = jax.grad(unrolled_loss)(jnp.array([1.0, -2.0]))
-np.testing.assert_allclose(through_updates, first_w.grad.numpy(), rtol=1e-6)
+check(through_updates, first_w.grad.numpy(), rtol=1e-6)
 print("the first w's gradient, through three recorded updates:", first_w.grad)
 
 # %% [markdown]
@@ -731,7 +730,7 @@ def check_exercise_1(vjp_of):
     got = vjp_of(
         lambda x: jnp.sin(x) * x, jnp.asarray(ex_x.detach().numpy()), jnp.asarray(ex_v.numpy())
     )
-    np.testing.assert_allclose(got, ex_x.grad.numpy(), rtol=1e-6)
+    check(got, ex_x.grad.numpy(), rtol=1e-6)
 
 
 exercise(1, check_exercise_1, vjp_of)
@@ -757,7 +756,7 @@ def check_exercise_2(grad_with_constant_target):
     got = grad_with_constant_target(
         jnp.asarray(ex_w.detach().numpy()), jnp.asarray(ex_data.numpy())
     )
-    np.testing.assert_allclose(got, ex_w.grad.numpy(), rtol=1e-6)
+    check(got, ex_w.grad.numpy(), rtol=1e-6)
 
 
 exercise(2, check_exercise_2, grad_with_constant_target)
@@ -781,7 +780,7 @@ def check_exercise_3(sgd_update):
     with torch.no_grad():
         ex_wt -= 0.1 * ex_wt.grad
     got = sgd_update(ex_before, jnp.asarray(ex_wt.grad.numpy()), 0.1)
-    np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-6)
+    check(got, ex_wt.detach().numpy(), rtol=1e-6)
     np.testing.assert_array_equal(ex_before, [1.0, -2.0])  # the old value is still there
 
 

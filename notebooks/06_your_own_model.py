@@ -32,7 +32,7 @@ import numpy as np
 import optax
 import torch
 import torch.nn.functional as F
-from exercises import exercise
+from exercises import check, exercise
 from torch import nn
 
 import funcgrad as fg
@@ -105,7 +105,7 @@ images_t = torch.randn(16, 1, 8, 8)
 images = jnp.asarray(images_t.numpy())
 torch_net.eval()
 logits, same_buffers = net.apply(params, images, buffers=buffers, train=False)
-np.testing.assert_allclose(logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
+check(logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 chex.assert_trees_all_equal(same_buffers, buffers)  # evaluation changes no buffer
 print("eval mode: funcgrad == torch")
 
@@ -132,9 +132,7 @@ assert "import torch" not in generated  # the generated file runs without torch
 chex.assert_trees_all_equal(conv.params, params)  # the same weights as from_torch(..., like=net)
 chex.assert_trees_all_equal(conv.buffers, buffers)
 converted_logits, _ = conv.model.apply(conv.params, images, buffers=conv.buffers, train=False)
-np.testing.assert_allclose(
-    converted_logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5
-)
+check(converted_logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 print("converted model, eval mode: funcgrad == torch")
 
 # %% [markdown]
@@ -150,11 +148,9 @@ converted_no_drop = dataclasses.replace(conv.model, drop=fg.nn.Dropout(0.0))
 train_logits, train_buffers = converted_no_drop.apply(
     conv.params, images, buffers=conv.buffers, train=True, key=jax.random.key(0)
 )
-np.testing.assert_allclose(
-    train_logits, torch_no_drop(images_t).detach().numpy(), rtol=1e-4, atol=1e-5
-)
+check(train_logits, torch_no_drop(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 for name in ("running_mean", "running_var"):
-    np.testing.assert_allclose(
+    check(
         train_buffers["bn1"][name], getattr(torch_no_drop.bn1, name).numpy(), rtol=1e-5, atol=1e-6
     )
 print("converted model, train mode (dropout p=0): outputs and running statistics == torch")
@@ -184,11 +180,9 @@ body = fg.nn.Sequential(
 body_params = {k: v for k, v in params.items() if k in ("conv1", "bn1", "fc1")}
 before_dropout, new_buffers = body.apply(body_params, images, buffers=buffers, train=True)
 
-np.testing.assert_allclose(before_dropout, captured["x"].detach().numpy(), rtol=1e-4, atol=1e-5)
+check(before_dropout, captured["x"].detach().numpy(), rtol=1e-4, atol=1e-5)
 for name in ("running_mean", "running_var"):
-    np.testing.assert_allclose(
-        new_buffers["bn1"][name], getattr(torch_net.bn1, name).numpy(), rtol=1e-5, atol=1e-6
-    )
+    check(new_buffers["bn1"][name], getattr(torch_net.bn1, name).numpy(), rtol=1e-5, atol=1e-6)
 assert (
     int(new_buffers["bn1"]["num_batches_tracked"]) == torch_net.bn1.num_batches_tracked.item() == 1
 )
@@ -252,7 +246,7 @@ per_example_train = jax.vmap(lambda x: one_example(x, True))(images)  # each its
 assert not np.allclose(per_example_train, before_dropout, atol=1e-3)  # not torch's batch result
 per_example_eval = jax.vmap(lambda x: one_example(x, False))(images)
 batch_eval, _ = body.apply(body_params, images, buffers=buffers, train=False)
-np.testing.assert_allclose(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
+check(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
 print("train mode: one example at a time differs from the batch; eval mode: they agree")
 
 # Naming the batch axis: the same layer, one example per call, and the batch's statistics again.
@@ -264,10 +258,8 @@ vmapped, vmapped_buffers = jax.vmap(one_bn, out_axes=(0, None), axis_name="batch
 whole, whole_buffers = layers["bn1"].apply(
     params["bn1"], features, buffers=buffers["bn1"], train=True
 )
-np.testing.assert_allclose(vmapped, whole, rtol=1e-5, atol=1e-5)
-np.testing.assert_allclose(
-    vmapped_buffers["running_var"], whole_buffers["running_var"], rtol=1e-5, atol=1e-6
-)
+check(vmapped, whole, rtol=1e-5, atol=1e-5)
+check(vmapped_buffers["running_var"], whole_buffers["running_var"], rtol=1e-5, atol=1e-6)
 print('axis_name="batch": one example per call, batch statistics and running statistics as torch')
 
 # %% [markdown]
@@ -287,7 +279,7 @@ def batch_norm_one(h, eps=1e-5):
 
 pmeaned = jax.vmap(batch_norm_one, axis_name="batch")(features)
 torch_normed = F.batch_norm(torch.from_numpy(np.array(features)), None, None, training=True)
-np.testing.assert_allclose(pmeaned, torch_normed.numpy(), rtol=1e-4, atol=1e-5)
+check(pmeaned, torch_normed.numpy(), rtol=1e-4, atol=1e-5)
 print("lax.pmean under vmap == F.batch_norm on the batch")
 
 # %% [markdown]
@@ -319,18 +311,14 @@ x_test = jnp.asarray(digits.x_test)
 torch_net.eval()
 trained_logits, _ = net.apply(result.params, x_test, buffers=result.buffers, train=False)
 torch_logits = torch_net(torch.as_tensor(np.array(x_test))).detach().numpy()
-np.testing.assert_allclose(trained_logits, torch_logits, rtol=1e-4, atol=1e-4)
+check(trained_logits, torch_logits, rtol=1e-4, atol=1e-4)
 assert (trained_logits.argmax(1) == torch_logits.argmax(1)).all()
 
 torch_net.train()
 torch_net(torch.as_tensor(np.array(x_test[:64])))
 _, stepped = net.apply(result.params, x_test[:64], buffers=result.buffers, train=True, key=key)
-np.testing.assert_allclose(
-    stepped["bn1"]["running_mean"], torch_net.bn1.running_mean.numpy(), rtol=1e-4, atol=1e-5
-)
-np.testing.assert_allclose(
-    stepped["bn1"]["running_var"], torch_net.bn1.running_var.numpy(), rtol=1e-4, atol=1e-5
-)
+check(stepped["bn1"]["running_mean"], torch_net.bn1.running_mean.numpy(), rtol=1e-4, atol=1e-5)
+check(stepped["bn1"]["running_var"], torch_net.bn1.running_var.numpy(), rtol=1e-4, atol=1e-5)
 print("trained model: eval logits and train-mode running statistics agree with torch")
 
 # %% [markdown]
@@ -384,12 +372,10 @@ fitted = fg.train.fit(
 )
 print("torch:", np.round(torch_step_losses, 4))
 print("fit:  ", np.round(fit_step_losses, 4))
-np.testing.assert_allclose(fit_step_losses, torch_step_losses, rtol=1e-4)
+check(fit_step_losses, torch_step_losses, rtol=1e-4)
 fitted_sd = fg.interop.to_torch(fitted.params, fitted.buffers)
 for name, value in torch_fit.state_dict().items():
-    np.testing.assert_allclose(
-        np.array(fitted_sd[name]), value.numpy(), rtol=1e-3, atol=1e-4, err_msg=name
-    )
+    check(np.array(fitted_sd[name]), value.numpy(), rtol=1e-3, atol=1e-4, err_msg=name)
 
 # %% [markdown]
 # > **Pitfalls**
@@ -433,7 +419,7 @@ def check_exercise_1(update_running_mean):
     ex_x = torch.randn(8, 3, 4, 4)
     ex_bn.train()(ex_x)
     got = update_running_mean(jnp.full(3, 0.5), jnp.asarray(ex_x.numpy()), 0.1)
-    np.testing.assert_allclose(got, ex_bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+    check(got, ex_bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
 
 
 exercise(1, check_exercise_1, update_running_mean)

@@ -23,14 +23,13 @@
 # [`torch.func`](https://pytorch.org/docs/stable/func.html).
 
 # %%
-
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import torch
 import torch.nn.functional as F
-from exercises import exercise
+from exercises import check, exercise
 
 import funcgrad as fg
 
@@ -81,7 +80,7 @@ grad_jaxpr = jax.make_jaxpr(jax.grad(f))(x)
 print(grad_jaxpr.pretty_print(use_color=False))
 primitives = {eqn.primitive.name for eqn in grad_jaxpr.jaxpr.eqns}
 assert {"sin", "cos", "mul"} <= primitives
-np.testing.assert_allclose(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
+check(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
 
 # %% [markdown]
 # How is that program made? In two steps (Autodidax builds both from scratch):
@@ -105,8 +104,8 @@ np.testing.assert_allclose(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
 y, f_lin = jax.linearize(f, x)  # y = f(x); f_lin(v) = J v
 f_transposed = jax.linear_transpose(f_lin, x)  # u -> J^T u
 (vjp_of_one,) = f_transposed(jnp.ones_like(y))
-np.testing.assert_allclose(vjp_of_one, x_t.grad.numpy(), rtol=1e-6)
-np.testing.assert_allclose(float(y), y_t.item(), rtol=1e-6)
+check(vjp_of_one, x_t.grad.numpy(), rtol=1e-6)
+check(float(y), y_t.item(), rtol=1e-6)
 print("transpose(linearize(f))(1) == jax.grad(f) == x.grad:", np.asarray(vjp_of_one))
 
 # %%
@@ -148,13 +147,13 @@ x3_t, v3_t = torch.tensor(np.asarray(x3)), torch.tensor(np.asarray(v3))
 
 _, jv = jax.jvp(g, (x3,), (v3,))
 _, jv_torch = torch.func.jvp(g_torch, (x3_t,), (v3_t,))
-np.testing.assert_allclose(jv, jv_torch.numpy(), rtol=1e-6)
+check(jv, jv_torch.numpy(), rtol=1e-6)
 
 jac_fwd, jac_rev = jax.jacfwd(g)(x3), jax.jacrev(g)(x3)
 jac_torch = torch.autograd.functional.jacobian(g_torch, x3_t)
-np.testing.assert_allclose(jac_fwd, jac_torch.numpy(), rtol=1e-6)
-np.testing.assert_allclose(jac_rev, jac_torch.numpy(), rtol=1e-6)
-np.testing.assert_allclose(jv, jac_fwd @ v3, rtol=1e-6)  # a JVP is J v
+check(jac_fwd, jac_torch.numpy(), rtol=1e-6)
+check(jac_rev, jac_torch.numpy(), rtol=1e-6)
+check(jv, jac_fwd @ v3, rtol=1e-6)  # a JVP is J v
 print("Jacobian", jac_fwd.shape, "(4 outputs, 3 inputs): jacfwd == jacrev == torch")
 
 # %% [markdown]
@@ -181,9 +180,9 @@ def loss_with_logits(w, xb, yb):
 
 w, xb, yb = jnp.asarray(w_t.detach().numpy()), jnp.asarray(xb_t.numpy()), jnp.asarray(yb_t.numpy())
 (loss, logits), dw = jax.value_and_grad(loss_with_logits, has_aux=True)(w, xb, yb)
-np.testing.assert_allclose(float(loss), loss_t.item(), rtol=1e-6)
-np.testing.assert_allclose(logits, logits_t.detach().numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(dw, w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(float(loss), loss_t.item(), rtol=1e-6)
+check(logits, logits_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+check(dw, w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 print(f"loss {float(loss):.4f}; logits {logits.shape} came back as aux; dw agrees with w.grad")
 
 # %% [markdown]
@@ -228,7 +227,7 @@ a_t = torch.tensor([0.1, 2.0, -3.0], requires_grad=True)
 (ClipGradient.apply(a_t) ** 2).sum().backward()  # plain gradient 2a = [0.2, 4, -6]
 a = jnp.array([0.1, 2.0, -3.0])
 clipped = jax.grad(lambda a: (clip_gradient(a) ** 2).sum())(a)
-np.testing.assert_allclose(clipped, a_t.grad.numpy(), rtol=1e-6)
+check(clipped, a_t.grad.numpy(), rtol=1e-6)
 assert not np.allclose(clipped, jax.grad(lambda a: (a**2).sum())(a))  # the rule changed it
 print("clipped gradient:", np.asarray(clipped), "(the plain one is", np.asarray(2 * a), ")")
 
@@ -291,7 +290,7 @@ relu_where = jax.jit(lambda x: jnp.where(x > 0, x, 0.0 * x))
 for value in (1.5, -2.0):  # torch's eager Python `if` is the reference
     t = torch.tensor(value)
     expected = t if t > 0 else 0.0 * t
-    np.testing.assert_allclose(float(relu_where(value)), expected.item())
+    check(float(relu_where(value)), expected.item())
 
 
 # %%
@@ -420,9 +419,7 @@ def check_exercise_1(hvp):
     _, torch_hvp = torch.autograd.functional.hvp(
         f_torch, x_t.detach(), torch.tensor([1.0, -1.0, 0.5])
     )
-    np.testing.assert_allclose(
-        hvp(f, x, jnp.array([1.0, -1.0, 0.5])), torch_hvp.numpy(), rtol=1e-5, atol=1e-6
-    )
+    check(hvp(f, x, jnp.array([1.0, -1.0, 0.5])), torch_hvp.numpy(), rtol=1e-5, atol=1e-6)
 
 
 exercise(1, check_exercise_1, hvp)
@@ -460,14 +457,12 @@ def check_exercise_2(make_safe_log1pexp):
     torch.nn.functional.softplus(points).sum().backward()
     points_j = jnp.asarray(points.detach().numpy())
     grads = jax.vmap(jax.grad(safe_log1pexp))(points_j)
-    np.testing.assert_allclose(grads, points.grad.numpy(), rtol=1e-6)  # 1.0 at 100, not nan
+    check(grads, points.grad.numpy(), rtol=1e-6)  # 1.0 at 100, not nan
     assert hasattr(safe_log1pexp, "defvjp"), "make it a jax.custom_vjp"
     np.testing.assert_array_equal(
         safe_log1pexp(points_j), naive_log1pexp(points_j)
     )  # naive forward
-    np.testing.assert_allclose(
-        safe_log1pexp(points_j)[:3], F.softplus(points[:3]).detach().numpy(), rtol=1e-6
-    )
+    check(safe_log1pexp(points_j)[:3], F.softplus(points[:3]).detach().numpy(), rtol=1e-6)
 
 
 exercise(2, check_exercise_2, make_safe_log1pexp)
