@@ -13,13 +13,12 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.make_jaxpr`](https://docs.jax.dev/en/latest/_autosummary/jax.make_jaxpr.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from exercises import exercise
+from exercises import check, exercise
 from IPython.display import display
 
 import funcgrad as fg
@@ -76,7 +75,7 @@ def loss_fn(w, b, x, y):
 
 jaxpr = jax.make_jaxpr(loss_fn)(1.5, 0.5, 2.0, 7.0)
 print(jaxpr.pretty_print(use_color=False))
-np.testing.assert_allclose(loss_fn(1.5, 0.5, 2.0, 7.0), loss.item(), rtol=1e-6)
+check(loss_fn(1.5, 0.5, 2.0, 7.0), loss.item(), rtol=1e-6)
 
 # %% [markdown]
 # `trace` (from `funcgrad.graph`) turns that program into a drawing. Leaves are the arguments; `wrt` says which
@@ -184,7 +183,7 @@ def product_sum(weight, data):
 
 weight_grad = jax.grad(product_sum, argnums=0)(jnp.array([0.5, -1.0]), jnp.array([1.0, 2.0]))
 print("returned gradient:", weight_grad)
-np.testing.assert_allclose(weight_grad, weight.grad.numpy())
+check(weight_grad, weight.grad.numpy())
 
 
 def grad_fn_of(f, *args):
@@ -234,9 +233,9 @@ def tapped_loss(params, x, y):
 grads, taps = grad_with_taps(tapped_loss)({"w": 1.5, "b": 0.5}, 2.0, 7.0)
 print("funcgrad: dL/dy_hat =", float(taps["y_hat"]), "| dL/dw =", float(grads["w"]))
 
-np.testing.assert_allclose(taps["y_hat"], y_hat.grad.item(), rtol=1e-6)
-np.testing.assert_allclose(grads["w"], w.grad.item(), rtol=1e-6)
-np.testing.assert_allclose(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
+check(taps["y_hat"], y_hat.grad.item(), rtol=1e-6)
+check(grads["w"], w.grad.item(), rtol=1e-6)
+check(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
 
 # %% [markdown]
 # What `tap` stands for, in plain JAX: add a zero to the value, and differentiate with respect to
@@ -253,8 +252,8 @@ def loss_with_zero(params, zero, x, y):
 plain_grads, at_y_hat = jax.grad(loss_with_zero, argnums=(0, 1))(
     {"w": 1.5, "b": 0.5}, 0.0, 2.0, 7.0
 )
-np.testing.assert_allclose(at_y_hat, taps["y_hat"], rtol=1e-6)
-np.testing.assert_allclose(plain_grads["w"], grads["w"], rtol=1e-6)
+check(at_y_hat, taps["y_hat"], rtol=1e-6)
+check(plain_grads["w"], grads["w"], rtol=1e-6)
 print("plain JAX: dL/dy_hat =", float(at_y_hat))
 
 # %% [markdown]
@@ -286,9 +285,9 @@ composed = jax.grad(lambda x: f(g(x)))(x0)
 by_parts = jax.grad(f)(g(x0)) * jax.grad(g)(x0)  # f'(g(x)) * g'(x)
 print(float(composed), float(by_parts), x_t.grad.item())
 
-np.testing.assert_allclose(composed, x_t.grad.item(), rtol=1e-5)
-np.testing.assert_allclose(by_parts, composed, rtol=1e-5)
-np.testing.assert_allclose(composed, np.cos(x0**2) * 2 * x0, rtol=1e-5)
+check(composed, x_t.grad.item(), rtol=1e-5)
+check(by_parts, composed, rtol=1e-5)
+check(composed, np.cos(x0**2) * 2 * x0, rtol=1e-5)
 
 # %% [markdown]
 # ## A small example: learning a transformation with an MSE loss
@@ -326,9 +325,9 @@ torch_loss = torch.nn.functional.mse_loss(torch_layer(inputs), targets)
 print(
     f"loss before training: torch {torch_loss.item():.5f}, funcgrad {float(mse(params, xs, ys)):.5f}"
 )
-np.testing.assert_allclose(mse(params, xs, ys), torch_loss.item(), rtol=1e-5)
+check(mse(params, xs, ys), torch_loss.item(), rtol=1e-5)
 per_entry = (torch_layer(inputs) - targets) ** 2
-np.testing.assert_allclose(torch_loss.item(), per_entry.sum().item() / 128, rtol=1e-5)
+check(torch_loss.item(), per_entry.sum().item() / 128, rtol=1e-5)
 
 # %% [markdown]
 # The forward graph of this loss: the params (`weight`, `bias`) require grad, the data do not.
@@ -354,8 +353,8 @@ print("backward pass:", mse_backward)
 # torch transposes the weight for addmm (TBackward0); the Linear box folds that in.
 folded = ("AccumulateGrad", "TBackward0")
 assert mse_backward == [n for n in torch_chain(torch_loss.grad_fn) if n not in folded]
-np.testing.assert_allclose(grads["weight"], torch_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(grads["bias"], torch_layer.bias.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(grads["weight"], torch_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(grads["bias"], torch_layer.bias.grad.numpy(), rtol=1e-5, atol=1e-6)
 print(jax.tree.map(jnp.shape, grads))
 
 # %% [markdown]
@@ -379,13 +378,11 @@ for _ in range(60):
     params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
     jax_losses.append(float(loss_j))
 
-np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-4, atol=1e-7)
-np.testing.assert_allclose(
-    params["weight"], torch_layer.weight.detach().numpy(), rtol=1e-4, atol=1e-5
-)
-np.testing.assert_allclose(params["bias"], torch_layer.bias.detach().numpy(), rtol=1e-4, atol=1e-5)
-np.testing.assert_allclose(params["weight"], A.numpy(), atol=0.05)  # it learned the transformation
-np.testing.assert_allclose(params["bias"], c.numpy(), atol=0.05)
+check(jax_losses, torch_losses, rtol=1e-4, atol=1e-7)
+check(params["weight"], torch_layer.weight.detach().numpy(), rtol=1e-4, atol=1e-5)
+check(params["bias"], torch_layer.bias.detach().numpy(), rtol=1e-4, atol=1e-5)
+check(params["weight"], A.numpy(), atol=0.05)  # it learned the transformation
+check(params["bias"], c.numpy(), atol=0.05)
 print(np.round(np.asarray(params["weight"]), 3), np.round(np.asarray(params["bias"]), 3))
 
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
@@ -446,8 +443,8 @@ def check_exercise_1(grads_of_a_and_b):
     tc = torch.tensor([7.0, 8.0, 9.0])
     ((ta * tb).sum() + tc.sum()).backward()
     da, db = grads_of_a_and_b(*(jnp.asarray(t.detach().numpy()) for t in (ta, tb, tc)))
-    np.testing.assert_allclose(da, ta.grad.numpy())
-    np.testing.assert_allclose(db, tb.grad.numpy())
+    check(da, ta.grad.numpy())
+    check(db, tb.grad.numpy())
     assert tc.grad is None and tc.is_leaf  # a leaf without requires_grad gets no .grad
 
 
@@ -468,7 +465,7 @@ def mse(pred, target):
 def check_exercise_2(mse):
     pred_t, target_t = torch.randn(64, 2), torch.randn(64, 2)
     expected = torch.nn.functional.mse_loss(pred_t, target_t).item()
-    np.testing.assert_allclose(
+    check(
         float(mse(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))), expected, rtol=1e-6
     )
 
@@ -492,9 +489,7 @@ def check_exercise_3(grad_of_hidden):
     th = 3 * tx
     th.retain_grad()
     (th**2).sum().backward()
-    np.testing.assert_allclose(
-        grad_of_hidden(jnp.asarray(tx.detach().numpy())), th.grad.numpy(), rtol=1e-6
-    )
+    check(grad_of_hidden(jnp.asarray(tx.detach().numpy())), th.grad.numpy(), rtol=1e-6)
 
 
 exercise(3, check_exercise_3, grad_of_hidden)

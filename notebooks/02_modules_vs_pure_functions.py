@@ -27,7 +27,7 @@ import scipy.stats
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from exercises import exercise
+from exercises import check, exercise
 
 import funcgrad as fg
 from funcgrad.autodiff import freeze
@@ -133,7 +133,7 @@ ours, theirs = (
 )
 for sample in (ours, theirs):
     assert np.abs(sample).max() <= bound  # the same bound
-    np.testing.assert_allclose(sample.std(), bound / np.sqrt(3), rtol=0.03)  # std of U(-b, b)
+    check(sample.std(), bound / np.sqrt(3), rtol=0.03)  # std of U(-b, b)
 ks = scipy.stats.ks_2samp(ours, theirs)
 print(
     f"bound {bound:.4f}; std funcgrad {ours.std():.4f}, torch {theirs.std():.4f}; KS p = {ks.pvalue:.2f}"
@@ -172,8 +172,8 @@ params = fg.interop.from_torch(model, like=net)
 x = jnp.asarray(images.numpy())
 expected = model(images).detach().numpy()
 
-np.testing.assert_allclose(batched_apply(params, x), expected, rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(jax.vmap(apply, (None, 0))(params, x), expected, rtol=1e-5, atol=1e-6)
+check(batched_apply(params, x), expected, rtol=1e-5, atol=1e-6)
+check(jax.vmap(apply, (None, 0))(params, x), expected, rtol=1e-5, atol=1e-6)
 print(f"max |funcgrad - torch| = {float(jnp.abs(batched_apply(params, x) - expected).max()):.1e}")
 
 # %% [markdown]
@@ -232,10 +232,10 @@ for _ in range(3):
     jax_losses.append(float(loss))
 print("optax losses:", np.round(jax_losses, 6))
 
-np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-4)
+check(jax_losses, torch_losses, rtol=1e-4)
 trained = fg.flatten_dict(fg.interop.from_torch(model))
 for path, value in fg.flatten_dict(params).items():
-    np.testing.assert_allclose(value, trained[path], rtol=1e-4, atol=1e-5, err_msg=path)
+    check(value, trained[path], rtol=1e-4, atol=1e-5, err_msg=path)
 
 # %% [markdown]
 # ### The two dataflows in one picture
@@ -331,7 +331,7 @@ cls_params = fg.interop.from_torch(classifier, like=fg_classifier)
 print(jax.tree.map(jnp.shape, cls_params))
 
 image = torch.randn(1, 12, 12)
-np.testing.assert_allclose(
+check(
     fg_classifier.apply(cls_params, jnp.asarray(image.numpy())),
     classifier(image).detach().numpy(),
     rtol=1e-5,
@@ -351,10 +351,8 @@ on_device = jax.device_put(params, device)
 print(device.platform, {leaf.device for leaf in jax.tree.leaves(on_device)})
 
 fast_apply = jax.jit(batched_apply)
-np.testing.assert_allclose(fast_apply(on_device, x), batched_apply(params, x), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(
-    fast_apply(on_device, x), model(images).detach().numpy(), rtol=1e-4, atol=1e-5
-)
+check(fast_apply(on_device, x), batched_apply(params, x), rtol=1e-5, atol=1e-6)
+check(fast_apply(on_device, x), model(images).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 # %% [markdown]
 # ### Frozen parameters: `requires_grad_(False)` against its functional counterparts
@@ -405,9 +403,9 @@ grads_stopped = jax.grad(lambda p: loss_fn(p | {"conv1": jax.lax.stop_gradient(p
 )
 assert all(not np.any(g) for g in jax.tree.leaves(grads_stopped["conv1"]))
 for path, value in fg.flatten_dict(partial_params).items():
-    np.testing.assert_allclose(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
+    check(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
 for path, value in fg.flatten_dict(frozen_params).items():
-    np.testing.assert_allclose(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
+    check(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
 assert all(
     np.array_equal(frozen_params["conv1"][k], frozen_start["conv1"][k]) for k in ("weight", "bias")
 )
@@ -524,9 +522,7 @@ def check_exercise_1(sgd_step):
     )(ex_params)
     ex_new = sgd_step(ex_params, ex_grads, 0.1)
     for name, value in ex_torch.named_parameters():
-        np.testing.assert_allclose(
-            fg.flatten_dict(ex_new)[name], value.detach().numpy(), rtol=1e-5, atol=1e-6
-        )
+        check(fg.flatten_dict(ex_new)[name], value.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 exercise(1, check_exercise_1, sgd_step)
@@ -582,8 +578,8 @@ def check_exercise_3(head_only_grads):
         ex_loss, ex_seq_params, jnp.asarray(ex_in.numpy()), jnp.asarray(ex_out.numpy())
     )
     assert ex_seq[0].weight.grad is None  # torch computed nothing for the frozen layer
-    np.testing.assert_allclose(head["weight"], ex_seq[2].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(head["bias"], ex_seq[2].bias.grad.numpy(), rtol=1e-5, atol=1e-6)
+    check(head["weight"], ex_seq[2].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    check(head["bias"], ex_seq[2].bias.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 exercise(3, check_exercise_3, head_only_grads)

@@ -15,10 +15,9 @@ import warnings
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import torch
 import torch.nn.functional as F
-from exercises import exercise
+from exercises import check, exercise
 from IPython.display import display
 
 import funcgrad as fg
@@ -78,8 +77,8 @@ def loss_fn(params, x, y):
 
 
 zj = layer.apply(params, xj)
-np.testing.assert_allclose(zj, z.detach().numpy(), rtol=1e-6)
-np.testing.assert_allclose(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
+check(zj, z.detach().numpy(), rtol=1e-6)
+check(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
 
 # %% [markdown]
 # The picture of the single layer that the notes ask for: the inputs `x` (data) and the leaves `w`
@@ -143,8 +142,8 @@ print("warning:", str(caught[0].message).split(". ")[0])
 grads = jax.grad(loss_fn)(params, xj, yj)
 print(jax.tree.map(jnp.shape, grads))
 
-np.testing.assert_allclose(grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 # %% [markdown]
 # Both agree with the closed form too. For the mean BCE over 3 outputs,
@@ -155,8 +154,8 @@ np.testing.assert_allclose(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 # %%
 dz = (jax.nn.sigmoid(zj) - yj) / 3
-np.testing.assert_allclose(grads["b"], dz, rtol=1e-5)
-np.testing.assert_allclose(grads["w"], jnp.outer(xj, dz), rtol=1e-5)
+check(grads["b"], dz, rtol=1e-5)
+check(grads["w"], jnp.outer(xj, dz), rtol=1e-5)
 
 # %% [markdown]
 # ### The gradient at z: `retain_grad()` against differentiating the loss's input
@@ -174,11 +173,11 @@ F.binary_cross_entropy_with_logits(z2, y).backward()
 
 dl_dz = jax.grad(fg.losses.binary_cross_entropy_with_logits)(zj, yj)
 same_grads, taps = grad_with_taps(loss_fn)(params, xj, yj)
-np.testing.assert_allclose(dl_dz, z2.grad.numpy(), rtol=1e-5)
-np.testing.assert_allclose(taps["z"], z2.grad.numpy(), rtol=1e-5)
-np.testing.assert_allclose(dl_dz, dz, rtol=1e-5)
-np.testing.assert_allclose(same_grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(same_grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(dl_dz, z2.grad.numpy(), rtol=1e-5)
+check(taps["z"], z2.grad.numpy(), rtol=1e-5)
+check(dl_dz, dz, rtol=1e-5)
+check(same_grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(same_grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 print("dL/dz:", taps["z"])
 
 # %% [markdown]
@@ -208,7 +207,7 @@ assert z1.requires_grad and not z_eval.requires_grad
 evaluate = jax.jit(layer.apply)
 z_fg = evaluate(params, xj)
 print("evaluated:", z_fg)
-np.testing.assert_allclose(z_fg, z_eval.numpy(), rtol=1e-6)
+check(z_fg, z_eval.numpy(), rtol=1e-6)
 
 # %% [markdown]
 # ## What changed and what stayed the same
@@ -263,8 +262,8 @@ def check_exercise_1(bce_grads_by_hand):
     ex_x, ex_y = torch.randn(5), torch.tensor([1.0, 0.0, 1.0])
     F.binary_cross_entropy_with_logits(ex_x @ ex_w + ex_b, ex_y).backward()
     dw, db = bce_grads_by_hand(*(jnp.asarray(t.detach().numpy()) for t in (ex_x, ex_y, ex_w, ex_b)))
-    np.testing.assert_allclose(dw, ex_w.grad.numpy(), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(db, ex_b.grad.numpy(), rtol=1e-5, atol=1e-7)
+    check(dw, ex_w.grad.numpy(), rtol=1e-5, atol=1e-7)
+    check(db, ex_b.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
 exercise(1, check_exercise_1, bce_grads_by_hand)
@@ -287,7 +286,7 @@ def check_exercise_2(predict):
         expected = torch.sigmoid(ex_x @ ex_w + ex_b)
     assert not expected.requires_grad and expected.grad_fn is None  # nothing was recorded
     got = predict(*(jnp.asarray(t.detach().numpy()) for t in (ex_w, ex_b, ex_x)))
-    np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6)
+    check(got, expected.numpy(), rtol=1e-6)
 
 
 exercise(2, check_exercise_2, predict)

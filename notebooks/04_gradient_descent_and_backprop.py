@@ -12,7 +12,6 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [pytrees](https://docs.jax.dev/en/latest/pytrees.html), [optax](https://optax.readthedocs.io/en/latest/), [`torch.func`](https://pytorch.org/docs/stable/func.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -21,7 +20,7 @@ import numpy as np
 import optax
 import torch
 import torch.nn.functional as F
-from exercises import exercise
+from exercises import check, exercise
 from IPython.display import display
 from torch import nn
 
@@ -66,7 +65,7 @@ w, x = torch.randn(4), torch.randn(4)
 W = torch.randn(5, 4)
 wj, xj, Wj = (jnp.asarray(t.numpy()) for t in (w, x, W))
 
-np.testing.assert_allclose(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
+check(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
 assert int(nearest_neighbour(Wj, xj)) == int(torch_nearest_neighbour(W, x))
 print(
     "linear:", float(linear_model(wj, xj)), "| nearest prototype:", int(nearest_neighbour(Wj, xj))
@@ -101,8 +100,8 @@ Xj, Yj = jnp.asarray(X.numpy()), jnp.asarray(Y.numpy())
 
 per_sample = jax.vmap(per_sample_loss, in_axes=(None, 0, 0))(wj, Xj, Yj)
 torch_per_sample = F.mse_loss(X @ w, Y, reduction="none")
-np.testing.assert_allclose(per_sample, torch_per_sample.numpy(), rtol=1e-5)
-np.testing.assert_allclose(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
+check(per_sample, torch_per_sample.numpy(), rtol=1e-5)
+check(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
 
 # %% [markdown]
 # The gradient of the average loss is the average of the per-sample gradients. After `backward()`
@@ -115,10 +114,12 @@ np.testing.assert_allclose(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item()
 w_t = w.clone().requires_grad_(True)
 F.mse_loss(X @ w_t, Y).backward()
 
-each = per_example_grads(per_sample_loss, wj, (Xj, Yj))
+rows = jax.vmap(jax.grad(per_sample_loss), in_axes=(None, 0, 0))(wj, Xj, Yj)  # plain JAX
+each = per_example_grads(per_sample_loss, wj, (Xj, Yj))  # funcgrad's name for the same line
+check(each, rows, rtol=1e-6)
 print(each.shape)
-np.testing.assert_allclose(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
-np.testing.assert_allclose(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
+check(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def torch_per_sample_loss(w, x, y):
@@ -126,7 +127,7 @@ def torch_per_sample_loss(w, x, y):
 
 
 torch_each = torch.func.vmap(torch.func.grad(torch_per_sample_loss), in_dims=(None, 0, 0))(w, X, Y)
-np.testing.assert_allclose(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
+check(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
 
 # %% [markdown]
 # ## Full-batch GD, SGD and minibatch SGD
@@ -237,9 +238,7 @@ def jax_path(batches, schedule=None):
 
 jax_paths = {name: jax_path(batches) for name, batches in regimes.items()}
 for name in regimes:
-    np.testing.assert_allclose(
-        jax_paths[name], torch_paths[name], rtol=1e-4, atol=1e-5, err_msg=name
-    )
+    check(jax_paths[name], torch_paths[name], rtol=1e-4, atol=1e-5, err_msg=name)
     print(f"{name:>18}: a = {jax_paths[name][-1][0]:.3f}, b = {jax_paths[name][-1][1]:.3f}")
 
 # %% [markdown]
@@ -288,8 +287,8 @@ for name, eta in [("definite", eta_definite), ("semi-definite", eta_semidefinite
         f"{float(g0 @ eta @ g0):.3g}, loss {float(batch_loss(w0, x_data, y_data)):.3f} -> "
         f"{float(batch_loss(step, x_data, y_data)):.3f}"
     )
-np.testing.assert_allclose(w0 - eta_definite @ g0, best, rtol=1e-4, atol=1e-4)  # quadratic: 1 step
-np.testing.assert_allclose(w0 - eta_semidefinite @ g0, w0, atol=1e-6)  # no descent at all
+check(w0 - eta_definite @ g0, best, rtol=1e-4, atol=1e-4)  # quadratic: 1 step
+check(w0 - eta_semidefinite @ g0, w0, atol=1e-6)  # no descent at all
 
 # %% [markdown]
 # The loss curves, compared fairly. A full-batch step reads all 32 samples, a minibatch step 8, an
@@ -328,7 +327,7 @@ schedules = {"SGD, decaying step": lambda k: 1 / (1 + k / P)}  # eta_k = 0.15 / 
 styles["SGD, decaying step"] = "C1-"
 budget_paths = {name: jax_path(b, schedules.get(name)) for name, b in budget_regimes.items()}
 for name, batches in budget_regimes.items():
-    np.testing.assert_allclose(
+    check(
         budget_paths[name],
         torch_path(batches, schedules.get(name)),
         rtol=1e-4,
@@ -413,8 +412,8 @@ sj, gj = jnp.asarray(s.detach().numpy()), jnp.asarray(g.numpy())
 for h, h_torch, h_vjp in [(jnp.tanh, torch.tanh, tanh_vjp), (jax.nn.relu, torch.relu, relu_vjp)]:
     s.grad = None
     h_torch(s).backward(g)
-    np.testing.assert_allclose(h_vjp(sj, gj), jax.vjp(h, sj)[1](gj)[0], rtol=1e-6)
-    np.testing.assert_allclose(h_vjp(sj, gj), s.grad.numpy(), rtol=1e-5, atol=1e-7)
+    check(h_vjp(sj, gj), jax.vjp(h, sj)[1](gj)[0], rtol=1e-6)
+    check(h_vjp(sj, gj), s.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 Wt = torch.randn(3, 6, requires_grad=True)
 z_t = torch.randn(6, requires_grad=True)
@@ -423,10 +422,10 @@ ds = torch.randn(3)
 Wj, zj, dsj = (jnp.asarray(t.detach().numpy()) for t in (Wt, z_t, ds))
 dz, dw = weighted_sum_vjp(Wj, zj, dsj)
 auto_dw, auto_dz = jax.vjp(lambda W, z: W @ z, Wj, zj)[1](dsj)
-np.testing.assert_allclose(dz, auto_dz, rtol=1e-5)
-np.testing.assert_allclose(dw, auto_dw, rtol=1e-5)
-np.testing.assert_allclose(dz, z_t.grad.numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(dz, auto_dz, rtol=1e-5)
+check(dw, auto_dw, rtol=1e-5)
+check(dz, z_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
 print("explicit VJPs = jax.vjp = torch backward(v)")
 
 # %% [markdown]
@@ -442,10 +441,10 @@ print("explicit VJPs = jax.vjp = torch backward(v)")
 cost_of_s = lambda s: jnp.sum(jnp.tanh(s) ** 2)  # noqa: E731 - a scalar cost of the state s
 delta = jnp.asarray(torch.randn(6).numpy())
 _, cost_change = jax.jvp(cost_of_s, (sj,), (delta,))  # forward mode: the perturbation's effect
-np.testing.assert_allclose(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
+check(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
 eps = 1e-3
 finite = (cost_of_s(sj + eps * delta) - cost_of_s(sj - eps * delta)) / (2 * eps)
-np.testing.assert_allclose(cost_change, finite, rtol=1e-2)
+check(cost_change, finite, rtol=1e-2)
 print(
     f"perturbation: jvp {float(cost_change):.5f}, grad . delta {float(jnp.vdot(jax.grad(cost_of_s)(sj), delta)):.5f}"
 )
@@ -455,7 +454,7 @@ one_linear = nn.Linear(6, 3, bias=False)
 with torch.no_grad():
     one_linear.weight.copy_(two_linear[1].weight @ two_linear[0].weight)  # W2 W1
     zs = torch.randn(5, 6)
-    np.testing.assert_allclose(two_linear(zs).numpy(), one_linear(zs).numpy(), rtol=1e-5, atol=1e-6)
+    check(two_linear(zs).numpy(), one_linear(zs).numpy(), rtol=1e-5, atol=1e-6)
 print("two linear layers without a nonlinearity == one linear layer with W2 @ W1")
 
 # %% [markdown]
@@ -502,14 +501,14 @@ print(d0, out.shape)
 net = fg.models.MyNet(d0, 60, 40, 10)
 params = fg.interop.from_torch(model, like=net)
 image_j = jnp.asarray(image.numpy())
-np.testing.assert_allclose(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
+check(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 images = torch.randn(8, 3, 10, 20)
 batched = jax.vmap(net.apply, in_axes=(None, 0))(params, jnp.asarray(images.numpy()))
 looped = torch.stack([model(im) for im in images]).detach().numpy()
 torch_batched = torch.func.vmap(model)(images).detach().numpy()
-np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(batched, torch_batched, rtol=1e-5, atol=1e-6)
+check(batched, looped, rtol=1e-5, atol=1e-6)
+check(batched, torch_batched, rtol=1e-5, atol=1e-6)
 print(batched.shape)
 
 # %% [markdown]
@@ -578,11 +577,11 @@ for h in hooks:
     h.remove()
 
 _, state_grads = grad_with_taps(lambda p: net.apply(p, image_j).sum())(params)
-np.testing.assert_allclose(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
+check(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
+check(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
+check(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
 for name in ("z1", "z2"):
-    np.testing.assert_allclose(state_grads[name], states_t[name].grad.numpy(), rtol=1e-5, atol=1e-7)
+    check(state_grads[name], states_t[name].grad.numpy(), rtol=1e-5, atol=1e-7)
 print({name: g.shape for name, g in state_grads.items()})
 
 # %% [markdown]
@@ -621,10 +620,10 @@ for name in ("m0", "m1", "m2"):
         (torch_layer.weight, torch_layer.bias),
         vectorize=True,
     )
-    np.testing.assert_allclose(d_state, t_state.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(d_state, params[name]["weight"], rtol=1e-6)
-    np.testing.assert_allclose(d_weights["weight"], t_weight.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(d_weights["bias"], t_bias.numpy(), rtol=1e-5, atol=1e-6)
+    check(d_state, t_state.numpy(), rtol=1e-5, atol=1e-6)
+    check(d_state, params[name]["weight"], rtol=1e-6)
+    check(d_weights["weight"], t_weight.numpy(), rtol=1e-5, atol=1e-6)
+    check(d_weights["bias"], t_bias.numpy(), rtol=1e-5, atol=1e-6)
     print(f"{name}: d z/d z_in {d_state.shape}, d z/d weight {d_weights['weight'].shape}")
 
 # %% [markdown]
@@ -673,12 +672,12 @@ torch_grads = {
 }
 
 for path, g in fg.flatten_dict(result.grads).items():
-    np.testing.assert_allclose(g, fg.flatten_dict(auto)[path], rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
+    check(g, fg.flatten_dict(auto)[path], rtol=1e-5, atol=1e-7)
+    check(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
     torch_g = fg.flatten_dict(torch_grads)[path].numpy()
-    np.testing.assert_allclose(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
-np.testing.assert_allclose(result.input_grad, dc, rtol=1e-4, atol=1e-7)
-np.testing.assert_allclose(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
+    check(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
+check(result.input_grad, dc, rtol=1e-4, atol=1e-7)
+check(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
 print("dc/d image:", result.input_grad.shape, "== torch's image.grad")
 print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
@@ -732,7 +731,7 @@ def check_exercise_1(per_sample_grads):
     )(ex_w, ex_xs, ex_ys)
     got = per_sample_grads(*(jnp.asarray(t.numpy()) for t in (ex_w, ex_xs, ex_ys)))
     for i in range(len(ex_xs)):
-        np.testing.assert_allclose(got[i], ex_rows[i].numpy(), rtol=1e-5, atol=1e-6)
+        check(got[i], ex_rows[i].numpy(), rtol=1e-5, atol=1e-6)
 
 
 exercise(1, check_exercise_1, per_sample_grads)
@@ -761,7 +760,7 @@ def check_exercise_2(minibatch_sgd):
     got = minibatch_sgd(
         jnp.zeros(3), jnp.asarray(ex_xs.numpy()), jnp.asarray(ex_ys.numpy()), 0.05, 2, 3
     )
-    np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    check(got, ex_wt.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 exercise(2, check_exercise_2, minibatch_sgd)
