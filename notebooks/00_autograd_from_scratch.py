@@ -342,8 +342,9 @@ assert torch_ops(u_t.grad_fn) == [
 # jaxpr), and differentiates the program: each primitive has a forward-mode rule (a JVP), and
 # reverse mode comes from transposing the linear part. What the engine keeps in its `Value`s, the
 # inputs each VJP rule needs (the *residuals*), JAX keeps in the closure `jax.vjp` returns. So
-# `jax.vjp` is the engine's forward pass and `f_vjp(v)` its `backward(out, v)`, except that the
-# closure frees nothing and can be called again. Notebook 01 puts the two side by side.
+# `jax.vjp` is the engine's forward pass and `f_vjp(v)` its `backward(out, v)`; like the engine's
+# graph, and unlike PyTorch's (which frees its saved tensors after one `backward()`), the closure
+# can be called again. Notebook 01 puts the two side by side.
 
 # %%
 u_of = lambda x: (3 * (x + 2) * (x + 2)).mean()  # noqa: E731

@@ -140,7 +140,7 @@ check(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
 # * **SGD**: pick one sample $p$, then $w \leftarrow w - \eta\, \partial L(x_p, y_p, w) / \partial w$;
 # * **minibatch SGD**: average the gradient over a small batch. It does two things at once: the
 #   average over a batch cancels part of SGD's noise (the variance of the averaged gradient falls
-#   as one over the batch size; the paths below show it), and a batch keeps vector hardware busy,
+#   roughly as one over the batch size; the paths below show it), and a batch keeps vector hardware busy,
 #   so a step on 32 samples costs little more than a step on one.
 #
 # **Two slips in the notes, corrected here.** They give hardware as "the only reason" for
