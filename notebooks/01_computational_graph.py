@@ -13,20 +13,18 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.make_jaxpr`](https://docs.jax.dev/en/latest/_autosummary/jax.make_jaxpr.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-import importlib
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from exercises import check, exercise
 from IPython.display import display
 
 import funcgrad as fg
 from funcgrad.autodiff import grad_with_taps, tap
 from funcgrad.graph import trace
 
-solutions = importlib.import_module("solutions.01")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -35,9 +33,11 @@ _ = torch.manual_seed(0)
 # *Lecture-note topic: the computational graph (the introduction to autograd).*
 #
 # A tiny model that learns a transformation of its input: $\hat y = w x + b$, scored with a squared
-# error against a target $y$. In PyTorch, every result remembers the operation that made it
-# (`grad_fn`) and, through `next_functions`, the operations before that. Walking those links from the
-# loss prints the recorded graph, from the output back to the leaves.
+# error against a target $y$. In PyTorch, every result of a *recorded* operation (one with an input
+# that requires grad) remembers the operation that made it (`grad_fn`) and, through
+# `next_functions`, the operations before that; a result of data alone records nothing (`data * 3`
+# below has `grad_fn=None`). Walking those links from the loss prints the recorded graph, from the
+# output back to the leaves.
 
 # %%
 x, y = torch.tensor(2.0), torch.tensor(7.0)
@@ -75,7 +75,7 @@ def loss_fn(w, b, x, y):
 
 jaxpr = jax.make_jaxpr(loss_fn)(1.5, 0.5, 2.0, 7.0)
 print(jaxpr.pretty_print(use_color=False))
-np.testing.assert_allclose(loss_fn(1.5, 0.5, 2.0, 7.0), loss.item(), rtol=1e-6)
+check(loss_fn(1.5, 0.5, 2.0, 7.0), loss.item(), rtol=1e-6)
 
 # %% [markdown]
 # `trace` (from `funcgrad.graph`) turns that program into a drawing. Leaves are the arguments; `wrt` says which
@@ -113,16 +113,17 @@ display(backward_graph)
 # That drawing is funcgrad's reconstruction, shaped like PyTorch's `grad_fn` chain so the two can be
 # compared. JAX keeps no such graph. `jax.grad` builds a *new program*: it linearizes the function
 # (the forward pass plus the linear map of its derivatives) and then transposes that linear map,
-# which runs it backwards. Printing that program shows what really runs: the forward operations,
-# then their transposed derivatives (`mul` by the cotangent, `neg`, and so on), ending at the
-# gradients of `w` and `b`.
+# which runs it backwards. Printing that program shows what really runs: the forward operations
+# (`mul`, `add`, `sub`, `integer_pow`), then the derivative's products (`mul` by `2.0`, by the
+# cotangent `1.0`, by `x`), ending at the gradients of `w` and `b`. The cell lists the primitives,
+# so the sentence cannot drift from the program.
 
 # %%
-print(
-    jax.make_jaxpr(jax.grad(loss_fn, argnums=(0, 1)))(1.5, 0.5, 2.0, 7.0).pretty_print(
-        use_color=False
-    )
-)
+grad_program = jax.make_jaxpr(jax.grad(loss_fn, argnums=(0, 1)))(1.5, 0.5, 2.0, 7.0)
+print(grad_program.pretty_print(use_color=False))
+used = sorted({eqn.primitive.name for eqn in grad_program.eqns})
+print("primitives:", used)
+assert used == ["add", "integer_pow", "mul", "sub"]
 
 # %% [markdown]
 # ## Leaves, `requires_grad`, `grad` and `grad_fn`
@@ -182,7 +183,7 @@ def product_sum(weight, data):
 
 weight_grad = jax.grad(product_sum, argnums=0)(jnp.array([0.5, -1.0]), jnp.array([1.0, 2.0]))
 print("returned gradient:", weight_grad)
-np.testing.assert_allclose(weight_grad, weight.grad.numpy())
+check(weight_grad, weight.grad.numpy())
 
 
 def grad_fn_of(f, *args):
@@ -232,9 +233,28 @@ def tapped_loss(params, x, y):
 grads, taps = grad_with_taps(tapped_loss)({"w": 1.5, "b": 0.5}, 2.0, 7.0)
 print("funcgrad: dL/dy_hat =", float(taps["y_hat"]), "| dL/dw =", float(grads["w"]))
 
-np.testing.assert_allclose(taps["y_hat"], y_hat.grad.item(), rtol=1e-6)
-np.testing.assert_allclose(grads["w"], w.grad.item(), rtol=1e-6)
-np.testing.assert_allclose(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
+check(taps["y_hat"], y_hat.grad.item(), rtol=1e-6)
+check(grads["w"], w.grad.item(), rtol=1e-6)
+check(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
+
+# %% [markdown]
+# What `tap` stands for, in plain JAX: add a zero to the value, and differentiate with respect to
+# that zero. A change of the zero is a change of `y_hat`, so its gradient is the gradient at
+# `y_hat`. `grad_with_taps` does exactly this for every tap.
+
+
+# %%
+def loss_with_zero(params, zero, x, y):
+    y_hat = params["w"] * x + params["b"] + zero  # y_hat, moved by nothing
+    return (y_hat - y) ** 2
+
+
+plain_grads, at_y_hat = jax.grad(loss_with_zero, argnums=(0, 1))(
+    {"w": 1.5, "b": 0.5}, 0.0, 2.0, 7.0
+)
+check(at_y_hat, taps["y_hat"], rtol=1e-6)
+check(plain_grads["w"], grads["w"], rtol=1e-6)
+print("plain JAX: dL/dy_hat =", float(at_y_hat))
 
 # %% [markdown]
 # ## The chain rule
@@ -265,9 +285,9 @@ composed = jax.grad(lambda x: f(g(x)))(x0)
 by_parts = jax.grad(f)(g(x0)) * jax.grad(g)(x0)  # f'(g(x)) * g'(x)
 print(float(composed), float(by_parts), x_t.grad.item())
 
-np.testing.assert_allclose(composed, x_t.grad.item(), rtol=1e-5)
-np.testing.assert_allclose(by_parts, composed, rtol=1e-5)
-np.testing.assert_allclose(composed, np.cos(x0**2) * 2 * x0, rtol=1e-5)
+check(composed, x_t.grad.item(), rtol=1e-5)
+check(by_parts, composed, rtol=1e-5)
+check(composed, np.cos(x0**2) * 2 * x0, rtol=1e-5)
 
 # %% [markdown]
 # ## A small example: learning a transformation with an MSE loss
@@ -305,9 +325,9 @@ torch_loss = torch.nn.functional.mse_loss(torch_layer(inputs), targets)
 print(
     f"loss before training: torch {torch_loss.item():.5f}, funcgrad {float(mse(params, xs, ys)):.5f}"
 )
-np.testing.assert_allclose(mse(params, xs, ys), torch_loss.item(), rtol=1e-5)
+check(mse(params, xs, ys), torch_loss.item(), rtol=1e-5)
 per_entry = (torch_layer(inputs) - targets) ** 2
-np.testing.assert_allclose(torch_loss.item(), per_entry.sum().item() / 128, rtol=1e-5)
+check(torch_loss.item(), per_entry.sum().item() / 128, rtol=1e-5)
 
 # %% [markdown]
 # The forward graph of this loss: the params (`weight`, `bias`) require grad, the data do not.
@@ -333,8 +353,8 @@ print("backward pass:", mse_backward)
 # torch transposes the weight for addmm (TBackward0); the Linear box folds that in.
 folded = ("AccumulateGrad", "TBackward0")
 assert mse_backward == [n for n in torch_chain(torch_loss.grad_fn) if n not in folded]
-np.testing.assert_allclose(grads["weight"], torch_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(grads["bias"], torch_layer.bias.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(grads["weight"], torch_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(grads["bias"], torch_layer.bias.grad.numpy(), rtol=1e-5, atol=1e-6)
 print(jax.tree.map(jnp.shape, grads))
 
 # %% [markdown]
@@ -358,13 +378,11 @@ for _ in range(60):
     params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
     jax_losses.append(float(loss_j))
 
-np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-4, atol=1e-7)
-np.testing.assert_allclose(
-    params["weight"], torch_layer.weight.detach().numpy(), rtol=1e-4, atol=1e-5
-)
-np.testing.assert_allclose(params["bias"], torch_layer.bias.detach().numpy(), rtol=1e-4, atol=1e-5)
-np.testing.assert_allclose(params["weight"], A.numpy(), atol=0.05)  # it learned the transformation
-np.testing.assert_allclose(params["bias"], c.numpy(), atol=0.05)
+check(jax_losses, torch_losses, rtol=1e-4, atol=1e-7)
+check(params["weight"], torch_layer.weight.detach().numpy(), rtol=1e-4, atol=1e-5)
+check(params["bias"], torch_layer.bias.detach().numpy(), rtol=1e-4, atol=1e-5)
+check(params["weight"], A.numpy(), atol=0.05)  # it learned the transformation
+check(params["bias"], c.numpy(), atol=0.05)
 print(np.round(np.asarray(params["weight"]), 3), np.round(np.asarray(params["bias"]), 3))
 
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
@@ -403,10 +421,10 @@ plt.show()
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/01.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/01.py`; try before you look.
 #
 # **Exercise 1.** `a` and `b` require grad, `c` is data. Return the gradients of
 # `(a * b).sum() + c.sum()` with respect to `a` and `b` (hint: `argnums`).
@@ -414,20 +432,23 @@ plt.show()
 
 # %%
 def grads_of_a_and_b(a, b, c):
-    return solutions.grads_of_a_and_b(a, b, c)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against torch's .grad of the leaves that require grad
-ta = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
-tb = torch.tensor([-1.0, 0.5, 4.0], requires_grad=True)
-tc = torch.tensor([7.0, 8.0, 9.0])
-((ta * tb).sum() + tc.sum()).backward()
-da, db = grads_of_a_and_b(*(jnp.asarray(t.detach().numpy()) for t in (ta, tb, tc)))
-np.testing.assert_allclose(da, ta.grad.numpy())
-np.testing.assert_allclose(db, tb.grad.numpy())
-assert tc.grad is None and tc.is_leaf  # a leaf without requires_grad gets no .grad
-print("exercise 1: correct")
+def check_exercise_1(grads_of_a_and_b):
+    ta = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    tb = torch.tensor([-1.0, 0.5, 4.0], requires_grad=True)
+    tc = torch.tensor([7.0, 8.0, 9.0])
+    ((ta * tb).sum() + tc.sum()).backward()
+    da, db = grads_of_a_and_b(*(jnp.asarray(t.detach().numpy()) for t in (ta, tb, tc)))
+    check(da, ta.grad.numpy())
+    check(db, tb.grad.numpy())
+    assert tc.grad is None and tc.is_leaf  # a leaf without requires_grad gets no .grad
+
+
+exercise(1, check_exercise_1, grads_of_a_and_b)
 
 # %% [markdown]
 # **Exercise 2.** Write the MSE of 64 predictions of 2 values each as a sum of squares divided by the
@@ -436,17 +457,20 @@ print("exercise 1: correct")
 
 # %%
 def mse(pred, target):
-    return solutions.mse(pred, target)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against torch.nn.functional.mse_loss
-pred_t, target_t = torch.randn(64, 2), torch.randn(64, 2)
-expected = torch.nn.functional.mse_loss(pred_t, target_t).item()
-np.testing.assert_allclose(
-    float(mse(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))), expected, rtol=1e-6
-)
-print("exercise 2: correct")
+def check_exercise_2(mse):
+    pred_t, target_t = torch.randn(64, 2), torch.randn(64, 2)
+    expected = torch.nn.functional.mse_loss(pred_t, target_t).item()
+    check(
+        float(mse(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))), expected, rtol=1e-6
+    )
+
+
+exercise(2, check_exercise_2, mse)
 
 # %% [markdown]
 # **Exercise 3.** For `h = 3x` and `loss = sum(h²)`, return `d loss / d h`, what `h.retain_grad()`
@@ -455,16 +479,17 @@ print("exercise 2: correct")
 
 # %%
 def grad_of_hidden(x):
-    return solutions.grad_of_hidden(x)  # your code here
+    raise NotImplementedError("exercise 3: your code here")
 
 
 # %%
 # Check exercise 3 against retain_grad()
-tx = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
-th = 3 * tx
-th.retain_grad()
-(th**2).sum().backward()
-np.testing.assert_allclose(
-    grad_of_hidden(jnp.asarray(tx.detach().numpy())), th.grad.numpy(), rtol=1e-6
-)
-print("exercise 3: correct")
+def check_exercise_3(grad_of_hidden):
+    tx = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    th = 3 * tx
+    th.retain_grad()
+    (th**2).sum().backward()
+    check(grad_of_hidden(jnp.asarray(tx.detach().numpy())), th.grad.numpy(), rtol=1e-6)
+
+
+exercise(3, check_exercise_3, grad_of_hidden)

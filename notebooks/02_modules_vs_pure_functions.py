@@ -23,16 +23,17 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import optax
+import scipy.stats
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from exercises import check, exercise
 
 import funcgrad as fg
 from funcgrad.autodiff import freeze
 
 # XLA's fast CPU convolutions for this notebook's jax.jit code: one call, before any JAX computation.
 fg.train.enable_fast_cpu_kernels()
-solutions = importlib.import_module("solutions.02")  # exercise answers
 figures = importlib.import_module("figures")  # the dataflow diagram
 _ = torch.manual_seed(0)
 
@@ -45,8 +46,9 @@ _ = torch.manual_seed(0)
 #
 # **A bug in the notes, fixed here.** In most of the notes' listings `def forward` starts at column
 # 0, outside the `class` block. Python then defines a module-level function called `forward`, and
-# the class has no `forward` at all, so calling the model fails. The correct version indents
-# `forward` inside the class, as below. First, the bug itself, so you can recognise it:
+# the class keeps the `forward` it inherits from `nn.Module`, a placeholder that raises
+# `NotImplementedError`, so calling the model fails. The correct version indents `forward` inside
+# the class, as below. First, the bug itself, so you can recognise it:
 
 
 # %%
@@ -113,34 +115,65 @@ def apply(params, x):
     return fg.nn.functional.relu(conv2.apply(params["conv2"], x))
 
 
-params = init(jax.random.PRNGKey(0))
+params = init(jax.random.key(0))
 print(jax.tree.map(jnp.shape, params))
 
 # %% [markdown]
-# funcgrad ships this model as `fg.models.ConvNet()`. Like all funcgrad models it acts on **one**
-# example, `(1, H, W)`; `jax.vmap` adds the batch axis (or `fg.nn.Batched(net)` does it for you).
+# "Same init" is checked, not assumed: `fg.nn.Conv2d(20, 20, 5)` draws its weight from torch's
+# distribution, $U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$ with
+# $\text{fan\_in} = 20 \cdot 5 \cdot 5$, from the explicit key instead of torch's global
+# generator. The numbers differ (two generators), the distribution does not: same bound, same
+# spread, and a two-sample Kolmogorov-Smirnov test finds no difference.
+
+# %%
+bound = 1 / np.sqrt(20 * 5 * 5)
+ours, theirs = (
+    np.asarray(params["conv2"]["weight"]).ravel(),
+    model.conv2.weight.detach().numpy().ravel(),
+)
+for sample in (ours, theirs):
+    assert np.abs(sample).max() <= bound  # the same bound
+    check(sample.std(), bound / np.sqrt(3), rtol=0.03)  # std of U(-b, b)
+ks = scipy.stats.ks_2samp(ours, theirs)
+print(
+    f"bound {bound:.4f}; std funcgrad {ours.std():.4f}, torch {theirs.std():.4f}; KS p = {ks.pvalue:.2f}"
+)
+assert ks.pvalue > 0.01
+
+# %% [markdown]
+# **One rule for batches.** Layers take torch's batched shapes, as torch's do:
+# `fg.nn.Conv2d` takes `(N, C, H, W)` (and `(C, H, W)`, like torch), and so do most models
+# (`fg.models.LeNet5`, and every model `fg.interop.convert` writes). The notes' own models
+# (`SingleLayer`, `MyNet`, `ConvNet`) are written for **one** example, as the notes write
+# `x.view(-1)`; `jax.vmap` batches them (or `fg.nn.Batched(net)` does it for you). `fg.models.ConvNet()`
+# is this model, for one `(1, H, W)` image. (Batch norm, whose output mixes the examples of a batch,
+# also works under `vmap` when it is told the mapped axis's name: notebook 06.)
 
 # %%
 net = fg.models.ConvNet()
 batched_apply = jax.vmap(net.apply, in_axes=(None, 0))  # params shared, x mapped over axis 0
-print(batched_apply(net.init(jax.random.PRNGKey(0)), jnp.ones((4, 1, 12, 12))).shape)
+print(batched_apply(net.init(jax.random.key(0)), jnp.ones((4, 1, 12, 12))).shape)
+layer_batch = conv1.apply(params["conv1"], jnp.ones((4, 1, 12, 12)))  # a layer takes the batch
+print(layer_batch.shape)
+assert layer_batch.shape == (4, 20, 8, 8)
 
 # %% [markdown]
-# ## Weights copied from torch give identical outputs
+# ## Weights copied from torch give the same outputs
 #
 # *Lecture-note topic: building a network in PyTorch.*
 #
 # `fg.interop.from_torch(model)` turns the `state_dict` into nested params: `"conv1.weight"` becomes
 # `params["conv1"]["weight"]`, with the same values. Feed the same images to both and compare: the
-# hand-written pair, `ConvNet`, and PyTorch's `Model` all agree.
+# hand-written pair, `ConvNet`, and PyTorch's `Model` agree to float32 rounding (the two libraries
+# sum the convolutions in different orders, so not bit for bit).
 
 # %%
 params = fg.interop.from_torch(model, like=net)
 x = jnp.asarray(images.numpy())
 expected = model(images).detach().numpy()
 
-np.testing.assert_allclose(batched_apply(params, x), expected, rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(jax.vmap(apply, (None, 0))(params, x), expected, rtol=1e-5, atol=1e-6)
+check(batched_apply(params, x), expected, rtol=1e-5, atol=1e-6)
+check(jax.vmap(apply, (None, 0))(params, x), expected, rtol=1e-5, atol=1e-6)
 print(f"max |funcgrad - torch| = {float(jnp.abs(batched_apply(params, x) - expected).max()):.1e}")
 
 # %% [markdown]
@@ -199,10 +232,10 @@ for _ in range(3):
     jax_losses.append(float(loss))
 print("optax losses:", np.round(jax_losses, 6))
 
-np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-4)
+check(jax_losses, torch_losses, rtol=1e-4)
 trained = fg.flatten_dict(fg.interop.from_torch(model))
 for path, value in fg.flatten_dict(params).items():
-    np.testing.assert_allclose(value, trained[path], rtol=1e-4, atol=1e-5, err_msg=path)
+    check(value, trained[path], rtol=1e-4, atol=1e-5, err_msg=path)
 
 # %% [markdown]
 # ### The two dataflows in one picture
@@ -226,6 +259,17 @@ plt.show()
 # *Lecture-note topic: building a network in PyTorch.*
 #
 # Deriving from `nn.Module` buys a few services. Each one has a plain functional counterpart.
+#
+# **A slip in the notes, corrected here.** They credit `nn.Module` with "managing the
+# computational graph and the computation of the gradients". Autograd does that, for any tensor
+# that requires grad, module or not: `(w * 3).sum().backward()` on a bare tensor fills `w.grad`.
+# What `nn.Module` manages is the bookkeeping below.
+
+# %%
+bare = torch.tensor([1.0, -2.0], requires_grad=True)  # no nn.Module anywhere
+(bare * 3).sum().backward()
+assert not isinstance(bare, nn.Module) and bare.grad.tolist() == [3.0, 3.0]
+print("autograd without a module:", bare.grad)
 #
 # ### Parameter registration: `parameters()` against the params pytree
 #
@@ -287,7 +331,7 @@ cls_params = fg.interop.from_torch(classifier, like=fg_classifier)
 print(jax.tree.map(jnp.shape, cls_params))
 
 image = torch.randn(1, 12, 12)
-np.testing.assert_allclose(
+check(
     fg_classifier.apply(cls_params, jnp.asarray(image.numpy())),
     classifier(image).detach().numpy(),
     rtol=1e-5,
@@ -307,10 +351,8 @@ on_device = jax.device_put(params, device)
 print(device.platform, {leaf.device for leaf in jax.tree.leaves(on_device)})
 
 fast_apply = jax.jit(batched_apply)
-np.testing.assert_allclose(fast_apply(on_device, x), batched_apply(params, x), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(
-    fast_apply(on_device, x), model(images).detach().numpy(), rtol=1e-4, atol=1e-5
-)
+check(fast_apply(on_device, x), batched_apply(params, x), rtol=1e-5, atol=1e-6)
+check(fast_apply(on_device, x), model(images).detach().numpy(), rtol=1e-4, atol=1e-5)
 
 # %% [markdown]
 # ### Frozen parameters: `requires_grad_(False)` against its functional counterparts
@@ -320,8 +362,11 @@ np.testing.assert_allclose(
 # Functionally the params carry no flag. The closest counterpart is to differentiate only the
 # trainable sub-pytree (or to put `stop_gradient` on the frozen leaves): the frozen gradients are
 # never computed, as in torch. A masked optimizer (`optax.multi_transform` routing leaves to
-# `optax.set_to_zero()`, or funcgrad's `freeze`) is the other common recipe: it computes every
-# gradient and throws part of it away, which gives the same update at a higher cost.
+# `optax.set_to_zero()`, or funcgrad's `freeze`) is the other common recipe: it asks for every
+# gradient and throws part of it away. That costs more only when the step runs eagerly. Under
+# `jax.jit` the discarded gradients are dead code, and XLA removes them: the compiled masked step
+# holds as many convolutions as the step that differentiates only the trainable part (asserted
+# below, by counting them in the compiled programs).
 
 # %%
 frozen_model = Model()
@@ -358,9 +403,9 @@ grads_stopped = jax.grad(lambda p: loss_fn(p | {"conv1": jax.lax.stop_gradient(p
 )
 assert all(not np.any(g) for g in jax.tree.leaves(grads_stopped["conv1"]))
 for path, value in fg.flatten_dict(partial_params).items():
-    np.testing.assert_allclose(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
+    check(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
 for path, value in fg.flatten_dict(frozen_params).items():
-    np.testing.assert_allclose(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
+    check(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
 assert all(
     np.array_equal(frozen_params["conv1"][k], frozen_start["conv1"][k]) for k in ("weight", "bias")
 )
@@ -373,13 +418,54 @@ for path, value in fg.flatten_dict(same_updates).items():
     np.testing.assert_array_equal(value, fg.flatten_dict(updates)[path])
 
 # %% [markdown]
+# What each recipe costs once compiled: count the convolutions XLA keeps in each jitted step. Training
+# everything needs five (two forward; conv2's weight and input gradients; conv1's weight gradient).
+# The masked step drops conv1's gradient *and* the input gradient of conv2 that only it needed:
+# three, exactly as many as differentiating the trainable part alone.
+
+
+# %%
+def convolutions(step, *args):
+    """How many convolutions XLA keeps in the compiled ``step``."""
+    return jax.jit(step).lower(*args).compile().as_text().count("convolution(")
+
+
+def masked_step(p, state):
+    updates, state = tx_freeze.update(jax.grad(loss_fn)(p, x, y), state, p)
+    return optax.apply_updates(p, updates), state
+
+
+def full_step(p, state):
+    updates, state = optax.sgd(0.1).update(jax.grad(loss_fn)(p, x, y), state, p)
+    return optax.apply_updates(p, updates), state
+
+
+def trainable_step(t, frozen):
+    g = jax.grad(lambda t: loss_fn(frozen | t, x, y))(t)
+    return jax.tree.map(lambda p, g: p - 0.1 * g, t, g)
+
+
+counts = {
+    "train everything": convolutions(full_step, frozen_start, optax.sgd(0.1).init(frozen_start)),
+    "masked optimizer (freeze)": convolutions(
+        masked_step, frozen_start, tx_freeze.init(frozen_start)
+    ),
+    "trainable part only": convolutions(
+        trainable_step, trainable, {"conv1": frozen_start["conv1"]}
+    ),
+}
+print(counts)
+assert counts["masked optimizer (freeze)"] == counts["trainable part only"] == 3
+assert counts["train everything"] == 5
+
+# %% [markdown]
 # ## What changed and what stayed the same
 #
 # | PyTorch | funcgrad / JAX |
 # |---|---|
 # | `class Model(nn.Module)` with `__init__` | `init(key) -> params` (a nested dict) |
 # | `forward(self, x)` | `apply(params, x) -> y` |
-# | `model(x)` on a batch | `jax.vmap(net.apply, in_axes=(None, 0))(params, x)` |
+# | `model(x)` on a batch | `layer.apply(params, x)` on the same batched shapes; a one-example model (the notes' `x.view(-1)`): `jax.vmap(net.apply, in_axes=(None, 0))(params, x)` |
 # | `model.parameters()`, `state_dict()` | `jax.tree.leaves(params)`, `fg.flatten_dict(params)` |
 # | `load_state_dict(sd)` | `params = fg.interop.from_torch(sd)` |
 # | submodules as attributes | nested modules as values, nested dicts as params |
@@ -398,17 +484,18 @@ for path, value in fg.flatten_dict(same_updates).items():
 # >   key order (`bias` before `weight`), PyTorch in registration order. Pair them by name.
 # > - `forward` must be indented inside the class, or the module has no `forward` (the notes' bug).
 # > - `requires_grad_(False)` stops gradients being computed; a masked optimizer (`freeze`)
-# >   computes them and discards them. Differentiate only the trainable sub-pytree to save the work.
+# >   asks for them and discards them, which costs the work only without `jit` (under `jit` XLA
+# >   removes the dead gradients).
 # > - `optimizer.zero_grad()` has no functional counterpart because nothing accumulates: but forget
 # >   it in PyTorch and the gradients of every step add up.
 
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/02.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/02.py`; try before you look.
 #
 # **Exercise 1.** Write `sgd_step(params, grads, lr)`: one plain SGD step on every leaf of a params
 # pytree (hint: `jax.tree.map`).
@@ -416,28 +503,29 @@ for path, value in fg.flatten_dict(same_updates).items():
 
 # %%
 def sgd_step(params, grads, lr):
-    return solutions.sgd_step(params, grads, lr)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against torch.optim.SGD on the same layer and data
-ex_torch = nn.Linear(3, 2)
-ex_layer = fg.nn.Linear(3, 2)
-ex_params = fg.interop.from_torch(ex_torch, like=ex_layer)
-ex_x, ex_y = torch.randn(5, 3), torch.randn(5, 2)
-ex_opt = torch.optim.SGD(ex_torch.parameters(), lr=0.1)
-F.mse_loss(ex_torch(ex_x), ex_y).backward()
-ex_opt.step()
-ex_jx, ex_jy = jnp.asarray(ex_x.numpy()), jnp.asarray(ex_y.numpy())
-ex_grads = jax.grad(
-    lambda p: fg.losses.mse_loss(jax.vmap(ex_layer.apply, (None, 0))(p, ex_jx), ex_jy)
-)(ex_params)
-ex_new = sgd_step(ex_params, ex_grads, 0.1)
-for name, value in ex_torch.named_parameters():
-    np.testing.assert_allclose(
-        fg.flatten_dict(ex_new)[name], value.detach().numpy(), rtol=1e-5, atol=1e-6
-    )
-print("exercise 1: correct")
+def check_exercise_1(sgd_step):
+    ex_torch = nn.Linear(3, 2)
+    ex_layer = fg.nn.Linear(3, 2)
+    ex_params = fg.interop.from_torch(ex_torch, like=ex_layer)
+    ex_x, ex_y = torch.randn(5, 3), torch.randn(5, 2)
+    ex_opt = torch.optim.SGD(ex_torch.parameters(), lr=0.1)
+    F.mse_loss(ex_torch(ex_x), ex_y).backward()
+    ex_opt.step()
+    ex_jx, ex_jy = jnp.asarray(ex_x.numpy()), jnp.asarray(ex_y.numpy())
+    ex_grads = jax.grad(
+        lambda p: fg.losses.mse_loss(jax.vmap(ex_layer.apply, (None, 0))(p, ex_jx), ex_jy)
+    )(ex_params)
+    ex_new = sgd_step(ex_params, ex_grads, 0.1)
+    for name, value in ex_torch.named_parameters():
+        check(fg.flatten_dict(ex_new)[name], value.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+exercise(1, check_exercise_1, sgd_step)
 
 # %% [markdown]
 # **Exercise 2.** Pair each named parameter of a torch module with the funcgrad array of the *same
@@ -447,45 +535,51 @@ print("exercise 1: correct")
 
 # %%
 def pair_by_name(torch_module, params):
-    return solutions.pair_by_name(torch_module, params)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2: every pair holds the same numbers
-ex_seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
-ex_seq_params = fg.interop.from_torch(ex_seq)
-pairs = pair_by_name(ex_seq, ex_seq_params)
-assert [name for name, _, _ in pairs] == [name for name, _ in ex_seq.named_parameters()]
-for name, tensor, array in pairs:
-    np.testing.assert_array_equal(np.asarray(array), tensor.detach().numpy(), err_msg=name)
-print("exercise 2: correct")
+def check_exercise_2(pair_by_name):
+    ex_seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    ex_seq_params = fg.interop.from_torch(ex_seq)
+    pairs = pair_by_name(ex_seq, ex_seq_params)
+    assert [name for name, _, _ in pairs] == [name for name, _ in ex_seq.named_parameters()]
+    for name, tensor, array in pairs:
+        np.testing.assert_array_equal(np.asarray(array), tensor.detach().numpy(), err_msg=name)
+
+
+exercise(2, check_exercise_2, pair_by_name)
 
 # %% [markdown]
 # **Exercise 3.** Train only the head: return the gradients of `loss(params, x, y)` with respect to
-# `params["2"]` alone, without computing the others (PyTorch: `requires_grad_(False)` on layer 0).
+# `params["2"]` alone, shaped like `params["2"]` (PyTorch: `requires_grad_(False)` on layer 0).
 
 
 # %%
 def head_only_grads(loss, params, x, y):
-    return solutions.head_only_grads(loss, params, x, y)  # your code here
+    raise NotImplementedError("exercise 3: your code here")
 
 
 # %%
 # Check exercise 3 against torch with the first layer frozen
-ex_seq[0].requires_grad_(False)
-ex_in, ex_out = torch.randn(6, 4), torch.randn(6, 2)
-F.mse_loss(ex_seq(ex_in), ex_out).backward()
-ex_model = fg.nn.Sequential(fg.nn.Linear(4, 3), fg.nn.ReLU(), fg.nn.Linear(3, 2))
+def check_exercise_3(head_only_grads):
+    ex_seq = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    ex_seq_params = fg.interop.from_torch(ex_seq)
+    ex_seq[0].requires_grad_(False)
+    ex_in, ex_out = torch.randn(6, 4), torch.randn(6, 2)
+    F.mse_loss(ex_seq(ex_in), ex_out).backward()
+    ex_model = fg.nn.Sequential(fg.nn.Linear(4, 3), fg.nn.ReLU(), fg.nn.Linear(3, 2))
+
+    def ex_loss(p, x, y):
+        return fg.losses.mse_loss(jax.vmap(ex_model.apply, (None, 0))(p, x), y)
+
+    head = head_only_grads(
+        ex_loss, ex_seq_params, jnp.asarray(ex_in.numpy()), jnp.asarray(ex_out.numpy())
+    )
+    assert ex_seq[0].weight.grad is None  # torch computed nothing for the frozen layer
+    check(head["weight"], ex_seq[2].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    check(head["bias"], ex_seq[2].bias.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def ex_loss(p, x, y):
-    return fg.losses.mse_loss(jax.vmap(ex_model.apply, (None, 0))(p, x), y)
-
-
-head = head_only_grads(
-    ex_loss, ex_seq_params, jnp.asarray(ex_in.numpy()), jnp.asarray(ex_out.numpy())
-)
-assert ex_seq[0].weight.grad is None  # torch computed nothing for the frozen layer
-np.testing.assert_allclose(head["weight"], ex_seq[2].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(head["bias"], ex_seq[2].bias.grad.numpy(), rtol=1e-5, atol=1e-6)
-print("exercise 3: correct")
+exercise(3, check_exercise_3, head_only_grads)

@@ -11,19 +11,19 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.lax.stop_gradient`](https://docs.jax.dev/en/latest/_autosummary/jax.lax.stop_gradient.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-import importlib
 import warnings
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import torch
 import torch.nn.functional as F
+from exercises import check, exercise
+from IPython.display import display
 
 import funcgrad as fg
 from funcgrad.autodiff import grad_with_taps
+from funcgrad.graph import trace
 
-solutions = importlib.import_module("solutions.03")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -46,6 +46,21 @@ loss = F.binary_cross_entropy_with_logits(z, y)  # applies the sigmoid itself
 print(z.shape, f"loss = {loss.item():.4f}")
 
 # %% [markdown]
+# **A slip in the notes, corrected here.** The notes print `x.T.shape` and describe the product as
+# "a 1×5 vector times a 5×3 matrix". `x` is a 1-D tensor of shape `(5,)`, not a 1×5 matrix, and
+# `.T` on a 1-D tensor changes nothing (PyTorch now warns that it is deprecated there). `x @ w` works
+# because `matmul` treats a 1-D left operand as a row for that one product, and the result is 1-D
+# again, `(3,)`, not `1×3`. The functional side behaves the same way.
+
+# %%
+with warnings.catch_warnings(record=True) as transposed_1d:
+    warnings.simplefilter("always")
+    x_t_shape = x.T.shape
+print(x.shape, x_t_shape, (x @ w).shape, "| warning:", str(transposed_1d[0].message)[:60])
+assert x.shape == x_t_shape == (5,) and (x @ w).shape == (3,)
+assert jnp.ones(5).T.shape == (5,) and (jnp.ones(5) @ jnp.ones((5, 3))).shape == (3,)
+
+# %% [markdown]
 # **funcgrad.** The same layer is `fg.models.SingleLayer(5, 3)`: an `(init, apply)` pair whose params
 # are `{"w": (5, 3), "b": (3,)}`, the notes' layout. We copy PyTorch's random weights into it, so both
 # sides compute with identical numbers.
@@ -62,8 +77,18 @@ def loss_fn(params, x, y):
 
 
 zj = layer.apply(params, xj)
-np.testing.assert_allclose(zj, z.detach().numpy(), rtol=1e-6)
-np.testing.assert_allclose(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
+check(zj, z.detach().numpy(), rtol=1e-6)
+check(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
+
+# %% [markdown]
+# The picture of the single layer that the notes ask for: the inputs `x` (data) and the leaves `w`
+# and `b` (which require grad) meet in the matrix product and the sum, and the loss compares `z`
+# with the target.
+
+# %%
+layer_graph = trace(loss_fn, params, xj, yj, wrt="params")
+assert layer_graph.requires_grad == ["b", "w"]
+display(layer_graph)
 
 # %% [markdown]
 # ## `grad_fn` and `.grad` before and after `backward()`
@@ -117,8 +142,8 @@ print("warning:", str(caught[0].message).split(". ")[0])
 grads = jax.grad(loss_fn)(params, xj, yj)
 print(jax.tree.map(jnp.shape, grads))
 
-np.testing.assert_allclose(grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 # %% [markdown]
 # Both agree with the closed form too. For the mean BCE over 3 outputs,
@@ -129,8 +154,8 @@ np.testing.assert_allclose(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 # %%
 dz = (jax.nn.sigmoid(zj) - yj) / 3
-np.testing.assert_allclose(grads["b"], dz, rtol=1e-5)
-np.testing.assert_allclose(grads["w"], jnp.outer(xj, dz), rtol=1e-5)
+check(grads["b"], dz, rtol=1e-5)
+check(grads["w"], jnp.outer(xj, dz), rtol=1e-5)
 
 # %% [markdown]
 # ### The gradient at z: `retain_grad()` against differentiating the loss's input
@@ -148,11 +173,11 @@ F.binary_cross_entropy_with_logits(z2, y).backward()
 
 dl_dz = jax.grad(fg.losses.binary_cross_entropy_with_logits)(zj, yj)
 same_grads, taps = grad_with_taps(loss_fn)(params, xj, yj)
-np.testing.assert_allclose(dl_dz, z2.grad.numpy(), rtol=1e-5)
-np.testing.assert_allclose(taps["z"], z2.grad.numpy(), rtol=1e-5)
-np.testing.assert_allclose(dl_dz, dz, rtol=1e-5)
-np.testing.assert_allclose(same_grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(same_grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(dl_dz, z2.grad.numpy(), rtol=1e-5)
+check(taps["z"], z2.grad.numpy(), rtol=1e-5)
+check(dl_dz, dz, rtol=1e-5)
+check(same_grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
+check(same_grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 print("dL/dz:", taps["z"])
 
 # %% [markdown]
@@ -182,7 +207,7 @@ assert z1.requires_grad and not z_eval.requires_grad
 evaluate = jax.jit(layer.apply)
 z_fg = evaluate(params, xj)
 print("evaluated:", z_fg)
-np.testing.assert_allclose(z_fg, z_eval.numpy(), rtol=1e-6)
+check(z_fg, z_eval.numpy(), rtol=1e-6)
 
 # %% [markdown]
 # ## What changed and what stayed the same
@@ -214,10 +239,10 @@ print(jax.make_jaxpr(layer.apply)(params, xj).pretty_print(use_color=False))
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/03.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/03.py`; try before you look.
 #
 # **Exercise 1.** Write the gradients of the layer's mean BCE-with-logits loss *by hand*: with
 # $z = x w + b$ and $n$ outputs, $\partial L/\partial z = (\sigma(z) - y)/n$, $\partial L/\partial b$
@@ -226,19 +251,22 @@ print(jax.make_jaxpr(layer.apply)(params, xj).pretty_print(use_color=False))
 
 # %%
 def bce_grads_by_hand(x, y, w, b):
-    return solutions.bce_grads_by_hand(x, y, w, b)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against torch's backward() on fresh random weights
-ex_w = torch.randn(5, 3, requires_grad=True)
-ex_b = torch.randn(3, requires_grad=True)
-ex_x, ex_y = torch.randn(5), torch.tensor([1.0, 0.0, 1.0])
-F.binary_cross_entropy_with_logits(ex_x @ ex_w + ex_b, ex_y).backward()
-dw, db = bce_grads_by_hand(*(jnp.asarray(t.detach().numpy()) for t in (ex_x, ex_y, ex_w, ex_b)))
-np.testing.assert_allclose(dw, ex_w.grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(db, ex_b.grad.numpy(), rtol=1e-5, atol=1e-7)
-print("exercise 1: correct")
+def check_exercise_1(bce_grads_by_hand):
+    ex_w = torch.randn(5, 3, requires_grad=True)
+    ex_b = torch.randn(3, requires_grad=True)
+    ex_x, ex_y = torch.randn(5), torch.tensor([1.0, 0.0, 1.0])
+    F.binary_cross_entropy_with_logits(ex_x @ ex_w + ex_b, ex_y).backward()
+    dw, db = bce_grads_by_hand(*(jnp.asarray(t.detach().numpy()) for t in (ex_x, ex_y, ex_w, ex_b)))
+    check(dw, ex_w.grad.numpy(), rtol=1e-5, atol=1e-7)
+    check(db, ex_b.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+exercise(1, check_exercise_1, bce_grads_by_hand)
 
 # %% [markdown]
 # **Exercise 2.** Write `predict(w, b, x)`, the layer's probabilities for evaluation, the
@@ -247,14 +275,18 @@ print("exercise 1: correct")
 
 # %%
 def predict(w, b, x):
-    return solutions.predict(w, b, x)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against torch under no_grad
-with torch.no_grad():
-    expected = torch.sigmoid(ex_x @ ex_w + ex_b)
-assert not expected.requires_grad and expected.grad_fn is None  # nothing was recorded
-got = predict(*(jnp.asarray(t.detach().numpy()) for t in (ex_w, ex_b, ex_x)))
-np.testing.assert_allclose(got, expected.numpy(), rtol=1e-6)
-print("exercise 2: correct")
+def check_exercise_2(predict):
+    ex_w, ex_b, ex_x = torch.randn(5, 3, requires_grad=True), torch.randn(3), torch.randn(5)
+    with torch.no_grad():
+        expected = torch.sigmoid(ex_x @ ex_w + ex_b)
+    assert not expected.requires_grad and expected.grad_fn is None  # nothing was recorded
+    got = predict(*(jnp.asarray(t.detach().numpy()) for t in (ex_w, ex_b, ex_x)))
+    check(got, expected.numpy(), rtol=1e-6)
+
+
+exercise(2, check_exercise_2, predict)

@@ -12,8 +12,6 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [pytrees](https://docs.jax.dev/en/latest/pytrees.html), [optax](https://optax.readthedocs.io/en/latest/), [`torch.func`](https://pytorch.org/docs/stable/func.html), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-import importlib
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -22,6 +20,7 @@ import numpy as np
 import optax
 import torch
 import torch.nn.functional as F
+from exercises import check, exercise
 from IPython.display import display
 from torch import nn
 
@@ -29,7 +28,6 @@ import funcgrad as fg
 from funcgrad.autodiff import backprop, grad_with_taps, module_jacobians, per_example_grads
 from funcgrad.graph import trace
 
-solutions = importlib.import_module("solutions.04")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -67,7 +65,7 @@ w, x = torch.randn(4), torch.randn(4)
 W = torch.randn(5, 4)
 wj, xj, Wj = (jnp.asarray(t.numpy()) for t in (w, x, W))
 
-np.testing.assert_allclose(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
+check(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
 assert int(nearest_neighbour(Wj, xj)) == int(torch_nearest_neighbour(W, x))
 print(
     "linear:", float(linear_model(wj, xj)), "| nearest prototype:", int(nearest_neighbour(Wj, xj))
@@ -102,12 +100,13 @@ Xj, Yj = jnp.asarray(X.numpy()), jnp.asarray(Y.numpy())
 
 per_sample = jax.vmap(per_sample_loss, in_axes=(None, 0, 0))(wj, Xj, Yj)
 torch_per_sample = F.mse_loss(X @ w, Y, reduction="none")
-np.testing.assert_allclose(per_sample, torch_per_sample.numpy(), rtol=1e-5)
-np.testing.assert_allclose(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
+check(per_sample, torch_per_sample.numpy(), rtol=1e-5)
+check(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
 
 # %% [markdown]
 # The gradient of the average loss is the average of the per-sample gradients. After `backward()`
-# PyTorch's `.grad` holds the gradient of the mean; functionally the per-sample gradients are one
+# PyTorch's `.grad` holds the gradient of whatever scalar `backward()` was called on: here the mean
+# (`F.mse_loss`'s default reduction), with `reduction="sum"` the sum; functionally the per-sample gradients are one
 # `vmap` away (`per_example_grads` is `jax.vmap(jax.grad(loss))`). PyTorch has the same tool one
 # `vmap` away too: `torch.func.vmap(torch.func.grad(...))`, and the rows agree one by one.
 
@@ -115,10 +114,12 @@ np.testing.assert_allclose(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item()
 w_t = w.clone().requires_grad_(True)
 F.mse_loss(X @ w_t, Y).backward()
 
-each = per_example_grads(per_sample_loss, wj, (Xj, Yj))
+rows = jax.vmap(jax.grad(per_sample_loss), in_axes=(None, 0, 0))(wj, Xj, Yj)  # plain JAX
+each = per_example_grads(per_sample_loss, wj, (Xj, Yj))  # funcgrad's name for the same line
+check(each, rows, rtol=1e-6)
 print(each.shape)
-np.testing.assert_allclose(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
-np.testing.assert_allclose(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
+check(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def torch_per_sample_loss(w, x, y):
@@ -126,7 +127,7 @@ def torch_per_sample_loss(w, x, y):
 
 
 torch_each = torch.func.vmap(torch.func.grad(torch_per_sample_loss), in_dims=(None, 0, 0))(w, X, Y)
-np.testing.assert_allclose(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
+check(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
 
 # %% [markdown]
 # ## Full-batch GD, SGD and minibatch SGD
@@ -138,8 +139,16 @@ np.testing.assert_allclose(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # ro
 # * **full-batch GD**: $w \leftarrow w - \eta\, \partial L(S, w) / \partial w$, the average over all samples;
 # * **SGD**: pick one sample $p$, then $w \leftarrow w - \eta\, \partial L(x_p, y_p, w) / \partial w$;
 # * **minibatch SGD**: average the gradient over a small batch. It does two things at once: the
-#   average over a batch cancels part of SGD's noise (the paths below show it), and a batch keeps
-#   vector hardware busy, so a step on 32 samples costs little more than a step on one.
+#   average over a batch cancels part of SGD's noise (the variance of the averaged gradient falls
+#   roughly as one over the batch size; the paths below show it), and a batch keeps vector hardware busy,
+#   so a step on 32 samples costs little more than a step on one.
+#
+# **Two slips in the notes, corrected here.** They give hardware as "the only reason" for
+# minibatches; the lower noise is the other one, asserted in the equal-budget curves below. And
+# where they say $\eta$ could be a matrix, they add that a positive *semi*-definite one still steps
+# downhill. Descent needs $\eta$ positive *definite*: the first-order change of the loss is
+# $-g^\top \eta\, g$, which a semi-definite $\eta$ makes zero whenever the gradient lies in its
+# null space. A matrix $\eta$ is a *preconditioned* step, asserted in the cell after the paths.
 #
 # To draw the paths we need a problem with **two** parameters: fit $\bar y = a x + b$ to 32 noisy
 # points of $y = 2x - 1$. The inputs are centred away from 0, which makes $a$ and $b$ interact: the
@@ -168,15 +177,18 @@ regimes = {
 xt, yt = torch.from_numpy(x_data), torch.from_numpy(y_data)
 
 
-def torch_path(batches):
+def torch_path(batches, schedule=None):
     w = torch.tensor(w_start, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr)
+    decay = None if schedule is None else torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     path = [w.detach().clone().numpy()]
     for idx in batches:
         opt.zero_grad()
         loss = ((w[0] * xt[idx] + w[1] - yt[idx]) ** 2).mean()
         loss.backward()
         opt.step()
+        if decay is not None:  # the step size of update k is lr * schedule(k)
+            decay.step()
         path.append(w.detach().clone().numpy())
     return np.array(path)
 
@@ -199,30 +211,34 @@ def batch_loss(w, x, y):
     return jnp.mean(jax.vmap(sample_loss, in_axes=(None, 0, 0))(w, x, y))
 
 
+def make_step(tx):
+    @jax.jit
+    def step(w, opt_state, x, y):
+        grads = jax.grad(batch_loss)(w, x, y)
+        updates, opt_state = tx.update(grads, opt_state, w)
+        return optax.apply_updates(w, updates), opt_state
+
+    return step
+
+
 tx = optax.sgd(lr)
+sgd_step = make_step(tx)
 
 
-@jax.jit
-def sgd_step(w, opt_state, x, y):
-    grads = jax.grad(batch_loss)(w, x, y)
-    updates, opt_state = tx.update(grads, opt_state, w)
-    return optax.apply_updates(w, updates), opt_state
-
-
-def jax_path(batches):
+def jax_path(batches, schedule=None):
+    chosen = tx if schedule is None else optax.sgd(lambda k: lr * schedule(k))
+    step = sgd_step if schedule is None else make_step(chosen)
     w = jnp.asarray(w_start)
-    opt_state, path = tx.init(w), [w]
+    opt_state, path = chosen.init(w), [w]
     for idx in batches:
-        w, opt_state = sgd_step(w, opt_state, x_data[idx], y_data[idx])
+        w, opt_state = step(w, opt_state, x_data[idx], y_data[idx])
         path.append(w)
     return np.array(path)
 
 
 jax_paths = {name: jax_path(batches) for name, batches in regimes.items()}
 for name in regimes:
-    np.testing.assert_allclose(
-        jax_paths[name], torch_paths[name], rtol=1e-4, atol=1e-5, err_msg=name
-    )
+    check(jax_paths[name], torch_paths[name], rtol=1e-4, atol=1e-5, err_msg=name)
     print(f"{name:>18}: a = {jax_paths[name][-1][0]:.3f}, b = {jax_paths[name][-1][1]:.3f}")
 
 # %% [markdown]
@@ -252,19 +268,51 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
+# $\eta$ as a matrix: $w \leftarrow w - \eta\, g$ with a 2x2 $\eta$. A positive definite one (here
+# the inverse of the loss's Hessian, Newton's step) lowers the loss; a semi-definite one whose null
+# space holds the gradient does not move at all; and its first-order decrease $g^\top \eta g$ is
+# zero, as the correction says.
+
+# %%
+w0 = jnp.asarray(w_start)
+g0 = jax.grad(batch_loss)(w0, x_data, y_data)
+hessian = jax.hessian(batch_loss)(w0, x_data, y_data)
+eta_definite = jnp.linalg.inv(hessian)  # positive definite: a preconditioned (Newton) step
+null = jnp.array([-g0[1], g0[0]]) / jnp.linalg.norm(g0)  # unit vector orthogonal to g0
+eta_semidefinite = 0.15 * jnp.outer(null, null)  # eigenvalues 0.15 and 0: g0 in its null space
+for name, eta in [("definite", eta_definite), ("semi-definite", eta_semidefinite)]:
+    step = w0 - eta @ g0
+    print(
+        f"eta {name:>13}: eigenvalues {np.round(np.linalg.eigvalsh(eta), 3)}, g.eta.g = "
+        f"{float(g0 @ eta @ g0):.3g}, loss {float(batch_loss(w0, x_data, y_data)):.3f} -> "
+        f"{float(batch_loss(step, x_data, y_data)):.3f}"
+    )
+check(w0 - eta_definite @ g0, best, rtol=1e-4, atol=1e-4)  # quadratic: 1 step
+check(w0 - eta_semidefinite @ g0, w0, atol=1e-6)  # no descent at all
+
+# %% [markdown]
 # The loss curves, compared fairly. A full-batch step reads all 32 samples, a minibatch step 8, an
 # SGD step one, so equal *step counts* hand full-batch GD 32 times SGD's data. We give every regime
 # the same **budget of 768 samples** (24 passes over the data): 24 full-batch updates, 96 minibatch
 # updates, 768 SGD updates, on the same shuffled sample order, each run checked against torch. The
 # curves show the *excess* loss $L(S, w) - \min_w L(S, w)$ on a log axis, so the approach to the
-# minimum stays visible over four decades.
+# minimum stays visible over four decades. A fourth run is SGD with a **decaying step size**,
+# $\eta_k = 0.15 / (1 + k/32)$ (divided by one more each pass): the sum of the steps still
+# diverges, so it can reach any minimum, but the sum of their squares converges, so the noise dies
+# out (`torch.optim.lr_scheduler.LambdaLR` against an optax schedule, again checked against torch).
 #
-# Per update (left), full-batch GD descends smoothly, since each of its steps follows the exact
-# average gradient, while SGD's one-sample steps are noisy. Per sample seen (right, the real cost),
-# full-batch GD is the slowest: by the time it has taken 24 steps, SGD has taken 768 and minibatch
-# SGD 96. SGD then stalls at a noise floor (the faint line is every update, the bold one its mean
-# over each pass), jittering around the minimum because each step follows one sample; minibatches
-# average much of that noise away and get closest for the same budget.
+# The two panels measure two costs. The left one, **per update**, is the wall-clock cost on
+# parallel hardware, where a step on 8 or 32 samples takes about as long as a step on one. The
+# right one, **per sample seen**, is the compute, the arithmetic spent. Per update, full-batch GD
+# descends smoothly, since each of its steps follows the exact average gradient, while SGD's
+# one-sample steps are noisy. Per sample seen, full-batch GD is the slowest: by the time it has
+# taken 24 steps, SGD has taken 768 and minibatch SGD 96. Constant-step SGD then stalls at a noise
+# floor (the faint line is every update, the bold one its mean over each pass), jittering around
+# the minimum because each step follows one sample; minibatches average much of that noise away,
+# and the decaying step removes the floor.
+#
+# The last iterate of a noisy run is a lucky or unlucky draw, so the cell prints the excess loss
+# **averaged over the last four passes** next to it, and compares the averages.
 
 # %%
 budget = len(order)  # 768 samples for each regime: 24 passes over the 32 points
@@ -272,12 +320,19 @@ budget_regimes = {
     "full-batch GD": [np.arange(P)] * (budget // P),  # 24 updates
     "SGD": [order[i : i + 1] for i in range(budget)],  # 768 updates
     "minibatch SGD (8)": [order[8 * i : 8 * i + 8] for i in range(budget // 8)],  # 96 updates
+    "SGD, decaying step": [order[i : i + 1] for i in range(budget)],  # 768 smaller updates
 }
-samples_per_update = {"full-batch GD": P, "SGD": 1, "minibatch SGD (8)": 8}
-budget_paths = {name: jax_path(batches) for name, batches in budget_regimes.items()}
+samples_per_update = {"full-batch GD": P, "SGD": 1, "minibatch SGD (8)": 8, "SGD, decaying step": 1}
+schedules = {"SGD, decaying step": lambda k: 1 / (1 + k / P)}  # eta_k = 0.15 / (1 + k / 32)
+styles["SGD, decaying step"] = "C1-"
+budget_paths = {name: jax_path(b, schedules.get(name)) for name, b in budget_regimes.items()}
 for name, batches in budget_regimes.items():
-    np.testing.assert_allclose(
-        budget_paths[name], torch_path(batches), rtol=1e-4, atol=1e-5, err_msg=name
+    check(
+        budget_paths[name],
+        torch_path(batches, schedules.get(name)),
+        rtol=1e-4,
+        atol=1e-5,
+        err_msg=name,
     )
     assert (len(budget_paths[name]) - 1) * samples_per_update[name] == budget
 
@@ -286,8 +341,16 @@ excess = {
     name: np.asarray(jax.vmap(lambda w: batch_loss(w, x_data, y_data))(path)) - best_loss
     for name, path in budget_paths.items()
 }
+recent = {  # the mean over the last 4 passes: 128 samples seen, whatever the batch size
+    name: curve[-(4 * P // samples_per_update[name]) :].mean() for name, curve in excess.items()
+}
 for name, curve in excess.items():
-    print(f"{name:>18}: excess loss after {budget} samples = {curve[-1]:.2g}")
+    print(
+        f"{name:>18}: excess loss after {budget} samples = {curve[-1]:.2g} (last iterate), "
+        f"{recent[name]:.2g} (mean over the last 4 passes)"
+    )
+assert recent["minibatch SGD (8)"] < recent["SGD"] / 5  # averaging a batch cuts the noise floor
+assert recent["SGD, decaying step"] < recent["SGD"] / 5  # and so does a decaying step
 
 plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")  # 0.01, 1, 100 rather than 10^-2, 10^0, 10^2
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
@@ -349,8 +412,8 @@ sj, gj = jnp.asarray(s.detach().numpy()), jnp.asarray(g.numpy())
 for h, h_torch, h_vjp in [(jnp.tanh, torch.tanh, tanh_vjp), (jax.nn.relu, torch.relu, relu_vjp)]:
     s.grad = None
     h_torch(s).backward(g)
-    np.testing.assert_allclose(h_vjp(sj, gj), jax.vjp(h, sj)[1](gj)[0], rtol=1e-6)
-    np.testing.assert_allclose(h_vjp(sj, gj), s.grad.numpy(), rtol=1e-5, atol=1e-7)
+    check(h_vjp(sj, gj), jax.vjp(h, sj)[1](gj)[0], rtol=1e-6)
+    check(h_vjp(sj, gj), s.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 Wt = torch.randn(3, 6, requires_grad=True)
 z_t = torch.randn(6, requires_grad=True)
@@ -359,11 +422,40 @@ ds = torch.randn(3)
 Wj, zj, dsj = (jnp.asarray(t.detach().numpy()) for t in (Wt, z_t, ds))
 dz, dw = weighted_sum_vjp(Wj, zj, dsj)
 auto_dw, auto_dz = jax.vjp(lambda W, z: W @ z, Wj, zj)[1](dsj)
-np.testing.assert_allclose(dz, auto_dz, rtol=1e-5)
-np.testing.assert_allclose(dw, auto_dw, rtol=1e-5)
-np.testing.assert_allclose(dz, z_t.grad.numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(dz, auto_dz, rtol=1e-5)
+check(dw, auto_dw, rtol=1e-5)
+check(dz, z_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
 print("explicit VJPs = jax.vjp = torch backward(v)")
+
+# %% [markdown]
+# The notes derive these rules by *perturbation*: nudge $s$ by a small $\delta s$ and the cost moves
+# by $\delta C \approx \frac{dC}{ds} \cdot \delta s$. That nudge is forward mode: `jax.jvp` carries
+# $\delta s$ through the function and returns $\delta C$ exactly (to first order), which equals the
+# VJP's gradient dotted with $\delta s$, and a finite difference.
+#
+# And why the nonlinearity at all: two weighted sums with nothing between them collapse into one,
+# $W_2 (W_1 z) = (W_2 W_1) z$, so a deep stack of linear layers is one linear layer. Both asserted:
+
+# %%
+cost_of_s = lambda s: jnp.sum(jnp.tanh(s) ** 2)  # noqa: E731 - a scalar cost of the state s
+delta = jnp.asarray(torch.randn(6).numpy())
+_, cost_change = jax.jvp(cost_of_s, (sj,), (delta,))  # forward mode: the perturbation's effect
+check(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
+eps = 1e-3
+finite = (cost_of_s(sj + eps * delta) - cost_of_s(sj - eps * delta)) / (2 * eps)
+check(cost_change, finite, rtol=1e-2)
+print(
+    f"perturbation: jvp {float(cost_change):.5f}, grad . delta {float(jnp.vdot(jax.grad(cost_of_s)(sj), delta)):.5f}"
+)
+
+two_linear = nn.Sequential(nn.Linear(6, 4, bias=False), nn.Linear(4, 3, bias=False))
+one_linear = nn.Linear(6, 3, bias=False)
+with torch.no_grad():
+    one_linear.weight.copy_(two_linear[1].weight @ two_linear[0].weight)  # W2 W1
+    zs = torch.randn(5, 6)
+    check(two_linear(zs).numpy(), one_linear(zs).numpy(), rtol=1e-5, atol=1e-6)
+print("two linear layers without a nonlinearity == one linear layer with W2 @ W1")
 
 # %% [markdown]
 # ## `mynet(d0, 60, 40, 10)` on a 3x10x20 image
@@ -409,14 +501,14 @@ print(d0, out.shape)
 net = fg.models.MyNet(d0, 60, 40, 10)
 params = fg.interop.from_torch(model, like=net)
 image_j = jnp.asarray(image.numpy())
-np.testing.assert_allclose(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
+check(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 images = torch.randn(8, 3, 10, 20)
 batched = jax.vmap(net.apply, in_axes=(None, 0))(params, jnp.asarray(images.numpy()))
 looped = torch.stack([model(im) for im in images]).detach().numpy()
 torch_batched = torch.func.vmap(model)(images).detach().numpy()
-np.testing.assert_allclose(batched, looped, rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(batched, torch_batched, rtol=1e-5, atol=1e-6)
+check(batched, looped, rtol=1e-5, atol=1e-6)
+check(batched, torch_batched, rtol=1e-5, atol=1e-6)
 print(batched.shape)
 
 # %% [markdown]
@@ -485,11 +577,11 @@ for h in hooks:
     h.remove()
 
 _, state_grads = grad_with_taps(lambda p: net.apply(p, image_j).sum())(params)
-np.testing.assert_allclose(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
-np.testing.assert_allclose(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
+check(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
+check(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
+check(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
 for name in ("z1", "z2"):
-    np.testing.assert_allclose(state_grads[name], states_t[name].grad.numpy(), rtol=1e-5, atol=1e-7)
+    check(state_grads[name], states_t[name].grad.numpy(), rtol=1e-5, atol=1e-7)
 print({name: g.shape for name, g in state_grads.items()})
 
 # %% [markdown]
@@ -528,10 +620,10 @@ for name in ("m0", "m1", "m2"):
         (torch_layer.weight, torch_layer.bias),
         vectorize=True,
     )
-    np.testing.assert_allclose(d_state, t_state.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(d_state, params[name]["weight"], rtol=1e-6)
-    np.testing.assert_allclose(d_weights["weight"], t_weight.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(d_weights["bias"], t_bias.numpy(), rtol=1e-5, atol=1e-6)
+    check(d_state, t_state.numpy(), rtol=1e-5, atol=1e-6)
+    check(d_state, params[name]["weight"], rtol=1e-6)
+    check(d_weights["weight"], t_weight.numpy(), rtol=1e-5, atol=1e-6)
+    check(d_weights["bias"], t_bias.numpy(), rtol=1e-5, atol=1e-6)
     print(f"{name}: d z/d z_in {d_state.shape}, d z/d weight {d_weights['weight'].shape}")
 
 # %% [markdown]
@@ -565,24 +657,28 @@ for name, _ in reversed(stages):
 # %% [markdown]
 # Forming Jacobians is wasteful (the first one of `m0` alone is 60 x 60 x 600 for its weights).
 # `fg.autodiff.backprop` runs the same chain with VJPs instead, never building a matrix, which is what
-# `jax.grad` and PyTorch's `backward()` do too. All four agree:
+# `jax.grad` and PyTorch's `backward()` do too. All four agree, on the weights' gradients and on the
+# gradient with respect to the input image (torch's `image.grad`):
 
 # %%
 result = backprop(net, params, image_j, cost)
 auto = jax.grad(lambda p: cost(net.apply(p, image_j)))(params)
 
 model.zero_grad()
-F.cross_entropy(model(image)[None], torch.tensor([label])).backward()
+image_t = image.clone().requires_grad_(True)  # torch's gradient with respect to the input, too
+F.cross_entropy(model(image_t)[None], torch.tensor([label])).backward()
 torch_grads = {
     name: {"weight": m.weight.grad, "bias": m.bias.grad} for name, m in model.named_children()
 }
 
 for path, g in fg.flatten_dict(result.grads).items():
-    np.testing.assert_allclose(g, fg.flatten_dict(auto)[path], rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
+    check(g, fg.flatten_dict(auto)[path], rtol=1e-5, atol=1e-7)
+    check(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
     torch_g = fg.flatten_dict(torch_grads)[path].numpy()
-    np.testing.assert_allclose(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
-np.testing.assert_allclose(result.input_grad, dc, rtol=1e-4, atol=1e-7)
+    check(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
+check(result.input_grad, dc, rtol=1e-4, atol=1e-7)
+check(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
+print("dc/d image:", result.input_grad.shape, "== torch's image.grad")
 print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
 # %% [markdown]
@@ -601,20 +697,21 @@ print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 # %% [markdown]
 # > **Pitfalls**
 # >
-# > - `.grad` after `loss.backward()` holds the gradient of the *mean* loss; per-sample gradients
-# >   need `vmap(grad(...))`, in JAX and in `torch.func` alike.
+# > - `.grad` after `loss.backward()` holds the gradient of the scalar you called it on: of the
+# >   mean with the default `reduction="mean"`, of the sum with `"sum"`. Per-sample gradients need
+# >   `vmap(grad(...))`, in JAX and in `torch.func` alike.
 # > - A summed loss multiplies the gradient by the batch size: the same learning rate then overshoots.
 # > - Compare optimisers at equal *sample budgets* (examples seen), not equal step counts.
-# > - Write the model for one example and `vmap` it; do not reshape away the batch with `view(-1)`
-# >   when a batch is what you pass.
+# > - Layers take batches, as torch's do; a model written for one example (the notes' `view(-1)`)
+# >   must be `vmap`-ed: passing it a batch flattens the whole batch into one vector.
 
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/04.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/04.py`; try before you look.
 #
 # **Exercise 1.** Per-sample gradients of the squared error $(w \cdot x - y)^2$: return one row
 # per sample (hint: `jax.vmap` of `jax.grad`, with `in_axes=(None, 0, 0)`).
@@ -622,19 +719,22 @@ print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
 # %%
 def per_sample_grads(w, xs, ys):
-    return solutions.per_sample_grads(w, xs, ys)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 row by row against torch.func
-ex_w, ex_xs, ex_ys = torch.randn(3), torch.randn(7, 3), torch.randn(7)
-ex_rows = torch.func.vmap(torch.func.grad(lambda w, x, y: (w @ x - y) ** 2), in_dims=(None, 0, 0))(
-    ex_w, ex_xs, ex_ys
-)
-got = per_sample_grads(*(jnp.asarray(t.numpy()) for t in (ex_w, ex_xs, ex_ys)))
-for i in range(len(ex_xs)):
-    np.testing.assert_allclose(got[i], ex_rows[i].numpy(), rtol=1e-5, atol=1e-6)
-print("exercise 1: correct")
+def check_exercise_1(per_sample_grads):
+    ex_w, ex_xs, ex_ys = torch.randn(3), torch.randn(7, 3), torch.randn(7)
+    ex_rows = torch.func.vmap(
+        torch.func.grad(lambda w, x, y: (w @ x - y) ** 2), in_dims=(None, 0, 0)
+    )(ex_w, ex_xs, ex_ys)
+    got = per_sample_grads(*(jnp.asarray(t.numpy()) for t in (ex_w, ex_xs, ex_ys)))
+    for i in range(len(ex_xs)):
+        check(got[i], ex_rows[i].numpy(), rtol=1e-5, atol=1e-6)
+
+
+exercise(1, check_exercise_1, per_sample_grads)
 
 # %% [markdown]
 # **Exercise 2.** Minibatch SGD on the mean squared error of `xs @ w`, with batches taken in
@@ -643,20 +743,24 @@ print("exercise 1: correct")
 
 # %%
 def minibatch_sgd(w, xs, ys, lr, batch_size, epochs):
-    return solutions.minibatch_sgd(w, xs, ys, lr, batch_size, epochs)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against the same loop in torch with torch.optim.SGD
-ex_wt = torch.zeros(3, requires_grad=True)
-ex_opt = torch.optim.SGD([ex_wt], lr=0.05)
-for _ in range(3):
-    for start in range(0, 7, 2):
-        ex_opt.zero_grad()
-        ((ex_xs[start : start + 2] @ ex_wt - ex_ys[start : start + 2]) ** 2).mean().backward()
-        ex_opt.step()
-got = minibatch_sgd(
-    jnp.zeros(3), jnp.asarray(ex_xs.numpy()), jnp.asarray(ex_ys.numpy()), 0.05, 2, 3
-)
-np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-5, atol=1e-6)
-print("exercise 2: correct")
+def check_exercise_2(minibatch_sgd):
+    ex_xs, ex_ys = torch.randn(7, 3), torch.randn(7)
+    ex_wt = torch.zeros(3, requires_grad=True)
+    ex_opt = torch.optim.SGD([ex_wt], lr=0.05)
+    for _ in range(3):
+        for start in range(0, 7, 2):
+            ex_opt.zero_grad()
+            ((ex_xs[start : start + 2] @ ex_wt - ex_ys[start : start + 2]) ** 2).mean().backward()
+            ex_opt.step()
+    got = minibatch_sgd(
+        jnp.zeros(3), jnp.asarray(ex_xs.numpy()), jnp.asarray(ex_ys.numpy()), 0.05, 2, 3
+    )
+    check(got, ex_wt.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+exercise(2, check_exercise_2, minibatch_sgd)

@@ -13,8 +13,6 @@
 #
 # **Docs this lesson relies on:** [JAX Autodiff Cookbook](https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html), [`jax.lax.stop_gradient`](https://docs.jax.dev/en/latest/_autosummary/jax.lax.stop_gradient.html), [optax](https://optax.readthedocs.io/en/latest/), [PyTorch's autograd notes](https://pytorch.org/docs/stable/notes/autograd.html).
 # %%
-import importlib
-
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
@@ -22,11 +20,11 @@ import numpy as np
 import optax
 import torch
 import torch.nn.functional as F
+from exercises import check, exercise
 
 import funcgrad as fg
 from funcgrad.autodiff import accumulate, backward
 
-solutions = importlib.import_module("solutions.05")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -65,8 +63,8 @@ jax_grad = jax.grad(u_of)(jnp.ones(3))
 print(jax_grad)
 
 x0 = np.ones(3)
-np.testing.assert_allclose(jax_grad, torch_grad, rtol=1e-6)
-np.testing.assert_allclose(jax_grad, 2 * (x0 + 2), rtol=1e-6)  # closed form: [6, 6, 6]
+check(jax_grad, torch_grad, rtol=1e-6)
+check(jax_grad, 2 * (x0 + 2), rtol=1e-6)  # closed form: [6, 6, 6]
 
 # %% [markdown]
 # ### Chain rule: composing VJPs by hand
@@ -86,7 +84,34 @@ u, u_vjp = jax.vjp(jnp.mean, z)
 (u_bar_x,) = y_vjp(u_bar_y)  # times dy/dx = 1
 print(u_bar_z, u_bar_y, u_bar_x)
 
-np.testing.assert_allclose(u_bar_x, jax_grad, rtol=1e-6)
+check(u_bar_x, jax_grad, rtol=1e-6)
+
+# %% [markdown]
+# `jax.vjp` is not stateless. It *runs the forward pass* and keeps what the backward rules will need,
+# the **residuals**, inside the closure it returns: `z_vjp` holds `2y`, the derivative of `y**2`,
+# already computed on the forward pass, and the factor `3`. That is a tape in all but name. Unlike PyTorch's graph, which frees its saved tensors after
+# one `backward()` (a second call needs `retain_graph=True`), the closure can be called again and
+# again: the functional `retain_graph=True`.
+
+# %%
+print("residuals kept by z_vjp:", jax.tree.leaves(z_vjp))
+assert any(np.array_equal(leaf, 2 * y) for leaf in jax.tree.leaves(z_vjp))  # saved on the way
+np.testing.assert_array_equal(z_vjp(u_bar_z)[0], u_bar_y)  # a second call: same answer
+
+x_twice = torch.ones(3, requires_grad=True)
+u_twice = (3 * (x_twice + 2) ** 2).mean()
+u_twice.backward()
+try:
+    u_twice.backward()  # the graph's saved tensors are gone
+    message = ""
+except RuntimeError as e:
+    message = str(e).split(".")[0]
+print(message)
+assert "backward through the graph a second time" in message
+u_twice = (3 * (x_twice + 2) ** 2).mean()
+u_twice.backward(retain_graph=True)
+u_twice.backward()  # allowed: and .grad now holds the sum of the two calls
+check(x_twice.grad.numpy(), [6 + 6 + 6] * 3)  # once before, twice here
 
 # %% [markdown]
 # ## `backward(v)` on a non-scalar output is a vector-Jacobian product
@@ -100,6 +125,10 @@ np.testing.assert_allclose(u_bar_x, jax_grad, rtol=1e-6)
 # not compute a "gradient with respect to `v`". It computes the VJP $v^\top J$, where
 # $J = \partial y / \partial x$ is the Jacobian: the gradient of the *scalar* $v \cdot y(x)$. Here
 # `y = x * 2**11`, so $J = 2048\,I$ and the answer is $2048\,v$ = `[204.8, 2048, 0.2048]`.
+#
+# (**A slip in the notes, corrected here.** Their comment on the loop says it computes
+# `y * y * y * ... * y`; each pass *doubles* `y`, it does not square it, so ten passes after the
+# first doubling give `x * 2**11`, as asserted below.)
 
 # %%
 x = torch.tensor([1.1, 1.1, 1.1], requires_grad=True)
@@ -130,13 +159,13 @@ y_j, f_vjp = jax.vjp(f, x_j)
 (vjp,) = f_vjp(v_j)
 print(y_j, vjp)
 
-np.testing.assert_allclose(vjp, torch_vjp, rtol=1e-6)
-np.testing.assert_allclose(jax.grad(lambda x: jnp.vdot(v_j, f(x)))(x_j), vjp, rtol=1e-6)
-np.testing.assert_allclose(v_j @ jax.jacrev(f)(x_j), vjp, rtol=1e-6)
-np.testing.assert_allclose(vjp, [204.8, 2048.0, 0.2048], rtol=1e-6)  # closed form 2**11 * v
+check(vjp, torch_vjp, rtol=1e-6)
+check(jax.grad(lambda x: jnp.vdot(v_j, f(x)))(x_j), vjp, rtol=1e-6)
+check(v_j @ jax.jacrev(f)(x_j), vjp, rtol=1e-6)
+check(vjp, [204.8, 2048.0, 0.2048], rtol=1e-6)  # closed form 2**11 * v
 
 # funcgrad names the PyTorch spelling: backward(f, x, v=v) is this VJP.
-np.testing.assert_allclose(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
+check(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
 
 # %% [markdown]
 # ## Stop tracking: `requires_grad_`, `detach`, `no_grad` against `stop_gradient`
@@ -146,7 +175,8 @@ np.testing.assert_allclose(backward(f, x_j, v=v_j), vjp, rtol=1e-6)
 # PyTorch decides *per operation* whether to record it: an operation is recorded when grad mode is
 # on (a thread-local setting, which `no_grad()` turns off) and at least one of its inputs requires
 # grad. The notes list three switches: `requires_grad_(flag)` in place, `detach()` for a tensor
-# outside the graph, and the `no_grad()` context. (Corrected: `detach()` is not a copy; it shares
+# outside the graph, and the `no_grad()` context. (A clarification: the notes call `detach()`'s
+# result "a new Tensor with the same content". It is a new tensor object, but not a copy: it shares
 # storage with the original, so an in-place change to one shows in the other. The copy is
 # `.detach().clone()`.) (The notes' `no_grad` example squared `x`, a tensor from an earlier cell, where it meant
 # `a`; we use `a`.)
@@ -191,8 +221,8 @@ torch_detached = a.grad.numpy()
 a_j = jnp.asarray(a.detach().numpy())
 jax_detached = jax.grad(lambda a: (a * jax.lax.stop_gradient(a)).sum())(a_j)
 
-np.testing.assert_allclose(jax_detached, torch_detached, rtol=1e-6)
-np.testing.assert_allclose(jax_detached, a_j, rtol=1e-6)  # closed form: a, not 2a
+check(jax_detached, torch_detached, rtol=1e-6)
+check(jax_detached, a_j, rtol=1e-6)  # closed form: a, not 2a
 
 
 # %% [markdown]
@@ -208,8 +238,8 @@ with torch.no_grad():
 torch_no_grad_region = a.grad.numpy()
 
 jax_no_grad_region = jax.grad(lambda a: (a * jax.lax.stop_gradient(2 * a)).sum())(a_j)
-np.testing.assert_allclose(jax_no_grad_region, torch_no_grad_region, rtol=1e-6)
-np.testing.assert_allclose(jax_no_grad_region, 2 * a_j, rtol=1e-6)  # closed form: t = 2a
+check(jax_no_grad_region, torch_no_grad_region, rtol=1e-6)
+check(jax_no_grad_region, 2 * a_j, rtol=1e-6)  # closed form: t = 2a
 
 # %% [markdown]
 # Choosing arguments replaces `requires_grad`: with `argnums=0` only `a` is differentiated, with
@@ -230,15 +260,15 @@ c_t = torch.tensor(c_j)  # requires_grad=False: a constant
 g(a_t, c_t).backward()
 print(c_t.grad)  # never asked for
 
-np.testing.assert_allclose(da, a_t.grad.numpy(), rtol=1e-6)
+check(da, a_t.grad.numpy(), rtol=1e-6)
 c_both = torch.tensor(c_j, requires_grad=True)
 a_both = torch.tensor(a_j, requires_grad=True)
 g(a_both, c_both).backward()
-np.testing.assert_allclose(da2, a_both.grad.numpy(), rtol=1e-6)
-np.testing.assert_allclose(dc, c_both.grad.numpy(), rtol=1e-6)
-np.testing.assert_allclose(dc, a_j, rtol=1e-6)  # closed form d/dc sum(a*c) = a
+check(da2, a_both.grad.numpy(), rtol=1e-6)
+check(dc, c_both.grad.numpy(), rtol=1e-6)
+check(dc, a_j, rtol=1e-6)  # closed form d/dc sum(a*c) = a
 with torch.no_grad():
-    np.testing.assert_allclose(g(a_j, c_j), g(a_t, c_t).numpy(), rtol=1e-6)
+    check(g(a_j, c_j), g(a_t, c_t).numpy(), rtol=1e-6)
 
 # %% [markdown]
 # ## Gradients accumulate in `.grad`; pure functions return them
@@ -283,10 +313,10 @@ for _ in range(3):
     weights = weights - 0.1 * grads
 print(weights, out)
 
-np.testing.assert_allclose(weights, torch_w, rtol=1e-6)
-np.testing.assert_allclose(out, torch_out, rtol=1e-6)
-np.testing.assert_allclose(weights, [0.1] * 4, rtol=1e-6)  # closed form 1 - 3 * 0.3
-np.testing.assert_allclose(out, 4.8, rtol=1e-6)  # 12 * 0.4
+check(weights, torch_w, rtol=1e-6)
+check(out, torch_out, rtol=1e-6)
+check(weights, [0.1] * 4, rtol=1e-6)  # closed form 1 - 3 * 0.3
+check(out, 4.8, rtol=1e-6)  # 12 * 0.4
 
 # %% [markdown]
 # Forgetting `zero_()` makes the gradients pile up: 3, then 6, then 9, so the weights end at
@@ -300,11 +330,13 @@ weights, history = jnp.ones(4), []
 for _ in range(3):
     history.append(jax.grad(model_output_of)(weights))
     accumulated = accumulate(*history)  # an explicit sum of gradients: what .grad would hold
+    plain = jax.tree.map(lambda *gs: sum(gs), *history)  # the same sum in plain JAX, any pytree
+    np.testing.assert_array_equal(accumulated, plain)
     weights = weights - 0.1 * accumulated
 print(torch_w_acc, weights)
 
-np.testing.assert_allclose(weights, torch_w_acc, rtol=1e-6)
-np.testing.assert_allclose(weights, [-0.8] * 4, rtol=1e-6)
+check(weights, torch_w_acc, rtol=1e-6)
+check(weights, [-0.8] * 4, rtol=1e-6)
 
 # %% [markdown]
 # ## The `w * x` backprop loop
@@ -314,7 +346,8 @@ np.testing.assert_allclose(weights, [-0.8] * 4, rtol=1e-6)
 # One weight, one sample: `x = 1`, `y = 2`, `w = 1`, loss $(w x - y)^2$, learning rate 0.01. Each step
 # multiplies $w - 2$ by $0.98$, so after $k$ steps the loss is $0.98^{2k}$ (0.9604 after one step).
 #
-# Two corrections to the notes' loop. It printed an undefined `i` (we print the epoch). And the cell
+# Two corrections to the notes' loop. It printed `i` next to each loss, a variable left over from
+# an earlier cell, so every line of its output ends in `99`; we print the epoch. And the cell
 # before it took one step, zeroed the gradient and ran a forward pass without `backward()`, so the
 # loop's first update used a zeroed gradient and the loss `0.9604` appeared twice. We use the usual
 # order: forward, backward, update, zero. The fixed loop prints 1.0000, 0.6676, 0.4457: the notes'
@@ -346,9 +379,9 @@ for _ in range(30):
     w_j = w_j - 0.01 * dw
     jax_losses.append(float(loss))
 
-np.testing.assert_allclose(jax_losses, torch_losses, rtol=1e-5)
-np.testing.assert_allclose(w_j, w.item(), rtol=1e-6)
-np.testing.assert_allclose(jax_losses, 0.98 ** (2 * np.arange(30)), rtol=1e-4)  # closed form
+check(jax_losses, torch_losses, rtol=1e-5)
+check(w_j, w.item(), rtol=1e-6)
+check(jax_losses, 0.98 ** (2 * np.arange(30)), rtol=1e-4)  # closed form
 print(f"loss after one step: {jax_losses[1]:.4f}")
 
 # %% [markdown]
@@ -377,8 +410,8 @@ print(
     "fixed:",
     [round(v, 4) for v in torch_losses[::10]],
 )
-np.testing.assert_allclose(notes_printed, torch_losses[1::10], rtol=1e-5)  # shifted by one step
-np.testing.assert_allclose(notes_printed, [0.9604, 0.6412, 0.4281], atol=5e-5)  # the notes' print
+check(notes_printed, torch_losses[1::10], rtol=1e-5)  # shifted by one step
+check(notes_printed, [0.9604, 0.6412, 0.4281], atol=5e-5)  # the notes' print
 
 # %% [markdown]
 # ## Linear regression f = 2x: by hand, with autograd, with optax
@@ -425,7 +458,7 @@ print(f"notes' gradient: w = {notes_w[0]:.3f} after step 1")
 print(f"MSE gradient:    w = {hand_w[0]:.3f} after step 1, loss {hand_loss[0]:.1f}")
 print(f"MSE gradient:    w = {hand_w[10]:.3f} at step 11")
 
-np.testing.assert_allclose(notes_gradient(X, Y, 0 * X), len(X) * mse_gradient(X, Y, 0 * X))
+check(notes_gradient(X, Y, 0 * X), len(X) * mse_gradient(X, Y, 0 * X))
 
 # %% [markdown]
 # ### With PyTorch autograd
@@ -456,7 +489,7 @@ for _ in range(n_iters):
         w_sum -= lr * w_sum.grad
     w_sum.grad.zero_()
     torch_sum_w.append(w_sum.item())
-np.testing.assert_allclose(notes_w, torch_sum_w, rtol=1e-5)
+check(notes_w, torch_sum_w, rtol=1e-5)
 print(f"torch, sum-reduced loss: w = {torch_sum_w[0]:.3f} after step 1")
 
 # %% [markdown]
@@ -476,7 +509,7 @@ def loss_fn(params):
     return fg.losses.mse_loss(model.apply(params, Xj), Yj)
 
 
-params = model.init(jax.random.PRNGKey(0))
+params = model.init(jax.random.key(0))
 grad_w, grad_loss = [], []
 for _ in range(n_iters):
     loss, grads = jax.value_and_grad(loss_fn)(params)
@@ -485,7 +518,7 @@ for _ in range(n_iters):
     grad_loss.append(float(loss))
 
 optimizer = optax.sgd(lr)
-params = model.init(jax.random.PRNGKey(0))
+params = model.init(jax.random.key(0))
 opt_state = optimizer.init(params)
 optax_w, optax_loss = [], []
 for _ in range(n_iters):
@@ -496,7 +529,7 @@ for _ in range(n_iters):
     optax_loss.append(float(loss))
 
 # %% [markdown]
-# ### Four runs, one answer (and one that differs on purpose)
+# ### Five runs: four agree, and one differs on purpose
 #
 # The closed form makes the difference plain. With the MSE gradient each step multiplies $2 - w$ by
 # $1 - 2\,\eta\,\overline{x^2} = 1 - 2 \cdot 0.01 \cdot 7.5 = 0.85$, so $w_k = 2(1 - 0.85^k)$:
@@ -511,11 +544,11 @@ for _ in range(n_iters):
 steps = np.arange(1, n_iters + 1)
 closed_form = 2 * (1 - 0.85**steps)
 for name, ws in [("autograd", torch_w), ("jax.grad", grad_w), ("optax", optax_w)]:
-    np.testing.assert_allclose(ws, hand_w, rtol=1e-5, atol=1e-6, err_msg=name)
-np.testing.assert_allclose(grad_loss, torch_loss, rtol=1e-5)
-np.testing.assert_allclose(optax_loss, torch_loss, rtol=1e-5)
-np.testing.assert_allclose(hand_w, closed_form, rtol=1e-5)
-np.testing.assert_allclose(notes_w, 2 * (1 - 0.4**steps), rtol=1e-5)
+    check(ws, hand_w, rtol=1e-5, atol=1e-6, err_msg=name)
+check(grad_loss, torch_loss, rtol=1e-5)
+check(optax_loss, torch_loss, rtol=1e-5)
+check(hand_w, closed_form, rtol=1e-5)
+check(notes_w, 2 * (1 - 0.4**steps), rtol=1e-5)
 
 print(f"after step 1: w = {optax_w[0]:.3f}, loss = {optax_loss[0]:.1f}")
 print(f"at step 11:   w = {optax_w[10]:.3f}")
@@ -524,14 +557,15 @@ assert round(optax_w[0], 3) == 0.300 and round(optax_loss[0], 1) == 30.0
 assert round(optax_w[10], 3) == 1.665 and round(float(notes_w[0]), 3) == 1.200
 
 # %% [markdown]
-# The loss curves of the four runs: the three correct ones lie on top of each other; the notes'
+# The loss curves of the five runs: the four correct ones lie on top of each other; the notes'
 # gradient takes bigger steps.
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.semilogy(steps, hand_loss, "o", label="by hand (MSE gradient)", ms=7, mfc="none")
 ax.semilogy(steps, torch_loss, "-", label="PyTorch autograd")
-ax.semilogy(steps, optax_loss, "--", label="jax.grad + optax")
+ax.semilogy(steps, grad_loss, ":", label="jax.grad", lw=3)
+ax.semilogy(steps, optax_loss, "--", label="optax")
 ax.semilogy(steps, notes_loss, "s-", label="notes' gradient (N x larger)", ms=4)
 ax.set(xlabel="step", ylabel="MSE loss (before the step)", title="f = 2x: loss curves")
 ax.set_xticks(steps[::2])
@@ -562,18 +596,81 @@ print(message)
 assert "a leaf Variable that requires grad is being used in an in-place operation" in message
 with torch.no_grad():  # the update is not part of any model: don't record it
     w_leaf -= 0.1 * w_leaf.grad
-np.testing.assert_allclose(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
+check(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
 
 # %% [markdown]
 # The functional update needs nothing of the kind: `w - lr * g` makes a *new* array from two
-# values. Nothing is modified, nothing is recorded (JAX records only inside a function that
+# values. Nothing is modified, nothing is recorded (JAX keeps residuals only inside a function that
 # `jax.grad` is differentiating), and the old `w` is still there.
+#
+# The other half of the notes' question: what if the update is written *out of place*,
+# `w = w - lr * w.grad`, with grad mode on? PyTorch does not refuse; it records the subtraction.
+# The new `w` is no longer a leaf (`.grad` stays empty on it) and each step adds a node to one
+# growing graph, so the next loss backpropagates through every earlier update, down to the first
+# `w`. The cell takes three such steps (with `torch.autograd.grad`, which returns the gradient
+# instead of storing it), then checks the grown graph against its functional twin: three unrolled
+# updates with each step's gradient a constant (`stop_gradient`), differentiated with respect to
+# the first `w`.
 
 # %%
 w_old = jnp.array([1.0, -2.0])
 w_new = w_old - 0.1 * jax.grad(lambda w: (w**2).sum())(w_old)
-np.testing.assert_allclose(w_new, w_leaf.detach().numpy(), rtol=1e-6)
+check(w_new, w_leaf.detach().numpy(), rtol=1e-6)
 np.testing.assert_array_equal(w_old, [1.0, -2.0])
+
+# %%
+first_w = torch.tensor([1.0, -2.0], requires_grad=True)
+w_oop = first_w
+for _ in range(3):
+    (g,) = torch.autograd.grad((w_oop**2).sum(), w_oop)
+    w_oop = w_oop - 0.1 * g  # out of place, grad mode on: recorded, a new non-leaf
+chain = []
+node = w_oop.grad_fn
+while node is not None:  # walk the grown graph down to the first w
+    chain.append(type(node).__name__)
+    node = node.next_functions[0][0] if node.next_functions else None
+print("w is a leaf:", w_oop.is_leaf, "| graph behind w:", chain)
+assert not w_oop.is_leaf and chain == ["SubBackward0"] * 3 + ["AccumulateGrad"]
+(w_oop**2).sum().backward()  # flows back through all three updates
+
+
+def unrolled_loss(w):
+    for _ in range(3):
+        w = w - 0.1 * jax.lax.stop_gradient(jax.grad(lambda w: (w**2).sum())(w))
+    return (w**2).sum()
+
+
+through_updates = jax.grad(unrolled_loss)(jnp.array([1.0, -2.0]))
+check(through_updates, first_w.grad.numpy(), rtol=1e-6)
+print("the first w's gradient, through three recorded updates:", first_w.grad)
+
+# %% [markdown]
+# Two more errors PyTorch raises, worth recognising. A backward rule often saves a tensor (`exp`
+# saves its output); changing that tensor in place afterwards makes the saved value stale, and
+# `backward()` refuses ("modified by an inplace operation"). And `.numpy()` refuses a tensor that
+# requires grad: `.detach().numpy()` first. Neither can happen in JAX: arrays are immutable
+# (`x.at[0].set(v)` returns a new array) and carry no flag.
+
+# %%
+a_in = torch.tensor([1.0, 2.0], requires_grad=True)
+e = a_in.exp()  # ExpBackward0 saves e, its output, for the backward pass
+e.add_(1.0)  # in place: the saved e is now stale
+try:
+    e.sum().backward()
+    inplace_message = ""
+except RuntimeError as err:
+    inplace_message = str(err)
+print(inplace_message.split(":")[0])
+assert "modified by an inplace operation" in inplace_message
+try:
+    a_in.numpy()
+    numpy_message = ""
+except RuntimeError as err:
+    numpy_message = str(err)
+print(numpy_message)
+assert "requires grad" in numpy_message
+kept = jnp.array([1.0, 2.0])
+assert float(kept.at[0].set(5.0)[0]) == 5.0 and float(kept[0]) == 1.0  # a new array; kept as it was
 
 # %% [markdown]
 # ## What changed and what stayed the same
@@ -601,33 +698,42 @@ np.testing.assert_array_equal(w_old, [1.0, -2.0])
 # > - A `no_grad` region *inside* a differentiated computation is `stop_gradient`, not "call it
 # >   without `grad`".
 # > - `backward()` on a non-scalar needs a `v`: it computes the vector-Jacobian product `vᵀ J`.
+# > - A second `backward()` through the same graph raises unless the first passed
+# >   `retain_graph=True`; the closure `jax.vjp` returns can be called any number of times.
+# > - `w = w - lr * w.grad` (out of place) with grad mode on makes `w` a non-leaf and grows one
+# >   graph across steps; write updates in place under `no_grad()`.
+# > - `.numpy()` refuses a tensor that requires grad (`Can't call numpy() on Tensor that requires
+# >   grad`): call `.detach().numpy()`. JAX arrays carry no such flag.
 
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/05.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/05.py`; try before you look.
 #
 # **Exercise 1.** Write `vjp_of(f, x, v)`: what `y = f(x); y.backward(v)` leaves in `x.grad`.
 
 
 # %%
 def vjp_of(f, x, v):
-    return solutions.vjp_of(f, x, v)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against backward(v) on a non-scalar output
-ex_x = torch.tensor([0.5, 1.5, -2.0], requires_grad=True)
-ex_v = torch.tensor([1.0, 0.1, 0.01])
-(torch.sin(ex_x) * ex_x).backward(ex_v)
-got = vjp_of(
-    lambda x: jnp.sin(x) * x, jnp.asarray(ex_x.detach().numpy()), jnp.asarray(ex_v.numpy())
-)
-np.testing.assert_allclose(got, ex_x.grad.numpy(), rtol=1e-6)
-print("exercise 1: correct")
+def check_exercise_1(vjp_of):
+    ex_x = torch.tensor([0.5, 1.5, -2.0], requires_grad=True)
+    ex_v = torch.tensor([1.0, 0.1, 0.01])
+    (torch.sin(ex_x) * ex_x).backward(ex_v)
+    got = vjp_of(
+        lambda x: jnp.sin(x) * x, jnp.asarray(ex_x.detach().numpy()), jnp.asarray(ex_v.numpy())
+    )
+    check(got, ex_x.grad.numpy(), rtol=1e-6)
+
+
+exercise(1, check_exercise_1, vjp_of)
 
 # %% [markdown]
 # **Exercise 2.** A target held constant: return $d/dw$ of $\sum (w x - t)^2$ where $t = 2 w x$ is
@@ -636,19 +742,24 @@ print("exercise 1: correct")
 
 # %%
 def grad_with_constant_target(w, x):
-    return solutions.grad_with_constant_target(w, x)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against torch with a no_grad region inside the loss
-ex_w = torch.tensor([0.3, -0.7], requires_grad=True)
-ex_data = torch.tensor([1.0, 2.0])
-with torch.no_grad():
-    ex_target = 2 * ex_w * ex_data
-((ex_w * ex_data - ex_target) ** 2).sum().backward()
-got = grad_with_constant_target(jnp.asarray(ex_w.detach().numpy()), jnp.asarray(ex_data.numpy()))
-np.testing.assert_allclose(got, ex_w.grad.numpy(), rtol=1e-6)
-print("exercise 2: correct")
+def check_exercise_2(grad_with_constant_target):
+    ex_w = torch.tensor([0.3, -0.7], requires_grad=True)
+    ex_data = torch.tensor([1.0, 2.0])
+    with torch.no_grad():
+        ex_target = 2 * ex_w * ex_data
+    ((ex_w * ex_data - ex_target) ** 2).sum().backward()
+    got = grad_with_constant_target(
+        jnp.asarray(ex_w.detach().numpy()), jnp.asarray(ex_data.numpy())
+    )
+    check(got, ex_w.grad.numpy(), rtol=1e-6)
+
+
+exercise(2, check_exercise_2, grad_with_constant_target)
 
 # %% [markdown]
 # **Exercise 3.** Write the functional SGD update `sgd_update(w, grad, lr)`, and check that it
@@ -657,17 +768,53 @@ print("exercise 2: correct")
 
 # %%
 def sgd_update(w, grad, lr):
-    return solutions.sgd_update(w, grad, lr)  # your code here
+    raise NotImplementedError("exercise 3: your code here")
 
 
 # %%
 # Check exercise 3 against torch's in-place update under no_grad
-ex_wt = torch.tensor([1.0, -2.0], requires_grad=True)
-(ex_wt**2).sum().backward()
-ex_before = jnp.asarray(ex_wt.detach().numpy())
-with torch.no_grad():
-    ex_wt -= 0.1 * ex_wt.grad
-got = sgd_update(ex_before, jnp.asarray(ex_wt.grad.numpy()), 0.1)
-np.testing.assert_allclose(got, ex_wt.detach().numpy(), rtol=1e-6)
-np.testing.assert_array_equal(ex_before, [1.0, -2.0])  # the old value is still there
-print("exercise 3: correct")
+def check_exercise_3(sgd_update):
+    ex_wt = torch.tensor([1.0, -2.0], requires_grad=True)
+    (ex_wt**2).sum().backward()
+    ex_before = jnp.asarray(ex_wt.detach().numpy())
+    with torch.no_grad():
+        ex_wt -= 0.1 * ex_wt.grad
+    got = sgd_update(ex_before, jnp.asarray(ex_wt.grad.numpy()), 0.1)
+    check(got, ex_wt.detach().numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(ex_before, [1.0, -2.0])  # the old value is still there
+
+
+exercise(3, check_exercise_3, sgd_update)
+
+# %% [markdown]
+# **Exercise 4 (predict, then run).** The notes' hand-written gradient is a sum,
+# $\sum_i 2 x_i (w x_i - y_i)$. At which learning rate does their regression on `X = [1, 2, 3, 4]`
+# start to diverge? Write `diverging_learning_rate(x)`, the threshold for inputs `x`, from the
+# closed form of the "five runs" section. The check runs the notes' loop at 0.95 and at 1.05 times
+# your answer: the first must converge to `w = 2`, the second must blow up.
+
+
+# %%
+def diverging_learning_rate(x):
+    raise NotImplementedError("exercise 4: your code here")
+
+
+# %%
+# Check exercise 4: the notes' summed-gradient loop just below and just above your threshold
+def check_exercise_4(diverging_learning_rate):
+    threshold = diverging_learning_rate(X)
+
+    def distance_after(lr, steps=200):
+        w = torch.tensor(0.0)
+        for _ in range(steps):
+            w = w - lr * torch.dot(2 * Xt, w * Xt - Yt)  # the notes' gradient: a sum
+        return abs(w.item() - 2.0)
+
+    below, above = distance_after(0.95 * threshold), distance_after(1.05 * threshold)
+    assert below < 1e-3, (
+        f"at 0.95 times your answer the loop should converge: |w - 2| = {below:.3g}"
+    )
+    assert above > 1e3, f"at 1.05 times your answer the loop should diverge: |w - 2| = {above:.3g}"
+
+
+exercise(4, check_exercise_4, diverging_learning_rate)

@@ -9,8 +9,8 @@
 # In funcgrad each of those hidden things becomes an explicit argument or return value: `buffers=`
 # in and new buffers out, `train=`, and `key=`.
 #
-# **From the lecture notes:** building a network in PyTorch (modules, layers, initialisation) and
-# gradient descent and backpropagation (training).
+# **From the lecture notes:** building a network in PyTorch (modules, layers) and gradient descent
+# and backpropagation (training). Buffers, train/eval modes and random keys go beyond the notes.
 #
 # **Docs this lesson relies on:**
 # [pseudorandom numbers in JAX](https://docs.jax.dev/en/latest/random-numbers.html),
@@ -24,7 +24,6 @@
 # %%
 import copy
 import dataclasses
-import importlib
 
 import chex
 import jax
@@ -33,13 +32,13 @@ import numpy as np
 import optax
 import torch
 import torch.nn.functional as F
+from exercises import check, exercise
 from torch import nn
 
 import funcgrad as fg
 
 # XLA's fast CPU convolutions for this notebook's compiled code: one call, before any JAX computation.
 fg.train.enable_fast_cpu_kernels()
-solutions = importlib.import_module("solutions.06")  # exercise answers
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -106,7 +105,7 @@ images_t = torch.randn(16, 1, 8, 8)
 images = jnp.asarray(images_t.numpy())
 torch_net.eval()
 logits, same_buffers = net.apply(params, images, buffers=buffers, train=False)
-np.testing.assert_allclose(logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
+check(logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 chex.assert_trees_all_equal(same_buffers, buffers)  # evaluation changes no buffer
 print("eval mode: funcgrad == torch")
 
@@ -133,9 +132,7 @@ assert "import torch" not in generated  # the generated file runs without torch
 chex.assert_trees_all_equal(conv.params, params)  # the same weights as from_torch(..., like=net)
 chex.assert_trees_all_equal(conv.buffers, buffers)
 converted_logits, _ = conv.model.apply(conv.params, images, buffers=conv.buffers, train=False)
-np.testing.assert_allclose(
-    converted_logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5
-)
+check(converted_logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 print("converted model, eval mode: funcgrad == torch")
 
 # %% [markdown]
@@ -149,13 +146,11 @@ torch_no_drop = copy.deepcopy(torch_net).train()
 torch_no_drop.drop.p = 0.0
 converted_no_drop = dataclasses.replace(conv.model, drop=fg.nn.Dropout(0.0))
 train_logits, train_buffers = converted_no_drop.apply(
-    conv.params, images, buffers=conv.buffers, train=True, key=jax.random.PRNGKey(0)
+    conv.params, images, buffers=conv.buffers, train=True, key=jax.random.key(0)
 )
-np.testing.assert_allclose(
-    train_logits, torch_no_drop(images_t).detach().numpy(), rtol=1e-4, atol=1e-5
-)
+check(train_logits, torch_no_drop(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 for name in ("running_mean", "running_var"):
-    np.testing.assert_allclose(
+    check(
         train_buffers["bn1"][name], getattr(torch_no_drop.bn1, name).numpy(), rtol=1e-5, atol=1e-6
     )
 print("converted model, train mode (dropout p=0): outputs and running statistics == torch")
@@ -185,11 +180,9 @@ body = fg.nn.Sequential(
 body_params = {k: v for k, v in params.items() if k in ("conv1", "bn1", "fc1")}
 before_dropout, new_buffers = body.apply(body_params, images, buffers=buffers, train=True)
 
-np.testing.assert_allclose(before_dropout, captured["x"].detach().numpy(), rtol=1e-4, atol=1e-5)
+check(before_dropout, captured["x"].detach().numpy(), rtol=1e-4, atol=1e-5)
 for name in ("running_mean", "running_var"):
-    np.testing.assert_allclose(
-        new_buffers["bn1"][name], getattr(torch_net.bn1, name).numpy(), rtol=1e-5, atol=1e-6
-    )
+    check(new_buffers["bn1"][name], getattr(torch_net.bn1, name).numpy(), rtol=1e-5, atol=1e-6)
 assert (
     int(new_buffers["bn1"]["num_batches_tracked"]) == torch_net.bn1.num_batches_tracked.item() == 1
 )
@@ -199,7 +192,7 @@ print("train mode: batch statistics, new running statistics and activations agre
 # %% [markdown]
 # ## `torch.manual_seed` against keys
 #
-# *Lecture-note topic: building a network in PyTorch (initialisation and randomness).*
+# *Lecture-note topic: beyond the notes (randomness: the notes seed nothing and use no dropout).*
 #
 # Torch's dropout draws from the global generator: two calls give two masks, and only re-seeding
 # repeats them. A funcgrad call takes a `key`: the same key gives the same mask, a new key (split,
@@ -213,7 +206,7 @@ t1, t2 = torch_net(images_t), torch_net(images_t)  # still in train mode
 torch.manual_seed(1)
 assert torch.equal(torch_net(images_t), t1) and not torch.equal(t1, t2)
 
-key = jax.random.PRNGKey(1)
+key = jax.random.key(1)
 f1, _ = net.apply(params, images, buffers=buffers, train=True, key=key)
 f2, _ = net.apply(params, images, buffers=buffers, train=True, key=key)
 k_a, k_b = jax.random.split(key)
@@ -228,13 +221,13 @@ assert abs(float((kept_fg == 0).mean()) - (kept_torch == 0).float().mean().item(
 print("dropout values:", sorted(set(np.unique(np.asarray(kept_fg)).round(4).tolist())))
 
 # %% [markdown]
-# ## Why batch norm breaks "one example, then `vmap`"
+# ## Batch norm and "one example, then `vmap`": name the batch axis
 #
 # *Lecture-note topic: gradient descent and backpropagation (the loss of one sample against the
 # average).*
 #
-# The earlier notebooks write a model for *one* example and batch it with `jax.vmap`. That works
-# because each example's output depends on that example alone. Batch norm in training mixes the
+# The notes' models (`MyNet`, `ConvNet`) are written for *one* example and batched with `jax.vmap`.
+# That works because each example's output depends on that example alone. Batch norm in training mixes the
 # examples: each is normalised with statistics of the whole batch. Under `vmap`, every example is a
 # batch of its own, so the statistics, and the outputs, change. In evaluation the running statistics
 # are constants and the examples independent again. A model with batch norm is written for a batch,
@@ -253,8 +246,8 @@ per_example_train = jax.vmap(lambda x: one_example(x, True))(images)  # each its
 assert not np.allclose(per_example_train, before_dropout, atol=1e-3)  # not torch's batch result
 per_example_eval = jax.vmap(lambda x: one_example(x, False))(images)
 batch_eval, _ = body.apply(body_params, images, buffers=buffers, train=False)
-np.testing.assert_allclose(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
-print("train mode: one example at a time differs from the batch; eval mode: identical")
+check(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
+print("train mode: one example at a time differs from the batch; eval mode: they agree")
 
 # Naming the batch axis: the same layer, one example per call, and the batch's statistics again.
 layers = dict(net.named_layers())
@@ -265,11 +258,29 @@ vmapped, vmapped_buffers = jax.vmap(one_bn, out_axes=(0, None), axis_name="batch
 whole, whole_buffers = layers["bn1"].apply(
     params["bn1"], features, buffers=buffers["bn1"], train=True
 )
-np.testing.assert_allclose(vmapped, whole, rtol=1e-5, atol=1e-5)
-np.testing.assert_allclose(
-    vmapped_buffers["running_var"], whole_buffers["running_var"], rtol=1e-5, atol=1e-6
-)
+check(vmapped, whole, rtol=1e-5, atol=1e-5)
+check(vmapped_buffers["running_var"], whole_buffers["running_var"], rtol=1e-5, atol=1e-6)
 print('axis_name="batch": one example per call, batch statistics and running statistics as torch')
+
+# %% [markdown]
+# Under the hood that is JAX's standard answer, a *collective* over the named axis: inside
+# `jax.vmap(f, axis_name="batch")`, `jax.lax.pmean(v, "batch")` averages `v` over the mapped
+# examples (the same call averages over devices under `shard_map`). Batch norm for one example,
+# written with it in four lines, gives torch's batch result:
+
+
+# %%
+def batch_norm_one(h, eps=1e-5):
+    """Training-mode batch norm of one example h (C, H, W); the batch is the vmap axis "batch"."""
+    mean = jax.lax.pmean(h.mean(axis=(1, 2)), "batch")[:, None, None]  # over examples and H, W
+    var = jax.lax.pmean(((h - mean) ** 2).mean(axis=(1, 2)), "batch")[:, None, None]
+    return (h - mean) / jnp.sqrt(var + eps)
+
+
+pmeaned = jax.vmap(batch_norm_one, axis_name="batch")(features)
+torch_normed = F.batch_norm(torch.from_numpy(np.array(features)), None, None, training=True)
+check(pmeaned, torch_normed.numpy(), rtol=1e-4, atol=1e-5)
+print("lax.pmean under vmap == F.batch_norm on the batch")
 
 # %% [markdown]
 # ## Training with `fit`, then checking against torch in both modes
@@ -300,19 +311,71 @@ x_test = jnp.asarray(digits.x_test)
 torch_net.eval()
 trained_logits, _ = net.apply(result.params, x_test, buffers=result.buffers, train=False)
 torch_logits = torch_net(torch.as_tensor(np.array(x_test))).detach().numpy()
-np.testing.assert_allclose(trained_logits, torch_logits, rtol=1e-4, atol=1e-4)
+check(trained_logits, torch_logits, rtol=1e-4, atol=1e-4)
 assert (trained_logits.argmax(1) == torch_logits.argmax(1)).all()
 
 torch_net.train()
 torch_net(torch.as_tensor(np.array(x_test[:64])))
 _, stepped = net.apply(result.params, x_test[:64], buffers=result.buffers, train=True, key=key)
-np.testing.assert_allclose(
-    stepped["bn1"]["running_mean"], torch_net.bn1.running_mean.numpy(), rtol=1e-4, atol=1e-5
-)
-np.testing.assert_allclose(
-    stepped["bn1"]["running_var"], torch_net.bn1.running_var.numpy(), rtol=1e-4, atol=1e-5
-)
+check(stepped["bn1"]["running_mean"], torch_net.bn1.running_mean.numpy(), rtol=1e-4, atol=1e-5)
+check(stepped["bn1"]["running_var"], torch_net.bn1.running_var.numpy(), rtol=1e-4, atol=1e-5)
 print("trained model: eval logits and train-mode running statistics agree with torch")
+
+# %% [markdown]
+# ### `fit` against a torch training loop
+#
+# The check above loads `fit`'s result into torch; this one trains both. Five steps of SGD (0.1)
+# with dropout off, from the same initial weights: `fit(key=7)` draws its init from the first half
+# of `jax.random.split(key)`, and torch loads those weights. With `batch_size="full"` every step
+# sees the whole training set, so the data order cannot differ (a mean, and batch norm's
+# statistics, do not depend on it). The per-step losses, the weights and the running statistics
+# agree with torch's loop. (Why SGD and not Adam: `conv1`'s bias feeds batch norm, which subtracts
+# the batch mean, so its true gradient is zero. What each framework computes for it is rounding
+# noise, and Adam, which divides by the gradient's own scale, turns that noise into full-size
+# steps that differ between the two.)
+
+# %%
+# outputs to rtol=0.01: float32 sums over 1438 images, ordered differently per CPU
+net_no_drop = fg.nn.Sequential(
+    {name: fg.nn.Dropout(0.0) if name == "drop" else layer for name, layer in net.named_layers()}
+)
+start = net_no_drop.init(jax.random.split(jax.random.key(7))[0])  # fit's init for key=7
+torch_fit = LeNet()
+torch_fit.drop.p = 0.0
+torch_fit.load_state_dict(
+    {
+        k: torch.as_tensor(np.array(v))
+        for k, v in fg.interop.to_torch(start, net_no_drop.init_buffers()).items()
+    }
+)
+torch_opt = torch.optim.SGD(torch_fit.parameters(), lr=0.1)
+x_train, y_train = torch.as_tensor(digits.x_train), torch.as_tensor(digits.y_train).long()
+torch_fit.train()
+torch_step_losses = []
+for _ in range(5):
+    torch_opt.zero_grad()
+    step_loss = F.cross_entropy(torch_fit(x_train), y_train)
+    step_loss.backward()
+    torch_opt.step()
+    torch_step_losses.append(step_loss.item())
+
+fit_step_losses = []
+fitted = fg.train.fit(
+    net_no_drop,
+    digits,
+    optimizer=optax.sgd(0.1),
+    epochs=5,
+    batch_size="full",
+    key=7,
+    progress="none",
+    on_step=lambda epoch, step, value: fit_step_losses.append(value),
+)
+print("torch:", np.round(torch_step_losses, 4))
+print("fit:  ", np.round(fit_step_losses, 4))
+check(fit_step_losses, torch_step_losses, rtol=1e-4)
+fitted_sd = fg.interop.to_torch(fitted.params, fitted.buffers)
+for name, value in torch_fit.state_dict().items():
+    check(np.array(fitted_sd[name]), value.numpy(), rtol=1e-3, atol=1e-4, err_msg=name)
 
 # %% [markdown]
 # > **Pitfalls**
@@ -326,14 +389,17 @@ print("trained model: eval logits and train-mode running statistics agree with t
 # >   training unless its `axis_name` names the `vmap` axis, and don't compare per-example
 # >   gradients of such a model with a batch's.
 # > - `num_batches_tracked` is a buffer too: a `state_dict` without it does not load with `like=`.
+# > - Batch norm's `momentum` has opposite conventions: torch's `0.1` (and funcgrad's) is the weight
+# >   of the *new* batch, `(1 - m) * running + m * batch`; Flax's `0.99` is the weight of the *old*
+# >   running value. Porting a model means `m_flax = 1 - m_torch`.
 
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function; the cell after it checks your answer against PyTorch.
-# Until you write your own, each function calls the reference answer in `notebooks/solutions/06.py`,
-# so the notebook runs top to bottom. Replace the `return solutions....` line with your code and rerun
-# the check cell.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/06.py`; try before you look.
 #
 # **Exercise 1.** Write batch norm's running-mean update: after a training step on a batch `x` of
 # shape `(N, C, H, W)`, the new running mean is `(1 - momentum) * old + momentum * mean`, the mean
@@ -342,18 +408,21 @@ print("trained model: eval logits and train-mode running statistics agree with t
 
 # %%
 def update_running_mean(old, x, momentum):
-    return solutions.update_running_mean(old, x, momentum)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against torch's BatchNorm2d in train mode
-ex_bn = nn.BatchNorm2d(3, momentum=0.1)
-ex_bn.running_mean.fill_(0.5)
-ex_x = torch.randn(8, 3, 4, 4)
-ex_bn.train()(ex_x)
-got = update_running_mean(jnp.full(3, 0.5), jnp.asarray(ex_x.numpy()), 0.1)
-np.testing.assert_allclose(got, ex_bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
-print("exercise 1: correct")
+def check_exercise_1(update_running_mean):
+    ex_bn = nn.BatchNorm2d(3, momentum=0.1)
+    ex_bn.running_mean.fill_(0.5)
+    ex_x = torch.randn(8, 3, 4, 4)
+    ex_bn.train()(ex_x)
+    got = update_running_mean(jnp.full(3, 0.5), jnp.asarray(ex_x.numpy()), 0.1)
+    check(got, ex_bn.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+
+
+exercise(1, check_exercise_1, update_running_mean)
 
 # %% [markdown]
 # **Exercise 2.** Write `dropout_steps(key, x, n)`: apply `fg.nn.Dropout(0.5)` in training to `x`
@@ -362,16 +431,19 @@ print("exercise 1: correct")
 
 # %%
 def dropout_steps(key, x, n):
-    return solutions.dropout_steps(key, x, n)  # your code here
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2: n different masks, reproducible from the key, scaled like torch's dropout
-ex_out = dropout_steps(jax.random.PRNGKey(5), jnp.ones(200), 3)
-assert ex_out.shape == (3, 200)
-assert len({np.asarray(row).tobytes() for row in ex_out}) == 3, "a mask repeats: a reused key"
-assert jnp.array_equal(ex_out, dropout_steps(jax.random.PRNGKey(5), jnp.ones(200), 3))
-assert set(np.unique(np.asarray(ex_out)).tolist()) == set(
-    np.unique(F.dropout(torch.ones(200), 0.5, training=True).numpy()).tolist()
-)
-print("exercise 2: correct")
+def check_exercise_2(dropout_steps):
+    ex_out = dropout_steps(jax.random.key(5), jnp.ones(200), 3)
+    assert ex_out.shape == (3, 200)
+    assert len({np.asarray(row).tobytes() for row in ex_out}) == 3, "a mask repeats: a reused key"
+    assert jnp.array_equal(ex_out, dropout_steps(jax.random.key(5), jnp.ones(200), 3))
+    assert set(np.unique(np.asarray(ex_out)).tolist()) == set(
+        np.unique(F.dropout(torch.ones(200), 0.5, training=True).numpy()).tolist()
+    )
+
+
+exercise(2, check_exercise_2, dropout_steps)

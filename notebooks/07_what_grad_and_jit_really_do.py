@@ -3,8 +3,9 @@
 #
 # The earlier notebooks put `loss.backward()` next to `jax.grad` and let the numbers agree. This one
 # opens the two boxes. PyTorch records a `grad_fn` chain while the forward pass runs and walks it
-# backwards; JAX records nothing: `jax.grad` *builds a second program*, the backward pass, from the
-# forward one. We look at that program, at forward mode, at custom derivative rules, at what `jit`
+# backwards. JAX traces the function instead, and `jax.grad` *builds a second program*, the
+# backward pass, from the forward one; what it keeps from the forward pass (the residuals) lives in
+# that program or in the closure `jax.vjp` returns, not on the arrays. We look at that program, at forward mode, at custom derivative rules, at what `jit`
 # does to your Python, at random keys, and at `torch.func`, PyTorch's own functional side.
 #
 # **From the lecture notes:** the chain rule and autograd (`grad_fn`, `backward(v)` on a non-scalar
@@ -22,17 +23,16 @@
 # [`torch.func`](https://pytorch.org/docs/stable/func.html).
 
 # %%
-import importlib
-
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import torch
+import torch.nn.functional as F
+from exercises import check, exercise
 
 import funcgrad as fg
 
-solutions = importlib.import_module("solutions.07")  # reference answers for the exercises
 _ = torch.manual_seed(0)
 
 # %% [markdown]
@@ -70,9 +70,9 @@ y_t.backward()
 assert torch_chain[:2] == ["SumBackward0", "MulBackward0"] and "SinBackward0" in torch_chain
 
 # %% [markdown]
-# JAX keeps no such chain. `jax.grad(f)` is an ordinary function, and its jaxpr is the backward
-# program written out: the forward equations (`sin`, `mul`), then the derivative's own (`cos`, which
-# no forward pass computes, and the products of the chain rule).
+# JAX keeps no such chain on its arrays. `jax.grad(f)` is an ordinary function, and its jaxpr is
+# the backward program written out: the forward equations (`sin`, `mul`, and `cos`, the
+# derivative of `sin`, computed right next to it), then the products of the chain rule.
 
 # %%
 x = jnp.array([0.5, 1.0, 2.0])
@@ -80,7 +80,7 @@ grad_jaxpr = jax.make_jaxpr(jax.grad(f))(x)
 print(grad_jaxpr.pretty_print(use_color=False))
 primitives = {eqn.primitive.name for eqn in grad_jaxpr.jaxpr.eqns}
 assert {"sin", "cos", "mul"} <= primitives
-np.testing.assert_allclose(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
+check(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
 
 # %% [markdown]
 # How is that program made? In two steps (Autodidax builds both from scratch):
@@ -91,16 +91,34 @@ np.testing.assert_allclose(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
 #    replaced by its transpose; the transpose of $v \mapsto J v$ is $u \mapsto J^\top u$, the VJP.
 #    With $u = 1$ for a scalar loss, that is the gradient.
 #
-# So reverse mode is forward mode, transposed. PyTorch's `grad_fn` nodes are hand-written VJPs
-# recorded at run time; JAX derives the same VJPs from the program, before running it.
+# So reverse mode is forward mode, transposed. The two libraries' rules differ in kind. PyTorch
+# has a hand-written VJP per operation (`SinBackward0`), recorded at run time with the tensors it
+# saved. JAX has a *JVP* rule per primitive, and gets reverse mode by transposing the linear part.
+# The work lands in different places: `SinBackward0` saves `x` and computes `cos(x)` during the
+# backward pass; JAX's `sin` rule computes `cos(x)` during the *forward* pass, and `jax.vjp` keeps it
+# as a residual. So `jax.vjp(f, x)` is a tape in all but name: it runs the forward pass, records
+# the residuals, and returns a closure that can be called as often as you like (the functional
+# `retain_graph=True`; PyTorch's second `backward()` needs that flag).
 
 # %%
 y, f_lin = jax.linearize(f, x)  # y = f(x); f_lin(v) = J v
 f_transposed = jax.linear_transpose(f_lin, x)  # u -> J^T u
 (vjp_of_one,) = f_transposed(jnp.ones_like(y))
-np.testing.assert_allclose(vjp_of_one, x_t.grad.numpy(), rtol=1e-6)
-np.testing.assert_allclose(float(y), y_t.item(), rtol=1e-6)
+check(vjp_of_one, x_t.grad.numpy(), rtol=1e-6)
+check(float(y), y_t.item(), rtol=1e-6)
 print("transpose(linearize(f))(1) == jax.grad(f) == x.grad:", np.asarray(vjp_of_one))
+
+# %%
+fresh = f_torch(x_t)  # a new graph: backward() freed the first one's saved tensors
+sin_node = next(  # torch's SinBackward0 saved its input x, and computes cos(x) when called
+    fn for fn, _ in fresh.grad_fn.next_functions[0][0].next_functions if "Sin" in type(fn).__name__
+)
+assert torch.equal(sin_node._saved_self, x_t)
+y_vjp, f_vjp = jax.vjp(f, x)  # JAX ran the forward pass and kept cos(x) as a residual
+residuals = jax.tree.leaves(f_vjp)
+print("residuals:", [np.round(np.asarray(r), 4) for r in residuals])
+assert any(np.allclose(r, jnp.cos(x)) for r in residuals)
+np.testing.assert_array_equal(f_vjp(1.0)[0], f_vjp(1.0)[0])  # called twice: nothing was freed
 
 # %% [markdown]
 # ## Forward mode against reverse mode
@@ -129,13 +147,13 @@ x3_t, v3_t = torch.tensor(np.asarray(x3)), torch.tensor(np.asarray(v3))
 
 _, jv = jax.jvp(g, (x3,), (v3,))
 _, jv_torch = torch.func.jvp(g_torch, (x3_t,), (v3_t,))
-np.testing.assert_allclose(jv, jv_torch.numpy(), rtol=1e-6)
+check(jv, jv_torch.numpy(), rtol=1e-6)
 
 jac_fwd, jac_rev = jax.jacfwd(g)(x3), jax.jacrev(g)(x3)
 jac_torch = torch.autograd.functional.jacobian(g_torch, x3_t)
-np.testing.assert_allclose(jac_fwd, jac_torch.numpy(), rtol=1e-6)
-np.testing.assert_allclose(jac_rev, jac_torch.numpy(), rtol=1e-6)
-np.testing.assert_allclose(jv, jac_fwd @ v3, rtol=1e-6)  # a JVP is J v
+check(jac_fwd, jac_torch.numpy(), rtol=1e-6)
+check(jac_rev, jac_torch.numpy(), rtol=1e-6)
+check(jv, jac_fwd @ v3, rtol=1e-6)  # a JVP is J v
 print("Jacobian", jac_fwd.shape, "(4 outputs, 3 inputs): jacfwd == jacrev == torch")
 
 # %% [markdown]
@@ -162,9 +180,9 @@ def loss_with_logits(w, xb, yb):
 
 w, xb, yb = jnp.asarray(w_t.detach().numpy()), jnp.asarray(xb_t.numpy()), jnp.asarray(yb_t.numpy())
 (loss, logits), dw = jax.value_and_grad(loss_with_logits, has_aux=True)(w, xb, yb)
-np.testing.assert_allclose(float(loss), loss_t.item(), rtol=1e-6)
-np.testing.assert_allclose(logits, logits_t.detach().numpy(), rtol=1e-5, atol=1e-6)
-np.testing.assert_allclose(dw, w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
+check(float(loss), loss_t.item(), rtol=1e-6)
+check(logits, logits_t.detach().numpy(), rtol=1e-5, atol=1e-6)
+check(dw, w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 print(f"loss {float(loss):.4f}; logits {logits.shape} came back as aux; dw agrees with w.grad")
 
 # %% [markdown]
@@ -209,14 +227,14 @@ a_t = torch.tensor([0.1, 2.0, -3.0], requires_grad=True)
 (ClipGradient.apply(a_t) ** 2).sum().backward()  # plain gradient 2a = [0.2, 4, -6]
 a = jnp.array([0.1, 2.0, -3.0])
 clipped = jax.grad(lambda a: (clip_gradient(a) ** 2).sum())(a)
-np.testing.assert_allclose(clipped, a_t.grad.numpy(), rtol=1e-6)
+check(clipped, a_t.grad.numpy(), rtol=1e-6)
 assert not np.allclose(clipped, jax.grad(lambda a: (a**2).sum())(a))  # the rule changed it
 print("clipped gradient:", np.asarray(clipped), "(the plain one is", np.asarray(2 * a), ")")
 
 # %% [markdown]
 # ## `jit` traces your Python once per shape
 #
-# *Lecture-note topic: building a network in PyTorch (evaluating a model fast).*
+# *Lecture-note topic: beyond the notes (compilation: the notes run PyTorch eagerly).*
 #
 # `jax.jit(f)` does not run `f` on numbers. It runs it once on *tracers*, abstract values that
 # know only a shape and a dtype, records the jaxpr, compiles it with XLA, and from then on runs the
@@ -272,7 +290,7 @@ relu_where = jax.jit(lambda x: jnp.where(x > 0, x, 0.0 * x))
 for value in (1.5, -2.0):  # torch's eager Python `if` is the reference
     t = torch.tensor(value)
     expected = t if t > 0 else 0.0 * t
-    np.testing.assert_allclose(float(relu_where(value)), expected.item())
+    check(float(relu_where(value)), expected.item())
 
 
 # %%
@@ -297,7 +315,7 @@ print("traces for n:", calls)
 # %% [markdown]
 # ## Random numbers: keys are split, never reused
 #
-# *Lecture-note topic: building a network in PyTorch (initialising the layers).*
+# *Lecture-note topic: beyond the notes (random numbers: the notes seed nothing).*
 #
 # `torch.manual_seed(0)` sets a hidden global generator; each `torch.rand` advances it, so two calls
 # differ and the order of calls decides every number. A JAX key is a value: the same key always
@@ -311,7 +329,7 @@ t1, t2 = torch.rand(3), torch.rand(3)
 torch.manual_seed(0)
 assert torch.equal(torch.rand(3), t1) and not torch.equal(t1, t2)  # global state advanced
 
-key = jax.random.PRNGKey(0)
+key = jax.random.key(0)
 u1, u2 = jax.random.uniform(key, (3,)), jax.random.uniform(key, (3,))
 assert jnp.array_equal(u1, u2)  # a reused key repeats itself: the pitfall
 key, k1, k2 = jax.random.split(key, 3)
@@ -368,8 +386,9 @@ print({k: tuple(v.shape) for k, v in jax_rows.items()}, "per-sample rows agree")
 # %% [markdown]
 # > **Pitfalls**
 # >
-# > - JAX has no `grad_fn` graph to inspect or `retain_graph`: the backward pass is a program,
-# >   `jax.make_jaxpr(jax.grad(f))`. Nothing is stored between calls.
+# > - JAX has no `grad_fn` graph on its arrays: the backward pass is a program,
+# >   `jax.make_jaxpr(jax.grad(f))`. `jax.vjp` does keep residuals, in the closure it returns, and
+# >   that closure can be called again: no `retain_graph` needed.
 # > - Inside `jit`, `print` runs once, at trace time; use `jax.debug.print`.
 # > - A Python `if`/`while` on a traced value raises `TracerBoolConversionError`: use `jnp.where`,
 # >   `lax.cond`, `lax.while_loop`, or a static argument.
@@ -380,48 +399,73 @@ print({k: tuple(v.shape) for k, v in jax_rows.items()}, "per-sample rows agree")
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise asks you to finish a function, and the cell after it checks your answer against
-# PyTorch. Until you write your own, each function calls the reference answer in
-# `notebooks/solutions/07.py`, so this notebook runs top to bottom; replace the `return
-# solutions....` line with your code and rerun the check.
+# Each exercise is a function that raises `NotImplementedError` until you write it. The check cell
+# after it prints "not attempted" until then, "correct" once your answer agrees with PyTorch, and
+# fails with an `AssertionError` when it does not. The reference answers are in
+# `notebooks/solutions/07.py`; try before you look.
 #
-# **Exercise 1.** A Hessian-vector product without forming the Hessian: forward mode over reverse
-# mode, `jax.jvp` of `jax.grad(f)`. Write `hvp(f, x, v)`.
+# **Exercise 1.** A Hessian-vector product, forward mode over reverse mode: `jax.jvp` of
+# `jax.grad(f)`. Write `hvp(f, x, v)`.
 
 
 # %%
 def hvp(f, x, v):
-    return solutions.hvp(f, x, v)  # your code here
+    raise NotImplementedError("exercise 1: your code here")
 
 
 # %%
 # Check exercise 1 against torch.autograd.functional.hvp
-_, torch_hvp = torch.autograd.functional.hvp(f_torch, x_t.detach(), torch.tensor([1.0, -1.0, 0.5]))
-np.testing.assert_allclose(
-    hvp(f, x, jnp.array([1.0, -1.0, 0.5])), torch_hvp.numpy(), rtol=1e-5, atol=1e-6
-)
-print("exercise 1: correct")
+def check_exercise_1(hvp):
+    _, torch_hvp = torch.autograd.functional.hvp(
+        f_torch, x_t.detach(), torch.tensor([1.0, -1.0, 0.5])
+    )
+    check(hvp(f, x, jnp.array([1.0, -1.0, 0.5])), torch_hvp.numpy(), rtol=1e-5, atol=1e-6)
+
+
+exercise(1, check_exercise_1, hvp)
 
 # %% [markdown]
-# **Exercise 2.** Write `safe_log1pexp` (softplus, $\log(1 + e^x)$) as a `jax.custom_vjp` whose
-# backward rule uses $\sigma(x)$, the derivative, so that the gradient at $x = 100$ is `1.0` rather
-# than `nan`.
+# **Exercise 2.** Softplus, $\log(1 + e^x)$, written naively as `jnp.log1p(jnp.exp(x))`, has a
+# broken gradient at $x = 100$: `exp` overflows float32 to `inf`, and the chain rule's
+# $e^x / (1 + e^x)$ becomes `inf / inf`, `nan` (the cell below shows it). Keep that naive forward
+# pass, and give it a `jax.custom_vjp` whose backward rule uses $\sigma(x)$, the derivative, so that
+# the gradient at 100 is `1.0`, as torch's `softplus` gives. (The forward value at 100 still
+# overflows to `inf`; `jnp.logaddexp(0, x)` would fix that too, but then plain `jax.grad` would
+# already give `1.0`, and the custom rule would show nothing.)
+
+# %%
+naive_log1pexp = lambda x: jnp.log1p(jnp.exp(x))  # noqa: E731
+print(
+    "naive f(100) =",
+    naive_log1pexp(100.0),
+    "| jax.grad(naive)(100) =",
+    jax.grad(naive_log1pexp)(100.0),
+)
+assert jnp.isnan(jax.grad(naive_log1pexp)(100.0))
 
 
 # %%
 def make_safe_log1pexp():
-    return solutions.make_safe_log1pexp()  # your code here: return a custom_vjp function
+    raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against torch.nn.functional.softplus
-safe_log1pexp = make_safe_log1pexp()
-points = torch.tensor([-3.0, 0.0, 2.0, 100.0], requires_grad=True)
-torch.nn.functional.softplus(points).sum().backward()
-grads = jax.vmap(jax.grad(safe_log1pexp))(jnp.asarray(points.detach().numpy()))
-np.testing.assert_allclose(grads, points.grad.numpy(), rtol=1e-6)
-assert hasattr(safe_log1pexp, "defvjp"), "make it a jax.custom_vjp"
-print("exercise 2: correct")
+def check_exercise_2(make_safe_log1pexp):
+    safe_log1pexp = make_safe_log1pexp()
+    points = torch.tensor([-3.0, 0.0, 2.0, 100.0], requires_grad=True)
+    torch.nn.functional.softplus(points).sum().backward()
+    points_j = jnp.asarray(points.detach().numpy())
+    grads = jax.vmap(jax.grad(safe_log1pexp))(points_j)
+    check(grads, points.grad.numpy(), rtol=1e-6)  # 1.0 at 100, not nan
+    assert hasattr(safe_log1pexp, "defvjp"), "make it a jax.custom_vjp"
+    np.testing.assert_array_equal(
+        safe_log1pexp(points_j), naive_log1pexp(points_j)
+    )  # naive forward
+    check(safe_log1pexp(points_j)[:3], F.softplus(points[:3]).detach().numpy(), rtol=1e-6)
+
+
+exercise(2, check_exercise_2, make_safe_log1pexp)
 
 # %% [markdown]
 # **Exercise 3.** Write `dropout_masks(key, n, shape)`: `n` dropout keep-masks (keep probability
@@ -430,15 +474,20 @@ print("exercise 2: correct")
 
 # %%
 def dropout_masks(key, n, shape):
-    return solutions.dropout_masks(key, n, shape)  # your code here
+    raise NotImplementedError("exercise 3: your code here")
 
 
 # %%
 # Check exercise 3: distinct masks, reproducible from the key, and about half kept like torch's
-masks = dropout_masks(jax.random.PRNGKey(3), 4, (1000,))
-assert masks.shape == (4, 1000) and masks.dtype == jnp.bool_
-assert len({np.asarray(m).tobytes() for m in masks}) == 4, "two masks are identical: a reused key"
-assert jnp.array_equal(masks, dropout_masks(jax.random.PRNGKey(3), 4, (1000,)))
-torch_kept = (torch.nn.functional.dropout(torch.ones(4, 1000), 0.5) != 0).float().mean().item()
-assert abs(float(masks.mean()) - torch_kept) < 0.05
-print("exercise 3: correct")
+def check_exercise_3(dropout_masks):
+    masks = dropout_masks(jax.random.key(3), 4, (1000,))
+    assert masks.shape == (4, 1000) and masks.dtype == jnp.bool_
+    assert len({np.asarray(m).tobytes() for m in masks}) == 4, (
+        "two masks are identical: a reused key"
+    )
+    assert jnp.array_equal(masks, dropout_masks(jax.random.key(3), 4, (1000,)))
+    torch_kept = (torch.nn.functional.dropout(torch.ones(4, 1000), 0.5) != 0).float().mean().item()
+    assert abs(float(masks.mean()) - torch_kept) < 0.05
+
+
+exercise(3, check_exercise_3, dropout_masks)

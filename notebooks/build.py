@@ -48,12 +48,18 @@ def read_percent(path: Path) -> nbformat.NotebookNode:
     """Read a percent-format ``.py`` source into an unexecuted notebook, with jupytext.
 
     jupytext's own bookkeeping (blank lines between cells, format and filter settings) is dropped
-    and every cell gets an id from its position, so rebuilding a notebook gives small diffs.
+    and every cell gets an id from its position, so rebuilding a notebook gives small diffs. The
+    one cell setting kept is ``jupyter.source_hidden``: a collapsed proof cell.
     """
     nb = jupytext.read(path, fmt="py:percent")
     nb.metadata = nbformat.NotebookNode({"kernelspec": dict(KERNELSPEC)})
     for i, cell in enumerate(nb.cells):
-        cell.metadata = nbformat.NotebookNode()
+        # One setting survives: a proof cell, `# %% jupyter={"source_hidden": true}` in the source,
+        # shows collapsed where the renderer supports it, so the lesson reads first.
+        hidden = cell.metadata.get("jupyter", {}).get("source_hidden", False)
+        cell.metadata = nbformat.NotebookNode(
+            {"jupyter": {"source_hidden": True}} if hidden else {}
+        )
         cell.id = f"cell-{i:03d}"
     return nb
 

@@ -99,6 +99,7 @@ def _functional(ax):
     _arrow(ax, (3.2, 8.1), (3.2, 7.1))
     _arrow(ax, (3.6, 6.1), (5.2, 5.1))
     _arrow(ax, (8.3, 10.1), (6.6, 5.1), "", rad=0.15)
+    _arrow(ax, (1.3, 10.1), (4.85, 4.6), "", rad=0.5)  # tx.update reads params too
     _arrow(ax, (5.2, 4.1), (3.6, 3.1))
     _arrow(ax, (6.4, 4.1), (8.0, 3.1))
     _arrow(ax, (3.2, 2.1), (3.2, 1.1))

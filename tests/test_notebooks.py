@@ -32,6 +32,7 @@ def _load_build():
 build = _load_build()
 
 NAMES = [
+    "00_autograd_from_scratch",
     "01_computational_graph",
     "02_modules_vs_pure_functions",
     "03_single_layer_autograd",
@@ -43,6 +44,14 @@ NAMES = [
 
 # One required section heading per concept of the lecture notes (DESIGN.md section 2).
 REQUIRED_HEADINGS = {
+    "autograd from scratch: a value that records its VJP rule, a topological sort": (
+        "00_autograd_from_scratch",
+        "The engine: a value that remembers how it was made",
+    ),
+    "what grad_fn is, and what JAX does instead": (
+        "00_autograd_from_scratch",
+        "What `grad_fn` is, and what JAX does instead",
+    ),
     "computational graph: inputs, operations, outputs": (
         "01_computational_graph",
         "A computational graph: inputs, operations, outputs",
@@ -194,7 +203,8 @@ def test_notebook_has_pitfalls_exercises_links_and_topics(name):
         c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# Check exercise")
     ]
     assert 2 <= len(checks) <= 4, f"{name}: {len(checks)} exercise check cells, want 2 to 4"
-    assert all("assert" in c.source for c in checks), f"{name}: a check cell asserts nothing"
+    asserts = re.compile(r"\bassert\b|\bcheck\(")  # `check` (notebooks/exercises.py) asserts
+    assert all(asserts.search(c.source) for c in checks), f"{name}: a check cell asserts nothing"
     assert (NOTEBOOKS / "solutions" / f"{name[:2]}.py").exists(), f"{name}: no solutions file"
     assert "**Docs this lesson relies on:**" in text and "https://docs.jax.dev" in text
     assert "https://pytorch.org/docs" in text, f"{name} links no PyTorch docs"
@@ -231,11 +241,57 @@ def test_a_cell_marked_with_an_rtol_tolerates_that_much():
     assert build.output_differences(notebook(marked, "0.928"), notebook(marked, "0.950"))
 
 
+def _check_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [
+        c for c in nb.cells if c.cell_type == "code" and c.source.startswith("# Check exercise")
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercises_are_stubs_whose_checks_say_not_attempted(name):
+    code = [c.source for c in build.read_percent(_source(name)).cells if c.cell_type == "code"]
+    assert not any("solutions" in src for src in code), f"{name}: a lesson imports the solutions"
+    checks = _check_cells(_committed(name))
+    stubs = [src for src in code if 'raise NotImplementedError("exercise' in src]
+    assert len(stubs) == len(checks), f"{name}: {len(stubs)} stubs for {len(checks)} check cells"
+    for i, cell in enumerate(checks, start=1):
+        assert f"exercise({i}, check_exercise_{i}, " in cell.source, f"{name}: check cell {i}"
+        printed = "".join(out.get("text", "") for out in cell.get("outputs", []))
+        assert f"exercise {i}: not attempted" in printed and "correct" not in printed, printed
+
+
+# Run after a notebook's own cells: every check against the reference answer (it must pass) and
+# against the wrong answer next to it in the solutions file (it must fail with an AssertionError).
+SOLUTIONS_CELL = """
+import importlib as _importlib
+
+import exercises as _exercises
+
+_solutions = _importlib.import_module("solutions.{number}")
+_checked = []
+for _n, (_check, _answer) in sorted(_exercises.CHECKS.items()):
+    _check(getattr(_solutions, _answer))
+    try:
+        _check(getattr(_solutions, "wrong_" + _answer))
+    except AssertionError:
+        _checked.append(_n)
+    else:
+        raise AssertionError(f"exercise {{_n}}: the wrong answer passes its check")
+print("solutions pass, wrong answers fail:", _checked)
+"""
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_and_matches_its_committed_outputs(name):
     nb = build.read_percent(_source(name))
     if "funcgrad.graph" in "".join(c.source for c in nb.cells) and shutil.which("dot") is None:
         pytest.skip("Graphviz's `dot` is not installed (make graphviz)")
+    cells = len(nb.cells)
+    nb.cells.append(nbformat.v4.new_code_cell(SOLUTIONS_CELL.format(number=name[:2])))
     fresh = build.execute(nb, timeout=60)  # a failing cell (an assertion) raises here
+    printed = "".join(out.get("text", "") for out in fresh.cells[-1].outputs)
+    numbers = list(range(1, len(_check_cells(fresh)) + 1))
+    assert f"solutions pass, wrong answers fail: {numbers}" in printed, printed
+    fresh.cells = fresh.cells[:cells]
     problems = build.output_differences(_committed(name), fresh)
     assert problems == [], "; ".join(problems) + ". " + REBUILD.format(name=name)

@@ -1,4 +1,4 @@
-"""Reference answers for the exercises of notebook 01 (its check cells import them)."""
+"""Reference answers for the exercises of notebook 01, and a wrong answer for each (the tests run both)."""
 
 import jax
 
@@ -23,3 +23,21 @@ def grad_of_hidden(x):
         return (h**2).sum()
 
     return grad_with_taps(loss)(x)[1]["h"]
+
+
+# Wrong answers: each must fail its check (tests/test_notebooks.py runs them).
+
+
+def wrong_grads_of_a_and_b(a, b, c):
+    """Swapped: d/da of a * b is b, not a."""
+    return a, b
+
+
+def wrong_mse(pred, target):
+    """Divides by the number of samples (64), not of entries (128)."""
+    return ((pred - target) ** 2).sum() / pred.shape[0]
+
+
+def wrong_grad_of_hidden(x):
+    """The gradient with respect to x (18x), not the hidden h (6x)."""
+    return jax.grad(lambda x: ((3 * x) ** 2).sum())(x)

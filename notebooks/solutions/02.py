@@ -1,4 +1,4 @@
-"""Reference answers for the exercises of notebook 02 (its check cells import them)."""
+"""Reference answers for the exercises of notebook 02, and a wrong answer for each (the tests run both)."""
 
 import jax
 
@@ -23,3 +23,25 @@ def head_only_grads(loss, params, x, y):
         return loss({**params, "2": head}, x, y)
 
     return jax.grad(of_head)(params["2"])
+
+
+# Wrong answers: each must fail its check (tests/test_notebooks.py runs them).
+
+
+def wrong_sgd_step(params, grads, lr):
+    """Steps uphill."""
+    return jax.tree.map(lambda p, g: p + lr * g, params, grads)
+
+
+def wrong_pair_by_name(torch_module, params):
+    """Pairs by position: JAX's sorted leaves (bias first) against torch's order (weight first)."""
+    leaves = jax.tree.leaves(params)
+    return [
+        (name, t, leaf)
+        for (name, t), leaf in zip(torch_module.named_parameters(), leaves, strict=True)
+    ]
+
+
+def wrong_head_only_grads(loss, params, x, y):
+    """The gradient of the frozen first layer instead of the head."""
+    return jax.grad(loss)(params, x, y)["0"]

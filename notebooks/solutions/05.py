@@ -1,4 +1,4 @@
-"""Reference answers for the exercises of notebook 05 (its check cells import them)."""
+"""Reference answers for the exercises of notebook 05, and a wrong answer for each (the tests run both)."""
 
 import jax
 
@@ -21,3 +21,31 @@ def grad_with_constant_target(w, x):
 def sgd_update(w, grad, lr):
     """The functional update: a new array, so nothing is modified in place."""
     return w - lr * grad
+
+
+def diverging_learning_rate(x):
+    """The notes' sum-gradient step multiplies w - 2 by 1 - 2 lr sum(x^2): it diverges past 1/sum(x^2)."""
+    return 1.0 / float((x**2).sum())
+
+
+# Wrong answers: each must fail its check (tests/test_notebooks.py runs them).
+
+
+def wrong_vjp_of(f, x, v):
+    """Ignores v: the gradient of sum(f(x)), i.e. backward() with v = ones."""
+    return jax.grad(lambda x: f(x).sum())(x)
+
+
+def wrong_grad_with_constant_target(w, x):
+    """Differentiates through the target too: no stop_gradient."""
+    return jax.grad(lambda w: ((w * x - 2 * w * x) ** 2).sum())(w)
+
+
+def wrong_sgd_update(w, grad, lr):
+    """Forgets the learning rate."""
+    return w - grad
+
+
+def wrong_diverging_learning_rate(x):
+    """The MSE's threshold, 1/mean(x^2): N times too large for the notes' summed gradient."""
+    return 1.0 / float((x**2).mean())

@@ -1,4 +1,4 @@
-"""Reference answers for the exercises of notebook 07 (its check cells import them)."""
+"""Reference answers for the exercises of notebook 07, and a wrong answer for each (the tests run both)."""
 
 import jax
 import jax.numpy as jnp
@@ -12,7 +12,7 @@ def hvp(f, x, v):
 def make_safe_log1pexp():
     @jax.custom_vjp
     def log1pexp(x):
-        return jnp.logaddexp(0.0, x)
+        return jnp.log1p(jnp.exp(x))  # the naive forward pass; only the rule changes
 
     def fwd(x):
         return log1pexp(x), x
@@ -27,3 +27,21 @@ def make_safe_log1pexp():
 def dropout_masks(key, n, shape):
     keys = jax.random.split(key, n)
     return jax.vmap(lambda k: jax.random.bernoulli(k, 0.5, shape))(keys)
+
+
+# Wrong answers: each must fail its check (tests/test_notebooks.py runs them).
+
+
+def wrong_hvp(f, x, v):
+    """The gradient times v, elementwise: not a Hessian-vector product."""
+    return jax.grad(f)(x) * v
+
+
+def wrong_make_safe_log1pexp():
+    """The naive function with no custom rule: its gradient at 100 is nan."""
+    return lambda x: jnp.log1p(jnp.exp(x))
+
+
+def wrong_dropout_masks(key, n, shape):
+    """Reuses the key: n identical masks."""
+    return jnp.stack([jax.random.bernoulli(key, 0.5, shape) for _ in range(n)])
