@@ -22,6 +22,8 @@ __all__ = ["export_graph", "op_name", "template"]
 _END = 2**63 - 1  # aten.slice's end for `x[1:]`
 # ATen's copies and asserts that are no operation in JAX: their input stands for them.
 _ALIASES = {"lift_fresh_copy", "detach_", "alias", "clone", "contiguous", "_assert_tensor_metadata"}
+# ... and the shape checks export has already made on the example (`assert x.shape[1] == 4`)
+_ALIASES |= {"_assert_scalar"}
 
 
 def export_graph(
@@ -131,7 +133,7 @@ def template(target: Any) -> ops.Template | None:
         >>> template(aten.relu.default)(ops.Context("relu"), ops.Code("x"))
         'F.relu(x)'
         >>> x, one = ops.Code("x"), ops.Code("1", 1)
-        >>> template(aten.slice.Tensor)(ops.Context("s"), x, one, one), template(aten.cumsum.default)
+        >>> template(aten.slice.Tensor)(ops.Context("s"), x, one, one), template(aten.fft_fft.default)
         ('x[:, 1:]', None)
     """
     name = _aten_name(target)
@@ -216,7 +218,38 @@ def _to_copy(ctx: ops.Context, input: ops.Code, *, dtype: Any = None, **_: Any) 
     return str(input)
 
 
+def _roll(ctx: ops.Context, input: ops.Code, shifts: ops.Code, dims: Any = ()) -> str:
+    """ATen's ``roll``: no ``dims`` (``[]``) rolls the flattened tensor, as torch's ``None``."""
+    if ops.given(dims) and not dims.value:
+        dims = None
+    fx_row = ops.by_name("roll")
+    assert fx_row is not None
+    return fx_row(ctx, input, shifts, dims)
+
+
+def _expand(ctx: ops.Context, input: ops.Code, size: ops.Code, *, implicit: Any = False) -> str:
+    fx_row = ops.by_name("expand")
+    assert fx_row is not None
+    return fx_row(ctx, input, size)
+
+
+def _split_with_sizes(
+    ctx: ops.Context, input: ops.Code, split_sizes: ops.Code, dim: Any = 0
+) -> str:
+    fx_row = ops.by_name("split")
+    assert fx_row is not None
+    return fx_row(ctx, input, split_sizes, dim)
+
+
+def _conj(ctx: ops.Context, input: ops.Code) -> str:
+    return f"jnp.conj({input})"
+
+
 _ATEN: dict[str, ops.Template] = {
+    "_conj": _conj,
+    "roll": _roll,
+    "expand": _expand,
+    "split_with_sizes": _split_with_sizes,
     "slice": _slice,
     "select": _select,
     "max_pool2d": _max_pool,
