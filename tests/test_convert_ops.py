@@ -339,3 +339,90 @@ def test_glue_op_matches_torch_outputs_and_vjp(name, through, x64):
     for gj, gt, x in zip(got_grads, grads, leaves, strict=True):
         gt = np.zeros(x.shape) if gt is None else gt.numpy()
         np.testing.assert_allclose(np.asarray(gj), gt, rtol=1e-10, atol=1e-12)
+
+
+# -- asserts: checked on shapes where the model is traced ------------------------------------------
+
+
+class _TorchAssert(nn.Module):
+    """timm's patch embedding checks its input's size with ``torch._assert``."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        torch._assert(x.shape[1] == 4, "Linear wants 4 features")
+        return self.fc(x)
+
+
+class _PythonAssert(_TorchAssert):
+    def forward(self, x):
+        assert x.shape[1] == 4, "Linear wants 4 features"
+        return self.fc(x)
+
+
+def test_torch_assert_is_an_assert_in_the_source_checked_under_jit():
+    torch.manual_seed(0)
+    model, x = _TorchAssert(), torch.randn(3, 4)
+    conv = fg.interop.convert(model, x)
+    assert 'assert eq, "Linear wants 4 features"' in conv.source
+    apply = jax.jit(conv.model.apply)
+    got = apply(conv.params, jnp.asarray(x.numpy()))
+    np.testing.assert_allclose(np.asarray(got), model(x).detach().numpy(), rtol=1e-6)
+    with pytest.raises(AssertionError, match="Linear wants 4 features"):
+        apply(conv.params, jnp.ones((3, 5)))
+
+
+def test_python_assert_on_shapes_is_checked_at_trace_time():
+    """fx cannot follow an ``assert`` on a shape; torch.export checks it on the example's shapes."""
+    torch.manual_seed(0)
+    model, x = _PythonAssert(), torch.randn(3, 4)
+    conv = fg.interop.convert(model, x)
+    got = conv.model.apply(conv.params, jnp.asarray(x.numpy()))
+    np.testing.assert_allclose(np.asarray(got), model(x).detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.xfail(
+    reason="the converter's core (_convert.py, issue 25's other half) reports a failing assert met "
+    "by torch.export as fx's control-flow error",
+    strict=False,
+)
+@pytest.mark.parametrize("model", [_TorchAssert(), _PythonAssert()], ids=["torch", "python"])
+def test_a_failing_assert_is_refused_with_its_message(model):
+    with pytest.raises(fg.interop.ConversionError, match="Linear wants 4 features") as info:
+        fg.interop.convert(model, torch.randn(3, 5))
+    assert "control flow" not in str(info.value)
+
+
+# -- errors: an op the table lacks is named, with the user's line, never blamed on control flow ---
+
+
+class _Unmapped(nn.Module):
+    def forward(self, x):
+        return torch.special.i0(x) + 1
+
+
+class _UnmappedAfterExport(nn.Module):
+    """Llama's rotary embedding unpacks a shape (``*x.shape[:-1]``): fx cannot, torch.export can."""
+
+    def forward(self, x):
+        pairs = x.reshape(*x.shape[:-1], -1, 2)
+        return torch.special.i0(pairs).flatten(-2)
+
+
+@pytest.mark.parametrize(
+    ("model", "op", "line"),
+    [
+        (_Unmapped(), "torch.special_i0", "return torch.special.i0(x) + 1"),
+        (_UnmappedAfterExport(), "aten.special_i0", "return torch.special.i0(pairs).flatten(-2)"),
+    ],
+    ids=["fx", "export"],
+)
+def test_an_unmapped_op_is_refused_naming_it_and_the_line(model, op, line):
+    with pytest.raises(fg.interop.ConversionError) as info:
+        fg.interop.convert(model, torch.randn(2, 3, 4))
+    message = str(info.value)
+    assert info.value.op == op and op in message
+    assert info.value.line == f"test_convert_ops.py:{info.value.line.split(':')[1]}: {line}"
+    assert "control flow" not in message and "no rule for this op" in message
