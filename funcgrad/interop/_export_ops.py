@@ -241,12 +241,19 @@ def _split_with_sizes(
     return fx_row(ctx, input, split_sizes, dim)
 
 
+def _index(ctx: ops.Context, input: ops.Code, indices: ops.Code) -> str:
+    """ATen's ``index``: ``x[i, :, j]`` (``None`` for a dimension taken whole), numpy's rules."""
+    parts = [":" if i is None else str(ops.render(i, ctx.name_of)) for i in indices.value]
+    return f"{ops.paren(input)}[{', '.join(parts)}{',' if len(parts) == 1 else ''}]"
+
+
 def _conj(ctx: ops.Context, input: ops.Code) -> str:
     return f"jnp.conj({input})"
 
 
 _ATEN: dict[str, ops.Template] = {
     "_conj": _conj,
+    "index": _index,
     "roll": _roll,
     "expand": _expand,
     "split_with_sizes": _split_with_sizes,

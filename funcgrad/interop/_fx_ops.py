@@ -622,6 +622,51 @@ def _type_as(ctx: Context, input: Code, other: Code) -> str:
 _PLACEMENT = {"layout": None, "device": None, "pin_memory": False, "memory_format": None}
 
 
+def _filled(fn: str) -> Template:
+    """``torch.zeros(2, 3)`` / ``torch.ones((2, 3), dtype=...)``: torch's default dtype is
+    float32, written out (``jnp``'s follows ``jax_enable_x64``)."""
+
+    def t(ctx: Context, size: Code, *more: Code, dtype: Any = None, **_: Any) -> str:
+        kind = dtype if given(dtype) and dtype.value is not None else Code("jnp.float32")
+        return call(fn, Code(dims(size, more)), dtype=kind)
+
+    return t
+
+
+def _full(ctx: Context, size: Code, fill_value: Code, *, dtype: Any = None, **_: Any) -> str:
+    """``torch.full``: its dtype, where not given, is the fill value's (as ``jnp.full``'s)."""
+    return call("jnp.full", size, fill_value, dtype=dtype)
+
+
+def _dtype_of(input: Code, dtype: Any) -> Code:
+    return dtype if given(dtype) and dtype.value is not None else Code(f"{paren(input)}.dtype")
+
+
+def _new(fn: str) -> Template:
+    """``x.new_zeros(size)`` and kin: the dtype is ``x``'s unless given."""
+
+    def t(ctx: Context, input: Code, size: Code, *more: Code, dtype: Any = None, **_: Any) -> str:
+        return call(fn, Code(dims(size, more)), dtype=_dtype_of(input, dtype))
+
+    return t
+
+
+def _new_full(
+    ctx: Context, input: Code, size: Code, fill_value: Code, *, dtype: Any = None, **_: Any
+) -> str:
+    return call("jnp.full", size, fill_value, dtype=_dtype_of(input, dtype))
+
+
+def _scalar_tensor(ctx: Context, s: Code, *, dtype: Any = None, **_: Any) -> str:
+    return call("jnp.asarray", s, dtype=dtype if given(dtype) else Code("jnp.float32"))
+
+
+def _diff(
+    ctx: Context, input: Code, n: Any = 1, dim: Any = -1, prepend: Any = None, append: Any = None
+) -> str:
+    return call("jnp.diff", input, n=n, axis=dim, prepend=prepend, append=append)
+
+
 def _like(fn: str) -> Template:
     """``torch.zeros_like`` and kin: the dtype is kept, where the array lives is JAX's business."""
     keyword = {"dtype": None, **_PLACEMENT, "requires_grad": False}
@@ -674,8 +719,13 @@ ROWS: tuple[Row, ...] = (
     Row(("operator.matmul", "torch.matmul", "torch.mm", "torch.bmm"), ("matmul", "mm", "bmm"),
         _infix("@")),
     Row(("operator.neg", "torch.neg"), ("neg", "__neg__"), _neg),
-    Row(("operator.and_",), (), _infix("&")),
-    Row(("operator.or_",), (), _infix("|")),
+    Row(("operator.and_", "torch.bitwise_and"), ("__and__", "bitwise_and"), _infix("&")),
+    Row(("operator.or_", "torch.bitwise_or"), ("__or__", "bitwise_or"), _infix("|")),
+    Row(("operator.xor", "torch.bitwise_xor"), ("__xor__", "bitwise_xor"), _infix("^")),
+    Row(("operator.invert", "torch.bitwise_not"), ("__invert__", "bitwise_not"), _fn1("~")),
+    Row(("torch.logical_and",), ("logical_and",), _fn2("jnp.logical_and")),
+    Row(("torch.logical_or",), ("logical_or",), _fn2("jnp.logical_or")),
+    Row(("torch.logical_not",), ("logical_not",), _fn1("jnp.logical_not")),
     _cmp("<", "lt"), _cmp("<=", "le"), _cmp(">", "gt"), _cmp(">=", "ge"),
     _cmp("==", "eq"), _cmp("!=", "ne"),
     _jnp("exp"), _jnp("log"), _jnp("sqrt"), _jnp("abs"), _jnp("sin"), _jnp("cos"),
@@ -691,6 +741,7 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.tril",), ("tril",), _diagonal_part("jnp.tril")),
     Row(("torch.triu",), ("triu",), _diagonal_part("jnp.triu")),
     Row(("torch.cumsum",), ("cumsum",), _cumsum),
+    Row(("torch.diff",), ("diff",), _diff),
     Row(("torch.baddbmm",), ("baddbmm",), _baddbmm),
     Row(("torch.addmm",), ("addmm",), _addmm),
     Row(("torch.outer", "torch.ger"), ("outer", "ger"), _fn2("jnp.outer")),
@@ -762,6 +813,13 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.is_floating_point",), ("is_floating_point",), _is_type("floating")),
     Row(("torch.is_complex",), ("is_complex",), _is_type("complexfloating")),
     Row(("torch.zeros_like",), (), _like("jnp.zeros_like")),
+    Row(("torch.zeros",), (), _filled("jnp.zeros")),
+    Row(("torch.ones",), (), _filled("jnp.ones")),
+    Row(("torch.full",), (), _full),
+    Row(("torch.scalar_tensor",), (), _scalar_tensor),
+    Row((), ("new_zeros", "new_empty"), _new("jnp.zeros")),
+    Row((), ("new_ones",), _new("jnp.ones")),
+    Row((), ("new_full",), _new_full),
     Row(("torch.ones_like",), (), _like("jnp.ones_like")),
 )
 """The ops that are not a layer's or loss's functional of the same name, one row each."""
