@@ -256,6 +256,28 @@ GLUE = {
         ),
         [_f(3, 4), _i(5, 3, 4)],
     ),
+    "constructors": (
+        lambda x: (
+            torch.zeros(3, 4) + torch.ones((3, 4), dtype=torch.float64) * x,
+            x.new_zeros(3, 4) + x.new_ones((3, 4)) + x.new_full((3, 4), 2.5) * x,
+            torch.full((2,), 3.0, dtype=torch.float64),
+        ),
+        [_f(3, 4)],
+    ),
+    "logical": (
+        lambda x, y: (
+            (x > 0) & (y > 0),
+            (x > 0) | ~(y > 0),
+            torch.logical_and(x > 0, y < 0) ^ torch.logical_not(x > 0),
+            torch.where(torch.logical_or(x > 1, y > 1), x, y),
+        ),
+        [_f(3, 4), _f(3, 4)],
+    ),
+    "diff": (
+        lambda x, y: torch.diff(x, dim=1).sum() + x.diff(n=2, dim=0, prepend=y),
+        [_f(3, 4), _f(1, 4)],
+    ),
+    "index": (lambda x, i, j: (x[i], x[:, i], x[i, j] * x[j, i]), [_f(5, 5), _i(5, 3), _i(5, 3)]),
     "complex": (_rotary, [_f(2, 3, 8), _f(3, 4)]),
     "complex-parts": (
         lambda x, y: torch.view_as_real(torch.complex(x, y).conj() * torch.complex(y, x)),
@@ -334,6 +356,7 @@ def test_glue_op_matches_torch_outputs_and_vjp(name, through, x64):
     for y, e in zip(got, expected, strict=True):
         e = e.detach().numpy()
         assert y.shape == e.shape and y.dtype.kind == e.dtype.kind, (y.dtype, e.dtype)
+        y, e = (np.asarray(y, np.int8), e.astype(np.int8)) if e.dtype == bool else (y, e)
         atol = 1e-12 if y.dtype == np.float64 else 1e-6
         np.testing.assert_allclose(np.asarray(y), e, rtol=1e-10, atol=atol)
     for gj, gt, x in zip(got_grads, grads, leaves, strict=True):
