@@ -54,9 +54,14 @@ def mapped(op: Op) -> bool:
     return _fx_ops.lookup(kind, target) is not None
 
 
-def fx_ops(model: torch.nn.Module, inputs: tuple[Any, ...]) -> set[Op]:
-    """The glue of ``model`` as fx records it, the insides of its fx leaf functions as ATen's."""
-    graph = torch.fx.symbolic_trace(model).graph
+def fx_ops(
+    model: torch.nn.Module, inputs: tuple[Any, ...], concrete_args: dict[str, Any] | None = None
+) -> set[Op]:
+    """The glue of ``model`` as fx records it (``concrete_args``: its Python arguments' values),
+    the insides of its fx leaf functions as ATen's."""
+    tracer = torch.fx.Tracer()
+    tracer.proxy_buffer_attributes = True  # self.pe[: x.size(0)]: a buffer sliced by a shape
+    graph = tracer.trace(model, concrete_args=concrete_args)
     found: set[Op] = set()
     leaves: dict[str, Callable[..., Any]] = {}
     for node in graph.nodes:
@@ -65,15 +70,18 @@ def fx_ops(model: torch.nn.Module, inputs: tuple[Any, ...]) -> set[Op]:
         elif node.op in ("call_function", "call_method"):
             found.add((node.op, node.target))
     for fn in leaves.values():
-        for args, kwargs in _calls(model, inputs, fn):
+        for args, kwargs in _calls(model, inputs, concrete_args or {}, fn):
             found |= _exported_call(fn, args, kwargs)
     return found
 
 
 def _calls(
-    model: torch.nn.Module, inputs: tuple[Any, ...], fn: Callable[..., Any]
+    model: torch.nn.Module,
+    inputs: tuple[Any, ...],
+    options: dict[str, Any],
+    fn: Callable[..., Any],
 ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """The arguments of every call of ``fn`` when ``model`` runs on ``inputs``."""
+    """The arguments of every call of ``fn`` when ``model`` runs on ``inputs`` and ``options``."""
     seen: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
 
     def record(*args: Any, **kwargs: Any) -> Any:
@@ -81,7 +89,7 @@ def _calls(
         return fn(*args, **kwargs)
 
     with mock.patch.dict(fn.__globals__, {fn.__name__: record}), torch.no_grad():
-        model(*inputs)
+        model(*inputs, **options)
     return seen
 
 
