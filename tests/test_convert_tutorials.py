@@ -234,7 +234,9 @@ def _matches_torch(model, inputs, rtol, kwargs=None):
 
     def loss(params):
         got = jax.tree.leaves(conv.model.apply(params, args, **(kwargs or {})))
-        return sum(jnp.sum(jnp.asarray(c.numpy()) * y) for c, y in zip(cotangents, got)), got
+        return sum(
+            jnp.sum(jnp.asarray(c.numpy()) * y) for c, y in zip(cotangents, got, strict=True)
+        ), got
 
     (_, got), got_grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(conv.params)
     for y, e in zip(got, expected, strict=True):
