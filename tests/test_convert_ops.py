@@ -279,8 +279,21 @@ GLUE = {
     ),
     "index": (lambda x, i, j: (x[i], x[:, i], x[i, j] * x[j, i]), [_f(5, 5), _i(5, 3), _i(5, 3)]),
     "complex": (_rotary, [_f(2, 3, 8), _f(3, 4)]),
+    "queries": (
+        lambda x: (
+            x * x.is_floating_point() + x.is_cuda + torch.is_complex(x),
+            x.half().float().double(),
+            x.bfloat16().to(torch.float64),
+        ),
+        [_f(3, 4)],
+    ),
     "complex-parts": (
-        lambda x, y: torch.view_as_real(torch.complex(x, y).conj() * torch.complex(y, x)),
+        lambda x, y: (
+            torch.view_as_real(torch.complex(x, y).conj() * torch.complex(y, x)),
+            torch.real(torch.complex(x, y) ** 2) + torch.complex(x, y).imag,
+            torch.angle(torch.complex(x, y)) * torch.imag(torch.complex(y, x)),
+            torch.outer(x[0], y[1]),
+        ),
         [_f(3, 4), _f(3, 4)],
     ),
 }
