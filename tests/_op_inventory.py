@@ -109,11 +109,20 @@ class _Call(torch.nn.Module):
         return self.fn(*args, **kwargs)
 
 
+def _export(model: torch.nn.Module, inputs: tuple[Any, ...]) -> Any:
+    """torch.export's program, functional where it writes in place (as the converter's)."""
+    exported = torch.export.export(model, inputs, strict=False)
+    nodes = exported.graph.nodes
+    if any(_export_ops._writes_in_place(n.target) for n in nodes if n.op == "call_function"):
+        exported = exported.run_decompositions({})
+    return exported
+
+
 def _exported_call(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> set[Op]:
     tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
-    exported = torch.export.export(_Call(fn, args, kwargs), tuple(tensors), strict=False)
+    exported = _export(_Call(fn, args, kwargs), tuple(tensors))
     return {
         ("aten" if hasattr(n.target, "overloadpacket") else "call_function", n.target)
         for n in exported.graph.nodes
@@ -123,7 +132,7 @@ def _exported_call(
 
 def export_ops(model: torch.nn.Module, inputs: tuple[Any, ...]) -> set[Op]:
     """The ATen ops of ``model`` outside its ``torch.nn`` layers (which convert keeps as layers)."""
-    exported = torch.export.export(model, inputs, strict=False)
+    exported = _export(model, inputs)
     found: set[Op] = set()
     for node in exported.graph.nodes:
         if node.op != "call_function":

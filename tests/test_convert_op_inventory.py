@@ -19,16 +19,9 @@ TIMM_BN_ACT = (
     "place in train mode: it needs the generated forward to return the new buffers (codegen)"
 )
 
-SWIN_MASK = (
-    "Swin's shifted-window mask is written in place into slices (attn_mask[h0:h1, w0:w1] = count); "
-    "torch.export keeps copy_: export_graph needs to functionalize (run_decompositions) and the "
-    "table rows for slice_scatter / copy"
-)
-
 # Ops the table lacks on purpose, per model, with the reason: the test fails when one of them maps
 # (remove it here) as well as when a new one appears.
 NOT_YET: dict[str, dict[str, str]] = {
-    "swin": {"aten.copy_": SWIN_MASK},
     "timm.efficientnet_b0": {"torch.nn.functional.batch_norm": TIMM_BN_ACT},
     "timm.mobilenetv3_small_050": {"torch.nn.functional.batch_norm": TIMM_BN_ACT},
     "timm.regnety_002": {"torch.nn.functional.batch_norm": TIMM_BN_ACT},
