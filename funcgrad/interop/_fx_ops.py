@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import functools
 import operator
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -349,8 +350,27 @@ def _torch_assert(ctx: Context, condition: Code, message: Any = None) -> str:
     """``torch._assert``: the same ``assert`` in the generated ``forward``. Its condition is on
     shapes (``x.shape[1] == 224``), Python values under ``jax.jit`` as in fx's trace, so it is
     checked whenever the model is traced; the line is ``None`` and the ``assert`` statement."""
-    text = f", {message}" if given(message) else ""
+    text = f", {_message(ctx, condition, message)}" if given(message) else ""
     return f"None; assert {condition}{text}"
+
+
+def _message(ctx: Context, condition: Code, message: Code) -> str:
+    """The assert's message; a value fx formatted into it (timm's ``f"height ({H})"`` reads
+    ``Proxy(getitem_2)``) becomes that value in an f-string."""
+    text = message.value
+    graph = getattr(condition.value, "graph", None)
+    if not isinstance(text, str) or graph is None or "Proxy(" not in text:
+        return str(message)
+    nodes = {n.name: n for n in graph.nodes}
+
+    def value(found: re.Match[str]) -> str:
+        try:
+            return "{" + ctx.name_of(nodes[found.group(1)]) + "}"
+        except KeyError:  # not a value of this forward's: left as fx wrote it
+            return found.group(0)
+
+    escaped = text.replace("{", "{{").replace("}", "}}")
+    return "f" + repr(re.sub(r"Proxy\((\w+)\)", value, escaped))
 
 
 def _roll(ctx: Context, input: Code, shifts: Code, dims: Any = None) -> str:
