@@ -451,7 +451,7 @@ def test_python_assert_on_shapes_is_checked_at_trace_time():
 @pytest.mark.xfail(
     reason="the converter's core (_convert.py, issue 25's other half) reports a failing assert met "
     "by torch.export as fx's control-flow error",
-    strict=False,
+    strict=True,
 )
 @pytest.mark.parametrize("model", [_TorchAssert(), _PythonAssert()], ids=["torch", "python"])
 def test_a_failing_assert_is_refused_with_its_message(model):

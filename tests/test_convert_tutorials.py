@@ -280,7 +280,7 @@ def test_transformer_word_language_model_ops_map():
     reason="has_mask is a Python argument: the converter's core (issue 25's other half) "
     "specialises it; with the mask, fx stops at len(src) and torch.export at "
     "nn.TransformerEncoder's data-dependent mask check",
-    strict=False,
+    strict=True,
 )
 @pytest.mark.parametrize("has_mask", [True, False])
 def test_transformer_word_language_model(has_mask):

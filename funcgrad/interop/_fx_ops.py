@@ -395,6 +395,8 @@ def _cumsum(ctx: Context, input: Code, dim: Code, *, dtype: Any = None) -> str:
 
 
 def _gather(ctx: Context, input: Code, dim: Code, index: Code, *, sparse_grad: Any = False) -> str:
+    """``take_along_axis``: for an ``index`` of the input's shape off ``dim`` (torch also takes
+    a smaller one, reading its corner; JAX broadcasts, and verification tells them apart)."""
     return f"jnp.take_along_axis({input}, {index}, axis={dim})"
 
 
@@ -442,6 +444,8 @@ def _topk(
 def _repeat_interleave(
     ctx: Context, input: Code, repeats: Any = None, dim: Any = None, *, output_size: Any = None
 ) -> str:
+    if not given(repeats):  # torch.repeat_interleave(counts): indices, as many as counts sum to
+        raise NotImplementedError("repeat_interleave of counts alone has a data-dependent length")
     return call("jnp.repeat", input, repeats, axis=dim, total_repeat_length=output_size)
 
 
