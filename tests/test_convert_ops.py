@@ -449,8 +449,9 @@ def test_python_assert_on_shapes_is_checked_at_trace_time():
 
 
 @pytest.mark.xfail(
-    reason="the converter's core (_convert.py, issue 25's other half) reports a failing assert met "
-    "by torch.export as fx's control-flow error",
+    reason="the converter's core (_convert.py, issue 25's other half): a Python assert that fails "
+    "under torch.export is reported as fx's control-flow error, and torch._assert's (an assert "
+    "in the source) is met only when verification runs the converted model on the example",
     strict=True,
 )
 @pytest.mark.parametrize("model", [_TorchAssert(), _PythonAssert()], ids=["torch", "python"])
