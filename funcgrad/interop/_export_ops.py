@@ -22,6 +22,8 @@ __all__ = ["export_graph", "op_name", "template"]
 _END = 2**63 - 1  # aten.slice's end for `x[1:]`
 # ATen's copies and asserts that are no operation in JAX: their input stands for them.
 _ALIASES = {"lift_fresh_copy", "detach_", "alias", "clone", "contiguous", "_assert_tensor_metadata"}
+# ... and the shape checks export has already made on the example (`assert x.shape[1] == 4`)
+_ALIASES |= {"_assert_scalar"}
 
 
 def export_graph(
@@ -35,6 +37,10 @@ def export_graph(
     exported = torch.export.export(
         module, tuple(args), dict(kwargs), strict=False, preserve_module_call_signature=preserve
     )
+    if any(_writes_in_place(n.target) for n in exported.graph.nodes if n.op == "call_function"):
+        # x[:, 0] = 1, mask[h0:h1] = count, x.add_(1): torch.export's functional form of the same
+        # graph writes new arrays instead (slice_scatter, select_scatter, add), as JAX does.
+        exported = exported.run_decompositions({})
     flat = torch.export.unflatten(exported)
     graph = flat.graph
     _fold_pytree_glue(flat, graph)
@@ -111,6 +117,13 @@ def _is_tree_unflatten(target: Any) -> bool:
     return _name(target) == "tree_unflatten" and "pytree" in getattr(target, "__module__", "")
 
 
+def _writes_in_place(target: Any) -> bool:
+    """ATen's in-place ops end in ``_`` (``add_``, ``fill_``, ``copy_``); those that are no
+    operation in JAX aside."""
+    name = _aten_name(target)
+    return name.endswith("_") and not name.startswith("_") and name not in _ALIASES
+
+
 def _aten_name(target: Any) -> str:
     packet = getattr(target, "overloadpacket", None)
     return getattr(packet, "__name__", "") if packet is not None else ""
@@ -131,7 +144,7 @@ def template(target: Any) -> ops.Template | None:
         >>> template(aten.relu.default)(ops.Context("relu"), ops.Code("x"))
         'F.relu(x)'
         >>> x, one = ops.Code("x"), ops.Code("1", 1)
-        >>> template(aten.slice.Tensor)(ops.Context("s"), x, one, one), template(aten.cumsum.default)
+        >>> template(aten.slice.Tensor)(ops.Context("s"), x, one, one), template(aten.fft_fft.default)
         ('x[:, 1:]', None)
     """
     name = _aten_name(target)
@@ -151,10 +164,15 @@ def _slice(
     end: Any = None,
     step: Any = 1,
 ) -> str:
+    return _at(input, dim, _range(start, end, step))
+
+
+def _range(start: Any, end: Any, step: Any) -> str:
+    """``a:b:c`` of ATen's ``slice`` arguments, each left out where it is the default."""
     lo = "" if not ops.given(start) or start.value in (None, 0) else str(start)
     hi = "" if not ops.given(end) or end.value in (None, _END) else str(end)
     st = f":{step}" if ops.given(step) and step.value != 1 else ""
-    return _at(input, dim, f"{lo}:{hi}{st}")
+    return f"{lo}:{hi}{st}"
 
 
 def _select(ctx: ops.Context, input: ops.Code, dim: ops.Code, index: ops.Code) -> str:
@@ -216,7 +234,113 @@ def _to_copy(ctx: ops.Context, input: ops.Code, *, dtype: Any = None, **_: Any) 
     return str(input)
 
 
+def _roll(ctx: ops.Context, input: ops.Code, shifts: ops.Code, dims: Any = ()) -> str:
+    """ATen's ``roll``: no ``dims`` (``[]``) rolls the flattened tensor, as torch's ``None``."""
+    if ops.given(dims) and not dims.value:
+        dims = None
+    fx_row = ops.by_name("roll")
+    assert fx_row is not None
+    return fx_row(ctx, input, shifts, dims)
+
+
+def _expand(ctx: ops.Context, input: ops.Code, size: ops.Code, *, implicit: Any = False) -> str:
+    fx_row = ops.by_name("expand")
+    assert fx_row is not None
+    return fx_row(ctx, input, size)
+
+
+def _split_with_sizes(
+    ctx: ops.Context, input: ops.Code, split_sizes: ops.Code, dim: Any = 0
+) -> str:
+    fx_row = ops.by_name("split")
+    assert fx_row is not None
+    return fx_row(ctx, input, split_sizes, dim)
+
+
+def _index(ctx: ops.Context, input: ops.Code, indices: ops.Code) -> str:
+    """ATen's ``index``: ``x[i, :, j]`` (``None`` for a dimension taken whole), numpy's rules."""
+    parts = [":" if i is None else str(ops.render(i, ctx.name_of)) for i in indices.value]
+    return f"{ops.paren(input)}[{', '.join(parts)}]"
+
+
+def _unsafe_view(ctx: ops.Context, input: ops.Code, size: ops.Code) -> str:
+    """The functional graph's ``view`` of a fresh result (``x.view`` for JAX alike)."""
+    return f"jnp.reshape({input}, {size})"
+
+
+def _fill(ctx: ops.Context, input: ops.Code, value: ops.Code) -> str:
+    return f"jnp.full_like({input}, {value})"
+
+
+def _copy(ctx: ops.Context, input: ops.Code, src: ops.Code, non_blocking: Any = False) -> str:
+    """ATen's functional ``copy``: ``src`` in ``input``'s shape and dtype."""
+    return f"jnp.broadcast_to({src}, {ops.paren(input)}.shape).astype({ops.paren(input)}.dtype)"
+
+
+def _slice_scatter(
+    ctx: ops.Context,
+    input: ops.Code,
+    src: ops.Code,
+    dim: Any = 0,
+    start: Any = None,
+    end: Any = None,
+    step: Any = 1,
+) -> str:
+    """``input`` with ``src`` written into ``input[..., start:end:step]`` (functionalised
+    ``x[a:b] = src``)."""
+    view = _at(ops.Code(f"{ops.paren(input)}.at"), dim, _range(start, end, step))
+    return f"{view}.set({src})"
+
+
+def _select_scatter(
+    ctx: ops.Context, input: ops.Code, src: ops.Code, dim: ops.Code, index: ops.Code
+) -> str:
+    view = _at(ops.Code(f"{ops.paren(input)}.at"), dim, str(index))
+    return f"{view}.set({src})"
+
+
+def _index_put(
+    ctx: ops.Context, input: ops.Code, indices: ops.Code, values: ops.Code, accumulate: Any = False
+) -> str:
+    """``x[i, j] = v`` (``accumulate``: ``x[i, j] += v``), functionalised; ``x[mask] = 0.5`` is
+    ``jnp.where`` (a boolean index has no static shape under ``jax.jit``)."""
+    add = ops.given(accumulate) and accumulate.value is True
+    mask = indices.value[0] if len(indices.value) == 1 else None
+    if (
+        not add
+        and _meta(mask, "dtype") == import_torch().bool
+        and _meta(values.value, "numel") == 1
+    ):
+        extra = _meta(input.value, "ndim") - _meta(mask, "ndim")  # x[mask] with mask of x's prefix
+        where = ops.render(mask, ctx.name_of) + (f"[...{', None' * extra}]" if extra else "")
+        return f"jnp.where({where}, {values}, {input})"
+    view = _index(ctx, ops.Code(f"{ops.paren(input)}.at"), indices)
+    return f"{view}.{'add' if add else 'set'}({values})"
+
+
+def _meta(node: Any, attribute: str, default: Any = None) -> Any:
+    """An attribute of the example value torch.export recorded for ``node`` (its dtype, ndim)."""
+    value = getattr(node, "meta", {}).get("val")
+    found = getattr(value, attribute, default)
+    return found() if callable(found) else found
+
+
+def _conj(ctx: ops.Context, input: ops.Code) -> str:
+    return f"jnp.conj({input})"
+
+
 _ATEN: dict[str, ops.Template] = {
+    "_conj": _conj,
+    "index": _index,
+    "fill": _fill,
+    "_unsafe_view": _unsafe_view,
+    "copy": _copy,
+    "slice_scatter": _slice_scatter,
+    "select_scatter": _select_scatter,
+    "index_put": _index_put,
+    "roll": _roll,
+    "expand": _expand,
+    "split_with_sizes": _split_with_sizes,
     "slice": _slice,
     "select": _select,
     "max_pool2d": _max_pool,

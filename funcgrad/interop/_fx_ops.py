@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import functools
 import operator
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -252,13 +253,20 @@ def _where(ctx: Context, condition: Code, input: Code, other: Code) -> str:
     return f"jnp.where({condition}, {input}, {other})"
 
 
+def _where_method(ctx: Context, input: Code, condition: Code, other: Code) -> str:
+    """``x.where(condition, y)``: torch's ``where(condition, x, y)``."""
+    return f"jnp.where({condition}, {input}, {other})"
+
+
 def _masked_fill(ctx: Context, input: Code, mask: Code, value: Code) -> str:
     return f"jnp.where({mask}, {value}, {input})"
 
 
-def _einsum(ctx: Context, equation: Code, *operands: Code) -> str:
+def _einsum(ctx: Context, equation: Code, *operands: Code, path: Any = None) -> str:
+    """``torch.einsum("ij,jk", a, b)`` or ``(..., [a, b])`` (ATen's form); ``path`` is an
+    optimisation hint of torch's."""
     if len(operands) == 1 and isinstance(operands[0].value, (tuple, list)):
-        operands = tuple(Code(s) for s in operands[0][1:-1].split(", "))
+        operands = tuple(render(v, ctx.name_of) for v in operands[0].value)
     return f"jnp.einsum({equation}, {', '.join(operands)})"
 
 
@@ -326,6 +334,150 @@ def _split(ctx: Context, tensor: Code, split_size_or_sections: Code, dim: Any = 
     return f"tuple(jnp.split({tensor}, list({every}), axis={axis}))"
 
 
+def _chunk(ctx: Context, input: Code, chunks: Code, dim: Any = 0) -> str:
+    """torch's ``chunk``: pieces of ``ceil(n / chunks)`` along ``dim`` (the last may be shorter,
+    and there may be fewer than ``chunks``), which is ``split`` by that size."""
+    axis = dim if given(dim) else Code("0", 0)
+    size = f"-(-{paren(input)}.shape[{axis}] // {paren(chunks)})"  # ceil division
+    return _split(ctx, input, Code(size), axis)
+
+
+def _unbind(ctx: Context, input: Code, dim: Any = 0) -> str:
+    return call("tuple", Code(call("jnp.unstack", input, axis=dim)))
+
+
+def _torch_assert(ctx: Context, condition: Code, message: Any = None) -> str:
+    """``torch._assert``: the same ``assert`` in the generated ``forward``. Its condition is on
+    shapes (``x.shape[1] == 224``), Python values under ``jax.jit`` as in fx's trace, so it is
+    checked whenever the model is traced; the line is ``None`` and the ``assert`` statement."""
+    text = f", {_message(ctx, condition, message)}" if given(message) else ""
+    return f"None; assert {condition}{text}"
+
+
+def _message(ctx: Context, condition: Code, message: Code) -> str:
+    """The assert's message; a value fx formatted into it (timm's ``f"height ({H})"`` reads
+    ``Proxy(getitem_2)``) becomes that value in an f-string."""
+    text = message.value
+    graph = getattr(condition.value, "graph", None)
+    if not isinstance(text, str) or graph is None or "Proxy(" not in text:
+        return str(message)
+    nodes = {n.name: n for n in graph.nodes}
+
+    def value(found: re.Match[str]) -> str:
+        try:
+            return "{" + ctx.name_of(nodes[found.group(1)]) + "}"
+        except KeyError:  # not a value of this forward's: left as fx wrote it
+            return found.group(0)
+
+    escaped = text.replace("{", "{{").replace("}", "}}")
+    return "f" + repr(re.sub(r"Proxy\((\w+)\)", value, escaped))
+
+
+def _roll(ctx: Context, input: Code, shifts: Code, dims: Any = None) -> str:
+    return call("jnp.roll", input, shifts, axis=dims)
+
+
+def _diagonal_part(fn: str) -> Template:
+    """``tril`` / ``triu``: torch's ``diagonal`` is numpy's ``k``."""
+
+    def t(ctx: Context, input: Code, diagonal: Any = 0) -> str:
+        return call(fn, input, k=diagonal)
+
+    return t
+
+
+def _flip(ctx: Context, input: Code, dims_: Code, *more: Code) -> str:
+    return f"jnp.flip({input}, {dims(dims_, more)})"
+
+
+def _cumsum(ctx: Context, input: Code, dim: Code, *, dtype: Any = None) -> str:
+    return call("jnp.cumsum", input, axis=dim, dtype=dtype)
+
+
+def _gather(ctx: Context, input: Code, dim: Code, index: Code, *, sparse_grad: Any = False) -> str:
+    """``take_along_axis``: for an ``index`` of the input's shape off ``dim`` (torch also takes
+    a smaller one, reading its corner; JAX broadcasts, and verification tells them apart)."""
+    return f"jnp.take_along_axis({input}, {index}, axis={dim})"
+
+
+def _scatter(
+    ctx: Context,
+    input: Code,
+    dim: Code,
+    index: Code,
+    src: Any = None,
+    *,
+    value: Any = None,
+    reduce: Any = None,
+) -> str:
+    """torch's out-of-place ``scatter`` (``src`` a tensor or, as ``value``, a number)."""
+    if given(reduce):
+        raise NotImplementedError(f"scatter's reduce={reduce} (write scatter_add or index_add)")
+    values = src if given(src) else value
+    return f"jnp.put_along_axis({input}, {index}, {values}, axis={dim}, inplace=False)"
+
+
+def _topk(
+    ctx: Context,
+    input: Code,
+    k: Code,
+    dim: Any = -1,
+    largest: Any = True,
+    sorted: Any = True,
+) -> str:
+    """``(values, indices)`` of the ``k`` largest (or smallest) along ``dim``: ``jax.lax.top_k``
+    works on the last axis, largest first (always sorted, which ``sorted=False`` allows)."""
+    last = not given(dim) or dim.value == -1
+    x = str(input) if last else f"jnp.moveaxis({input}, {dim}, -1)"
+    smallest = given(largest) and largest.value is False
+    found = f"jax.lax.top_k({'-' + paren(x) if smallest else x}, {k})"
+    if last and not smallest:
+        return found
+    value = "-v" if smallest else "v"
+    if not last:
+        value, index = f"jnp.moveaxis({value}, -1, {dim})", f"jnp.moveaxis(i, -1, {dim})"
+    else:
+        index = "i"
+    return f"(lambda v, i: ({value}, {index}))(*{found})"
+
+
+def _repeat_interleave(
+    ctx: Context, input: Code, repeats: Any = None, dim: Any = None, *, output_size: Any = None
+) -> str:
+    if not given(repeats):  # torch.repeat_interleave(counts): indices, as many as counts sum to
+        raise NotImplementedError("repeat_interleave of counts alone has a data-dependent length")
+    return call("jnp.repeat", input, repeats, axis=dim, total_repeat_length=output_size)
+
+
+def _baddbmm(
+    ctx: Context, input: Code, batch1: Code, batch2: Code, *, beta: Any = 1, alpha: Any = 1
+) -> str:
+    """``beta * input + alpha * (batch1 @ batch2)`` (``addmm`` too); torch ignores ``input``
+    when ``beta`` is 0, NaN included."""
+    product = f"{paren(batch1)} @ {paren(batch2)}"
+    if given(alpha):
+        product = f"{paren(alpha)} * ({product})"
+    if given(beta) and beta.value == 0:
+        return product
+    added = f"{paren(beta)} * {paren(input)}" if given(beta) else paren(input)
+    return f"{added} + {product}"
+
+
+# -- hand rows: complex numbers -------------------------------------------------------------------
+
+
+def _view_as_complex(ctx: Context, input: Code) -> str:
+    return f"jax.lax.complex({paren(input)}[..., 0], {paren(input)}[..., 1])"
+
+
+def _view_as_real(ctx: Context, input: Code) -> str:
+    return f"jnp.stack([jnp.real({input}), jnp.imag({input})], axis=-1)"
+
+
+def _polar(ctx: Context, abs: Code, angle: Code) -> str:
+    return f"jax.lax.complex({paren(abs)} * jnp.cos({angle}), {paren(abs)} * jnp.sin({angle}))"
+
+
 def _arange(ctx: Context, start: Code, end: Any = None, step: Any = None, **kw: Code) -> str:
     """``torch.arange(end)`` / ``(start, end[, step])``; ``device`` and ``layout`` are JAX's."""
     bounds = [start, *(b for b in (end, step) if given(b))]
@@ -372,12 +524,19 @@ def _numel(ctx: Context, input: Code) -> str:
     return f"{paren(input)}.size"
 
 
-_ATTRIBUTES = {"shape", "T", "ndim", "mT", "dtype"}  # Tensor attributes jax arrays have too
+_ATTRIBUTES = {"shape", "T", "ndim", "mT", "dtype", "real", "imag"}  # jax arrays have them too
+# Device queries on one device: where an array lives is JAX's business (x.device is only ever
+# passed on, torch.arange(n, device=x.device)), and no array is a CUDA tensor.
+_DEVICE = {"device": "None", "is_cuda": "False"}
+# torch.topk / torch.max(x, dim) return (values, indices) as a named tuple; ours is a tuple
+_FIELDS = {"values": "[0]", "indices": "[1]"}
 
 
 def _getattr(ctx: Context, obj: Code, name: Code) -> str:
-    if name.value == "device":  # only ever passed on (torch.arange(t, device=x.device)): JAX places
-        return "None"
+    if name.value in _DEVICE:
+        return _DEVICE[name.value]
+    if name.value in _FIELDS:
+        return f"{paren(obj)}{_FIELDS[name.value]}"
     if name.value not in _ATTRIBUTES:
         raise NotImplementedError(f"Tensor attribute .{name.value} has no jax counterpart")
     return f"{paren(obj)}.{name.value}"
@@ -454,9 +613,30 @@ def _cast(dtype: str) -> Template:
 
 
 def _to(ctx: Context, input: Code, *args: Code, **kwargs: Code) -> str:
+    """``x.to(dtype)``, ``x.to(device, dtype)``, ``x.to(other)``: the dtype cast alone (devices
+    are JAX's); ``non_blocking`` / ``copy`` change nothing a pure function returns."""
     torch = import_torch()
     dtypes = [a for a in (*args, *kwargs.values()) if isinstance(a.value, torch.dtype)]
-    return f"{paren(input)}.astype({dtypes[0]})" if dtypes else str(input)
+    if dtypes:
+        return f"{paren(input)}.astype({dtypes[0]})"
+    like = [a for a in args if isinstance(a.value, torch.fx.Node) and not _is_device(a.value)]
+    return f"{paren(input)}.astype({like[0]}.dtype)" if like else str(input)
+
+
+def _is_device(node: Any) -> bool:
+    """Whether an fx node is ``x.device`` (an argument of ``.to`` naming a place, not a tensor)."""
+    return (
+        node.op == "call_function" and node.target is builtins.getattr and node.args[1] in _DEVICE
+    )
+
+
+def _is_type(kind: str) -> Template:
+    """``x.is_floating_point()`` / ``x.is_complex()``: a question about the dtype."""
+
+    def t(ctx: Context, input: Code) -> str:
+        return f"jnp.issubdtype({paren(input)}.dtype, jnp.{kind})"
+
+    return t
 
 
 def _type_as(ctx: Context, input: Code, other: Code) -> str:
@@ -466,10 +646,61 @@ def _type_as(ctx: Context, input: Code, other: Code) -> str:
 _PLACEMENT = {"layout": None, "device": None, "pin_memory": False, "memory_format": None}
 
 
+def _filled(fn: str) -> Template:
+    """``torch.zeros(2, 3)`` / ``torch.ones((2, 3), dtype=...)``: torch's default dtype is
+    float32, written out (``jnp``'s follows ``jax_enable_x64``)."""
+
+    def t(ctx: Context, size: Code, *more: Code, dtype: Any = None, **_: Any) -> str:
+        kind = dtype if given(dtype) and dtype.value is not None else Code("jnp.float32")
+        return call(fn, Code(dims(size, more)), dtype=kind)
+
+    return t
+
+
+def _full(ctx: Context, size: Code, fill_value: Code, *, dtype: Any = None, **_: Any) -> str:
+    """``torch.full``: its dtype, where not given, is the fill value's (as ``jnp.full``'s)."""
+    return call("jnp.full", size, fill_value, dtype=dtype)
+
+
+def _dtype_of(input: Code, dtype: Any) -> Code:
+    return dtype if given(dtype) and dtype.value is not None else Code(f"{paren(input)}.dtype")
+
+
+def _new(fn: str) -> Template:
+    """``x.new_zeros(size)`` and kin: the dtype is ``x``'s unless given."""
+
+    def t(ctx: Context, input: Code, size: Code, *more: Code, dtype: Any = None, **_: Any) -> str:
+        return call(fn, Code(dims(size, more)), dtype=_dtype_of(input, dtype))
+
+    return t
+
+
+def _new_full(
+    ctx: Context, input: Code, size: Code, fill_value: Code, *, dtype: Any = None, **_: Any
+) -> str:
+    return call("jnp.full", size, fill_value, dtype=_dtype_of(input, dtype))
+
+
+def _scalar_tensor(ctx: Context, s: Code, *, dtype: Any = None, **_: Any) -> str:
+    return call("jnp.asarray", s, dtype=dtype if given(dtype) else Code("jnp.float32"))
+
+
+def _diff(
+    ctx: Context, input: Code, n: Any = 1, dim: Any = -1, prepend: Any = None, append: Any = None
+) -> str:
+    return call("jnp.diff", input, n=n, axis=dim, prepend=prepend, append=append)
+
+
 def _like(fn: str) -> Template:
     """``torch.zeros_like`` and kin: the dtype is kept, where the array lives is JAX's business."""
     keyword = {"dtype": None, **_PLACEMENT, "requires_grad": False}
     return entry(fn, ("input",), keyword=keyword, ignore=(*_PLACEMENT, "requires_grad"))
+
+
+def _addmm(
+    ctx: Context, input: Code, mat1: Code, mat2: Code, *, beta: Any = 1, alpha: Any = 1
+) -> str:
+    return _baddbmm(ctx, input, mat1, mat2, beta=beta, alpha=alpha)
 
 
 def _cmp(symbol: str, name: str) -> Row:
@@ -512,8 +743,13 @@ ROWS: tuple[Row, ...] = (
     Row(("operator.matmul", "torch.matmul", "torch.mm", "torch.bmm"), ("matmul", "mm", "bmm"),
         _infix("@")),
     Row(("operator.neg", "torch.neg"), ("neg", "__neg__"), _neg),
-    Row(("operator.and_",), (), _infix("&")),
-    Row(("operator.or_",), (), _infix("|")),
+    Row(("operator.and_", "torch.bitwise_and"), ("__and__", "bitwise_and"), _infix("&")),
+    Row(("operator.or_", "torch.bitwise_or"), ("__or__", "bitwise_or"), _infix("|")),
+    Row(("operator.xor", "torch.bitwise_xor"), ("__xor__", "bitwise_xor"), _infix("^")),
+    Row(("operator.invert", "torch.bitwise_not"), ("__invert__", "bitwise_not"), _fn1("~")),
+    Row(("torch.logical_and",), ("logical_and",), _fn2("jnp.logical_and")),
+    Row(("torch.logical_or",), ("logical_or",), _fn2("jnp.logical_or")),
+    Row(("torch.logical_not",), ("logical_not",), _fn1("jnp.logical_not")),
     _cmp("<", "lt"), _cmp("<=", "le"), _cmp(">", "gt"), _cmp(">=", "ge"),
     _cmp("==", "eq"), _cmp("!=", "ne"),
     _jnp("exp"), _jnp("log"), _jnp("sqrt"), _jnp("abs"), _jnp("sin"), _jnp("cos"),
@@ -523,8 +759,25 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.minimum",), ("minimum",), _fn2("jnp.minimum")),
     Row(("torch.clamp", "torch.clip"), ("clamp", "clip"), _clamp),
     Row(("torch.where",), (), _where),
-    Row((), ("masked_fill",), _masked_fill),
+    Row((), ("where",), _where_method),
+    Row(("torch.masked_fill",), ("masked_fill",), _masked_fill),
     Row(("torch.einsum",), (), _einsum),
+    Row(("torch.tril",), ("tril",), _diagonal_part("jnp.tril")),
+    Row(("torch.triu",), ("triu",), _diagonal_part("jnp.triu")),
+    Row(("torch.cumsum",), ("cumsum",), _cumsum),
+    Row(("torch.diff",), ("diff",), _diff),
+    Row(("torch.baddbmm",), ("baddbmm",), _baddbmm),
+    Row(("torch.addmm",), ("addmm",), _addmm),
+    Row(("torch.outer", "torch.ger"), ("outer", "ger"), _fn2("jnp.outer")),
+    # -- complex numbers -------------------------------------------------------------------------
+    Row(("torch.view_as_complex",), (), _view_as_complex),
+    Row(("torch.view_as_real",), (), _view_as_real),
+    Row(("torch.polar",), (), _polar),
+    Row(("torch.complex",), (), _fn2("jax.lax.complex")),
+    Row(("torch.real",), (), _fn1("jnp.real")),
+    Row(("torch.imag",), (), _fn1("jnp.imag")),
+    Row(("torch.conj", "torch.conj_physical"), ("conj",), _fn1("jnp.conj")),
+    Row(("torch.angle",), ("angle",), _fn1("jnp.angle")),
     # -- shapes ----------------------------------------------------------------------------------
     Row((), ("view", "reshape"), _view),
     Row(("torch.reshape",), (), _reshape),
@@ -540,6 +793,15 @@ ROWS: tuple[Row, ...] = (
     Row((), ("expand_as",), _expand_as),
     Row((), ("repeat",), _repeat),
     Row(("torch.split",), ("split",), _split),
+    Row(("torch.chunk",), ("chunk",), _chunk),
+    Row(("torch.unbind",), ("unbind",), _unbind),
+    Row(("torch.roll",), ("roll",), _roll),
+    Row(("torch.flip",), ("flip",), _flip),
+    Row(("torch.gather",), ("gather",), _gather),
+    Row(("torch.scatter",), ("scatter",), _scatter),
+    Row(("torch.topk",), ("topk",), _topk),
+    Row(("torch.repeat_interleave",), ("repeat_interleave",), _repeat_interleave),
+    Row(("torch._assert",), (), _torch_assert),
     Row(("torch.arange",), (), _arange),
     Row(("torch.nn.functional.scaled_dot_product_attention",), (), _sdpa),
     Row((), ("size",), _size),
@@ -570,7 +832,18 @@ ROWS: tuple[Row, ...] = (
     Row((), ("bool",), _cast("jnp.bool_")),
     Row((), ("to", "type"), _to),
     Row((), ("type_as",), _type_as),
+    Row((), ("half",), _cast("jnp.float16")),
+    Row((), ("bfloat16",), _cast("jnp.bfloat16")),
+    Row(("torch.is_floating_point",), ("is_floating_point",), _is_type("floating")),
+    Row(("torch.is_complex",), ("is_complex",), _is_type("complexfloating")),
     Row(("torch.zeros_like",), (), _like("jnp.zeros_like")),
+    Row(("torch.zeros",), (), _filled("jnp.zeros")),
+    Row(("torch.ones",), (), _filled("jnp.ones")),
+    Row(("torch.full",), (), _full),
+    Row(("torch.scalar_tensor",), (), _scalar_tensor),
+    Row((), ("new_zeros", "new_empty"), _new("jnp.zeros")),
+    Row((), ("new_ones",), _new("jnp.ones")),
+    Row((), ("new_full",), _new_full),
     Row(("torch.ones_like",), (), _like("jnp.ones_like")),
 )
 """The ops that are not a layer's or loss's functional of the same name, one row each."""
@@ -612,8 +885,8 @@ def _index() -> _Index:
                     index.names[dotted.rpartition(".")[2]] = row.template
             for method in row.methods:
                 index.methods[method] = row.template
-                if named:
-                    index.names[method] = row.template
+                if named:  # a function of the same name wins (x.where(c, y) is where(c, x, y))
+                    index.names.setdefault(method, row.template)
     # F.max_pool2d is a boolean dispatch: fx records the branch it took, a private function
     without_indices = compat.max_pool2d_without_indices()
     if without_indices is not None:

@@ -114,6 +114,8 @@ def _dtypes() -> dict[Any, str]:
         torch.int64: "jnp.int64",
         torch.int32: "jnp.int32",
         torch.bool: "jnp.bool_",
+        torch.complex64: "jnp.complex64",
+        torch.complex128: "jnp.complex128",
     }
 
 
@@ -134,6 +136,8 @@ def render(value: Any, name_of: Callable[[Any], str]) -> Code:
         return Code(name_of(value), value)
     if isinstance(value, torch.dtype):
         return Code(_dtypes().get(value, "None"), value)
+    if isinstance(value, (torch.device, torch.layout, torch.memory_format)):
+        return Code("None", value)  # where an array lives, and how, is JAX's business
     if isinstance(value, torch.Size):
         value = tuple(value)
     if isinstance(value, (tuple, list)):
