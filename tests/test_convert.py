@@ -292,7 +292,7 @@ class _UnknownOp(nn.Module):
         self.head = nn.Sequential(nn.Linear(3, 3))
 
     def forward(self, x):
-        return torch.cumsum(self.head(x), dim=1)
+        return torch.special.i0(self.head(x))
 
 
 class _UnknownOpAfterExport(nn.Module):
@@ -301,8 +301,8 @@ class _UnknownOpAfterExport(nn.Module):
         self.fc = nn.Linear(3, 3)
 
     def forward(self, x):
-        if x.dim() == 2:  # fx cannot follow this; torch.export can, and meets cumsum
-            x = torch.cumsum(self.fc(x), dim=1)
+        if x.dim() == 2:  # fx cannot follow this; torch.export can, and meets special_i0
+            x = torch.special.i0(self.fc(x))
         return x
 
 
@@ -311,8 +311,8 @@ class _UnknownOpAfterExport(nn.Module):
     [
         (_WithLSTM(), "RNNBase", "encoder.rnn", "y, _ = self.rnn(x)"),
         (_DataDependent(), "control flow", "", "if x.sum() > 0:"),
-        (_UnknownOp(), "torch.cumsum", "", "return torch.cumsum(self.head(x), dim=1)"),
-        (_UnknownOpAfterExport(), "aten.cumsum", "", "x = torch.cumsum(self.fc(x), dim=1)"),
+        (_UnknownOp(), "torch.special_i0", "", "return torch.special.i0(self.head(x))"),
+        (_UnknownOpAfterExport(), "aten.special_i0", "", "x = torch.special.i0(self.fc(x))"),
     ],
     ids=["unknown-submodule", "data-dependent-control-flow", "unknown-op", "unknown-aten-op"],
 )
