@@ -21,11 +21,11 @@ import numpy as np
 import optax
 
 from funcgrad import distributed as dist
+from funcgrad._jit import jit
 from funcgrad.data import Dataset, TextDataset, bits_per_char
 from funcgrad.loop import TrainState, epoch_batches, make_epoch, make_evaluate, make_step, step_key
 from funcgrad.nn import Module, Params
 from funcgrad.train._config import Setup, check_fingerprint, fingerprint, resolve
-from funcgrad.train._fast import fast_jit
 from funcgrad.train._progress import Progress
 from funcgrad.train._run import Run
 
@@ -248,7 +248,7 @@ def _programs(
 ) -> _Programs:
     """The compiled functions of a run, cached so that repeated fits in one process compile once."""
 
-    @fast_jit
+    @jit
     def init(key: jax.Array) -> TrainState:
         # One compiled program instead of dozens of eagerly dispatched random ops.
         init_key, run_key = jax.random.split(key)
@@ -256,7 +256,7 @@ def _programs(
         zero = jnp.array(0)
         return TrainState(params, net.init_buffers(), opt.init(params), zero, zero, run_key)
 
-    @partial(fast_jit, static_argnums=(1, 2))
+    @partial(jit, static_argnums=(1, 2))
     def shuffle(
         key: jax.Array, num_examples: int, batch: int
     ) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -267,8 +267,8 @@ def _programs(
     return _Programs(
         init,
         shuffle,
-        fast_jit(step_key),
-        make_step(net, loss, opt, jit=fast_jit),
-        make_epoch(net, loss, opt, jit=fast_jit),
-        make_evaluate(net, loss, classify, jit=fast_jit),
+        jit(step_key),
+        make_step(net, loss, opt, jit=jit),
+        make_epoch(net, loss, opt, jit=jit),
+        make_evaluate(net, loss, classify, jit=jit),
     )
