@@ -42,6 +42,7 @@ from jax import lax
 EIGEN = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_REDUCE"}
 KERNELS: dict[str, dict[str, str]] = {"default": {}, "eigen": EIGEN}
 HLO_OP = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+) = \S+ ([\w\-]+)\(")
+CONV_LABELS = re.compile(r" convolution\(.*?dim_labels=([\w>-]+)")
 
 
 def conv(x: jax.Array, w: jax.Array) -> jax.Array:
@@ -137,9 +138,7 @@ def measure(kind: str, options: dict[str, str], args: argparse.Namespace) -> dic
     }
 
 
-def profile(
-    kind: str, options: dict[str, str], args: argparse.Namespace
-) -> dict[str, dict[str, float]]:
+def profile(kind: str, options: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
     """XLA's per-op time per step, by HLO op kind (convolution, fusion, ...), for loop and scan."""
     jstep, scan_epoch = make(kind, options, args.unroll)
     p = init(kind, args.size, jax.random.PRNGKey(0))
@@ -161,7 +160,10 @@ def profile(
             def run(compiled=compiled):
                 return compiled(p, xs, ys)
 
-        kinds = {m[1]: m[2] for m in map(HLO_OP.match, compiled.as_text().splitlines()) if m}
+        text = compiled.as_text()
+        kinds = {m[1]: m[2] for m in map(HLO_OP.match, text.splitlines()) if m}
+        # The optimized HLO's convolutions: XLA:CPU's Eigen kernel takes NHWC (b01f) operands.
+        out[f"{how}_dim_labels"] = dict(collections.Counter(CONV_LABELS.findall(text)))
         jax.block_until_ready(run())
         with tempfile.TemporaryDirectory() as tmp:
             with jax.profiler.trace(tmp, create_perfetto_trace=True):
@@ -220,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{k} {prof['loop'].get(k, 0):.2f} -> {prof['scan'].get(k, 0):.2f}" for k in ops[:6]))  # fmt: skip
         print(f"  total in ops: loop {sum(prof['loop'].values()):.2f}, "
               f"scan {sum(prof['scan'].values()):.2f} ms/step")  # fmt: skip
+        for how in ("loop", "scan"):
+            labels = ", ".join(f"{k} x{n}" for k, n in prof[f"{how}_dim_labels"].items())
+            print(f"  {how}: convolutions in the optimized HLO: {labels}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
