@@ -12,9 +12,12 @@ traced forward pass (its primitives), never a clock, so the same run always choo
 
 from __future__ import annotations
 
+from collections.abc import Set
+from functools import lru_cache
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 from funcgrad.nn import Module
 from funcgrad.train._errors import TrainError
@@ -46,23 +49,32 @@ def primitives(jaxpr: Any) -> set[str]:
     return names
 
 
-def traced_primitives(model: Module, x: Any) -> set[str]:
+def traced_primitives(model: Module, x: Any) -> frozenset[str]:
     """The primitives of ``model``'s forward pass in train mode on a batch shaped like ``x``.
 
-    Traced on shapes only (``jax.eval_shape`` and ``jax.make_jaxpr``): nothing is computed.
+    Traced on shapes only (``jax.eval_shape`` and ``jax.make_jaxpr``): nothing is computed. Cached
+    per model and input shape (repeated fits trace once), unless the model is unhashable.
     """
+    try:
+        return _traced(model, tuple(x.shape), str(x.dtype))
+    except TypeError:  # an unhashable model
+        return _traced.__wrapped__(model, tuple(x.shape), str(x.dtype))
+
+
+@lru_cache(maxsize=32)
+def _traced(model: Module, shape: tuple[int, ...], dtype: str) -> frozenset[str]:
     key = jax.random.PRNGKey(0)
     params = jax.eval_shape(model.init, key)
-    spec = jax.ShapeDtypeStruct(x.shape, x.dtype)
+    spec = jax.ShapeDtypeStruct(shape, jnp.dtype(dtype))
 
     def forward(p: Any, inputs: Any) -> Any:
         return model.apply(p, inputs, buffers=model.init_buffers(), train=True, key=key)
 
-    return primitives(jax.make_jaxpr(forward)(params, spec).jaxpr)
+    return frozenset(primitives(jax.make_jaxpr(forward)(params, spec).jaxpr))
 
 
 def choose_scan(
-    scan: bool | str, step_primitives: set[str], *, backend: str, per_step_callback: bool
+    scan: bool | str, step_primitives: Set[str], *, backend: str, per_step_callback: bool
 ) -> tuple[bool, str]:
     """``(fuse the epoch?, why)`` for ``fit``'s ``scan`` setting; an explicit ``True``/``False`` wins.
 

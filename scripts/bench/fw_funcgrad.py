@@ -6,9 +6,10 @@ CLI, the scripts): with the fast CPU kernels as a per-program compiler option, n
 
 from __future__ import annotations
 
+import epoch_fit
 import jax
 import seq_funcgrad
-from _common import SEQ_WORKLOADS
+from _common import FIT_WORKLOADS, SEQ_WORKLOADS
 from _jaxkit import Model
 from _jaxkit import build as _build
 
@@ -66,6 +67,8 @@ def make(kind: str) -> Model:
 
 
 def build(workload: str, quick: bool, jit=fast_jit):
+    if workload in FIT_WORKLOADS:  # fit compiles its own programs, with fg.jit
+        return epoch_fit.funcgrad_bench(workload, quick) if jit is fast_jit else None
     if workload in SEQ_WORKLOADS:
         return seq_funcgrad.build(workload, jit)
     return _build(workload, quick, make, jit)
