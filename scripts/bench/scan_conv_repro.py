@@ -51,9 +51,27 @@ def conv(x: jax.Array, w: jax.Array) -> jax.Array:
     )
 
 
+def conv_patches(x: jax.Array, w: jax.Array) -> jax.Array:
+    """The same convolution as ``lax.conv_general_dilated_patches`` and one dot (a workaround)."""
+    cols = lax.conv_general_dilated_patches(x, w.shape[2:], (1, 1), "VALID")  # N, C*kh*kw, H', W'
+    return jnp.einsum("nkhw,ok->nohw", cols, w.reshape(w.shape[0], -1))
+
+
+def conv_slices(x: jax.Array, w: jax.Array) -> jax.Array:
+    """The same convolution as shifted slices and one dot: its VJP has no convolution at all."""
+    kh, kw = w.shape[2:]
+    ho, wo = x.shape[2] - kh + 1, x.shape[3] - kw + 1
+    taps = [x[:, :, i : i + ho, j : j + wo] for i in range(kh) for j in range(kw)]
+    cols = jnp.stack(taps, axis=2)  # N, C, kh*kw, H', W'
+    return jnp.einsum("nckhw,ock->nohw", cols, w.reshape(*w.shape[:2], kh * kw))
+
+
+CONVS = {"conv": conv, "conv_patches": conv_patches, "conv_slices": conv_slices}
+
+
 def init(kind: str, size: int, key: jax.Array) -> dict[str, jax.Array]:
     k1, k2, k3 = jax.random.split(key, 3)
-    if kind == "conv":
+    if kind in CONVS:
         flat = 20 * (size - 8) ** 2
         return {
             "w1": 0.2 * jax.random.normal(k1, (20, 1, 5, 5)),
@@ -68,8 +86,9 @@ def init(kind: str, size: int, key: jax.Array) -> dict[str, jax.Array]:
 
 
 def loss(kind: str, p: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> jax.Array:
-    if kind == "conv":
-        h = jax.nn.relu(conv(jax.nn.relu(conv(x, p["w1"])), p["w2"]))
+    if kind in CONVS:
+        c = CONVS[kind]
+        h = jax.nn.relu(c(jax.nn.relu(c(x, p["w1"])), p["w2"]))
         logits = h.reshape(x.shape[0], -1) @ p["w3"].T
     else:
         h = jax.nn.relu(jax.nn.relu(x.reshape(x.shape[0], -1) @ p["w1"]) @ p["w2"])
@@ -190,10 +209,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--kernels", default="default,eigen", help="XLA's default options, eigen, or both (default)"
     )
+    p.add_argument(
+        "--kinds",
+        dest="steps_kinds",
+        default="conv,dot,conv_patches,conv_slices",
+        help="steps to time: conv, dot (the control), and two convolution workarounds",
+    )
     p.add_argument("--json", help="also write the numbers to this file")
     args = p.parse_args(argv)
     if args.quick:
-        args.steps, args.rounds, args.batch, args.size, args.kernels = 3, 1, 8, 12, "eigen"
+        args.steps, args.rounds, args.batch, args.size = 3, 1, 8, 12
+        args.kernels, args.steps_kinds = "eigen", "conv,dot"
     kernels = {name: KERNELS[name] for name in args.kernels.split(",")}
 
     print(f"jax {jax.__version__}, jaxlib {jaxlib.__version__}, backend {jax.default_backend()}, "
@@ -205,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| step | kernels | loop ms/step | scan ms/step | scan / loop (median, range) |")
     print("|---|---|---|---|---|")
     results: dict[str, Any] = {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "rows": []}
-    for kind in ("conv", "dot"):
+    for kind in args.steps_kinds.split(","):
         for name, options in kernels.items():
             r = measure(kind, options, args)
             results["rows"].append({"step": kind, "kernels": name} | r)
