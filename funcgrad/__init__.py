@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 # The library core, imported eagerly: it never imports the application layer.
 from funcgrad import autodiff, data, distributed, graph, interop, loop, losses, models, nn
+from funcgrad._jit import jit
 from funcgrad._tree import flatten_dict, unflatten_dict
 
 if TYPE_CHECKING:  # mypy and the API reference see `fg.train`; Python loads it on first use
@@ -37,6 +38,7 @@ __all__ = [
     "flatten_dict",
     "graph",
     "interop",
+    "jit",
     "loop",
     "losses",
     "models",

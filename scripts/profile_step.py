@@ -35,7 +35,7 @@ from _jaxkit import train_step  # noqa: E402
 from fw_funcgrad import make  # noqa: E402
 from seq_funcgrad import _model as seq_model  # noqa: E402
 
-from funcgrad.train import fast_jit  # noqa: E402
+import funcgrad as fg  # noqa: E402
 
 # `%name = type op(...), ..., metadata={op_name="jit(step)/..."}` in the compiled HLO text.
 HLO_OP = re.compile(r'^\s*(?:ROOT\s+)?%?([\w.\-]+) = .*?metadata=\{[^}]*op_name="([^"]+)"')
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a compiler option in place of fast_jit's (repeatable), e.g. "
+        help="a compiler option in place of fg.jit's (repeatable), e.g. "
         "xla_cpu_experimental_ynn_fusion_type= for no YNNPACK fusion at all",
     )
     args = p.parse_args(argv)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         step, carry = train_step(make(kind))
         x, y = data(kind, batch_of(args.workload))
     options = dict(o.split("=", 1) for o in args.option)
-    jitted = jax.jit(step, compiler_options=options) if options else fast_jit(step)
+    jitted = jax.jit(step, compiler_options=options) if options else fg.jit(step)
     compiled = jitted.lower(carry, x, y).compile()
     scopes = {m[1]: scope_of(m[2]) for m in map(HLO_OP.match, compiled.as_text().splitlines()) if m}
     for _ in range(5):  # warm up

@@ -10,7 +10,11 @@ from funcgrad.train import fit
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--epochs", type=int, default=15, help="epochs (default 15)")
 parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default 32)")
-parser.add_argument("--scan", action="store_true", help="fuse each epoch with lax.scan")
+parser.add_argument(
+    "--scan",
+    action=argparse.BooleanOptionalAction,
+    help="fuse each epoch with lax.scan, or not (default: fit chooses, and fuses mynet's epochs)",
+)
 parser.add_argument("--out", help="save outputs and checkpoints in this folder")
 args = parser.parse_args()
 
@@ -22,7 +26,7 @@ result = fit(
     batch_size=args.batch_size,
     optimizer="adam",
     lr=3e-3,
-    scan=args.scan,
+    scan="auto" if args.scan is None else args.scan,
     out=args.out,
     progress="lines",
 )

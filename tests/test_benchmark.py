@@ -123,6 +123,19 @@ def test_paired_timings_alternate_the_order_and_take_the_median():
     assert _paired.compare(a, "w", Missing("m", 1.0), "v", pairs=3).median is None
 
 
+def test_paired_timings_of_two_workloads_of_one_worker():
+    """fit's two paths (``fit_convnet`` against ``fit_convnet_loop``) share one worker process."""
+    sys.path.insert(0, str(SCRIPT.parent / "bench"))
+    import _paired
+
+    class Worker:
+        def rate(self, workload: str) -> float:
+            return {"fast": 3.0, "slow": 1.0}[workload]
+
+    one = Worker()
+    assert _paired.compare(one, "fast", one, "slow", pairs=2).ratios == [3.0, 3.0]
+
+
 def test_report_says_how_the_kernels_were_chosen(tmp_path):
     """funcgrad compiles per program; only the workers that say so put the flag in XLA_FLAGS."""
     out = tmp_path / "bench.json"

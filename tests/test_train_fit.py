@@ -42,7 +42,9 @@ def test_outputs_are_written(runs):
         "lr": 3e-3,
         "optimizer": "adam",
         "seed": 0,
-        "scan": False,
+        "scan": "auto",  # the default: fit chooses, and records what and why
+        "scan_chosen": True,
+        "scan_why": "auto: no convolution in the step, so the fused epoch (no per-step dispatch)",
         "keep": 2,
         "loss": None,  # the default loss; a custom one is recorded by its qualified name
     }

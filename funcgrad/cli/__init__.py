@@ -79,9 +79,11 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, help="seed of the init and shuffle keys (default 0)")
     p.add_argument(
         "--scan",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="fuse each epoch into one lax.scan (faster for small models; no per-step bar)",
+        help="--scan fuses each epoch into one lax.scan (no per-step bar), --no-scan loops over "
+        "jitted steps; by default the fused epoch unless the model has convolutions, which "
+        "XLA:CPU runs slower inside lax.scan (config.json records the choice)",
     )
     p.add_argument(
         "--out",

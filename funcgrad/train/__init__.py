@@ -4,7 +4,7 @@
 pieces in :mod:`funcgrad.loop`; around them it adds what an application does: the registry of
 built-in models with their defaults, run folders, ``config.json``, ``metrics.jsonl``,
 ``loss.png``, progress output, orbax checkpoints with bitwise resume, and the fast CPU kernels
-(``fast_jit``, ``enable_fast_cpu_kernels``).
+(``fast_jit``, the core's :func:`funcgrad.jit` with a slow-path warning; ``enable_fast_cpu_kernels``).
 
 Example:
     >>> import funcgrad.train as T

@@ -105,7 +105,7 @@ def resolve(
     epochs: int | None,
     batch_size: int | str | None,
     key: int | jax.Array | None,
-    scan: bool | None,
+    scan: bool | str | None,
     keep: int | None,
     devices: int | None,
     saved: dict[str, Any] | None,
@@ -255,7 +255,7 @@ def _settle(
                 "epochs": 10,
                 "batch_size": 32,
                 "seed": 0,
-                "scan": False,
+                "scan": "auto",
                 "keep": 3,
             }.items()
         }
@@ -263,5 +263,5 @@ def _settle(
     given = given | {"model": model, "dataset": given["dataset"] or default_dataset(model)}
     if given["model"] not in DEFAULTS:
         raise TrainError(f"unknown model {given['model']!r}; choose one of {', '.join(MODELS)}")
-    defaults = DEFAULTS[given["model"]]._asdict() | {"seed": 0, "scan": False, "keep": 3}
+    defaults = DEFAULTS[given["model"]]._asdict() | {"seed": 0, "scan": "auto", "keep": 3}
     return {k: defaults.get(k) if v is None else v for k, v in given.items()}

@@ -1,15 +1,11 @@
-"""The fast CPU kernels for the programs funcgrad compiles itself, and the switch for user code.
+"""The fast CPU kernels for the programs the application compiles, and the process-wide switch.
 
-``fast_jit`` is ``jax.jit`` with :data:`~funcgrad._cpu_kernels.FAST_CPU_OPTIONS` as compiler
-options, where they are valid (jaxlib 0.10.x, CPU backend; an unknown option is a compile error,
-so elsewhere it is plain ``jax.jit``). It scopes the choice to one program: nothing in the process
-changes. ``enable_fast_cpu_kernels()`` is the one process-wide call, for a user's own ``jax.jit``
-code; it must run before JAX starts.
-
-The slow-path warning lives here, where programs are compiled, not in the traced core: ``fast_jit``
-reads ``XLA_FLAGS`` once when it builds a program, and warns
-(:class:`~funcgrad.nn.SlowConvolutionWarning`) when a caller's own ``compiler_options`` leave a
-CPU program on YNNPACK's kernels.
+The per-program choice is the core's :func:`funcgrad.jit` (``jax.jit`` with
+:data:`~funcgrad._cpu_kernels.FAST_CPU_OPTIONS` where they are valid). ``fast_jit`` is ``fg.jit``
+plus the application's check: it reads ``XLA_FLAGS`` once when it builds a program, and warns
+(:class:`~funcgrad.nn.SlowConvolutionWarning`) when a caller's own ``compiler_options`` leave a CPU
+program on YNNPACK's kernels; the core reads no environment. ``enable_fast_cpu_kernels()`` is the
+one process-wide call, for code that keeps a plain ``jax.jit``; it must run before JAX starts.
 """
 
 from __future__ import annotations
@@ -30,19 +26,16 @@ from funcgrad._cpu_kernels import (
     SlowConvolutionWarning,
     slow_cpu_program,
 )
+from funcgrad._jit import jit, options_valid
 from funcgrad.train._errors import TrainError
 
 __all__ = ["FAST_CPU_FLAG", "FAST_CPU_OPTIONS", "enable_fast_cpu_kernels", "fast_jit"]
 
-_MEASURED_JAXLIB = "0.10."  # the option and the flag exist there, and were measured to help
-
-
-def _options_valid() -> bool:
-    return jaxlib.__version__.startswith(_MEASURED_JAXLIB) and jax.default_backend() == "cpu"
+_MEASURED_JAXLIB = "0.10."  # the flag exists there (elsewhere it aborts the process)
 
 
 def fast_jit(f: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
-    """``jax.jit(f, compiler_options=FAST_CPU_OPTIONS, **jit_kwargs)``; your own options win.
+    """:func:`funcgrad.jit` (``jax.jit`` with ``FAST_CPU_OPTIONS``; your own options win), and a warning.
 
     Where the options are not valid (another jaxlib, a GPU or TPU) it is ``jax.jit(f, ...)``. When
     your ``compiler_options`` leave a CPU program on YNNPACK's kernels (and ``XLA_FLAGS`` does not
@@ -53,20 +46,21 @@ def fast_jit(f: Callable[..., Any], **jit_kwargs: Any) -> Callable[..., Any]:
         >>> float(fast_jit(lambda x: x * 2)(jnp.array(1.5)))
         3.0
     """
-    if _options_valid():
-        jit_kwargs = {"compiler_options": FAST_CPU_OPTIONS} | jit_kwargs
-        # Read once, here where the program is built; nothing reads it while f is traced.
-        if slow_cpu_program(jit_kwargs["compiler_options"], os.environ.get("XLA_FLAGS", "")):
-            warnings.warn(
-                "funcgrad: fast_jit compiles this CPU program with compiler_options that leave "
-                "its convolutions and dots on YNNPACK's kernels, about 3x slower than XLA's "
-                "Eigen kernels for small convolutions; include funcgrad.train.FAST_CPU_OPTIONS "
-                "in your compiler_options, or call funcgrad.train.enable_fast_cpu_kernels() "
-                "before JAX starts",
-                SlowConvolutionWarning,
-                stacklevel=2,
-            )
-    return jax.jit(f, **jit_kwargs)
+    options = jit_kwargs.get("compiler_options", FAST_CPU_OPTIONS)
+    # Read once, here where the program is built; nothing reads it while f is traced.
+    if options_valid(jaxlib.__version__, jax.default_backend()) and slow_cpu_program(
+        options, os.environ.get("XLA_FLAGS", "")
+    ):
+        warnings.warn(
+            "funcgrad: this CPU program's own compiler_options leave its convolutions and dots "
+            "on YNNPACK's kernels, about 3x slower than XLA's Eigen kernels for small "
+            "convolutions; compile with fg.jit and no compiler_options, include "
+            "funcgrad.train.FAST_CPU_OPTIONS in yours, or call "
+            "funcgrad.train.enable_fast_cpu_kernels() before JAX starts",
+            SlowConvolutionWarning,
+            stacklevel=2,
+        )
+    return jit(f, **jit_kwargs)
 
 
 def enable_fast_cpu_kernels() -> str:
@@ -89,7 +83,7 @@ def enable_fast_cpu_kernels() -> str:
         raise TrainError(
             "enable_fast_cpu_kernels() came after JAX started its backend, so XLA would ignore "
             "it; call it first thing, before any JAX computation, or compile with "
-            "jax.jit(f, compiler_options=funcgrad.train.FAST_CPU_OPTIONS)"
+            "funcgrad.jit(f) (jax.jit with funcgrad.train.FAST_CPU_OPTIONS)"
         )
     os.environ["XLA_FLAGS"] = f"{flags} {FAST_CPU_FLAG}".strip()
     return FAST_CPU_FLAG

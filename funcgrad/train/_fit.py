@@ -21,13 +21,14 @@ import numpy as np
 import optax
 
 from funcgrad import distributed as dist
+from funcgrad._jit import jit
 from funcgrad.data import Dataset, TextDataset, bits_per_char
 from funcgrad.loop import TrainState, epoch_batches, make_epoch, make_evaluate, make_step, step_key
 from funcgrad.nn import Module, Params
 from funcgrad.train._config import Setup, check_fingerprint, fingerprint, resolve
-from funcgrad.train._fast import fast_jit
 from funcgrad.train._progress import Progress
 from funcgrad.train._run import Run
+from funcgrad.train._scan import AUTO, choose_scan, traced_primitives
 
 __all__ = ["FitResult", "fit"]
 
@@ -70,7 +71,7 @@ def fit(
     epochs: int | None = None,
     batch_size: int | str | None = None,
     key: int | jax.Array | None = None,
-    scan: bool | None = None,
+    scan: bool | str | None = None,
     out: str | Path | None = None,
     resume: bool = False,
     keep: int | None = None,
@@ -95,10 +96,13 @@ def fit(
     bitwise where an uninterrupted run would. Your own model, loss and optimizer cannot be saved
     to ``config.json``; ``fit`` records a description of each (the model's ``repr`` and a
     fingerprint of its param shapes, the loss's qualified name, a fingerprint of the optimiser
-    state's structure) and refuses to resume when the ones you pass again differ. ``scan`` fuses
-    each epoch into one ``lax.scan``. ``progress`` is ``"auto"`` (a bar on a terminal, else a
+    state's structure) and refuses to resume when the ones you pass again differ. ``scan=True`` fuses
+    each epoch into one ``lax.scan``, ``False`` loops over jitted steps, and ``"auto"`` (the
+    default) fuses unless the step has a convolution on CPU, which XLA:CPU runs slower inside a
+    loop body (docs/benchmarks.md); ``config["scan_chosen"]`` and ``config["scan_why"]`` record
+    the choice. ``progress`` is ``"auto"`` (a bar on a terminal, else a
     line per epoch), ``"lines"`` or ``"none"``. ``on_step(epoch, step, loss)`` runs after every
-    step (not with ``scan``).
+    step (not with ``scan=True``; ``"auto"`` then loops).
 
     ``devices=N`` trains data-parallel on ``N`` devices (see :mod:`funcgrad.distributed`): each
     batch of ``batch_size`` is split across them, params are replicated, and the result matches
@@ -113,7 +117,7 @@ def fit(
         epochs: how many passes over the training set.
         batch_size: the examples per step (``"full"`` for full-batch descent).
         key: a jax key or an int seed.
-        scan: fuse each epoch into one ``lax.scan``.
+        scan: ``True``, ``False`` or ``"auto"``: fuse each epoch into one ``lax.scan``.
         out: a folder for the config, metrics, loss plot and checkpoints, or ``None``.
         resume: continue from the latest checkpoint in ``out``.
         keep: how many checkpoints to keep.
@@ -145,6 +149,15 @@ def fit(
         saved=run.saved,
     )
     config = setup.config
+    fused, why = choose_scan(
+        config["scan"],
+        traced_primitives(setup.model, setup.dataset.x_train[: setup.batch])
+        if config["scan"] == AUTO
+        else set(),
+        backend=jax.default_backend(),
+        per_step_callback=on_step is not None,
+    )
+    config |= {"scan_chosen": fused, "scan_why": why}
     classify = setup.dataset.num_classes is not None
     try:
         programs = _programs(setup.model, setup.loss, classify, setup.optimizer)
@@ -191,7 +204,7 @@ def _loop(
             (xs, ys), batches = dist.shard_epoch((ds.x_train, ds.y_train), batches, mesh)
         report.start_epoch(epoch, steps * batch)
         params, buffers, opt_state = state.params, state.buffers, state.opt_state
-        if config["scan"]:
+        if config["scan_chosen"]:
             params, buffers, opt_state, losses = programs.epoch(
                 params, buffers, opt_state, xs, ys, batches, epoch_key
             )
@@ -248,7 +261,7 @@ def _programs(
 ) -> _Programs:
     """The compiled functions of a run, cached so that repeated fits in one process compile once."""
 
-    @fast_jit
+    @jit
     def init(key: jax.Array) -> TrainState:
         # One compiled program instead of dozens of eagerly dispatched random ops.
         init_key, run_key = jax.random.split(key)
@@ -256,7 +269,7 @@ def _programs(
         zero = jnp.array(0)
         return TrainState(params, net.init_buffers(), opt.init(params), zero, zero, run_key)
 
-    @partial(fast_jit, static_argnums=(1, 2))
+    @partial(jit, static_argnums=(1, 2))
     def shuffle(
         key: jax.Array, num_examples: int, batch: int
     ) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -267,8 +280,8 @@ def _programs(
     return _Programs(
         init,
         shuffle,
-        fast_jit(step_key),
-        make_step(net, loss, opt, jit=fast_jit),
-        make_epoch(net, loss, opt, jit=fast_jit),
-        make_evaluate(net, loss, classify, jit=fast_jit),
+        jit(step_key),
+        make_step(net, loss, opt, jit=jit),
+        make_epoch(net, loss, opt, jit=jit),
+        make_evaluate(net, loss, classify, jit=jit),
     )

@@ -51,6 +51,18 @@ WORKLOADS: dict[str, tuple[str, str]] = {
     "dcgan_g": ("steps/s", "DCGAN generator train step, batch 64, 64x64 output"),
 }
 
+# Epoch time (``epoch_fit.py``): fit's default epoch against an idiomatic PyTorch loop, and fit
+# with each path forced (funcgrad only), on the bundled digits with each model's defaults.
+FIT_MODELS = ("mynet", "convnet", "lenet", "charlstm", "gpt")
+FIT_WORKLOADS: dict[str, tuple[str, bool | None]] = {
+    f"fit_{m}{suffix}": (m, scan)
+    for m in FIT_MODELS
+    for suffix, scan in (("", None), ("_scan", True), ("_loop", False))
+}
+for _w, (_m, _scan) in FIT_WORKLOADS.items():
+    _how = {None: "fit's default, scan='auto'", True: "scan=True", False: "scan=False"}[_scan]
+    WORKLOADS[_w] = ("examples/s", f"{_m} epoch on its bundled data and defaults, eval; {_how}")
+
 # The sequence and generator workloads (``seq_<framework>.py`` builds them). The LSTM model is
 # PyTorch's word language model example at its defaults (embedding and hidden 200, 2 layers,
 # bptt 35, batch 20) on a Penn-Treebank-sized vocabulary, dropout off; the GPT is nanoGPT's

@@ -100,12 +100,12 @@ def compare(a: Server, workload_a: str, b: Server, workload_b: str, pairs: int) 
     """``pairs`` ratios of ``a`` on ``workload_a`` over ``b`` on ``workload_b``, timed in turn."""
     ratios: list[float] = []
     for i in range(pairs):
-        order = [(a, workload_a), (b, workload_b)][:: 1 if i % 2 == 0 else -1]
+        order = [("a", a, workload_a), ("b", b, workload_b)][:: 1 if i % 2 == 0 else -1]
         got = {}
-        for server, workload in order:
-            got[server] = server.rate(workload)
+        for side, server, workload in order:  # keyed by side: a and b may be one server
+            got[side] = server.rate(workload)
             time.sleep(SETTLE_S)
-        ra, rb = got[a], got[b]
+        ra, rb = got["a"], got["b"]
         if ra is None or rb is None:
             return Paired(ratios, "not measured: a framework has no such workload")
         if isinstance(ra, str) or isinstance(rb, str):

@@ -25,8 +25,8 @@ from _common import LR, Bench, data
 from _paired import InProcess, compare
 from jax import lax
 
+import funcgrad as fg
 from funcgrad.nn import functional as F
-from funcgrad.train import fast_jit
 
 
 def lax_conv2d(h: jax.Array, w: jax.Array) -> jax.Array:
@@ -50,7 +50,7 @@ def input_grad(conv) -> Bench:
     h = jax.random.normal(keys[0], (64, 20, 24, 24))
     w = jax.random.normal(keys[1], (20, 20, 5, 5))
     g = jax.random.normal(keys[2], (64, 20, 20, 20))
-    return _bench(fast_jit(lambda h, g: jax.vjp(lambda h: conv(h, w), h)[1](g)[0]), h, g)
+    return _bench(fg.jit(lambda h, g: jax.vjp(lambda h: conv(h, w), h)[1](g)[0]), h, g)
 
 
 def step(conv) -> Bench:
@@ -72,7 +72,7 @@ def step(conv) -> Bench:
     opt = optax.sgd(LR)
     state = {"c": (params, opt.init(params))}
 
-    @fast_jit
+    @fg.jit
     def update(carry):
         p, s = carry
         value, grads = jax.value_and_grad(loss)(p)
@@ -89,7 +89,7 @@ def check_same_gradient() -> None:
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
     h, w = jax.random.normal(keys[0], (2, 3, 9, 9)), jax.random.normal(keys[1], (4, 3, 5, 5))
     grads = [
-        fast_jit(jax.grad(lambda h, w, c=c: (c(h, w) ** 2).sum(), (0, 1)))(h, w)
+        fg.jit(jax.grad(lambda h, w, c=c: (c(h, w) ** 2).sum(), (0, 1)))(h, w)
         for c in (F.conv2d, lax_conv2d)
     ]
     for a, b in zip(*grads, strict=True):

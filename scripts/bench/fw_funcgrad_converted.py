@@ -17,7 +17,6 @@ from fw_funcgrad import KERNELS  # noqa: F401  (the same compile switch, so the 
 from fw_torch import MODELS
 
 import funcgrad as fg
-from funcgrad.train import fast_jit
 
 # torch only traces here; one thread leaves no OpenMP workers spinning beside XLA's.
 torch.set_num_threads(1)
@@ -43,5 +42,5 @@ def make(kind: str) -> Model:
     return Model(params, train_loss, buffers=jax.tree.map(jnp.asarray, conv.buffers))
 
 
-def build(workload: str, quick: bool, jit=fast_jit):
+def build(workload: str, quick: bool, jit=fg.jit):
     return _build(workload, quick, make, jit)

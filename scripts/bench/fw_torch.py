@@ -5,10 +5,12 @@ Torch keeps its default thread count: the benchmark runs it in its own process.
 
 from __future__ import annotations
 
+import epoch_fit
 import seq_torch
 import torch
 from _common import (
     EPOCH_STEPS,
+    FIT_WORKLOADS,
     LR,
     SEQ_WORKLOADS,
     Bench,
@@ -82,6 +84,8 @@ def _tensors(kind: str, batch: int, steps: int = 0):
 
 
 def build(workload: str, quick: bool):
+    if workload in FIT_WORKLOADS:
+        return None if COMPILE else epoch_fit.torch_bench(workload, quick)
     if workload in SEQ_WORKLOADS:
         if COMPILE:
             torch._dynamo.reset()

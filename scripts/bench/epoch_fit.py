@@ -1,0 +1,135 @@
+"""Epoch time, where users feel it: ``fit``'s epoch against an idiomatic PyTorch training loop.
+
+Workloads ``fit_<model>`` (``mynet``, ``convnet``, ``lenet``, ``charlstm``, ``gpt``): one epoch on
+the bundled data as ``funcgrad train`` shapes them (digits: 8x8 for mynet, grown to 16x16 for the
+convolutional models; text windows of 64 characters for the language models), with the model's
+``DEFAULTS`` (batch, Adam and its learning rate), a fresh shuffle, and an eval pass on the test
+set, timed as examples (windows) trained per second:
+
+* funcgrad: ``fg.train.fit(name, data, epochs=1)``, its default path (``scan="auto"``);
+  ``fit_<model>_scan`` and ``fit_<model>_loop`` force each path, so a row shows that ``auto``
+  chose the faster one;
+* PyTorch: the loop a user writes: ``randperm``, batches by indexing, ``zero_grad``,
+  ``backward``, ``step``, ``loss.item()`` for the running loss, then ``eval()`` and ``no_grad``
+  over the test set.
+
+The data are the same arrays (``funcgrad.train.build_model``'s), read once per worker.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Any
+
+from _common import FIT_WORKLOADS, Bench
+
+
+@cache
+def _data(name: str) -> Any:
+    from funcgrad.data import load_dataset
+    from funcgrad.train import build_model
+    from funcgrad.train._setup import default_dataset
+
+    return build_model(name, load_dataset(default_dataset(name)))[1]
+
+
+def funcgrad_bench(workload: str, quick: bool) -> Bench:
+    from funcgrad.train import DEFAULTS, fit
+
+    name, scan = FIT_WORKLOADS[workload]
+    ds = _data(name)
+    batch = int(DEFAULTS[name].batch_size)
+
+    def epoch() -> None:
+        fit(name, ds, epochs=1, scan=scan, progress="none")
+
+    return Bench(epoch, units=(ds.num_train // batch) * batch)
+
+
+def _torch_charlstm(vocab: int) -> Any:
+    """``funcgrad.models.CharLSTM``'s torch model: embedding 32, 2-layer LSTM of 128, linear head."""
+    from torch import nn
+
+    class CharLSTM(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, 32)
+            self.lstm = nn.LSTM(32, 128, 2, batch_first=True)
+            self.head = nn.Linear(128, vocab)
+
+        def forward(self, x):
+            return self.head(self.lstm(self.embedding(x))[0])
+
+    return CharLSTM()
+
+
+def _torch_model(name: str, ds: Any) -> Any:
+    from torch import nn
+
+    if name == "charlstm":
+        return _torch_charlstm(len(ds.vocab))
+    if name == "gpt":  # funcgrad.models.GPT's defaults: 2 layers, 64 wide, 4 heads, tied head
+        from seq_torch import GPTModel
+
+        return GPTModel(len(ds.vocab), 64, 2, 4, ds.example_shape[0])
+    size, hw = math.prod(ds.example_shape), ds.example_shape[1:]
+    if name == "mynet":
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(size, 60), nn.ReLU(), nn.Linear(60, 40), nn.ReLU(),
+            nn.Linear(40, 10),
+        )  # fmt: skip
+    h, w = hw
+    if name == "convnet":
+        return nn.Sequential(
+            nn.Conv2d(1, 20, 5), nn.ReLU(), nn.Conv2d(20, 20, 5), nn.ReLU(), nn.Flatten(),
+            nn.Linear(20 * (h - 8) * (w - 8), 10),
+        )  # fmt: skip
+    h2, w2 = (h // 2 - 4) // 2, (w // 2 - 4) // 2  # funcgrad.models.LeNet5's layers
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(16 * h2 * w2, 120), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(120, 84), nn.ReLU(), nn.Dropout(0.5), nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+def torch_bench(workload: str, quick: bool) -> Bench | None:
+    import torch
+    import torch.nn.functional as F
+
+    from funcgrad.train import DEFAULTS
+
+    name, scan = FIT_WORKLOADS[workload]
+    if scan is not None:
+        return None  # the two funcgrad paths have no torch counterpart
+    ds = _data(name)
+    batch, lr = int(DEFAULTS[name].batch_size), DEFAULTS[name].lr
+    x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train).long()
+    x_test, y_test = torch.from_numpy(ds.x_test), torch.from_numpy(ds.y_test).long()
+    torch.manual_seed(0)
+    model = _torch_model(name, ds)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = ds.num_train // batch
+
+    def loss_of(logits: Any, targets: Any) -> Any:  # a language model's: every position
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+
+    def epoch() -> None:
+        model.train()
+        perm = torch.randperm(ds.num_train)
+        running = 0.0
+        for i in range(steps):
+            idx = perm[i * batch : (i + 1) * batch]
+            opt.zero_grad()
+            loss = loss_of(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            running += loss.item()
+        model.eval()
+        with torch.no_grad():
+            logits = model(x_test)
+            loss_of(logits, y_test).item()
+            (logits.argmax(-1) == y_test).float().mean().item()
+
+    return Bench(epoch, units=steps * batch)
