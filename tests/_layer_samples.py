@@ -45,6 +45,7 @@ def module_info(name: str) -> Any:
     return found[0] if found else None
 
 
+@functools.cache  # CrossEntropyLoss's and NLLLoss's take about a second to build; read-only here
 def torch_samples(name: str, dtype: type, train: bool) -> list[Any]:
     """``module_db``'s ModuleInputs for ``torch.nn.<name>``, drawn the same way every time."""
     info = module_info(name)
