@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, mod
 from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
 from funcgrad.interop._torch import import_torch
+from funcgrad.interop._verify import Mismatch, Traced, check
 from funcgrad.nn._module import Buffers, Module, Params
 
 __all__ = ["Conversion", "ConversionError", "convert"]
@@ -113,13 +115,27 @@ class Conversion:
     source: str
 
 
-def convert(torch_model: Any, example_input: Any = None) -> Conversion:
+def convert(
+    torch_model: Any,
+    example_input: Any = None,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
+    verify: bool = True,
+) -> Conversion:
     """Convert ``torch_model`` into a funcgrad module, its weights, and the module's source.
 
     ``example_input`` is an input the torch model accepts (a tensor, or a tuple for several
     arguments). The torch model may be in train or eval mode; the funcgrad model's mode is
     ``apply``'s ``train=``. ``conv.source`` is a complete Python module (it imports funcgrad and
     ``jax.numpy``, never torch) with a class named like the torch class and an instance ``model``.
+
+    ``kwargs`` are keyword arguments of the torch model's ``forward`` for the example (Python
+    values such as ``has_mask=False`` are specialised at trace time). With ``verify`` (the
+    default), torch and the converted model both run on the example, in eval mode and, where the
+    model behaves differently in training, in train mode with dropout off; if their outputs
+    differ, a :class:`ConversionError` gives the largest difference and the first line of the
+    generated source whose value differs from torch's. ``verify=False`` skips this (a model too
+    large to run twice).
 
     Example:
         >>> import torch, jax.numpy as jnp, funcgrad as fg
@@ -155,12 +171,53 @@ def convert(torch_model: Any, example_input: Any = None) -> Conversion:
     finally:
         for m, mode in modes.items():
             m.training = mode
-    model = _run_source(source, type(torch_model).__name__)
+    name = type(torch_model).__name__
+    model = _run_source(source, name)
     from funcgrad.interop._state_dict import from_torch
 
     got = from_torch(torch_model, like=model)
     params, buffers = got if isinstance(got, tuple) else (got, {})
+    if verify and example_input is not None:
+        args = example_input if isinstance(example_input, tuple) else (example_input,)
+        bodies = [line for cls, _ in writer.classes for line in cls.body]
+        try:
+            check(
+                torch_model,
+                model,
+                params,
+                buffers,
+                args,
+                dict(kwargs or {}),
+                writer.traced,
+                source,
+                _filename(name),
+                train_too=_trains(torch_model, bodies),
+                draws=any(re.search(r"\bkey\b", line) for line in bodies),
+            )
+        except Mismatch as e:
+            raise ConversionError(
+                f"{name} was converted, but {e}; this is a bug in funcgrad's converter, please "
+                "report it with the torch model (convert(..., verify=False) returns the model "
+                "anyway)",
+                op="verification",
+                line=e.line,
+            ) from None
     return Conversion(model=model, params=params, buffers=buffers, source=source)
+
+
+_TRAIN_LAYERS = re.compile(r"BatchNorm|InstanceNorm|RReLU")
+
+
+def _trains(torch_model: Any, bodies: list[str]) -> bool:
+    """Whether the model computes differently in train mode, dropout aside: a generated line reads
+    ``train``, or a layer uses batch statistics in training (BatchNorm) or draws its slope (RReLU)."""
+    if any(re.search(r"\btrain\b", line) for line in bodies):
+        return True
+    return any(_TRAIN_LAYERS.search(type(m).__name__) for m in torch_model.modules())
+
+
+def _filename(name: str) -> str:
+    return f"<converted {name}>"
 
 
 def _run_source(source: str, name: str) -> Module:
@@ -169,7 +226,7 @@ def _run_source(source: str, name: str) -> Module:
     namespace: dict[str, Any] = {"__name__": f"funcgrad_converted_{name}"}
     try:
         # dont_inherit: this file's `from __future__ import annotations` must not leak into it
-        exec(compile(source, f"<converted {name}>", "exec", dont_inherit=True), namespace)
+        exec(compile(source, _filename(name), "exec", dont_inherit=True), namespace)
     except Exception as e:  # a converter bug, not the user's: say so
         raise ConversionError(
             f"the source generated for {name} does not run ({type(e).__name__}: {e}); this is a "
@@ -370,6 +427,7 @@ class _Writer:
         self.variants: dict[Any, _Variant] = {}
         self.names: set[str] = set()
         self.inputs: dict[int, tuple[Any, Any]] | None = None  # per module, its first call's inputs
+        self.traced: dict[int, Traced] = {}  # per custom module, what verification replays
 
     def source(self) -> str:
         root = self.root
@@ -469,10 +527,11 @@ class _Writer:
 
         merged = _merge_graphs(train_graph, eval_graph)
         if merged is not None:
-            signature, body = self.body(m, train_graph, constants, merged, path)
+            signature, body, train_names = self.body(m, train_graph, constants, merged, path)
+            eval_names = train_names  # the same nodes, by name
         else:
-            signature, train_body = self.body(m, train_graph, constants, None, path)
-            _, eval_body = self.body(m, eval_graph, eval_constants, None, path)
+            signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
+            _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
             body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
         body = [*note, *body]
 
@@ -493,6 +552,14 @@ class _Writer:
                 name, tuple(fields), own_params, own_buffers, signature, tuple(body), tied
             )
             self.classes.append((src, f"torch's {type(m).__qualname__}, converted."))
+        self.traced[id(m)] = Traced(
+            m,
+            path,
+            variant.name,
+            {True: train_graph, False: eval_graph},
+            {True: constants, False: eval_constants},
+            {True: train_names, False: eval_names},
+        )
         changed = [f"{n}={c}" for n, c, _ in fields if variant.defaults[n] != c]
         return f"{variant.name}({', '.join(changed)})"
 
@@ -517,7 +584,7 @@ class _Writer:
         graphs = []
         try:
             for training in (True, False):
-                m.train(training)
+                _set_mode(m, training)
                 graphs.append(export_graph(m, args, kwargs, self._called_children(m)))
         except Exception:
             raise fx_error from None
@@ -539,7 +606,7 @@ class _Writer:
         handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in self.root.modules()]
         x = self.example_input
         try:
-            self.root.eval()
+            _set_mode(self.root, False)
             with torch.no_grad():
                 self.root(*(x if isinstance(x, tuple) else (x,)))
         except Exception:
@@ -583,7 +650,8 @@ class _Writer:
         constants: dict[str, Any],
         merged: dict[Any, tuple[Any, Any]] | None,
         path: str,
-    ) -> tuple[str, list[str]]:
+    ) -> tuple[str, list[str], dict[str, str]]:
+        """``forward``'s input, its lines, and the variable of each node (by node name)."""
         torch = import_torch()
         cls = type(m).__name__
         names: dict[Any, str] = {}
@@ -656,12 +724,13 @@ class _Writer:
                 else:
                     lines.append(f"{var(node)} = {code}")
             elif node.op == "output":
-                lines.append(f"return {ops.render(args[0], name_of)}, call.buffers")
+                lines.append(f"return {_render_output(args[0], name_of)}, call.buffers")
         del torch
+        by_name = {n.name: v for n, v in names.items()}
         if len(placeholders) == 1:
-            return placeholders[0], lines
+            return placeholders[0], lines, by_name
         unpack = f"{', '.join(placeholders)}{',' if len(placeholders) == 1 else ''} = inputs"
-        return "inputs", [unpack, *lines] if placeholders else lines
+        return "inputs", [unpack, *lines] if placeholders else lines, by_name
 
     def _attribute(
         self,
@@ -695,6 +764,20 @@ class _Writer:
         )
 
 
+def _render_output(value: Any, name_of: Callable[[Any], str]) -> str:
+    """``forward``'s result as source, whatever its pytree shape: tuples, lists, dicts (an
+    ``OrderedDict`` or Hugging Face's ``ModelOutput`` becomes a dict of its fields), ``None``."""
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{k!r}: {_render_output(v, name_of)}" for k, v in value.items())
+        return f"{{{items}}}"
+    if isinstance(value, list):
+        return f"[{', '.join(_render_output(v, name_of) for v in value)}]"
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        inner = ", ".join(_render_output(v, name_of) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return str(ops.render(value, name_of))
+
+
 def _tied(m: Any) -> tuple[tuple[str, str], ...]:
     """``(alias, name)`` for each parameter torch shares under a second name (nanoGPT's
     ``lm_head.weight``, which *is* ``transformer.wte.weight``); the first name keeps it."""
@@ -706,6 +789,13 @@ def _tied(m: Any) -> tuple[tuple[str, str], ...]:
         else:
             first[id(p)] = name
     return tuple(tied)
+
+
+def _set_mode(m: Any, training: bool) -> None:
+    """torch's ``m.train(training)``, without calling a ``train`` method the model may define as
+    something else (the forward-forward example's ``train(self, x_pos, x_neg)``)."""
+    for module in m.modules():
+        module.training = training
 
 
 def _join(path: str, name: str) -> str:
