@@ -140,6 +140,7 @@ class ClassSource:
     signature: str  # the forward's input argument
     body: tuple[str, ...]  # lines of forward, after the Children line, indented by 4 per level
     tied: tuple[tuple[str, str], ...] = ()  # (alias, param it is): torch's shared weights
+    keywords: tuple[tuple[str, str], ...] = ()  # (name, default): forward's Python arguments
 
     def text(self, doc: str) -> str:
         lines = ["@dataclasses.dataclass(frozen=True)", f"class {self.name}(Converted):"]
@@ -159,7 +160,10 @@ class ClassSource:
             items = ", ".join(f"{a!r}: {n!r}" for a, n in self.tied)
             lines.append(f"    tied: ClassVar[dict] = {{{items}}}")
         lines.append("")
-        lines.append(f"    def forward(self, params, {self.signature}, *, buffers, train, key):")
+        extra = "".join(f", {n}={d}" for n, d in self.keywords)
+        lines.append(
+            f"    def forward(self, params, {self.signature}, *, buffers, train, key{extra}):"
+        )
         lines.append("        call = Children(self, params, buffers, train, key)")
         lines += [f"        {line}" for line in self.body]
         return "\n".join(lines)

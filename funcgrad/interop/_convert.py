@@ -19,9 +19,13 @@ source, so what the user reads is what runs.
 
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
+import linecache
 import os
 import re
+import sys
 import traceback
 import types
 from collections.abc import Callable, Mapping
@@ -30,12 +34,13 @@ from typing import Any
 
 from funcgrad import nn as fgnn
 from funcgrad.interop import _fx_ops as ops
+from funcgrad.interop import _random_ops as random_ops
 from funcgrad.interop import _torch_compat as compat
 from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, module_source
 from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
 from funcgrad.interop._torch import import_torch
-from funcgrad.interop._verify import Mismatch, Traced, check
+from funcgrad.interop._verify import MismatchError, Traced, check, leaves
 from funcgrad.nn._module import Buffers, Module, Params
 
 __all__ = ["Conversion", "ConversionError", "convert"]
@@ -166,7 +171,7 @@ def convert(
         )
     modes = {m: m.training for m in torch_model.modules()}
     try:
-        writer = _Writer(torch_model, example_input)
+        writer = _Writer(torch_model, example_input, dict(kwargs or {}))
         source = format_source(writer.source())
     finally:
         for m, mode in modes.items():
@@ -193,8 +198,9 @@ def convert(
                 _filename(name),
                 train_too=_trains(torch_model, bodies),
                 draws=any(re.search(r"\bkey\b", line) for line in bodies),
+                fg_inputs=writer.root_inputs(),
             )
-        except Mismatch as e:
+        except MismatchError as e:
             raise ConversionError(
                 f"{name} was converted, but {e}; this is a bug in funcgrad's converter, please "
                 "report it with the torch model (convert(..., verify=False) returns the model "
@@ -298,21 +304,37 @@ def _error(what: str, fix: str, *, op: str, path: str, cls: str, line: str) -> C
 # -- tracing --------------------------------------------------------------------------------------
 
 
-def _trace(module: Any, training: bool, path: str) -> tuple[Any, dict[str, Any]]:
+def _trace(
+    module: Any, training: bool, path: str, concrete: Mapping[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
     """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, and
-    the tensor constants its ``get_attr`` nodes read."""
+    the tensor constants its ``get_attr`` nodes read. ``concrete`` are ``forward``'s Python
+    arguments: fx specialises the trace to them (their placeholders and guards are dropped; the
+    generated ``forward`` takes them as keywords and checks them)."""
     torch = import_torch()
+    proxy_type = _tensor_proxy()
 
     class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported lazily
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return m is not module
+
+        def proxy(self, node: Any) -> Any:
+            return proxy_type(node, self)
+
+        def create_arg(self, a: Any) -> Any:
+            if isinstance(a, torch.fx.Proxy):  # before torch.Tensor: a proxy claims to be one
+                return a.node
+            return super().create_arg(a)
 
     tracer = Tracer()
     tracer.record_stack_traces = True
     before = set(vars(module))
     module.training = training
     try:
-        graph = tracer.trace(module)
+        with compat.fx_wraps_traced_into(ops.lookup):
+            graph = tracer.trace(module, concrete_args=dict(concrete) if concrete else None)
+        if concrete:
+            _drop_specialised(graph)
     except Exception as e:
         cls = type(module).__name__
         line = _user_frame(traceback.extract_tb(e.__traceback__))
@@ -345,6 +367,75 @@ def _trace(module: Any, training: bool, path: str) -> tuple[Any, dict[str, Any]]
         for k in constants:
             delattr(module, k)
     return graph, constants
+
+
+_DEVICE_QUERIES: dict[str, Callable[[Any], Any]] = {
+    "is_cuda": lambda torch: False,
+    "is_cpu": lambda torch: True,
+    "is_mps": lambda torch: False,
+    "is_xpu": lambda torch: False,
+    "is_meta": lambda torch: False,
+    "is_sparse": lambda torch: False,
+    "is_quantized": lambda torch: False,
+    "is_nested": lambda torch: False,
+}
+"""Tensor attributes that are constants on JAX's one device: ``if x.is_cuda and self.ngpu > 1``
+(the DCGAN tutorial) reads ``False``. (``x.device`` stays a node: the op table writes
+``device=x.device`` arguments as JAX's business.)"""
+
+
+@functools.cache
+def _tensor_proxy() -> type:
+    """fx's ``Proxy`` as a tensor: ``isinstance(x, torch.Tensor)`` is true of it (torchvision's
+    DenseNet tests its input so), and the device queries are this device's constants."""
+    torch = import_torch()
+
+    class TensorProxy(torch.fx.Proxy):  # type: ignore[name-defined,misc]
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:
+            # isinstance() consults __class__ after type(). torch's C++ argument parser does too,
+            # and would read a proxy as a tensor's memory: only a Python isinstance() on the
+            # calling line sees a tensor.
+            frame = sys._getframe(1)
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+            return torch.Tensor if "isinstance(" in line else type(self)  # type: ignore[no-any-return]
+
+        def __getattr__(self, k: str) -> Any:
+            query = _DEVICE_QUERIES.get(k)
+            return query(torch) if query is not None else super().__getattr__(k)
+
+    return TensorProxy
+
+
+def _drop_specialised(graph: Any) -> None:
+    """Remove fx's placeholders of the ``concrete_args`` and their guards (``x == v``/``_assert``,
+    ``_assert_is_none``): the values are constants in the graph, and the generated ``forward``
+    checks them itself."""
+    for p in _concrete_nodes(graph):
+        for user in list(p.users):
+            for guard in list(user.users):
+                graph.erase_node(guard)
+            graph.erase_node(user)
+        graph.erase_node(p)
+
+
+def _concrete_nodes(graph: Any) -> list[Any]:
+    """The placeholders fx made for concrete arguments: those with a guard as their only users."""
+    found = []
+    for n in graph.nodes:
+        if n.op != "placeholder" or not n.users:
+            continue
+        guarded = all(
+            getattr(u.target, "__name__", "") in ("eq", "_assert_is_none") for u in n.users
+        )
+        if guarded and all(
+            getattr(g.target, "__name__", "") == "_assert"
+            for u in n.users
+            if getattr(u.target, "__name__", "") == "eq"
+            for g in u.users
+        ):
+            found.append(n)
+    return found
 
 
 def _refused_function(tb: types.TracebackType | None) -> str | None:
@@ -420,9 +511,10 @@ class _Variant:
 class _Writer:
     """Walks the torch model and collects one class per torch class (and structure)."""
 
-    def __init__(self, root: Any, example_input: Any) -> None:
+    def __init__(self, root: Any, example_input: Any, kwargs: dict[str, Any]) -> None:
         self.root = root
         self.example_input = example_input
+        self.kwargs = kwargs
         self.classes: list[tuple[ClassSource, str]] = []
         self.variants: dict[Any, _Variant] = {}
         self.names: set[str] = set()
@@ -487,9 +579,10 @@ class _Writer:
         torch = import_torch()
         cls = type(m).__name__
         note = []
+        concrete = self._concrete(m)
         try:
-            train_graph, constants = _trace(m, True, path)
-            eval_graph, eval_constants = _trace(m, False, path)
+            train_graph, constants = _trace(m, True, path, concrete)
+            eval_graph, eval_constants = _trace(m, False, path, concrete)
         except ConversionError as e:
             if e.op in ops.REFUSED:  # refused by name: torch.export would not make it convertible
                 raise
@@ -533,7 +626,8 @@ class _Writer:
             signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
             _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
             body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
-        body = [*note, *body]
+        keywords = tuple((k, repr(v)) for k, v in concrete.items() if _literal(v))
+        body = [*note, *_guards(cls, keywords), *body]
 
         key = (
             type(m),
@@ -543,13 +637,14 @@ class _Writer:
             own_params,
             own_buffers,
             tied,
+            keywords,
         )
         variant = self.variants.get(key)
         if variant is None:
             name = self._class_name(cls)
             variant = self.variants[key] = _Variant(name, {n: c for n, c, _ in fields})
             src = ClassSource(
-                name, tuple(fields), own_params, own_buffers, signature, tuple(body), tied
+                name, tuple(fields), own_params, own_buffers, signature, tuple(body), tied, keywords
             )
             self.classes.append((src, f"torch's {type(m).__qualname__}, converted."))
         self.traced[id(m)] = Traced(
@@ -559,6 +654,8 @@ class _Writer:
             {True: train_graph, False: eval_graph},
             {True: constants, False: eval_constants},
             {True: train_names, False: eval_names},
+            [str(n.target) for n in train_graph.nodes if n.op == "placeholder"],
+            tuple(concrete),
         )
         changed = [f"{n}={c}" for n, c, _ in fields if variant.defaults[n] != c]
         return f"{variant.name}({', '.join(changed)})"
@@ -608,7 +705,7 @@ class _Writer:
         try:
             _set_mode(self.root, False)
             with torch.no_grad():
-                self.root(*(x if isinstance(x, tuple) else (x,)))
+                self.root(*(x if isinstance(x, tuple) else (x,)), **self.kwargs)
         except Exception:
             inputs = {}
         finally:
@@ -633,6 +730,68 @@ class _Writer:
 
         walk(m, "")
         return tuple(paths)
+
+    def root_inputs(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The example as the converted root takes it: its tensor inputs in ``forward``'s order,
+        and its Python arguments (specialised at trace time) as keywords."""
+        x = self.example_input
+        args = x if isinstance(x, tuple) else (x,)
+        traced = self.traced.get(id(self.root))
+        if traced is None:
+            return args, dict(self.kwargs)
+        bound = _bind(self.root, args, self.kwargs)
+        if bound is None:
+            return args, dict(self.kwargs)
+        tensors = tuple(bound[n] for n in traced.placeholders if n in bound)
+        python = {k: bound[k] for k in traced.concrete if k in bound}
+        return tensors, python
+
+    def _concrete(self, m: Any) -> dict[str, Any]:
+        """The arguments of ``m.forward`` that are Python values (``has_mask=True``, an omitted
+        ``targets=None``), as the example called it, or its defaults: fx's ``concrete_args``."""
+        torch = import_torch()
+        try:
+            signature = inspect.signature(m.forward)
+        except (TypeError, ValueError):
+            return {}
+        got = self._captured().get(id(m)) if self.example_input is not None else None
+        bound = _bind(m, *got) if got is not None else None
+        # a None passed positionally stays an input (the model takes (x, None), as before)
+        positional = list(signature.parameters)[: len(got[0])] if got is not None else []
+        concrete: dict[str, Any] = {}
+        for p in signature.parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            if bound is not None and p.name in bound:
+                value = bound[p.name]
+                if value is None and p.name in positional:
+                    continue
+            elif p.default is not p.empty:
+                value = p.default
+            else:
+                continue
+            if not any(isinstance(v, torch.Tensor) for _, v in leaves(value)) and _literal(value):
+                concrete[p.name] = value
+        return concrete
+
+    def _child_inputs(
+        self, child: Any, args: Any, kwargs: Any, name_of: Callable[[Any], str]
+    ) -> tuple[list[str] | None, list[tuple[str, str]]]:
+        """A custom child's call: its traced inputs positionally, its Python arguments (which it
+        was specialised to) as keywords; ``None`` where they cannot be told apart."""
+        rendered = [str(ops.render(a, name_of)) for a in args]
+        if not kwargs and not getattr(self.traced.get(id(child)), "concrete", ()):
+            return rendered, []
+        traced = self.traced.get(id(child))
+        try:
+            bound = inspect.signature(child.forward).bind(*args, **kwargs).arguments
+        except (TypeError, ValueError):
+            return None, []
+        if traced is None:
+            return None, []
+        inputs = [str(ops.render(bound[n], name_of)) for n in traced.placeholders if n in bound]
+        options = [(k, str(ops.render(bound[k], name_of))) for k in traced.concrete if k in bound]
+        return inputs, options
 
     def _class_name(self, base: str) -> str:
         name, n = base, 1
@@ -689,19 +848,24 @@ class _Writer:
                     ]
                     lines.append(f'{var(node)} = call("{node.target}", {", ".join(parts)})')
                     continue
-                if kwargs:
+                child = m.get_submodule(str(node.target))
+                inputs, options = self._child_inputs(child, args, kwargs, name_of)
+                if inputs is None:
                     raise fail(
                         node,
                         f"a keyword argument to self.{node.target}(...)",
                         "pass the child's inputs positionally",
                     )
-                arg = rendered[0] if len(rendered) == 1 else f"({', '.join(rendered)})"
-                lines.append(f'{var(node)} = call("{node.target}", {arg})')
+                arg = inputs[0] if len(inputs) == 1 else f"({', '.join(inputs)})"
+                extra = "".join(f", {k}={v}" for k, v in options)
+                lines.append(f'{var(node)} = call("{node.target}", {arg}{extra})')
             elif node.op in ("call_function", "call_method"):
                 if node.op == "call_function" and hasattr(node.target, "overloadpacket"):
                     template = export_template(node.target)  # an ATen op, from torch.export
                 else:
-                    template = ops.lookup(node.op, node.target)
+                    template = ops.lookup(node.op, node.target) or random_ops.lookup(
+                        node.op, node.target
+                    )
                 op = _op_name(node)
                 if template is None:
                     raise fail(
@@ -789,6 +953,35 @@ def _tied(m: Any) -> tuple[tuple[str, str], ...]:
         else:
             first[id(p)] = name
     return tuple(tied)
+
+
+def _bind(m: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return dict(inspect.signature(m.forward).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return None
+
+
+def _literal(value: Any) -> bool:
+    """Whether ``value`` is written as source by its ``repr`` (a bool, number, string, None, or
+    a tuple of them)."""
+    try:
+        return bool(ast.literal_eval(repr(value)) == value) or value is None
+    except (ValueError, SyntaxError, TypeError):
+        return False
+
+
+def _guards(cls: str, keywords: tuple[tuple[str, str], ...]) -> list[str]:
+    """The lines that refuse a Python argument other than the one ``forward`` was specialised to."""
+    lines = []
+    for name, value in keywords:
+        test = f"{name} is not None" if value == "None" else f"{name} != {value}"
+        message = (
+            f"{cls}: converted with {name}={value}; convert again with "
+            f"kwargs={{{name!r}: ...}} for another value"
+        )
+        lines += [f"if {test}:", f"    raise ValueError({message!r})"]
+    return lines
 
 
 def _set_mode(m: Any, training: bool) -> None:

@@ -43,9 +43,11 @@ class Traced:
     graphs: dict[bool, Any] = field(default_factory=dict)
     constants: dict[bool, dict[str, Any]] = field(default_factory=dict)
     names: dict[bool, dict[str, str]] = field(default_factory=dict)
+    placeholders: list[str] = field(default_factory=list)  # forward's traced (tensor) inputs
+    concrete: tuple[str, ...] = ()  # forward's Python arguments, specialised at trace time
 
 
-class Mismatch(Exception):
+class MismatchError(Exception):
     """Raised by :func:`check`: the message says what differs, by how much, and where."""
 
     def __init__(self, message: str, line: str = "") -> None:
@@ -167,6 +169,8 @@ class _Run:
     traced: dict[int, Traced]
     source: str
     filename: str
+    fg_args: tuple[Any, ...]  # what the converted model takes: the tensor inputs...
+    fg_kwargs: dict[str, Any]  # ...and the Python arguments, as keywords
 
 
 def check(
@@ -181,12 +185,15 @@ def check(
     filename: str,
     train_too: bool,
     draws: bool,
+    fg_inputs: tuple[tuple[Any, ...], dict[str, Any]],
 ) -> None:
-    """Raise :class:`Mismatch` if the converted model's outputs differ from torch's on ``args``
+    """Raise :class:`MismatchError` if the converted model's outputs differ from torch's on ``args``
     (eval mode, and train mode with dropout off when ``train_too``). Where ``forward`` ``draws``
     random numbers, each side runs twice (two torch seeds, two keys) and the outputs that change
     are left out: the deterministic ones are compared."""
-    run = _Run(torch_model, model, params, buffers, args, kwargs, traced, source, filename)
+    run = _Run(
+        torch_model, model, params, buffers, args, kwargs, traced, source, filename, *fg_inputs
+    )
     for train in (False, True) if train_too else (False,):
         expected = _torch_outputs(run, train, 0)
         got = _funcgrad_outputs(run, train, 0 if draws else None)
@@ -201,7 +208,7 @@ def check(
         mode = "train mode (dropout off)" if train else "eval mode"
         located = _locate(run, train)
         found = f"; the first generated line that differs: {located[0]}" if located else ""
-        raise Mismatch(
+        raise MismatchError(
             f"the converted model's output {where} differs from torch's in {mode} by {d:.3g} "
             f"(relative to max(1, |torch|); allowed {tol:.0e}){found}",
             located[1] if located else "",
@@ -209,9 +216,9 @@ def check(
 
 
 def _inputs(run: _Run) -> tuple[Any, dict[str, Any]]:
-    args = tuple(to_jax(a) for a in run.args)
+    args = tuple(to_jax(a) for a in run.fg_args)
     x: Any = args[0] if len(args) == 1 else args
-    return x, {k: to_jax(v) for k, v in run.kwargs.items()}
+    return x, {k: to_jax(v) for k, v in run.fg_kwargs.items()}
 
 
 class _TorchMode:
@@ -434,9 +441,12 @@ def _record(
     module, params, buffers = _submodule(run, traced.path)
     if train:
         module = without_dropout(module)
-    jargs = tuple(to_jax(a) for a in args)
+    import inspect
+
+    bound = inspect.signature(traced.module.forward).bind(*args, **kwargs).arguments
+    jargs = tuple(to_jax(bound[n]) for n in traced.placeholders if n in bound)
     x: Any = jargs[0] if len(jargs) == 1 else jargs
-    kw = {k: to_jax(v) for k, v in kwargs.items()}
+    kw = {k: bound[k] for k in traced.concrete if k in bound}
     record: dict[str, Any] = {}
     outer: list[FrameType] = []
 
