@@ -199,6 +199,7 @@ def convert(
                 train_too=_trains(torch_model, bodies),
                 draws=any(re.search(r"\bkey\b", line) for line in bodies),
                 fg_inputs=writer.root_inputs(),
+                eval_outputs=writer.outputs,
             )
         except MismatchError as e:
             raise ConversionError(
@@ -520,6 +521,7 @@ class _Writer:
         self.names: set[str] = set()
         self.inputs: dict[int, tuple[Any, Any]] | None = None  # per module, its first call's inputs
         self.traced: dict[int, Traced] = {}  # per custom module, what verification replays
+        self.outputs: Any = None  # torch's eval outputs on the example, from _captured's run
 
     def source(self) -> str:
         root = self.root
@@ -705,7 +707,7 @@ class _Writer:
         try:
             _set_mode(self.root, False)
             with torch.no_grad():
-                self.root(*(x if isinstance(x, tuple) else (x,)), **self.kwargs)
+                self.outputs = self.root(*(x if isinstance(x, tuple) else (x,)), **self.kwargs)
         except Exception:
             inputs = {}
         finally:
@@ -919,7 +921,10 @@ class _Writer:
         value = constants.get(target, getattr(owner, leaf, None))
         if isinstance(value, torch.Tensor) and value.numel() <= _MAX_CONSTANT:
             dtype = ops.render(value.dtype, str)
-            return f"jnp.asarray({value.tolist()!r}, dtype={dtype})"
+            items = repr(value.tolist())
+            if not bool(value.isfinite().all()):  # inf and nan as Python writes them
+                items = re.sub(r"\b(-?)(inf|nan)\b", r'\1float("\2")', items)
+            return f"jnp.asarray({items}, dtype={dtype})"
         raise fail(
             node,
             f"the tensor attribute {target}",

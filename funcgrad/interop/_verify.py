@@ -29,7 +29,7 @@ from funcgrad.nn._module import Module
 __all__ = ["Traced", "check", "difference", "leaves", "to_jax"]
 
 # |funcgrad - torch| allowed, relative to max(1, max |torch|), by the compared dtype's width.
-_TOL = {8: 1e-9, 4: 1e-4, 2: 1e-2}
+_TOL = {8: 1e-7, 4: 1e-4, 2: 1e-2}
 
 
 @dataclass
@@ -186,16 +186,19 @@ def check(
     train_too: bool,
     draws: bool,
     fg_inputs: tuple[tuple[Any, ...], dict[str, Any]],
+    eval_outputs: Any = None,
 ) -> None:
     """Raise :class:`MismatchError` if the converted model's outputs differ from torch's on ``args``
     (eval mode, and train mode with dropout off when ``train_too``). Where ``forward`` ``draws``
     random numbers, each side runs twice (two torch seeds, two keys) and the outputs that change
-    are left out: the deterministic ones are compared."""
+    are left out: the deterministic ones are compared. ``eval_outputs`` are torch's, where the
+    caller has them already."""
     run = _Run(
         torch_model, model, params, buffers, args, kwargs, traced, source, filename, *fg_inputs
     )
     for train in (False, True) if train_too else (False,):
-        expected = _torch_outputs(run, train, 0)
+        reuse = eval_outputs is not None and not train and not draws
+        expected = eval_outputs if reuse else _torch_outputs(run, train, 0)
         got = _funcgrad_outputs(run, train, 0 if draws else None)
         random: set[str] = set()
         if draws:
@@ -298,10 +301,13 @@ def _funcgrad_outputs(run: _Run, train: bool, seed: int | None) -> Any:
     x, kw = _inputs(run)
     model = without_dropout(run.model) if train else run.model
     key = None if seed is None else jax.random.PRNGKey(seed)
-    y, _ = model.apply(  # type: ignore[call-arg]
-        run.params, x, buffers=run.buffers, train=train, key=key, **kw
-    )
-    return y
+
+    def forward(params: Any, x: Any, buffers: Any, key: Any) -> Any:
+        y, _ = model.apply(params, x, buffers=buffers, train=train, key=key, **kw)  # type: ignore[call-arg]
+        return y
+
+    # one compilation of the whole model: far cheaper than running its layers one by one
+    return jax.jit(forward)(run.params, x, run.buffers, key)
 
 
 # -- locating the first line that differs -----------------------------------------------------
