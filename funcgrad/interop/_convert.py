@@ -306,12 +306,18 @@ def _error(what: str, fix: str, *, op: str, path: str, cls: str, line: str) -> C
 
 
 def _trace(
-    module: Any, training: bool, path: str, concrete: Mapping[str, Any] | None = None
+    module: Any,
+    training: bool,
+    path: str,
+    concrete: Mapping[str, Any] | None = None,
+    not_tensors: frozenset[str] = frozenset(),
 ) -> tuple[Any, dict[str, Any]]:
     """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, and
     the tensor constants its ``get_attr`` nodes read. ``concrete`` are ``forward``'s Python
     arguments: fx specialises the trace to them (their placeholders and guards are dropped; the
-    generated ``forward`` takes them as keywords and checks them)."""
+    generated ``forward`` takes them as keywords and checks them). ``not_tensors`` name the
+    inputs the example passed as something else (DenseNet's list of features): ``isinstance(x,
+    Tensor)`` is false of them only."""
     torch = import_torch()
     proxy_type = _tensor_proxy()
 
@@ -320,7 +326,10 @@ def _trace(
             return m is not module
 
         def proxy(self, node: Any) -> Any:
-            return proxy_type(node, self)
+            p = proxy_type(node, self)
+            if node.op == "placeholder" and str(node.target) in not_tensors:
+                p.__dict__["_fg_not_tensor"] = True
+            return p
 
         def create_arg(self, a: Any) -> Any:
             if isinstance(a, torch.fx.Proxy):  # before torch.Tensor: a proxy claims to be one
@@ -399,7 +408,8 @@ def _tensor_proxy() -> type:
             # calling line sees a tensor.
             frame = sys._getframe(1)
             line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-            return torch.Tensor if "isinstance(" in line else type(self)  # type: ignore[no-any-return]
+            tensor = "isinstance(" in line and not self.__dict__.get("_fg_not_tensor")
+            return torch.Tensor if tensor else type(self)  # type: ignore[no-any-return]
 
         def __getattr__(self, k: str) -> Any:
             query = _DEVICE_QUERIES.get(k)
@@ -540,7 +550,10 @@ class _Writer:
         if code is not None:
             self._check_leaf(code, m, path, call_node, parent)
             return code
-        if isinstance(m, (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)):
+        containers = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
+        # a subclass with a forward of its own (torchvision's _DenseBlock) is a custom module
+        plain = type(m).forward in (torch.nn.Sequential.forward, torch.nn.Module.forward)
+        if isinstance(m, containers) and plain:
             items = [
                 (name, self.module_code(c, _join(path, name), call_node, parent))
                 for name, c in m.named_children()
@@ -582,9 +595,10 @@ class _Writer:
         cls = type(m).__name__
         note = []
         concrete = self._concrete(m)
+        lists = self._not_tensors(m)
         try:
-            train_graph, constants = _trace(m, True, path, concrete)
-            eval_graph, eval_constants = _trace(m, False, path, concrete)
+            train_graph, constants = _trace(m, True, path, concrete, lists)
+            eval_graph, eval_constants = _trace(m, False, path, concrete, lists)
         except ConversionError as e:
             if e.op in ops.REFUSED:  # refused by name: torch.export would not make it convertible
                 raise
@@ -775,6 +789,15 @@ class _Writer:
             if not any(isinstance(v, torch.Tensor) for _, v in leaves(value)) and _literal(value):
                 concrete[p.name] = value
         return concrete
+
+    def _not_tensors(self, m: Any) -> frozenset[str]:
+        """The inputs of ``m.forward`` the example passed as lists or tuples (not tensors)."""
+        torch = import_torch()
+        got = self._captured().get(id(m)) if self.example_input is not None else None
+        bound = _bind(m, *got) if got is not None else None
+        if not bound:
+            return frozenset()
+        return frozenset(k for k, v in bound.items() if not isinstance(v, torch.Tensor))
 
     def _child_inputs(
         self, child: Any, args: Any, kwargs: Any, name_of: Callable[[Any], str]

@@ -307,7 +307,14 @@ def _funcgrad_outputs(run: _Run, train: bool, seed: int | None) -> Any:
         return y
 
     # one compilation of the whole model: far cheaper than running its layers one by one
-    return jax.jit(forward)(run.params, x, run.buffers, key)
+    try:
+        return jax.jit(forward)(run.params, x, run.buffers, key)
+    except Exception as e:
+        mode = "train mode (dropout off)" if train else "eval mode"
+        text = " ".join(str(e).split("\n")[0].split())
+        raise MismatchError(
+            f"the converted model fails on the example in {mode} ({type(e).__name__}: {text})"
+        ) from None
 
 
 # -- locating the first line that differs -----------------------------------------------------
