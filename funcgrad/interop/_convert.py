@@ -400,7 +400,7 @@ def _tensor_proxy() -> type:
     DenseNet tests its input so), and the device queries are this device's constants."""
     torch = import_torch()
 
-    class TensorProxy(torch.fx.Proxy):  # type: ignore[name-defined,misc]
+    class TensorProxy(torch.fx.Proxy):  # type: ignore[name-defined]
         @property  # type: ignore[misc]
         def __class__(self) -> type:
             # isinstance() consults __class__ after type(). torch's C++ argument parser does too,
@@ -409,7 +409,7 @@ def _tensor_proxy() -> type:
             frame = sys._getframe(1)
             line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
             tensor = "isinstance(" in line and not self.__dict__.get("_fg_not_tensor")
-            return torch.Tensor if tensor else type(self)  # type: ignore[no-any-return]
+            return torch.Tensor if tensor else type(self)
 
         def __getattr__(self, k: str) -> Any:
             query = _DEVICE_QUERIES.get(k)

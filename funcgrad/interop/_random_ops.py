@@ -71,7 +71,7 @@ def _torch_dropout(ctx: Context, input: Code, p: Code, train: Code) -> str:
     return f"F.dropout({input}, {p}, {train}, key={_key(ctx)})"
 
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, Template] = {
     "randn_like": _like("jax.random.normal"),
     "rand_like": _like("jax.random.uniform"),
     "randn": _sized("jax.random.normal"),
@@ -79,7 +79,7 @@ _FUNCTIONS = {
     "bernoulli": _bernoulli,
     "dropout": _torch_dropout,
 }
-_METHODS = {"bernoulli": _bernoulli}
+_METHODS: dict[str, Template] = {"bernoulli": _bernoulli}
 
 
 @functools.cache

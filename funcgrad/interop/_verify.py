@@ -103,10 +103,8 @@ def difference(got: Any, expected: Any) -> float | None:
         return float("inf")
     if expected.size == 0:
         return 0.0
-    if np.iscomplexobj(expected) or np.iscomplexobj(a):
-        a, e = a.astype(np.complex128), expected.astype(np.complex128)
-    else:
-        a, e = a.astype(np.float64), expected.astype(np.float64)
+    wide = np.complex128 if np.iscomplexobj(expected) or np.iscomplexobj(a) else np.float64
+    a, e = np.asarray(a, wide), np.asarray(expected, wide)
     both_nan = np.isnan(a) & np.isnan(e)
     err = np.where(both_nan, 0.0, np.abs(a - e))
     same_inf = np.isinf(e) & (a == e)
@@ -294,7 +292,7 @@ def without_dropout(module: Module) -> Module:
             and (f.name == "dropout" or (f.name == "p" and isinstance(module, _Dropout)))
         ):
             changes[f.name] = 0.0
-    return dataclasses.replace(module, **changes) if changes else module  # type: ignore[type-var]
+    return dataclasses.replace(module, **changes) if changes else module
 
 
 def _funcgrad_outputs(run: _Run, train: bool, seed: int | None) -> Any:
@@ -303,7 +301,7 @@ def _funcgrad_outputs(run: _Run, train: bool, seed: int | None) -> Any:
     key = None if seed is None else jax.random.PRNGKey(seed)
 
     def forward(params: Any, x: Any, buffers: Any, key: Any) -> Any:
-        y, _ = model.apply(params, x, buffers=buffers, train=train, key=key, **kw)  # type: ignore[call-arg]
+        y, _ = model.apply(params, x, buffers=buffers, train=train, key=key, **kw)
         return y
 
     # one compilation of the whole model: far cheaper than running its layers one by one
@@ -478,7 +476,7 @@ def _record(
     old = sys.gettrace()
     sys.settrace(tracer)
     try:
-        module.apply(params, x, buffers=buffers, train=train, **kw)  # type: ignore[call-arg]
+        module.apply(params, x, buffers=buffers, train=train, **kw)
     finally:
         sys.settrace(old)
     return record
