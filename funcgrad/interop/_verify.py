@@ -71,7 +71,12 @@ def to_jax(value: Any) -> Any:
 
 def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     """``(path, leaf)`` of an output of any pytree shape: tuples, lists, dicts (HF's ``ModelOutput``
-    is one), dataclasses, named tuples; ``None`` entries are leaves too."""
+    is one), dataclasses, named tuples; ``None`` entries are leaves too.
+
+    Example:
+        >>> list(leaves({"logits": 1, "past": (2, None)}))
+        [("['logits']", 1), ("['past'][0]", 2), ("['past'][1]", None)]
+    """
     if isinstance(value, Mapping):
         for k, v in value.items():
             yield from leaves(v, f"{path}[{k!r}]")
@@ -87,7 +92,13 @@ def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 def difference(got: Any, expected: Any) -> float | None:
     """``max |got - expected| / max(1, max |expected|)`` of two arrays (``inf`` if their shapes
-    differ), or ``None`` where ``expected`` is not an array (nothing to compare)."""
+    differ), or ``None`` where ``expected`` is not an array (nothing to compare).
+
+    Example:
+        >>> import numpy as np
+        >>> difference(np.array([1.0, 4.0]), np.array([1.0, 2.0])), difference("a", "b")
+        (1.0, None)
+    """
     torch = import_torch()
     if isinstance(expected, torch.Tensor):
         expected = expected.detach().cpu().resolve_conj().resolve_neg().numpy()
