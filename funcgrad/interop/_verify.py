@@ -12,6 +12,7 @@ descending into the converted child that differs first. The localisation runs on
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -415,10 +416,7 @@ def _interpret(
     torch = import_torch()
     m = traced.module
     values: dict[Any, Any] = {}
-    positional = list(args)
-    names = [n for n in traced.graphs[train].nodes if n.op == "placeholder"]
-    bound = dict(zip([n.target for n in names], positional, strict=False))
-    bound.update(kwargs)
+    bound = dict(inspect.signature(m.forward).bind(*args, **kwargs).arguments)
 
     def value(a: Any) -> Any:
         return torch.fx.node.map_arg(a, lambda n: values[n])
@@ -463,8 +461,6 @@ def _record(
     module, params, buffers = _submodule(run, traced.path)
     if train:
         module = without_dropout(module)
-    import inspect
-
     bound = inspect.signature(traced.module.forward).bind(*args, **kwargs).arguments
     jargs = tuple(to_jax(bound[n]) for n in traced.placeholders if n in bound)
     x: Any = jargs[0] if len(jargs) == 1 else jargs
