@@ -96,7 +96,7 @@ FAMILIES: dict[str, tuple[Callable[[], nn.Module], int]] = {
     "mobilenet_v2": (lambda: M.mobilenet_v2(num_classes=10, width_mult=0.25), 32),
     "mobilenet_v3": (_mobilenet_v3, 32),
     "mnasnet": (lambda: M.mnasnet0_5(num_classes=10), 32),
-    "shufflenet_v2": (lambda: M.ShuffleNetV2([1, 1, 1], [8, 16, 32, 64, 64], num_classes=10), 32),
+    "shufflenet_v2": (lambda: M.ShuffleNetV2([2, 1, 1], [8, 16, 32, 64, 64], num_classes=10), 32),
     "efficientnet": (lambda: _efficientnet(False), 32),
     "efficientnet_v2": (lambda: _efficientnet(True), 32),
     "regnet": (_regnet, 32),
@@ -145,6 +145,8 @@ NOT_YET: dict[str, str] = {
     "shufflenet_v2": "Tensor.chunk has no op rule yet (the op table's part of issue 25)",
     "vit": "torch._assert has no op rule yet (the op table's part of issue 25)",
     "swin": "aten.index (relative position bias, through torch.export) has no op rule yet",
+    "lraspp": "IntermediateLayerGetter's children are named 0, 1, ...: not attribute names",
+    "deeplabv3": "IntermediateLayerGetter's children are named 0, 1, ...: not attribute names",
 }
 
 

@@ -104,7 +104,7 @@ def test_optional_targets_convert_both_ways_and_children_take_python_arguments(x
     logits, loss = with_loss.model.apply(
         with_loss.params, (jnp.asarray(x.numpy()), jnp.asarray(t.numpy()))
     )
-    np.testing.assert_allclose(float(loss), float(model(x, t)[1]), atol=1e-12)
+    np.testing.assert_allclose(float(loss), model(x, t)[1].item(), atol=1e-12)
 
 
 class Generator(nn.Module):

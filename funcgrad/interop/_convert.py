@@ -341,7 +341,7 @@ def _trace(
     before = set(vars(module))
     module.training = training
     try:
-        with compat.fx_wraps_traced_into(ops.lookup):
+        with compat.fx_wraps_traced_into(_lookup):
             graph = tracer.trace(module, concrete_args=dict(concrete) if concrete else None)
         if concrete:
             _drop_specialised(graph)
@@ -416,6 +416,11 @@ def _tensor_proxy() -> type:
             return query(torch) if query is not None else super().__getattr__(k)
 
     return TensorProxy
+
+
+def _lookup(op: str, target: Any) -> Any:
+    """The op table's template for an fx node, or the random ops' (drawn from the key)."""
+    return ops.lookup(op, target) or random_ops.lookup(op, target)
 
 
 def _drop_specialised(graph: Any) -> None:
@@ -888,9 +893,7 @@ class _Writer:
                 if node.op == "call_function" and hasattr(node.target, "overloadpacket"):
                     template = export_template(node.target)  # an ATen op, from torch.export
                 else:
-                    template = ops.lookup(node.op, node.target) or random_ops.lookup(
-                        node.op, node.target
-                    )
+                    template = _lookup(node.op, node.target)
                 op = _op_name(node)
                 if template is None:
                     raise fail(

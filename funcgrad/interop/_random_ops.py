@@ -71,6 +71,25 @@ def _torch_dropout(ctx: Context, input: Code, p: Code, train: Code) -> str:
     return f"F.dropout({input}, {p}, {train}, key={_key(ctx)})"
 
 
+def _stochastic_depth(ctx: Context, input: Code, p: Any, mode: Any, training: Any = True) -> str:
+    """torchvision's ``stochastic_depth``: each example (``mode="row"``) or the whole batch
+    (``"batch"``) dropped with probability ``p``, the kept scaled by ``1 / (1 - p)``."""
+    x = paren(input)
+    rate = p.value if given(p) else p
+    if not isinstance(rate, float | int) or not given(mode):
+        raise TypeError("p and mode must be constants")
+    if (given(training) and training.value is False) or rate == 0.0:
+        return str(input)
+    shape = (
+        f"({x}.shape[0],) + (1,) * ({x}.ndim - 1)" if mode.value == "row" else f"(1,) * {x}.ndim"
+    )
+    keep = 1.0 - rate
+    mask = f"jax.random.bernoulli({_key(ctx)}, {keep!r}, {shape}).astype({x}.dtype)"
+    drawn = f"{x} * {mask}" + (f" / {keep!r}" if keep > 0 else "")
+    train = training if given(training) else "True"
+    return f"({drawn} if {train} else {input})"
+
+
 _FUNCTIONS: dict[str, Template] = {
     "randn_like": _like("jax.random.normal"),
     "rand_like": _like("jax.random.uniform"),
@@ -85,7 +104,13 @@ _METHODS: dict[str, Template] = {"bernoulli": _bernoulli}
 @functools.cache
 def _table() -> dict[Any, Template]:
     torch = import_torch()
-    return {getattr(torch, name): t for name, t in _FUNCTIONS.items()}
+    table = {getattr(torch, name): t for name, t in _FUNCTIONS.items()}
+    import sys
+
+    torchvision_ops = sys.modules.get("torchvision.ops.stochastic_depth")  # only if it is in use
+    if torchvision_ops is not None:
+        table[torchvision_ops.stochastic_depth] = _stochastic_depth
+    return table
 
 
 def lookup(op: str, target: Any) -> Template | None:
