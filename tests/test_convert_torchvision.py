@@ -145,8 +145,6 @@ NOT_YET: dict[str, str] = {
     "shufflenet_v2": "Tensor.chunk has no op rule yet (the op table's part of issue 25)",
     "vit": "torch._assert has no op rule yet (the op table's part of issue 25)",
     "swin": "aten.index (relative position bias, through torch.export) has no op rule yet",
-    "lraspp": "IntermediateLayerGetter's children are named 0, 1, ...: not attribute names",
-    "deeplabv3": "IntermediateLayerGetter's children are named 0, 1, ...: not attribute names",
 }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import keyword
 import linecache
 import os
 import re
@@ -612,8 +613,15 @@ class _Writer:
         calls = [n for n in train_graph.nodes if n.op == "call_module"]
 
         fields = []
+        renamed = []
         for name, child in m.named_children():
-            if name in _BASE_ATTRS or not name.isidentifier():
+            field_name = name
+            if not name.isidentifier() or keyword.iskeyword(name):
+                # torchvision's IntermediateLayerGetter holds children "0", "1", ...: a field
+                # m_0 stands for the child "0" (params and call paths keep torch's name)
+                field_name = f"m_{name}".replace(".", "_")
+                renamed.append((field_name, name))
+            if name in _BASE_ATTRS or not field_name.isidentifier():
                 raise _error(
                     f"the child {name!r} of {cls}",
                     "rename it: the converted class needs it as an attribute name",
@@ -629,7 +637,7 @@ class _Writer:
             comment = ""
             if isinstance(child, (torch.nn.ModuleList, torch.nn.ModuleDict)):
                 comment = f"torch's {type(child).__name__}: forward calls its children by path"
-            fields.append((name, code, comment))
+            fields.append((field_name, code, comment))
 
         own_params = tuple((n, tuple(p.shape)) for n, p in m.named_parameters(recurse=False))
         tied = _tied(m) if m is self.root else ()
@@ -659,13 +667,22 @@ class _Writer:
             own_buffers,
             tied,
             keywords,
+            tuple(renamed),
         )
         variant = self.variants.get(key)
         if variant is None:
             name = self._class_name(cls)
             variant = self.variants[key] = _Variant(name, {n: c for n, c, _ in fields})
             src = ClassSource(
-                name, tuple(fields), own_params, own_buffers, signature, tuple(body), tied, keywords
+                name,
+                tuple(fields),
+                own_params,
+                own_buffers,
+                signature,
+                tuple(body),
+                tied,
+                keywords,
+                tuple(renamed),
             )
             self.classes.append((src, f"torch's {type(m).__qualname__}, converted."))
         self.traced[id(m)] = Traced(
