@@ -71,6 +71,7 @@ FILE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_wheel.py": ("subprocess",),
     "test_scripts.py": ("subprocess",),
     "test_train_crash.py": ("subprocess",),
+    "test_convert_torchvision.py": ("slow",),  # each test compiles a whole torchvision network
 }
 
 # Single tests, by file and test function: every parametrisation of ``test_f``, or only the ones

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 from _op_inventory import export_ops, fx_ops, mapped, name
-from _tv_import import import_torchvision
+from _torchvision import import_torchvision
 
 TIMM_BN_ACT = (
     "timm's BatchNormAct2d calls F.batch_norm with its running statistics, which torch updates in "

@@ -98,7 +98,8 @@ def _check(torch_model: Any, conv: Any, x: Any) -> tuple[float, float]:
 
     import funcgrad as fg
 
-    torch_model.eval()
+    for m in torch_model.modules():  # eval mode without .eval(): a model may define its own train()
+        m.training = False
     xt = x.clone().requires_grad_(True)
     out_t = torch_model(xt)
     v = torch.randn(out_t.shape, generator=torch.Generator().manual_seed(1), dtype=out_t.dtype)

@@ -140,6 +140,8 @@ class ClassSource:
     signature: str  # the forward's input argument
     body: tuple[str, ...]  # lines of forward, after the Children line, indented by 4 per level
     tied: tuple[tuple[str, str], ...] = ()  # (alias, param it is): torch's shared weights
+    keywords: tuple[tuple[str, str], ...] = ()  # (name, default): forward's Python arguments
+    renamed: tuple[tuple[str, str], ...] = ()  # (field, torch's child name) where not a name
 
     def text(self, doc: str) -> str:
         lines = ["@dataclasses.dataclass(frozen=True)", f"class {self.name}(Converted):"]
@@ -158,8 +160,14 @@ class ClassSource:
         if self.tied:
             items = ", ".join(f"{a!r}: {n!r}" for a, n in self.tied)
             lines.append(f"    tied: ClassVar[dict] = {{{items}}}")
+        if self.renamed:
+            items = ", ".join(f"{f!r}: {n!r}" for f, n in self.renamed)
+            lines.append(f"    renamed: ClassVar[dict] = {{{items}}}")
         lines.append("")
-        lines.append(f"    def forward(self, params, {self.signature}, *, buffers, train, key):")
+        extra = "".join(f", {n}={d}" for n, d in self.keywords)
+        lines.append(
+            f"    def forward(self, params, {self.signature}, *, buffers, train, key{extra}):"
+        )
         lines.append("        call = Children(self, params, buffers, train, key)")
         lines += [f"        {line}" for line in self.body]
         return "\n".join(lines)

@@ -19,21 +19,29 @@ source, so what the user reads is what runs.
 
 from __future__ import annotations
 
+import ast
+import functools
 import inspect
+import keyword
+import linecache
 import os
+import re
+import sys
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from funcgrad import nn as fgnn
 from funcgrad.interop import _fx_ops as ops
+from funcgrad.interop import _random_ops as random_ops
 from funcgrad.interop import _torch_compat as compat
 from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, module_source
 from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
 from funcgrad.interop._torch import import_torch
+from funcgrad.interop._verify import MismatchError, Traced, check, leaves
 from funcgrad.nn._module import Buffers, Module, Params
 
 __all__ = ["Conversion", "ConversionError", "convert"]
@@ -113,13 +121,27 @@ class Conversion:
     source: str
 
 
-def convert(torch_model: Any, example_input: Any = None) -> Conversion:
+def convert(
+    torch_model: Any,
+    example_input: Any = None,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
+    verify: bool = True,
+) -> Conversion:
     """Convert ``torch_model`` into a funcgrad module, its weights, and the module's source.
 
     ``example_input`` is an input the torch model accepts (a tensor, or a tuple for several
     arguments). The torch model may be in train or eval mode; the funcgrad model's mode is
     ``apply``'s ``train=``. ``conv.source`` is a complete Python module (it imports funcgrad and
     ``jax.numpy``, never torch) with a class named like the torch class and an instance ``model``.
+
+    ``kwargs`` are keyword arguments of the torch model's ``forward`` for the example (Python
+    values such as ``has_mask=False`` are specialised at trace time). With ``verify`` (the
+    default), torch and the converted model both run on the example, in eval mode and, where the
+    model behaves differently in training, in train mode with dropout off; if their outputs
+    differ, a :class:`ConversionError` gives the largest difference and the first line of the
+    generated source whose value differs from torch's. ``verify=False`` skips this (a model too
+    large to run twice).
 
     Example:
         >>> import torch, jax.numpy as jnp, funcgrad as fg
@@ -150,17 +172,60 @@ def convert(torch_model: Any, example_input: Any = None) -> Conversion:
         )
     modes = {m: m.training for m in torch_model.modules()}
     try:
-        writer = _Writer(torch_model, example_input)
+        writer = _Writer(torch_model, example_input, dict(kwargs or {}))
         source = format_source(writer.source())
     finally:
         for m, mode in modes.items():
             m.training = mode
-    model = _run_source(source, type(torch_model).__name__)
+    name = type(torch_model).__name__
+    model = _run_source(source, name)
     from funcgrad.interop._state_dict import from_torch
 
     got = from_torch(torch_model, like=model)
     params, buffers = got if isinstance(got, tuple) else (got, {})
+    if verify and example_input is not None:
+        args = example_input if isinstance(example_input, tuple) else (example_input,)
+        bodies = [line for cls, _ in writer.classes for line in cls.body]
+        try:
+            check(
+                torch_model,
+                model,
+                params,
+                buffers,
+                args,
+                dict(kwargs or {}),
+                writer.traced,
+                source,
+                _filename(name),
+                train_too=_trains(torch_model, bodies),
+                draws=any(re.search(r"\bkey\b", line) for line in bodies),
+                fg_inputs=writer.root_inputs(),
+                eval_outputs=writer.outputs,
+            )
+        except MismatchError as e:
+            raise ConversionError(
+                f"{name} was converted, but {e}; this is a bug in funcgrad's converter, please "
+                "report it with the torch model (convert(..., verify=False) returns the model "
+                "anyway)",
+                op="verification",
+                line=e.line,
+            ) from None
     return Conversion(model=model, params=params, buffers=buffers, source=source)
+
+
+_TRAIN_LAYERS = re.compile(r"BatchNorm|InstanceNorm|RReLU")
+
+
+def _trains(torch_model: Any, bodies: list[str]) -> bool:
+    """Whether the model computes differently in train mode, dropout aside: a generated line reads
+    ``train``, or a layer uses batch statistics in training (BatchNorm) or draws its slope (RReLU)."""
+    if any(re.search(r"\btrain\b", line) for line in bodies):
+        return True
+    return any(_TRAIN_LAYERS.search(type(m).__name__) for m in torch_model.modules())
+
+
+def _filename(name: str) -> str:
+    return f"<converted {name}>"
 
 
 def _run_source(source: str, name: str) -> Module:
@@ -169,7 +234,7 @@ def _run_source(source: str, name: str) -> Module:
     namespace: dict[str, Any] = {"__name__": f"funcgrad_converted_{name}"}
     try:
         # dont_inherit: this file's `from __future__ import annotations` must not leak into it
-        exec(compile(source, f"<converted {name}>", "exec", dont_inherit=True), namespace)
+        exec(compile(source, _filename(name), "exec", dont_inherit=True), namespace)
     except Exception as e:  # a converter bug, not the user's: say so
         raise ConversionError(
             f"the source generated for {name} does not run ({type(e).__name__}: {e}); this is a "
@@ -241,21 +306,46 @@ def _error(what: str, fix: str, *, op: str, path: str, cls: str, line: str) -> C
 # -- tracing --------------------------------------------------------------------------------------
 
 
-def _trace(module: Any, training: bool, path: str) -> tuple[Any, dict[str, Any]]:
+def _trace(
+    module: Any,
+    training: bool,
+    path: str,
+    concrete: Mapping[str, Any] | None = None,
+    not_tensors: frozenset[str] = frozenset(),
+) -> tuple[Any, dict[str, Any]]:
     """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, and
-    the tensor constants its ``get_attr`` nodes read."""
+    the tensor constants its ``get_attr`` nodes read. ``concrete`` are ``forward``'s Python
+    arguments: fx specialises the trace to them (their placeholders and guards are dropped; the
+    generated ``forward`` takes them as keywords and checks them). ``not_tensors`` name the
+    inputs the example passed as something else (DenseNet's list of features): ``isinstance(x,
+    Tensor)`` is false of them only."""
     torch = import_torch()
+    proxy_type = _tensor_proxy()
 
     class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported lazily
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
             return m is not module
+
+        def proxy(self, node: Any) -> Any:
+            p = proxy_type(node, self)
+            if node.op == "placeholder" and str(node.target) in not_tensors:
+                p.__dict__["_fg_not_tensor"] = True
+            return p
+
+        def create_arg(self, a: Any) -> Any:
+            if isinstance(a, torch.fx.Proxy):  # before torch.Tensor: a proxy claims to be one
+                return a.node
+            return super().create_arg(a)
 
     tracer = Tracer()
     tracer.record_stack_traces = True
     before = set(vars(module))
     module.training = training
     try:
-        graph = tracer.trace(module)
+        with compat.fx_wraps_traced_into(_lookup):
+            graph = tracer.trace(module, concrete_args=dict(concrete) if concrete else None)
+        if concrete:
+            _drop_specialised(graph)
     except Exception as e:
         cls = type(module).__name__
         line = _user_frame(traceback.extract_tb(e.__traceback__))
@@ -288,6 +378,81 @@ def _trace(module: Any, training: bool, path: str) -> tuple[Any, dict[str, Any]]
         for k in constants:
             delattr(module, k)
     return graph, constants
+
+
+_DEVICE_QUERIES: dict[str, Callable[[Any], Any]] = {
+    "is_cuda": lambda torch: False,
+    "is_cpu": lambda torch: True,
+    "is_mps": lambda torch: False,
+    "is_xpu": lambda torch: False,
+    "is_meta": lambda torch: False,
+    "is_sparse": lambda torch: False,
+    "is_quantized": lambda torch: False,
+    "is_nested": lambda torch: False,
+}
+"""Tensor attributes that are constants on JAX's one device: ``if x.is_cuda and self.ngpu > 1``
+(the DCGAN tutorial) reads ``False``. (``x.device`` stays a node: the op table writes
+``device=x.device`` arguments as JAX's business.)"""
+
+
+@functools.cache
+def _tensor_proxy() -> type:
+    """fx's ``Proxy`` as a tensor: ``isinstance(x, torch.Tensor)`` is true of it (torchvision's
+    DenseNet tests its input so), and the device queries are this device's constants."""
+    torch = import_torch()
+
+    class TensorProxy(torch.fx.Proxy):  # type: ignore[name-defined]
+        @property  # type: ignore[misc]
+        def __class__(self) -> type:
+            # isinstance() consults __class__ after type(). torch's C++ argument parser does too,
+            # and would read a proxy as a tensor's memory: only a Python isinstance() on the
+            # calling line sees a tensor.
+            frame = sys._getframe(1)
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+            tensor = "isinstance(" in line and not self.__dict__.get("_fg_not_tensor")
+            return torch.Tensor if tensor else type(self)
+
+        def __getattr__(self, k: str) -> Any:
+            query = _DEVICE_QUERIES.get(k)
+            return query(torch) if query is not None else super().__getattr__(k)
+
+    return TensorProxy
+
+
+def _lookup(op: str, target: Any) -> Any:
+    """The op table's template for an fx node, or the random ops' (drawn from the key)."""
+    return ops.lookup(op, target) or random_ops.lookup(op, target)
+
+
+def _drop_specialised(graph: Any) -> None:
+    """Remove fx's placeholders of the ``concrete_args`` and their guards (``x == v``/``_assert``,
+    ``_assert_is_none``): the values are constants in the graph, and the generated ``forward``
+    checks them itself."""
+    for p in _concrete_nodes(graph):
+        for user in list(p.users):
+            for guard in list(user.users):
+                graph.erase_node(guard)
+            graph.erase_node(user)
+        graph.erase_node(p)
+
+
+def _concrete_nodes(graph: Any) -> list[Any]:
+    """The placeholders fx made for concrete arguments: those with a guard as their only users."""
+    found = []
+    for n in graph.nodes:
+        if n.op != "placeholder" or not n.users:
+            continue
+        guarded = all(
+            getattr(u.target, "__name__", "") in ("eq", "_assert_is_none") for u in n.users
+        )
+        if guarded and all(
+            getattr(g.target, "__name__", "") == "_assert"
+            for u in n.users
+            if getattr(u.target, "__name__", "") == "eq"
+            for g in u.users
+        ):
+            found.append(n)
+    return found
 
 
 def _refused_function(tb: types.TracebackType | None) -> str | None:
@@ -363,13 +528,16 @@ class _Variant:
 class _Writer:
     """Walks the torch model and collects one class per torch class (and structure)."""
 
-    def __init__(self, root: Any, example_input: Any) -> None:
+    def __init__(self, root: Any, example_input: Any, kwargs: dict[str, Any]) -> None:
         self.root = root
         self.example_input = example_input
+        self.kwargs = kwargs
         self.classes: list[tuple[ClassSource, str]] = []
         self.variants: dict[Any, _Variant] = {}
         self.names: set[str] = set()
         self.inputs: dict[int, tuple[Any, Any]] | None = None  # per module, its first call's inputs
+        self.traced: dict[int, Traced] = {}  # per custom module, what verification replays
+        self.outputs: Any = None  # torch's eval outputs on the example, from _captured's run
 
     def source(self) -> str:
         root = self.root
@@ -388,7 +556,10 @@ class _Writer:
         if code is not None:
             self._check_leaf(code, m, path, call_node, parent)
             return code
-        if isinstance(m, (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)):
+        containers = (torch.nn.Sequential, torch.nn.ModuleList, torch.nn.ModuleDict)
+        # a subclass with a forward of its own (torchvision's _DenseBlock) is a custom module
+        plain = type(m).forward in (torch.nn.Sequential.forward, torch.nn.Module.forward)
+        if isinstance(m, containers) and plain:
             items = [
                 (name, self.module_code(c, _join(path, name), call_node, parent))
                 for name, c in m.named_children()
@@ -429,9 +600,11 @@ class _Writer:
         torch = import_torch()
         cls = type(m).__name__
         note = []
+        concrete = self._concrete(m)
+        lists = self._not_tensors(m)
         try:
-            train_graph, constants = _trace(m, True, path)
-            eval_graph, eval_constants = _trace(m, False, path)
+            train_graph, constants = _trace(m, True, path, concrete, lists)
+            eval_graph, eval_constants = _trace(m, False, path, concrete, lists)
         except ConversionError as e:
             if e.op in ops.REFUSED:  # refused by name: torch.export would not make it convertible
                 raise
@@ -440,8 +613,15 @@ class _Writer:
         calls = [n for n in train_graph.nodes if n.op == "call_module"]
 
         fields = []
+        renamed = []
         for name, child in m.named_children():
-            if name in _BASE_ATTRS or not name.isidentifier():
+            field_name = name
+            if not name.isidentifier() or keyword.iskeyword(name):
+                # torchvision's IntermediateLayerGetter holds children "0", "1", ...: a field
+                # m_0 stands for the child "0" (params and call paths keep torch's name)
+                field_name = f"m_{name}".replace(".", "_")
+                renamed.append((field_name, name))
+            if name in _BASE_ATTRS or not field_name.isidentifier():
                 raise _error(
                     f"the child {name!r} of {cls}",
                     "rename it: the converted class needs it as an attribute name",
@@ -457,7 +637,7 @@ class _Writer:
             comment = ""
             if isinstance(child, (torch.nn.ModuleList, torch.nn.ModuleDict)):
                 comment = f"torch's {type(child).__name__}: forward calls its children by path"
-            fields.append((name, code, comment))
+            fields.append((field_name, code, comment))
 
         own_params = tuple((n, tuple(p.shape)) for n, p in m.named_parameters(recurse=False))
         tied = _tied(m) if m is self.root else ()
@@ -469,12 +649,14 @@ class _Writer:
 
         merged = _merge_graphs(train_graph, eval_graph)
         if merged is not None:
-            signature, body = self.body(m, train_graph, constants, merged, path)
+            signature, body, train_names = self.body(m, train_graph, constants, merged, path)
+            eval_names = train_names  # the same nodes, by name
         else:
-            signature, train_body = self.body(m, train_graph, constants, None, path)
-            _, eval_body = self.body(m, eval_graph, eval_constants, None, path)
+            signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
+            _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
             body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
-        body = [*note, *body]
+        keywords = tuple((k, repr(v)) for k, v in concrete.items() if _literal(v))
+        body = [*note, *_guards(cls, keywords), *body]
 
         key = (
             type(m),
@@ -484,15 +666,35 @@ class _Writer:
             own_params,
             own_buffers,
             tied,
+            keywords,
+            tuple(renamed),
         )
         variant = self.variants.get(key)
         if variant is None:
             name = self._class_name(cls)
             variant = self.variants[key] = _Variant(name, {n: c for n, c, _ in fields})
             src = ClassSource(
-                name, tuple(fields), own_params, own_buffers, signature, tuple(body), tied
+                name,
+                tuple(fields),
+                own_params,
+                own_buffers,
+                signature,
+                tuple(body),
+                tied,
+                keywords,
+                tuple(renamed),
             )
             self.classes.append((src, f"torch's {type(m).__qualname__}, converted."))
+        self.traced[id(m)] = Traced(
+            m,
+            path,
+            variant.name,
+            {True: train_graph, False: eval_graph},
+            {True: constants, False: eval_constants},
+            {True: train_names, False: eval_names},
+            [str(n.target) for n in train_graph.nodes if n.op == "placeholder"],
+            tuple(concrete),
+        )
         changed = [f"{n}={c}" for n, c, _ in fields if variant.defaults[n] != c]
         return f"{variant.name}({', '.join(changed)})"
 
@@ -517,7 +719,7 @@ class _Writer:
         graphs = []
         try:
             for training in (True, False):
-                m.train(training)
+                _set_mode(m, training)
                 graphs.append(export_graph(m, args, kwargs, self._called_children(m)))
         except Exception:
             raise fx_error from None
@@ -539,9 +741,9 @@ class _Writer:
         handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in self.root.modules()]
         x = self.example_input
         try:
-            self.root.eval()
+            _set_mode(self.root, False)
             with torch.no_grad():
-                self.root(*(x if isinstance(x, tuple) else (x,)))
+                self.outputs = self.root(*(x if isinstance(x, tuple) else (x,)), **self.kwargs)
         except Exception:
             inputs = {}
         finally:
@@ -567,6 +769,77 @@ class _Writer:
         walk(m, "")
         return tuple(paths)
 
+    def root_inputs(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The example as the converted root takes it: its tensor inputs in ``forward``'s order,
+        and its Python arguments (specialised at trace time) as keywords."""
+        x = self.example_input
+        args = x if isinstance(x, tuple) else (x,)
+        traced = self.traced.get(id(self.root))
+        if traced is None:
+            return args, dict(self.kwargs)
+        bound = _bind(self.root, args, self.kwargs)
+        if bound is None:
+            return args, dict(self.kwargs)
+        tensors = tuple(bound[n] for n in traced.placeholders if n in bound)
+        python = {k: bound[k] for k in traced.concrete if k in bound}
+        return tensors, python
+
+    def _concrete(self, m: Any) -> dict[str, Any]:
+        """The arguments of ``m.forward`` that are Python values (``has_mask=True``, an omitted
+        ``targets=None``), as the example called it, or its defaults: fx's ``concrete_args``."""
+        torch = import_torch()
+        try:
+            signature = inspect.signature(m.forward)
+        except (TypeError, ValueError):
+            return {}
+        got = self._captured().get(id(m)) if self.example_input is not None else None
+        bound = _bind(m, *got) if got is not None else None
+        # a None passed positionally stays an input (the model takes (x, None), as before)
+        positional = list(signature.parameters)[: len(got[0])] if got is not None else []
+        concrete: dict[str, Any] = {}
+        for p in signature.parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            if bound is not None and p.name in bound:
+                value = bound[p.name]
+                if value is None and p.name in positional:
+                    continue
+            elif p.default is not p.empty:
+                value = p.default
+            else:
+                continue
+            if not any(isinstance(v, torch.Tensor) for _, v in leaves(value)) and _literal(value):
+                concrete[p.name] = value
+        return concrete
+
+    def _not_tensors(self, m: Any) -> frozenset[str]:
+        """The inputs of ``m.forward`` the example passed as lists or tuples (not tensors)."""
+        torch = import_torch()
+        got = self._captured().get(id(m)) if self.example_input is not None else None
+        bound = _bind(m, *got) if got is not None else None
+        if not bound:
+            return frozenset()
+        return frozenset(k for k, v in bound.items() if not isinstance(v, torch.Tensor))
+
+    def _child_inputs(
+        self, child: Any, args: Any, kwargs: Any, name_of: Callable[[Any], str]
+    ) -> tuple[list[str] | None, list[tuple[str, str]]]:
+        """A custom child's call: its traced inputs positionally, its Python arguments (which it
+        was specialised to) as keywords; ``None`` where they cannot be told apart."""
+        rendered = [str(ops.render(a, name_of)) for a in args]
+        if not kwargs and not getattr(self.traced.get(id(child)), "concrete", ()):
+            return rendered, []
+        traced = self.traced.get(id(child))
+        try:
+            bound = inspect.signature(child.forward).bind(*args, **kwargs).arguments
+        except (TypeError, ValueError):
+            return None, []
+        if traced is None:
+            return None, []
+        inputs = [str(ops.render(bound[n], name_of)) for n in traced.placeholders if n in bound]
+        options = [(k, str(ops.render(bound[k], name_of))) for k in traced.concrete if k in bound]
+        return inputs, options
+
     def _class_name(self, base: str) -> str:
         name, n = base, 1
         while name in self.names or name in _RESERVED or name.startswith("_"):
@@ -583,7 +856,8 @@ class _Writer:
         constants: dict[str, Any],
         merged: dict[Any, tuple[Any, Any]] | None,
         path: str,
-    ) -> tuple[str, list[str]]:
+    ) -> tuple[str, list[str], dict[str, str]]:
+        """``forward``'s input, its lines, and the variable of each node (by node name)."""
         torch = import_torch()
         cls = type(m).__name__
         names: dict[Any, str] = {}
@@ -621,19 +895,22 @@ class _Writer:
                     ]
                     lines.append(f'{var(node)} = call("{node.target}", {", ".join(parts)})')
                     continue
-                if kwargs:
+                child = m.get_submodule(str(node.target))
+                inputs, options = self._child_inputs(child, args, kwargs, name_of)
+                if inputs is None:
                     raise fail(
                         node,
                         f"a keyword argument to self.{node.target}(...)",
                         "pass the child's inputs positionally",
                     )
-                arg = rendered[0] if len(rendered) == 1 else f"({', '.join(rendered)})"
-                lines.append(f'{var(node)} = call("{node.target}", {arg})')
+                arg = inputs[0] if len(inputs) == 1 else f"({', '.join(inputs)})"
+                extra = "".join(f", {k}={v}" for k, v in options)
+                lines.append(f'{var(node)} = call("{node.target}", {arg}{extra})')
             elif node.op in ("call_function", "call_method"):
                 if node.op == "call_function" and hasattr(node.target, "overloadpacket"):
                     template = export_template(node.target)  # an ATen op, from torch.export
                 else:
-                    template = ops.lookup(node.op, node.target)
+                    template = _lookup(node.op, node.target)
                 op = _op_name(node)
                 if template is None:
                     raise fail(
@@ -656,12 +933,13 @@ class _Writer:
                 else:
                     lines.append(f"{var(node)} = {code}")
             elif node.op == "output":
-                lines.append(f"return {ops.render(args[0], name_of)}, call.buffers")
+                lines.append(f"return {_render_output(args[0], name_of)}, call.buffers")
         del torch
+        by_name = {n.name: v for n, v in names.items()}
         if len(placeholders) == 1:
-            return placeholders[0], lines
+            return placeholders[0], lines, by_name
         unpack = f"{', '.join(placeholders)}{',' if len(placeholders) == 1 else ''} = inputs"
-        return "inputs", [unpack, *lines] if placeholders else lines
+        return "inputs", [unpack, *lines] if placeholders else lines, by_name
 
     def _attribute(
         self,
@@ -686,13 +964,30 @@ class _Writer:
         value = constants.get(target, getattr(owner, leaf, None))
         if isinstance(value, torch.Tensor) and value.numel() <= _MAX_CONSTANT:
             dtype = ops.render(value.dtype, str)
-            return f"jnp.asarray({value.tolist()!r}, dtype={dtype})"
+            items = repr(value.tolist())
+            if not bool(value.isfinite().all()):  # inf and nan as Python writes them
+                items = re.sub(r"\b(-?)(inf|nan)\b", r'\1float("\2")', items)
+            return f"jnp.asarray({items}, dtype={dtype})"
         raise fail(
             node,
             f"the tensor attribute {target}",
             "it is neither a parameter nor a buffer; register it with register_buffer so that "
             "it travels with the state_dict",
         )
+
+
+def _render_output(value: Any, name_of: Callable[[Any], str]) -> str:
+    """``forward``'s result as source, whatever its pytree shape: tuples, lists, dicts (an
+    ``OrderedDict`` or Hugging Face's ``ModelOutput`` becomes a dict of its fields), ``None``."""
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{k!r}: {_render_output(v, name_of)}" for k, v in value.items())
+        return f"{{{items}}}"
+    if isinstance(value, list):
+        return f"[{', '.join(_render_output(v, name_of) for v in value)}]"
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        inner = ", ".join(_render_output(v, name_of) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return str(ops.render(value, name_of))
 
 
 def _tied(m: Any) -> tuple[tuple[str, str], ...]:
@@ -706,6 +1001,42 @@ def _tied(m: Any) -> tuple[tuple[str, str], ...]:
         else:
             first[id(p)] = name
     return tuple(tied)
+
+
+def _bind(m: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return dict(inspect.signature(m.forward).bind(*args, **kwargs).arguments)
+    except (TypeError, ValueError):
+        return None
+
+
+def _literal(value: Any) -> bool:
+    """Whether ``value`` is written as source by its ``repr`` (a bool, number, string, None, or
+    a tuple of them)."""
+    try:
+        return bool(ast.literal_eval(repr(value)) == value) or value is None
+    except (ValueError, SyntaxError, TypeError):
+        return False
+
+
+def _guards(cls: str, keywords: tuple[tuple[str, str], ...]) -> list[str]:
+    """The lines that refuse a Python argument other than the one ``forward`` was specialised to."""
+    lines = []
+    for name, value in keywords:
+        test = f"{name} is not None" if value == "None" else f"{name} != {value}"
+        message = (
+            f"{cls}: converted with {name}={value}; convert again with "
+            f"kwargs={{{name!r}: ...}} for another value"
+        )
+        lines += [f"if {test}:", f"    raise ValueError({message!r})"]
+    return lines
+
+
+def _set_mode(m: Any, training: bool) -> None:
+    """torch's ``m.train(training)``, without calling a ``train`` method the model may define as
+    something else (the forward-forward example's ``train(self, x_pos, x_neg)``)."""
+    for module in m.modules():
+        module.training = training
 
 
 def _join(path: str, name: str) -> str:

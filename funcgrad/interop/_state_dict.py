@@ -154,8 +154,14 @@ def check_state_dict(
         )
 
 
-def to_torch(params: Params, buffers: Buffers | None = None) -> OrderedDict[str, Any]:
+def to_torch(
+    params: Params, buffers: Buffers | None = None, *, model: Module | None = None
+) -> OrderedDict[str, Any]:
     """Convert params (and buffers) into one torch ``state_dict``; an exact round trip.
+
+    With ``model`` (a converted model whose torch original shares a weight under two names,
+    nanoGPT's ``lm_head.weight`` *is* ``transformer.wte.weight``), the shared weight, held once in
+    ``params``, is written under both names, one tensor, as torch's ``state_dict()`` does.
 
     Keys come in torch's order: each module's own parameters, then its own buffers, then its
     children in turn, so ``list(to_torch(params, buffers))`` reads like ``list(m.state_dict())``.
@@ -174,6 +180,10 @@ def to_torch(params: Params, buffers: Buffers | None = None) -> OrderedDict[str,
         True
     """
     torch = import_torch()
+    tied: dict[str, str] = dict(getattr(model, "tied", None) or {})
+    if tied:
+        flat = flatten_dict(params)
+        params = unflatten_dict(flat | {a: flat[n] for a, n in tied.items() if n in flat})
     entries = _torch_order(params, buffers or {}, "")
     names = [k for k, _ in entries]
     both = sorted({k for k in names if names.count(k) > 1})
@@ -182,7 +192,11 @@ def to_torch(params: Params, buffers: Buffers | None = None) -> OrderedDict[str,
             f"to_torch: {', '.join(both)} are in both params and buffers; a state_dict name is "
             "either a parameter or a buffer, so keep each name in one of the two dicts"
         )
-    return OrderedDict((k, _to_tensor(torch, v)) for k, v in entries)
+    state = OrderedDict((k, _to_tensor(torch, v)) for k, v in entries)
+    for alias, name in tied.items():
+        if alias in state and name in state:
+            state[alias] = state[name]  # one tensor under both names
+    return state
 
 
 def _expected(like: Like) -> tuple[Shapes, Shapes]:

@@ -14,18 +14,24 @@ accessor runs: it is not a runtime dependency.
   boolean dispatch, and fx records the branch it took, a private function.
 * :func:`non_persistent_buffers` (``Module._non_persistent_buffers_set``): buffers registered with
   ``persistent=False`` are not in the state_dict, so not in the converted model's buffers.
+* :func:`fx_wraps_traced_into` (``torch.fx._symbolic_trace._wrapped_fns_to_patch``): the functions
+  registered with ``torch.fx.wrap`` (torchvision's ``stochastic_depth``) are patched to be opaque
+  during a trace; the converter traces into the plain-Python ones it has no rule for instead.
 * :func:`public_module`: builtins report ``torch._C._nn`` (and the like) as their module; errors
   name them as users call them, ``torch.<name>``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import inspect
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from funcgrad.interop._torch import import_torch
 
 __all__ = [
+    "fx_wraps_traced_into",
     "max_pool2d_without_indices",
     "non_persistent_buffers",
     "public_module",
@@ -128,3 +134,32 @@ def public_module(name: str) -> str:
         ('torch', 'torch.nn.functional')
     """
     return "torch" if name.startswith("torch._C") else name
+
+
+@contextlib.contextmanager
+def fx_wraps_traced_into(rule: Callable[[str, Any], Any]) -> Iterator[None]:
+    """While active, ``torch.fx.wrap``'s Python functions without a converter ``rule`` (``rule(
+    "call_function", fn)`` is ``None``) are not leaves: fx traces into them.
+
+    Example:
+        >>> import torch
+        >>> with fx_wraps_traced_into(lambda op, fn: None):
+        ...     pass
+    """
+    import_torch()
+    try:
+        from torch.fx import _symbolic_trace as st
+
+        table: dict[Any, Any] = st._wrapped_fns_to_patch
+    except (ImportError, AttributeError):  # pragma: no cover - a torch that moved it
+        yield
+        return
+    removed = {}
+    for k, frame_dict in list(table.items()):
+        fn = frame_dict.get(k[1]) if isinstance(frame_dict, dict) else None
+        if inspect.isfunction(fn) and rule("call_function", fn) is None:
+            removed[k] = table.pop(k)
+    try:
+        yield
+    finally:
+        table.update(removed)

@@ -67,6 +67,8 @@ class Converted(Module):
     # torch's shared weights: {alias: name}, dotted. params hold each once, under its name; forward
     # hands it to the alias's layer too, so its gradient sums both uses, as torch's does.
     tied: ClassVar[Mapping[str, str]] = {}
+    # {field: torch's child name} for children torch names by number ("0"): not attribute names
+    renamed: ClassVar[Mapping[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -87,7 +89,10 @@ class Converted(Module):
 
     def children(self) -> dict[str, Module]:
         """The child modules, by torch's attribute name, in torch's order."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return {
+            self.renamed.get(f.name, f.name): getattr(self, f.name)
+            for f in dataclasses.fields(self)  # type: ignore[arg-type]
+        }
 
     def init(self, key: jax.Array) -> Params:
         """Own params as zeros, and each child's params from its own key, folded from its name."""
@@ -177,6 +182,8 @@ class Children:
 
 def _child(module: Module, name: str) -> Module:
     if isinstance(module, Converted):
+        if module.renamed and name not in module.__dataclass_fields__:  # type: ignore[attr-defined]
+            name = next(f for f, n in module.renamed.items() if n == name)
         child: Module = getattr(module, name)
         return child
     # a torch Sequential, ModuleList or ModuleDict: held in an fg.nn.Sequential
