@@ -62,23 +62,29 @@ def _funcgrad_name(obj: Any, depth: int = 4) -> str | None:
     return None
 
 
-def for_each_variant(body: Callable[[Variant], None], *, name: str | None = None) -> None:
+def for_each_variant(
+    body: Callable[[Variant], None], *, name: str | None = None, eager: bool | None = None
+) -> None:
     """Run ``body(variant)`` under chex's variants: ``variant(f)`` is ``jax.jit(f)``, then ``f``.
 
     The eager variant (``f``) runs only the first time ``name`` is checked in this process, so each
     layer or function runs eagerly once, not once per parametrisation. ``name`` defaults to the
     funcgrad layer type or function that ``body``'s closures reach; when there is none, both
-    variants always run. ``FUNCGRAD_TEST_EAGER=all`` runs both variants on every call.
+    variants always run. ``eager`` given decides instead (a caller that knows which of its cases
+    is the one to run eagerly, the same under any split of the tests between pytest-xdist's
+    processes). ``FUNCGRAD_TEST_EAGER=all`` runs both variants on every call.
 
     chex's ``variants`` decorator returns a generator of one test per variant (the form absltest's
     ``parameterized.TestCase`` unrolls); here the helper unrolls it itself, so plain pytest functions
     get the variants without being ``chex.TestCase`` methods. chex also fails a variant whose body
     never calls ``variant``, so a check cannot silently test only one side.
     """
-    key = name if name is not None else _funcgrad_name(body)
-    eager = key is None or key not in _eager_done or os.environ.get(EAGER_ENV) == "all"
-    if key is not None:
-        _eager_done.add(key)
+    if eager is None:
+        key = name if name is not None else _funcgrad_name(body)
+        eager = key is None or key not in _eager_done
+        if key is not None:
+            _eager_done.add(key)
+    eager = eager or os.environ.get(EAGER_ENV) == "all"
 
     def test(case: Any) -> None:
         body(case.variant)

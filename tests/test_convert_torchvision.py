@@ -3,8 +3,8 @@ configurations, float64): ``convert`` verifies each itself (eval, and train with
 outputs and parameter gradients are checked against torch again, and the generated source is run
 with ``import torch`` refused.
 
-Families that do not convert yet are ``xfail(strict=True)`` with the reason, so that one starting
-to convert is noticed. Every test here is marked ``slow`` (tests/conftest.py): each compiles a
+A family that stops converting may be listed in ``NOT_YET`` (``xfail(strict=True)``) with the
+reason while it is fixed; today every family converts. Every test here is marked ``slow`` (tests/conftest.py): each compiles a
 whole network."""
 
 from __future__ import annotations
@@ -141,11 +141,7 @@ FAMILIES: dict[str, tuple[Callable[[], nn.Module], int]] = {
 }
 
 # What stops a family today, by the op or layer the converter refuses (the op table's issue).
-NOT_YET: dict[str, str] = {
-    "shufflenet_v2": "Tensor.chunk has no op rule yet (the op table's part of issue 25)",
-    "vit": "torch._assert has no op rule yet (the op table's part of issue 25)",
-    "swin": "aten.index (relative position bias, through torch.export) has no op rule yet",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _no_torch_import(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -158,15 +154,20 @@ def _params_of(conv: Any) -> dict[str, Any]:
     return fg.flatten_dict(conv.params)
 
 
-@pytest.mark.parametrize(
-    "family",
-    [
-        pytest.param(f, marks=pytest.mark.xfail(reason=NOT_YET[f], strict=True))
-        if f in NOT_YET
-        else f
-        for f in FAMILIES
-    ],
-)
+# `make test` converts one family of each kind of block (plain and bottleneck residuals, dense
+# concatenation, inverted residuals with squeeze-excitation, channel shuffle, attention); the
+# others, each a whole network to compile, run in `make test-exhaustive`.
+IN_MAKE_TEST = {"resnet", "densenet", "mobilenet_v3", "shufflenet_v2", "vit"}
+
+
+def _marks(family: str) -> list[pytest.MarkDecorator]:
+    marks = [] if family in IN_MAKE_TEST else [pytest.mark.exhaustive]
+    if family in NOT_YET:
+        marks.append(pytest.mark.xfail(reason=NOT_YET[family], strict=True))
+    return marks
+
+
+@pytest.mark.parametrize("family", [pytest.param(f, marks=_marks(f)) for f in FAMILIES])
 def test_family_converts_verified_with_outputs_and_parameter_gradients(family, x64):
     build, size = FAMILIES[family]
     torch.manual_seed(0)

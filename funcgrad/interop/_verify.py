@@ -118,7 +118,8 @@ def difference(got: Any, expected: Any) -> float | None:
     wide = np.complex128 if np.iscomplexobj(expected) or np.iscomplexobj(a) else np.float64
     a, e = np.asarray(a, wide), np.asarray(expected, wide)
     both_nan = np.isnan(a) & np.isnan(e)
-    err = np.where(both_nan, 0.0, np.abs(a - e))
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN here, zeroed below where both agree
+        err = np.where(both_nan, 0.0, np.abs(a - e))
     same_inf = np.isinf(e) & (a == e)
     err = np.where(same_inf, 0.0, err)
     scale = max(1.0, float(np.abs(np.where(np.isfinite(e), e, 0)).max()))
