@@ -64,12 +64,14 @@ def torch_nearest_neighbour(W, x):
 w, x = torch.randn(4), torch.randn(4)
 W = torch.randn(5, 4)
 wj, xj, Wj = (jnp.asarray(t.numpy()) for t in (w, x, W))
-
-check(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
-assert int(nearest_neighbour(Wj, xj)) == int(torch_nearest_neighbour(W, x))
 print(
     "linear:", float(linear_model(wj, xj)), "| nearest prototype:", int(nearest_neighbour(Wj, xj))
 )
+
+# %% jupyter={"source_hidden": true}
+# Proof: both models give torch's value and torch's index
+check(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
+assert int(nearest_neighbour(Wj, xj)) == int(torch_nearest_neighbour(W, x))
 
 # %% [markdown]
 # The nearest-neighbour output is an *index*: it is piecewise constant in $W$, so it has no useful
@@ -99,6 +101,10 @@ X, Y = torch.randn(16, 4), torch.randn(16)
 Xj, Yj = jnp.asarray(X.numpy()), jnp.asarray(Y.numpy())
 
 per_sample = jax.vmap(per_sample_loss, in_axes=(None, 0, 0))(wj, Xj, Yj)
+print("per-sample losses", per_sample.shape, "| average", float(average_loss(wj, Xj, Yj)))
+
+# %% jupyter={"source_hidden": true}
+# Proof: vmap of the one-sample loss is torch's reduction="none", and its mean torch's mean
 torch_per_sample = F.mse_loss(X @ w, Y, reduction="none")
 check(per_sample, torch_per_sample.numpy(), rtol=1e-5)
 check(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
@@ -116,10 +122,7 @@ F.mse_loss(X @ w_t, Y).backward()
 
 rows = jax.vmap(jax.grad(per_sample_loss), in_axes=(None, 0, 0))(wj, Xj, Yj)  # plain JAX
 each = per_example_grads(per_sample_loss, wj, (Xj, Yj))  # funcgrad's name for the same line
-check(each, rows, rtol=1e-6)
 print(each.shape)
-check(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
-check(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def torch_per_sample_loss(w, x, y):
@@ -127,6 +130,13 @@ def torch_per_sample_loss(w, x, y):
 
 
 torch_each = torch.func.vmap(torch.func.grad(torch_per_sample_loss), in_dims=(None, 0, 0))(w, X, Y)
+
+# %% jupyter={"source_hidden": true}
+# Proof: per_example_grads is the plain-JAX line; the rows average to the mean's gradient
+# (jax.grad's and torch's .grad), and agree with torch.func's row by row
+check(each, rows, rtol=1e-6)
+check(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
+check(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 check(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
 
 # %% [markdown]
@@ -501,15 +511,18 @@ print(d0, out.shape)
 net = fg.models.MyNet(d0, 60, 40, 10)
 params = fg.interop.from_torch(model, like=net)
 image_j = jnp.asarray(image.numpy())
-check(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 images = torch.randn(8, 3, 10, 20)
 batched = jax.vmap(net.apply, in_axes=(None, 0))(params, jnp.asarray(images.numpy()))
 looped = torch.stack([model(im) for im in images]).detach().numpy()
 torch_batched = torch.func.vmap(model)(images).detach().numpy()
+print(batched.shape)
+
+# %% jupyter={"source_hidden": true}
+# Proof: one image and the vmapped batch give torch's outputs (looped and torch.func.vmap)
+check(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
 check(batched, looped, rtol=1e-5, atol=1e-6)
 check(batched, torch_batched, rtol=1e-5, atol=1e-6)
-print(batched.shape)
 
 # %% [markdown]
 # The drawing of MyNet's graph: the input is flattened, then three linear modules (each with its
@@ -577,12 +590,15 @@ for h in hooks:
     h.remove()
 
 _, state_grads = grad_with_taps(lambda p: net.apply(p, image_j).sum())(params)
+print({name: g.shape for name, g in state_grads.items()})
+
+# %% jupyter={"source_hidden": true}
+# Proof: the gradient at every tapped state is torch's retained .grad
 check(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
 check(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
 check(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
 for name in ("z1", "z2"):
     check(state_grads[name], states_t[name].grad.numpy(), rtol=1e-5, atol=1e-7)
-print({name: g.shape for name, g in state_grads.items()})
 
 # %% [markdown]
 # ## The two Jacobians of each module
@@ -670,7 +686,11 @@ F.cross_entropy(model(image_t)[None], torch.tensor([label])).backward()
 torch_grads = {
     name: {"weight": m.weight.grad, "bias": m.bias.grad} for name, m in model.named_children()
 }
+print("dc/d image:", result.input_grad.shape, "== torch's image.grad")
+print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
+# %% jupyter={"source_hidden": true}
+# Proof: backprop's gradients are jax.grad's, the by-hand Jacobians' and torch's, the image's too
 for path, g in fg.flatten_dict(result.grads).items():
     check(g, fg.flatten_dict(auto)[path], rtol=1e-5, atol=1e-7)
     check(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
@@ -678,8 +698,6 @@ for path, g in fg.flatten_dict(result.grads).items():
     check(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
 check(result.input_grad, dc, rtol=1e-4, atol=1e-7)
 check(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
-print("dc/d image:", result.input_grad.shape, "== torch's image.grad")
-print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
 # %% [markdown]
 # ## What changed and what stayed the same
