@@ -401,7 +401,8 @@ plt.show()
 #   $\frac{dC}{dz} = \sum_k \frac{dC}{ds_k} W_{k,\cdot} = W^\top \frac{dC}{ds}$, and
 #   $\frac{dC}{dW} = \frac{dC}{ds}\, z^\top$.
 #
-# Written out as functions, checked against `jax.vjp` and against PyTorch's `backward(v)`:
+# Written out as functions (the proof cell below checks them against `jax.vjp` and PyTorch's
+# `backward(v)`):
 
 
 # %%
@@ -419,24 +420,27 @@ def weighted_sum_vjp(W, z, dC_ds):
 
 s, g = torch.randn(6, requires_grad=True), torch.randn(6)
 sj, gj = jnp.asarray(s.detach().numpy()), jnp.asarray(g.numpy())
+Wt = torch.randn(3, 6, requires_grad=True)
+z_t = torch.randn(6, requires_grad=True)
+ds = torch.randn(3)
+Wj, zj, dsj = (jnp.asarray(t.detach().numpy()) for t in (Wt, z_t, ds))
+dz, dw = weighted_sum_vjp(Wj, zj, dsj)
+print("dC/ds through tanh:", np.round(np.asarray(tanh_vjp(sj, gj)), 4))
+print("dC/dz", dz.shape, "and dC/dW", dw.shape, "through the weighted sum")
+
+# %% jupyter={"source_hidden": true}
+# Proof: the explicit VJPs are jax.vjp's and torch's backward(v)
 for h, h_torch, h_vjp in [(jnp.tanh, torch.tanh, tanh_vjp), (jax.nn.relu, torch.relu, relu_vjp)]:
     s.grad = None
     h_torch(s).backward(g)
     check(h_vjp(sj, gj), jax.vjp(h, sj)[1](gj)[0], rtol=1e-6)
     check(h_vjp(sj, gj), s.grad.numpy(), rtol=1e-5, atol=1e-7)
-
-Wt = torch.randn(3, 6, requires_grad=True)
-z_t = torch.randn(6, requires_grad=True)
-ds = torch.randn(3)
 (Wt @ z_t).backward(ds)
-Wj, zj, dsj = (jnp.asarray(t.detach().numpy()) for t in (Wt, z_t, ds))
-dz, dw = weighted_sum_vjp(Wj, zj, dsj)
 auto_dw, auto_dz = jax.vjp(lambda W, z: W @ z, Wj, zj)[1](dsj)
 check(dz, auto_dz, rtol=1e-5)
 check(dw, auto_dw, rtol=1e-5)
 check(dz, z_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 check(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
-print("explicit VJPs = jax.vjp = torch backward(v)")
 
 # %% [markdown]
 # The notes derive these rules by *perturbation*: nudge $s$ by a small $\delta s$ and the cost moves
@@ -451,10 +455,8 @@ print("explicit VJPs = jax.vjp = torch backward(v)")
 cost_of_s = lambda s: jnp.sum(jnp.tanh(s) ** 2)  # noqa: E731 - a scalar cost of the state s
 delta = jnp.asarray(torch.randn(6).numpy())
 _, cost_change = jax.jvp(cost_of_s, (sj,), (delta,))  # forward mode: the perturbation's effect
-check(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
 eps = 1e-3
 finite = (cost_of_s(sj + eps * delta) - cost_of_s(sj - eps * delta)) / (2 * eps)
-check(cost_change, finite, rtol=1e-2)
 print(
     f"perturbation: jvp {float(cost_change):.5f}, grad . delta {float(jnp.vdot(jax.grad(cost_of_s)(sj), delta)):.5f}"
 )
@@ -464,8 +466,14 @@ one_linear = nn.Linear(6, 3, bias=False)
 with torch.no_grad():
     one_linear.weight.copy_(two_linear[1].weight @ two_linear[0].weight)  # W2 W1
     zs = torch.randn(5, 6)
-    check(two_linear(zs).numpy(), one_linear(zs).numpy(), rtol=1e-5, atol=1e-6)
+    two_out, one_out = two_linear(zs).numpy(), one_linear(zs).numpy()
 print("two linear layers without a nonlinearity == one linear layer with W2 @ W1")
+
+# %% jupyter={"source_hidden": true}
+# Proof: jvp = grad . delta = the finite difference; the two linear layers are the one
+check(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
+check(cost_change, finite, rtol=1e-2)
+check(two_out, one_out, rtol=1e-5, atol=1e-6)
 
 # %% [markdown]
 # ## `mynet(d0, 60, 40, 10)` on a 3x10x20 image
