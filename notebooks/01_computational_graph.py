@@ -75,6 +75,9 @@ def loss_fn(w, b, x, y):
 
 jaxpr = jax.make_jaxpr(loss_fn)(1.5, 0.5, 2.0, 7.0)
 print(jaxpr.pretty_print(use_color=False))
+
+# %% jupyter={"source_hidden": true}
+# Proof: the traced function computes torch's loss
 check(loss_fn(1.5, 0.5, 2.0, 7.0), loss.item(), rtol=1e-6)
 
 # %% [markdown]
@@ -103,11 +106,14 @@ def torch_chain(fn):
 
 
 backward_graph = graph.backward()
+display(backward_graph)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the drawing's backward nodes are torch's grad_fn chain, and its leaves torch's
 torch_ops = [n for n in torch_chain(loss.grad_fn) if n != "AccumulateGrad"]
 assert [node.label for node in backward_graph.ops] == torch_ops, torch_ops
 torch_wants_grad = [n for n, t in {"w": w, "b": b, "x": x, "y": y}.items() if t.requires_grad]
 assert graph.requires_grad == torch_wants_grad
-display(backward_graph)
 
 # %% [markdown]
 # That drawing is funcgrad's reconstruction, shaped like PyTorch's `grad_fn` chain so the two can be
@@ -159,11 +165,13 @@ for name, t in [
         f"{name:12} is_leaf={t.is_leaf!s:5} requires_grad={t.requires_grad!s:5} grad_fn={t.grad_fn}"
     )
 
-assert data.is_leaf and weight.is_leaf and scaled_data.is_leaf and not product.is_leaf
-assert scaled_data.grad_fn is None and type(product.grad_fn).__name__ == "MulBackward0"
-
 product.sum().backward()
 print("weight.grad =", weight.grad, "| data.grad =", data.grad)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the four rules, as torch applies them
+assert data.is_leaf and weight.is_leaf and scaled_data.is_leaf and not product.is_leaf
+assert scaled_data.grad_fn is None and type(product.grad_fn).__name__ == "MulBackward0"
 
 # %% [markdown]
 # Functionally each property has a plain counterpart:
@@ -183,7 +191,6 @@ def product_sum(weight, data):
 
 weight_grad = jax.grad(product_sum, argnums=0)(jnp.array([0.5, -1.0]), jnp.array([1.0, 2.0]))
 print("returned gradient:", weight_grad)
-check(weight_grad, weight.grad.numpy())
 
 
 def grad_fn_of(f, *args):
@@ -193,6 +200,10 @@ def grad_fn_of(f, *args):
 
 made_by = grad_fn_of(lambda w, d: w * d, jnp.ones(2), jnp.ones(2))
 print("product was made by:", made_by)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the returned gradient is torch's weight.grad, and mul is torch's MulBackward0
+check(weight_grad, weight.grad.numpy())
 product_graph = trace(lambda w, d: w * d, jnp.ones(2), jnp.ones(2))
 assert product_graph.grad_fns == [type(product.grad_fn).__name__]  # mul <-> MulBackward0, live
 
@@ -210,10 +221,7 @@ assert product_graph.grad_fns == [type(product.grad_fn).__name__]  # mul <-> Mul
 # *Lecture-note topic: the computational graph (the introduction to autograd).*
 #
 # PyTorch keeps `.grad` only on leaves. To see the gradient at an intermediate value, call
-# `retain_grad()` on it before `backward()`. A pure function has no tensor objects to mark, so
-# funcgrad *names* the value where it is computed, `tap(value, "name")`, and `grad_with_taps` returns
-# the gradient at every tap next to the usual gradients. Outside `grad_with_taps`, `tap` does
-# nothing at all.
+# `retain_grad()` on it before `backward()`.
 
 # %%
 w = torch.tensor(1.5, requires_grad=True)
@@ -224,23 +232,10 @@ loss = (y_hat - y) ** 2
 loss.backward()
 print("torch: dL/dy_hat =", y_hat.grad.item(), "| dL/dw =", w.grad.item())
 
-
-def tapped_loss(params, x, y):
-    y_hat = tap(params["w"] * x + params["b"], "y_hat")
-    return (y_hat - y) ** 2
-
-
-grads, taps = grad_with_taps(tapped_loss)({"w": 1.5, "b": 0.5}, 2.0, 7.0)
-print("funcgrad: dL/dy_hat =", float(taps["y_hat"]), "| dL/dw =", float(grads["w"]))
-
-check(taps["y_hat"], y_hat.grad.item(), rtol=1e-6)
-check(grads["w"], w.grad.item(), rtol=1e-6)
-check(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
-
 # %% [markdown]
-# What `tap` stands for, in plain JAX: add a zero to the value, and differentiate with respect to
-# that zero. A change of the zero is a change of `y_hat`, so its gradient is the gradient at
-# `y_hat`. `grad_with_taps` does exactly this for every tap.
+# A pure function has no tensor objects to mark, but plain JAX can ask the same question: add a
+# zero to the value, and differentiate with respect to that zero. A change of the zero is a change
+# of `y_hat`, so its gradient is the gradient at `y_hat`.
 
 
 # %%
@@ -252,9 +247,30 @@ def loss_with_zero(params, zero, x, y):
 plain_grads, at_y_hat = jax.grad(loss_with_zero, argnums=(0, 1))(
     {"w": 1.5, "b": 0.5}, 0.0, 2.0, 7.0
 )
-check(at_y_hat, taps["y_hat"], rtol=1e-6)
-check(plain_grads["w"], grads["w"], rtol=1e-6)
-print("plain JAX: dL/dy_hat =", float(at_y_hat))
+print("plain JAX: dL/dy_hat =", float(at_y_hat), "| dL/dw =", float(plain_grads["w"]))
+
+# %% [markdown]
+# funcgrad packages that trick: `tap(value, "name")` *names* the value where it is computed, and
+# `grad_with_taps` adds a zero at every tap and returns the gradient at each next to the usual
+# gradients. Outside `grad_with_taps`, `tap` does nothing at all.
+
+
+# %%
+def tapped_loss(params, x, y):
+    y_hat = tap(params["w"] * x + params["b"], "y_hat")
+    return (y_hat - y) ** 2
+
+
+grads, taps = grad_with_taps(tapped_loss)({"w": 1.5, "b": 0.5}, 2.0, 7.0)
+print("funcgrad: dL/dy_hat =", float(taps["y_hat"]), "| dL/dw =", float(grads["w"]))
+
+# %% jupyter={"source_hidden": true}
+# Proof: torch's retain_grad, the plain-JAX zero, the tap and the closed form 2 (y_hat - y) agree
+check(at_y_hat, y_hat.grad.item(), rtol=1e-6)
+check(taps["y_hat"], y_hat.grad.item(), rtol=1e-6)
+check(plain_grads["w"], w.grad.item(), rtol=1e-6)
+check(grads["w"], w.grad.item(), rtol=1e-6)
+check(taps["y_hat"], 2 * (1.5 * 2 + 0.5 - 7), rtol=1e-6)  # 2 (y_hat - y)
 
 # %% [markdown]
 # ## The chain rule
@@ -285,6 +301,8 @@ composed = jax.grad(lambda x: f(g(x)))(x0)
 by_parts = jax.grad(f)(g(x0)) * jax.grad(g)(x0)  # f'(g(x)) * g'(x)
 print(float(composed), float(by_parts), x_t.grad.item())
 
+# %% jupyter={"source_hidden": true}
+# Proof: torch, jax.grad of the composition, the product of the parts and cos(x^2) 2x agree
 check(composed, x_t.grad.item(), rtol=1e-5)
 check(by_parts, composed, rtol=1e-5)
 check(composed, np.cos(x0**2) * 2 * x0, rtol=1e-5)
@@ -325,6 +343,9 @@ torch_loss = torch.nn.functional.mse_loss(torch_layer(inputs), targets)
 print(
     f"loss before training: torch {torch_loss.item():.5f}, funcgrad {float(mse(params, xs, ys)):.5f}"
 )
+
+# %% jupyter={"source_hidden": true}
+# Proof: the same loss, and torch's mean is over all 128 entries
 check(mse(params, xs, ys), torch_loss.item(), rtol=1e-5)
 per_entry = (torch_layer(inputs) - targets) ** 2
 check(torch_loss.item(), per_entry.sum().item() / 128, rtol=1e-5)
@@ -334,10 +355,13 @@ check(torch_loss.item(), per_entry.sum().item() / 128, rtol=1e-5)
 
 # %%
 mse_graph = trace(mse, params, xs, ys, wrt="params")
+display(mse_graph)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the leaves that require grad are torch's parameters
 assert mse_graph.requires_grad == sorted(
     n for n, p in torch_layer.named_parameters() if p.requires_grad
 )
-display(mse_graph)
 
 # %% [markdown]
 # ### Backpropagation
@@ -350,12 +374,15 @@ torch_loss.backward()
 grads = jax.grad(mse)(params, xs, ys)
 mse_backward = [node.label for node in mse_graph.backward().ops]
 print("backward pass:", mse_backward)
+print(jax.tree.map(jnp.shape, grads))
+
+# %% jupyter={"source_hidden": true}
+# Proof: the backward nodes are torch's grad_fn chain, and the gradients torch's .grad
 # torch transposes the weight for addmm (TBackward0); the Linear box folds that in.
 folded = ("AccumulateGrad", "TBackward0")
 assert mse_backward == [n for n in torch_chain(torch_loss.grad_fn) if n not in folded]
 check(grads["weight"], torch_layer.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
 check(grads["bias"], torch_layer.bias.grad.numpy(), rtol=1e-5, atol=1e-6)
-print(jax.tree.map(jnp.shape, grads))
 
 # %% [markdown]
 # ### Training: the forward pass and backprop, repeated
@@ -378,13 +405,17 @@ for _ in range(60):
     params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
     jax_losses.append(float(loss_j))
 
+print(np.round(np.asarray(params["weight"]), 3), np.round(np.asarray(params["bias"]), 3))
+
+# %% jupyter={"source_hidden": true}
+# Proof: both runs agree at every step, and the parameters approach A and c
 check(jax_losses, torch_losses, rtol=1e-4, atol=1e-7)
 check(params["weight"], torch_layer.weight.detach().numpy(), rtol=1e-4, atol=1e-5)
 check(params["bias"], torch_layer.bias.detach().numpy(), rtol=1e-4, atol=1e-5)
 check(params["weight"], A.numpy(), atol=0.05)  # it learned the transformation
 check(params["bias"], c.numpy(), atol=0.05)
-print(np.round(np.asarray(params["weight"]), 3), np.round(np.asarray(params["bias"]), 3))
 
+# %%
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.semilogy(torch_losses, label="PyTorch")
 ax.semilogy(jax_losses, "--", label="funcgrad")

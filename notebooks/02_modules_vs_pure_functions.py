@@ -138,6 +138,9 @@ ks = scipy.stats.ks_2samp(ours, theirs)
 print(
     f"bound {bound:.4f}; std funcgrad {ours.std():.4f}, torch {theirs.std():.4f}; KS p = {ks.pvalue:.2f}"
 )
+
+# %% jupyter={"source_hidden": true}
+# Proof: the two samples could come from one distribution (a two-sample KS test)
 assert ks.pvalue > 0.01
 
 # %% [markdown]
@@ -171,10 +174,12 @@ assert layer_batch.shape == (4, 20, 8, 8)
 params = fg.interop.from_torch(model, like=net)
 x = jnp.asarray(images.numpy())
 expected = model(images).detach().numpy()
+print(f"max |funcgrad - torch| = {float(jnp.abs(batched_apply(params, x) - expected).max()):.1e}")
 
+# %% jupyter={"source_hidden": true}
+# Proof: the batched model and vmap over the one-example model give torch's outputs
 check(batched_apply(params, x), expected, rtol=1e-5, atol=1e-6)
 check(jax.vmap(apply, (None, 0))(params, x), expected, rtol=1e-5, atol=1e-6)
-print(f"max |funcgrad - torch| = {float(jnp.abs(batched_apply(params, x) - expected).max()):.1e}")
 
 # %% [markdown]
 # ## A loss and an optimizer: `zero_grad`, `backward`, `step` against `grad`, `update`, `apply_updates`
@@ -232,6 +237,8 @@ for _ in range(3):
     jax_losses.append(float(loss))
 print("optax losses:", np.round(jax_losses, 6))
 
+# %% jupyter={"source_hidden": true}
+# Proof: optax's losses and trained weights are torch's
 check(jax_losses, torch_losses, rtol=1e-4)
 trained = fg.flatten_dict(fg.interop.from_torch(model))
 for path, value in fg.flatten_dict(params).items():
@@ -331,6 +338,9 @@ cls_params = fg.interop.from_torch(classifier, like=fg_classifier)
 print(jax.tree.map(jnp.shape, cls_params))
 
 image = torch.randn(1, 12, 12)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the nested model computes the nested torch module's output
 check(
     fg_classifier.apply(cls_params, jnp.asarray(image.numpy())),
     classifier(image).detach().numpy(),
@@ -351,6 +361,9 @@ on_device = jax.device_put(params, device)
 print(device.platform, {leaf.device for leaf in jax.tree.leaves(on_device)})
 
 fast_apply = jax.jit(batched_apply)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the compiled, moved model gives the same outputs, and torch's
 check(fast_apply(on_device, x), batched_apply(params, x), rtol=1e-5, atol=1e-6)
 check(fast_apply(on_device, x), model(images).detach().numpy(), rtol=1e-4, atol=1e-5)
 
@@ -393,7 +406,6 @@ trainable = {k: v for k, v in frozen_start.items() if k != "conv1"}
 grads_trainable = jax.grad(lambda t, frozen: loss_fn(frozen | t, x, y))(
     trainable, {"conv1": frozen_start["conv1"]}
 )
-assert sorted(grads_trainable) == sorted(trainable)  # no gradient is computed for conv1
 partial_params = {"conv1": frozen_start["conv1"]} | jax.tree.map(
     lambda p, g: p - 0.1 * g, trainable, grads_trainable
 )
@@ -401,6 +413,11 @@ partial_params = {"conv1": frozen_start["conv1"]} | jax.tree.map(
 grads_stopped = jax.grad(lambda p: loss_fn(p | {"conv1": jax.lax.stop_gradient(p["conv1"])}, x, y))(
     frozen_start
 )
+print("conv1 unchanged, conv2 trained, in both frameworks")
+
+# %% jupyter={"source_hidden": true}
+# Proof: no conv1 gradient (or a zero one); all three ways give torch's requires_grad_(False) run
+assert sorted(grads_trainable) == sorted(trainable)  # no gradient is computed for conv1
 assert all(not np.any(g) for g in jax.tree.leaves(grads_stopped["conv1"]))
 for path, value in fg.flatten_dict(partial_params).items():
     check(value, fg.flatten_dict(after)[path], rtol=1e-4, atol=1e-6)
@@ -409,7 +426,6 @@ for path, value in fg.flatten_dict(frozen_params).items():
 assert all(
     np.array_equal(frozen_params["conv1"][k], frozen_start["conv1"][k]) for k in ("weight", "bias")
 )
-print("conv1 unchanged, conv2 trained, in both frameworks")
 
 # funcgrad wraps the same recipe: freeze(tx, patterns) selects the frozen leaves by dotted path.
 tx_freeze = freeze(optax.sgd(0.1), "conv1.*")

@@ -77,6 +77,10 @@ def loss_fn(params, x, y):
 
 
 zj = layer.apply(params, xj)
+print("z =", zj, f"loss = {float(loss_fn(params, xj, yj)):.4f}")
+
+# %% jupyter={"source_hidden": true}
+# Proof: with torch's weights, funcgrad's z and loss are torch's
 check(zj, z.detach().numpy(), rtol=1e-6)
 check(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
 
@@ -142,6 +146,8 @@ print("warning:", str(caught[0].message).split(". ")[0])
 grads = jax.grad(loss_fn)(params, xj, yj)
 print(jax.tree.map(jnp.shape, grads))
 
+# %% jupyter={"source_hidden": true}
+# Proof: jax.grad's dict holds torch's w.grad and b.grad
 check(grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
 check(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 
@@ -152,7 +158,8 @@ check(grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
 # (a $5 \times 3$ matrix, like `w`). Since `x` is all ones, every row of `w.grad` equals `b.grad`, as
 # the printout above shows.
 
-# %%
+# %% jupyter={"source_hidden": true}
+# Proof: the closed form gives the same gradients
 dz = (jax.nn.sigmoid(zj) - yj) / 3
 check(grads["b"], dz, rtol=1e-5)
 check(grads["w"], jnp.outer(xj, dz), rtol=1e-5)
@@ -173,12 +180,15 @@ F.binary_cross_entropy_with_logits(z2, y).backward()
 
 dl_dz = jax.grad(fg.losses.binary_cross_entropy_with_logits)(zj, yj)
 same_grads, taps = grad_with_taps(loss_fn)(params, xj, yj)
+print("dL/dz:", taps["z"])
+
+# %% jupyter={"source_hidden": true}
+# Proof: both functional ways give torch's z.grad, the closed form, and the same w, b gradients
 check(dl_dz, z2.grad.numpy(), rtol=1e-5)
 check(taps["z"], z2.grad.numpy(), rtol=1e-5)
 check(dl_dz, dz, rtol=1e-5)
 check(same_grads["w"], w.grad.numpy(), rtol=1e-5, atol=1e-7)
 check(same_grads["b"], b.grad.numpy(), rtol=1e-5, atol=1e-7)
-print("dL/dz:", taps["z"])
 
 # %% [markdown]
 # ## `no_grad` for evaluation, against simply not calling `grad`
@@ -207,6 +217,9 @@ assert z1.requires_grad and not z_eval.requires_grad
 evaluate = jax.jit(layer.apply)
 z_fg = evaluate(params, xj)
 print("evaluated:", z_fg)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the evaluation gives torch's no_grad result
 check(z_fg, z_eval.numpy(), rtol=1e-6)
 
 # %% [markdown]

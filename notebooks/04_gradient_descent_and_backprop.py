@@ -64,12 +64,14 @@ def torch_nearest_neighbour(W, x):
 w, x = torch.randn(4), torch.randn(4)
 W = torch.randn(5, 4)
 wj, xj, Wj = (jnp.asarray(t.numpy()) for t in (w, x, W))
-
-check(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
-assert int(nearest_neighbour(Wj, xj)) == int(torch_nearest_neighbour(W, x))
 print(
     "linear:", float(linear_model(wj, xj)), "| nearest prototype:", int(nearest_neighbour(Wj, xj))
 )
+
+# %% jupyter={"source_hidden": true}
+# Proof: both models give torch's value and torch's index
+check(linear_model(wj, xj), torch_linear_model(w, x).item(), rtol=1e-5)
+assert int(nearest_neighbour(Wj, xj)) == int(torch_nearest_neighbour(W, x))
 
 # %% [markdown]
 # The nearest-neighbour output is an *index*: it is piecewise constant in $W$, so it has no useful
@@ -99,6 +101,10 @@ X, Y = torch.randn(16, 4), torch.randn(16)
 Xj, Yj = jnp.asarray(X.numpy()), jnp.asarray(Y.numpy())
 
 per_sample = jax.vmap(per_sample_loss, in_axes=(None, 0, 0))(wj, Xj, Yj)
+print("per-sample losses", per_sample.shape, "| average", float(average_loss(wj, Xj, Yj)))
+
+# %% jupyter={"source_hidden": true}
+# Proof: vmap of the one-sample loss is torch's reduction="none", and its mean torch's mean
 torch_per_sample = F.mse_loss(X @ w, Y, reduction="none")
 check(per_sample, torch_per_sample.numpy(), rtol=1e-5)
 check(average_loss(wj, Xj, Yj), F.mse_loss(X @ w, Y).item(), rtol=1e-5)
@@ -116,10 +122,7 @@ F.mse_loss(X @ w_t, Y).backward()
 
 rows = jax.vmap(jax.grad(per_sample_loss), in_axes=(None, 0, 0))(wj, Xj, Yj)  # plain JAX
 each = per_example_grads(per_sample_loss, wj, (Xj, Yj))  # funcgrad's name for the same line
-check(each, rows, rtol=1e-6)
 print(each.shape)
-check(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
-check(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def torch_per_sample_loss(w, x, y):
@@ -127,6 +130,13 @@ def torch_per_sample_loss(w, x, y):
 
 
 torch_each = torch.func.vmap(torch.func.grad(torch_per_sample_loss), in_dims=(None, 0, 0))(w, X, Y)
+
+# %% jupyter={"source_hidden": true}
+# Proof: per_example_grads is the plain-JAX line; the rows average to the mean's gradient
+# (jax.grad's and torch's .grad), and agree with torch.func's row by row
+check(each, rows, rtol=1e-6)
+check(each.mean(axis=0), jax.grad(average_loss)(wj, Xj, Yj), rtol=1e-5)
+check(each.mean(axis=0), w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 check(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
 
 # %% [markdown]
@@ -391,7 +401,8 @@ plt.show()
 #   $\frac{dC}{dz} = \sum_k \frac{dC}{ds_k} W_{k,\cdot} = W^\top \frac{dC}{ds}$, and
 #   $\frac{dC}{dW} = \frac{dC}{ds}\, z^\top$.
 #
-# Written out as functions, checked against `jax.vjp` and against PyTorch's `backward(v)`:
+# Written out as functions (the proof cell below checks them against `jax.vjp` and PyTorch's
+# `backward(v)`):
 
 
 # %%
@@ -409,24 +420,27 @@ def weighted_sum_vjp(W, z, dC_ds):
 
 s, g = torch.randn(6, requires_grad=True), torch.randn(6)
 sj, gj = jnp.asarray(s.detach().numpy()), jnp.asarray(g.numpy())
+Wt = torch.randn(3, 6, requires_grad=True)
+z_t = torch.randn(6, requires_grad=True)
+ds = torch.randn(3)
+Wj, zj, dsj = (jnp.asarray(t.detach().numpy()) for t in (Wt, z_t, ds))
+dz, dw = weighted_sum_vjp(Wj, zj, dsj)
+print("dC/ds through tanh:", np.round(np.asarray(tanh_vjp(sj, gj)), 4))
+print("dC/dz", dz.shape, "and dC/dW", dw.shape, "through the weighted sum")
+
+# %% jupyter={"source_hidden": true}
+# Proof: the explicit VJPs are jax.vjp's and torch's backward(v)
 for h, h_torch, h_vjp in [(jnp.tanh, torch.tanh, tanh_vjp), (jax.nn.relu, torch.relu, relu_vjp)]:
     s.grad = None
     h_torch(s).backward(g)
     check(h_vjp(sj, gj), jax.vjp(h, sj)[1](gj)[0], rtol=1e-6)
     check(h_vjp(sj, gj), s.grad.numpy(), rtol=1e-5, atol=1e-7)
-
-Wt = torch.randn(3, 6, requires_grad=True)
-z_t = torch.randn(6, requires_grad=True)
-ds = torch.randn(3)
 (Wt @ z_t).backward(ds)
-Wj, zj, dsj = (jnp.asarray(t.detach().numpy()) for t in (Wt, z_t, ds))
-dz, dw = weighted_sum_vjp(Wj, zj, dsj)
 auto_dw, auto_dz = jax.vjp(lambda W, z: W @ z, Wj, zj)[1](dsj)
 check(dz, auto_dz, rtol=1e-5)
 check(dw, auto_dw, rtol=1e-5)
 check(dz, z_t.grad.numpy(), rtol=1e-5, atol=1e-6)
 check(dw, Wt.grad.numpy(), rtol=1e-5, atol=1e-6)
-print("explicit VJPs = jax.vjp = torch backward(v)")
 
 # %% [markdown]
 # The notes derive these rules by *perturbation*: nudge $s$ by a small $\delta s$ and the cost moves
@@ -441,10 +455,8 @@ print("explicit VJPs = jax.vjp = torch backward(v)")
 cost_of_s = lambda s: jnp.sum(jnp.tanh(s) ** 2)  # noqa: E731 - a scalar cost of the state s
 delta = jnp.asarray(torch.randn(6).numpy())
 _, cost_change = jax.jvp(cost_of_s, (sj,), (delta,))  # forward mode: the perturbation's effect
-check(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
 eps = 1e-3
 finite = (cost_of_s(sj + eps * delta) - cost_of_s(sj - eps * delta)) / (2 * eps)
-check(cost_change, finite, rtol=1e-2)
 print(
     f"perturbation: jvp {float(cost_change):.5f}, grad . delta {float(jnp.vdot(jax.grad(cost_of_s)(sj), delta)):.5f}"
 )
@@ -454,8 +466,14 @@ one_linear = nn.Linear(6, 3, bias=False)
 with torch.no_grad():
     one_linear.weight.copy_(two_linear[1].weight @ two_linear[0].weight)  # W2 W1
     zs = torch.randn(5, 6)
-    check(two_linear(zs).numpy(), one_linear(zs).numpy(), rtol=1e-5, atol=1e-6)
+    two_out, one_out = two_linear(zs).numpy(), one_linear(zs).numpy()
 print("two linear layers without a nonlinearity == one linear layer with W2 @ W1")
+
+# %% jupyter={"source_hidden": true}
+# Proof: jvp = grad . delta = the finite difference; the two linear layers are the one
+check(cost_change, jnp.vdot(jax.grad(cost_of_s)(sj), delta), rtol=1e-5)
+check(cost_change, finite, rtol=1e-2)
+check(two_out, one_out, rtol=1e-5, atol=1e-6)
 
 # %% [markdown]
 # ## `mynet(d0, 60, 40, 10)` on a 3x10x20 image
@@ -501,15 +519,18 @@ print(d0, out.shape)
 net = fg.models.MyNet(d0, 60, 40, 10)
 params = fg.interop.from_torch(model, like=net)
 image_j = jnp.asarray(image.numpy())
-check(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 images = torch.randn(8, 3, 10, 20)
 batched = jax.vmap(net.apply, in_axes=(None, 0))(params, jnp.asarray(images.numpy()))
 looped = torch.stack([model(im) for im in images]).detach().numpy()
 torch_batched = torch.func.vmap(model)(images).detach().numpy()
+print(batched.shape)
+
+# %% jupyter={"source_hidden": true}
+# Proof: one image and the vmapped batch give torch's outputs (looped and torch.func.vmap)
+check(net.apply(params, image_j), out.detach().numpy(), rtol=1e-5, atol=1e-6)
 check(batched, looped, rtol=1e-5, atol=1e-6)
 check(batched, torch_batched, rtol=1e-5, atol=1e-6)
-print(batched.shape)
 
 # %% [markdown]
 # The drawing of MyNet's graph: the input is flattened, then three linear modules (each with its
@@ -577,12 +598,15 @@ for h in hooks:
     h.remove()
 
 _, state_grads = grad_with_taps(lambda p: net.apply(p, image_j).sum())(params)
+print({name: g.shape for name, g in state_grads.items()})
+
+# %% jupyter={"source_hidden": true}
+# Proof: the gradient at every tapped state is torch's retained .grad
 check(state_grads["s1"], states_t["s1"].grad.numpy(), rtol=1e-5, atol=1e-7)
 check(state_grads["s2"], states_t["s2"].grad.numpy(), rtol=1e-5, atol=1e-7)
 check(state_grads["s3"], out.grad.numpy(), rtol=1e-6)
 for name in ("z1", "z2"):
     check(state_grads[name], states_t[name].grad.numpy(), rtol=1e-5, atol=1e-7)
-print({name: g.shape for name, g in state_grads.items()})
 
 # %% [markdown]
 # ## The two Jacobians of each module
@@ -670,7 +694,11 @@ F.cross_entropy(model(image_t)[None], torch.tensor([label])).backward()
 torch_grads = {
     name: {"weight": m.weight.grad, "bias": m.bias.grad} for name, m in model.named_children()
 }
+print("dc/d image:", result.input_grad.shape, "== torch's image.grad")
+print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
+# %% jupyter={"source_hidden": true}
+# Proof: backprop's gradients are jax.grad's, the by-hand Jacobians' and torch's, the image's too
 for path, g in fg.flatten_dict(result.grads).items():
     check(g, fg.flatten_dict(auto)[path], rtol=1e-5, atol=1e-7)
     check(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
@@ -678,8 +706,6 @@ for path, g in fg.flatten_dict(result.grads).items():
     check(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
 check(result.input_grad, dc, rtol=1e-4, atol=1e-7)
 check(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
-print("dc/d image:", result.input_grad.shape, "== torch's image.grad")
-print({path: g.shape for path, g in fg.flatten_dict(result.grads).items()})
 
 # %% [markdown]
 # ## What changed and what stayed the same

@@ -62,6 +62,8 @@ def u_of(x):
 jax_grad = jax.grad(u_of)(jnp.ones(3))
 print(jax_grad)
 
+# %% jupyter={"source_hidden": true}
+# Proof: jax.grad gives torch's x.grad and the closed form 2 (x + 2)
 x0 = np.ones(3)
 check(jax_grad, torch_grad, rtol=1e-6)
 check(jax_grad, 2 * (x0 + 2), rtol=1e-6)  # closed form: [6, 6, 6]
@@ -84,6 +86,8 @@ u, u_vjp = jax.vjp(jnp.mean, z)
 (u_bar_x,) = y_vjp(u_bar_y)  # times dy/dx = 1
 print(u_bar_z, u_bar_y, u_bar_x)
 
+# %% jupyter={"source_hidden": true}
+# Proof: the composed VJPs give jax.grad's (and torch's) gradient
 check(u_bar_x, jax_grad, rtol=1e-6)
 
 # %% [markdown]
@@ -159,6 +163,8 @@ y_j, f_vjp = jax.vjp(f, x_j)
 (vjp,) = f_vjp(v_j)
 print(y_j, vjp)
 
+# %% jupyter={"source_hidden": true}
+# Proof: jax.vjp gives torch's backward(v), the gradient of v . f, v J, and 2**11 v
 check(vjp, torch_vjp, rtol=1e-6)
 check(jax.grad(lambda x: jnp.vdot(v_j, f(x)))(x_j), vjp, rtol=1e-6)
 check(v_j @ jax.jacrev(f)(x_j), vjp, rtol=1e-6)
@@ -220,7 +226,10 @@ torch_detached = a.grad.numpy()
 
 a_j = jnp.asarray(a.detach().numpy())
 jax_detached = jax.grad(lambda a: (a * jax.lax.stop_gradient(a)).sum())(a_j)
+print("detach:", torch_detached.ravel(), "| stop_gradient:", jax_detached.ravel())
 
+# %% jupyter={"source_hidden": true}
+# Proof: stop_gradient gives detach's gradient, and the closed form a (not 2a)
 check(jax_detached, torch_detached, rtol=1e-6)
 check(jax_detached, a_j, rtol=1e-6)  # closed form: a, not 2a
 
@@ -238,6 +247,12 @@ with torch.no_grad():
 torch_no_grad_region = a.grad.numpy()
 
 jax_no_grad_region = jax.grad(lambda a: (a * jax.lax.stop_gradient(2 * a)).sum())(a_j)
+print(
+    "no_grad target:", torch_no_grad_region.ravel(), "| stop_gradient:", jax_no_grad_region.ravel()
+)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the same gradient, and the closed form t = 2a
 check(jax_no_grad_region, torch_no_grad_region, rtol=1e-6)
 check(jax_no_grad_region, 2 * a_j, rtol=1e-6)  # closed form: t = 2a
 
@@ -260,6 +275,8 @@ c_t = torch.tensor(c_j)  # requires_grad=False: a constant
 g(a_t, c_t).backward()
 print(c_t.grad)  # never asked for
 
+# %% jupyter={"source_hidden": true}
+# Proof: argnums=0 and argnums=(0, 1) give torch's gradients with requires_grad on a, or on both
 check(da, a_t.grad.numpy(), rtol=1e-6)
 c_both = torch.tensor(c_j, requires_grad=True)
 a_both = torch.tensor(a_j, requires_grad=True)
@@ -313,6 +330,8 @@ for _ in range(3):
     weights = weights - 0.1 * grads
 print(weights, out)
 
+# %% jupyter={"source_hidden": true}
+# Proof: torch's loop with zero_() and the closed forms give the same weights and output
 check(weights, torch_w, rtol=1e-6)
 check(out, torch_out, rtol=1e-6)
 check(weights, [0.1] * 4, rtol=1e-6)  # closed form 1 - 3 * 0.3
@@ -321,7 +340,8 @@ check(out, 4.8, rtol=1e-6)  # 12 * 0.4
 # %% [markdown]
 # Forgetting `zero_()` makes the gradients pile up: 3, then 6, then 9, so the weights end at
 # `1 - 0.1 * 18 = -0.8`. Functionally that behaviour has to be written on purpose, as a running sum,
-# which is how *deliberate* gradient accumulation (over micro-batches) looks too.
+# which is how *deliberate* gradient accumulation (over micro-batches) looks too. In plain JAX the
+# running sum of gradient pytrees is one `jax.tree.map`; funcgrad names it `accumulate`.
 
 # %%
 torch_w_acc, _ = torch_loop(zero_grad=False)
@@ -329,12 +349,13 @@ torch_w_acc, _ = torch_loop(zero_grad=False)
 weights, history = jnp.ones(4), []
 for _ in range(3):
     history.append(jax.grad(model_output_of)(weights))
-    accumulated = accumulate(*history)  # an explicit sum of gradients: what .grad would hold
-    plain = jax.tree.map(lambda *gs: sum(gs), *history)  # the same sum in plain JAX, any pytree
-    np.testing.assert_array_equal(accumulated, plain)
-    weights = weights - 0.1 * accumulated
+    summed = jax.tree.map(lambda *gs: sum(gs), *history)  # what .grad would hold, any pytree
+    weights = weights - 0.1 * summed
 print(torch_w_acc, weights)
 
+# %% jupyter={"source_hidden": true}
+# Proof: funcgrad's accumulate is that sum; torch without zero_() and -0.8 agree
+np.testing.assert_array_equal(accumulate(*history), summed)
 check(weights, torch_w_acc, rtol=1e-6)
 check(weights, [-0.8] * 4, rtol=1e-6)
 
@@ -379,10 +400,13 @@ for _ in range(30):
     w_j = w_j - 0.01 * dw
     jax_losses.append(float(loss))
 
+print(f"loss after one step: {jax_losses[1]:.4f}")
+
+# %% jupyter={"source_hidden": true}
+# Proof: torch's loop, jax.grad's and the closed form 0.98^(2k) agree at every step
 check(jax_losses, torch_losses, rtol=1e-5)
 check(w_j, w.item(), rtol=1e-6)
 check(jax_losses, 0.98 ** (2 * np.arange(30)), rtol=1e-4)  # closed form
-print(f"loss after one step: {jax_losses[1]:.4f}")
 
 # %% [markdown]
 # The notes' cells as they were (with `print(loss, i)` left out), run in PyTorch: every loss they
@@ -541,6 +565,12 @@ for _ in range(n_iters):
 # data set size.
 
 # %%
+print(f"after step 1: w = {optax_w[0]:.3f}, loss = {optax_loss[0]:.1f}")
+print(f"at step 11:   w = {optax_w[10]:.3f}")
+print(f"notes' gradient after step 1: w = {notes_w[0]:.3f}")
+
+# %% jupyter={"source_hidden": true}
+# Proof: the four MSE runs agree with each other and with w_k = 2 (1 - 0.85^k), the notes' with 0.4^k
 steps = np.arange(1, n_iters + 1)
 closed_form = 2 * (1 - 0.85**steps)
 for name, ws in [("autograd", torch_w), ("jax.grad", grad_w), ("optax", optax_w)]:
@@ -549,10 +579,6 @@ check(grad_loss, torch_loss, rtol=1e-5)
 check(optax_loss, torch_loss, rtol=1e-5)
 check(hand_w, closed_form, rtol=1e-5)
 check(notes_w, 2 * (1 - 0.4**steps), rtol=1e-5)
-
-print(f"after step 1: w = {optax_w[0]:.3f}, loss = {optax_loss[0]:.1f}")
-print(f"at step 11:   w = {optax_w[10]:.3f}")
-print(f"notes' gradient after step 1: w = {notes_w[0]:.3f}")
 assert round(optax_w[0], 3) == 0.300 and round(optax_loss[0], 1) == 30.0
 assert round(optax_w[10], 3) == 1.665 and round(float(notes_w[0]), 3) == 1.200
 

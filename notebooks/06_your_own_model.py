@@ -96,18 +96,18 @@ net = fg.nn.Sequential(
 )
 params, buffers = fg.interop.from_torch(torch_net, like=net)
 print(jax.tree.map(jnp.shape, buffers))
-assert sorted(fg.models.LeNet5().init_buffers()) == [
-    "bn1",
-    "bn2",
-]  # the full-size one: the same idea
 
 images_t = torch.randn(16, 1, 8, 8)
 images = jnp.asarray(images_t.numpy())
 torch_net.eval()
 logits, same_buffers = net.apply(params, images, buffers=buffers, train=False)
+print("eval mode: funcgrad == torch")
+
+# %% jupyter={"source_hidden": true}
+# Proof: eval-mode logits are torch's, evaluation changes no buffer, LeNet5 has the same buffers
 check(logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 chex.assert_trees_all_equal(same_buffers, buffers)  # evaluation changes no buffer
-print("eval mode: funcgrad == torch")
+assert sorted(fg.models.LeNet5().init_buffers()) == ["bn1", "bn2"]  # the full-size one
 
 # %% [markdown]
 # ## Or let funcgrad write it: `fg.interop.convert`
@@ -127,13 +127,15 @@ print("eval mode: funcgrad == torch")
 conv = fg.interop.convert(torch_net, images_t)
 generated = conv.source
 print(generated[generated.index("@dataclasses.dataclass") :])  # the LeNet class and `model`
-assert "import torch" not in generated  # the generated file runs without torch
+converted_logits, _ = conv.model.apply(conv.params, images, buffers=conv.buffers, train=False)
+print("converted model, eval mode: funcgrad == torch")
 
+# %% jupyter={"source_hidden": true}
+# Proof: no torch in the generated file, the same weights as from_torch, torch's eval logits
+assert "import torch" not in generated  # the generated file runs without torch
 chex.assert_trees_all_equal(conv.params, params)  # the same weights as from_torch(..., like=net)
 chex.assert_trees_all_equal(conv.buffers, buffers)
-converted_logits, _ = conv.model.apply(conv.params, images, buffers=conv.buffers, train=False)
 check(converted_logits, torch_net(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
-print("converted model, eval mode: funcgrad == torch")
 
 # %% [markdown]
 # In training mode dropout draws different masks in the two frameworks, so the outputs can only be
@@ -148,12 +150,15 @@ converted_no_drop = dataclasses.replace(conv.model, drop=fg.nn.Dropout(0.0))
 train_logits, train_buffers = converted_no_drop.apply(
     conv.params, images, buffers=conv.buffers, train=True, key=jax.random.key(0)
 )
+print("converted model, train mode (dropout p=0): outputs and running statistics == torch")
+
+# %% jupyter={"source_hidden": true}
+# Proof: a training step's outputs and new running statistics are torch's
 check(train_logits, torch_no_drop(images_t).detach().numpy(), rtol=1e-4, atol=1e-5)
 for name in ("running_mean", "running_var"):
     check(
         train_buffers["bn1"][name], getattr(torch_no_drop.bn1, name).numpy(), rtol=1e-5, atol=1e-6
     )
-print("converted model, train mode (dropout p=0): outputs and running statistics == torch")
 
 # %% [markdown]
 # ## `model.train()` / `model.eval()` against `train=`; running statistics as new buffers
@@ -179,7 +184,11 @@ body = fg.nn.Sequential(
 )
 body_params = {k: v for k, v in params.items() if k in ("conv1", "bn1", "fc1")}
 before_dropout, new_buffers = body.apply(body_params, images, buffers=buffers, train=True)
+print("train mode: batch statistics, new running statistics and activations agree with torch")
 
+# %% jupyter={"source_hidden": true}
+# Proof: activations before dropout, new running statistics and the count are torch's;
+# the old buffers are untouched
 check(before_dropout, captured["x"].detach().numpy(), rtol=1e-4, atol=1e-5)
 for name in ("running_mean", "running_var"):
     check(new_buffers["bn1"][name], getattr(torch_net.bn1, name).numpy(), rtol=1e-5, atol=1e-6)
@@ -187,7 +196,6 @@ assert (
     int(new_buffers["bn1"]["num_batches_tracked"]) == torch_net.bn1.num_batches_tracked.item() == 1
 )
 assert float(jnp.abs(buffers["bn1"]["running_mean"]).max()) == 0.0  # the old buffers are untouched
-print("train mode: batch statistics, new running statistics and activations agree with torch")
 
 # %% [markdown]
 # ## `torch.manual_seed` against keys
@@ -243,10 +251,8 @@ def one_example(x, train):
 
 
 per_example_train = jax.vmap(lambda x: one_example(x, True))(images)  # each its own batch
-assert not np.allclose(per_example_train, before_dropout, atol=1e-3)  # not torch's batch result
 per_example_eval = jax.vmap(lambda x: one_example(x, False))(images)
 batch_eval, _ = body.apply(body_params, images, buffers=buffers, train=False)
-check(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
 print("train mode: one example at a time differs from the batch; eval mode: they agree")
 
 # Naming the batch axis: the same layer, one example per call, and the batch's statistics again.
@@ -258,9 +264,15 @@ vmapped, vmapped_buffers = jax.vmap(one_bn, out_axes=(0, None), axis_name="batch
 whole, whole_buffers = layers["bn1"].apply(
     params["bn1"], features, buffers=buffers["bn1"], train=True
 )
+print('axis_name="batch": one example per call, batch statistics and running statistics as torch')
+
+# %% jupyter={"source_hidden": true}
+# Proof: per-example training differs from torch's batch result, evaluation does not;
+# with axis_name the vmapped layer gives the batch's outputs and running statistics
+assert not np.allclose(per_example_train, before_dropout, atol=1e-3)  # not torch's batch result
+check(per_example_eval, batch_eval, rtol=1e-5, atol=1e-6)
 check(vmapped, whole, rtol=1e-5, atol=1e-5)
 check(vmapped_buffers["running_var"], whole_buffers["running_var"], rtol=1e-5, atol=1e-6)
-print('axis_name="batch": one example per call, batch statistics and running statistics as torch')
 
 # %% [markdown]
 # Under the hood that is JAX's standard answer, a *collective* over the named axis: inside
@@ -278,9 +290,12 @@ def batch_norm_one(h, eps=1e-5):
 
 
 pmeaned = jax.vmap(batch_norm_one, axis_name="batch")(features)
+print("lax.pmean under vmap == F.batch_norm on the batch")
+
+# %% jupyter={"source_hidden": true}
+# Proof: pmean under vmap gives torch's F.batch_norm on the whole batch
 torch_normed = F.batch_norm(torch.from_numpy(np.array(features)), None, None, training=True)
 check(pmeaned, torch_normed.numpy(), rtol=1e-4, atol=1e-5)
-print("lax.pmean under vmap == F.batch_norm on the batch")
 
 # %% [markdown]
 # ## Training with `fit`, then checking against torch in both modes
@@ -299,8 +314,11 @@ result = fg.train.fit(
     net, digits, optimizer=optax.adam(1e-2), epochs=3, batch_size=64, key=0, progress="none"
 )
 print(f"test accuracy after 3 epochs: {result.history[-1]['test_accuracy']:.3f}")
-assert result.history[-1]["test_accuracy"] > 0.8
+print("trained model: eval logits and train-mode running statistics agree with torch")
 
+# %% jupyter={"source_hidden": true}
+# Proof: fit's result, loaded into torch, gives the same eval logits and train-mode statistics
+assert result.history[-1]["test_accuracy"] > 0.8
 torch_net.load_state_dict(
     {
         k: torch.as_tensor(np.array(v))
@@ -319,7 +337,6 @@ torch_net(torch.as_tensor(np.array(x_test[:64])))
 _, stepped = net.apply(result.params, x_test[:64], buffers=result.buffers, train=True, key=key)
 check(stepped["bn1"]["running_mean"], torch_net.bn1.running_mean.numpy(), rtol=1e-4, atol=1e-5)
 check(stepped["bn1"]["running_var"], torch_net.bn1.running_var.numpy(), rtol=1e-4, atol=1e-5)
-print("trained model: eval logits and train-mode running statistics agree with torch")
 
 # %% [markdown]
 # ### `fit` against a torch training loop
@@ -372,6 +389,9 @@ fitted = fg.train.fit(
 )
 print("torch:", np.round(torch_step_losses, 4))
 print("fit:  ", np.round(fit_step_losses, 4))
+
+# %% jupyter={"source_hidden": true}
+# Proof: fit's per-step losses and final weights and statistics are the torch loop's
 check(fit_step_losses, torch_step_losses, rtol=1e-4)
 fitted_sd = fg.interop.to_torch(fitted.params, fitted.buffers)
 for name, value in torch_fit.state_dict().items():

@@ -78,6 +78,9 @@ assert torch_chain[:2] == ["SumBackward0", "MulBackward0"] and "SinBackward0" in
 x = jnp.array([0.5, 1.0, 2.0])
 grad_jaxpr = jax.make_jaxpr(jax.grad(f))(x)
 print(grad_jaxpr.pretty_print(use_color=False))
+
+# %% jupyter={"source_hidden": true}
+# Proof: the program holds sin, cos and mul, and computes torch's x.grad
 primitives = {eqn.primitive.name for eqn in grad_jaxpr.jaxpr.eqns}
 assert {"sin", "cos", "mul"} <= primitives
 check(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
@@ -104,9 +107,12 @@ check(jax.grad(f)(x), x_t.grad.numpy(), rtol=1e-6)
 y, f_lin = jax.linearize(f, x)  # y = f(x); f_lin(v) = J v
 f_transposed = jax.linear_transpose(f_lin, x)  # u -> J^T u
 (vjp_of_one,) = f_transposed(jnp.ones_like(y))
+print("transpose(linearize(f))(1) == jax.grad(f) == x.grad:", np.asarray(vjp_of_one))
+
+# %% jupyter={"source_hidden": true}
+# Proof: the transposed linear map gives torch's x.grad, and linearize torch's value
 check(vjp_of_one, x_t.grad.numpy(), rtol=1e-6)
 check(float(y), y_t.item(), rtol=1e-6)
-print("transpose(linearize(f))(1) == jax.grad(f) == x.grad:", np.asarray(vjp_of_one))
 
 # %%
 fresh = f_torch(x_t)  # a new graph: backward() freed the first one's saved tensors
@@ -147,14 +153,16 @@ x3_t, v3_t = torch.tensor(np.asarray(x3)), torch.tensor(np.asarray(v3))
 
 _, jv = jax.jvp(g, (x3,), (v3,))
 _, jv_torch = torch.func.jvp(g_torch, (x3_t,), (v3_t,))
-check(jv, jv_torch.numpy(), rtol=1e-6)
-
 jac_fwd, jac_rev = jax.jacfwd(g)(x3), jax.jacrev(g)(x3)
+print("Jacobian", jac_fwd.shape, "(4 outputs, 3 inputs): jacfwd == jacrev == torch")
+
+# %% jupyter={"source_hidden": true}
+# Proof: jax.jvp is torch.func.jvp and J v; jacfwd and jacrev are torch's Jacobian
 jac_torch = torch.autograd.functional.jacobian(g_torch, x3_t)
+check(jv, jv_torch.numpy(), rtol=1e-6)
 check(jac_fwd, jac_torch.numpy(), rtol=1e-6)
 check(jac_rev, jac_torch.numpy(), rtol=1e-6)
 check(jv, jac_fwd @ v3, rtol=1e-6)  # a JVP is J v
-print("Jacobian", jac_fwd.shape, "(4 outputs, 3 inputs): jacfwd == jacrev == torch")
 
 # %% [markdown]
 # ## `has_aux`: a loss and whatever else you want back
@@ -180,10 +188,13 @@ def loss_with_logits(w, xb, yb):
 
 w, xb, yb = jnp.asarray(w_t.detach().numpy()), jnp.asarray(xb_t.numpy()), jnp.asarray(yb_t.numpy())
 (loss, logits), dw = jax.value_and_grad(loss_with_logits, has_aux=True)(w, xb, yb)
+print(f"loss {float(loss):.4f}; logits {logits.shape} came back as aux; dw agrees with w.grad")
+
+# %% jupyter={"source_hidden": true}
+# Proof: the loss, the aux logits and the gradient are torch's
 check(float(loss), loss_t.item(), rtol=1e-6)
 check(logits, logits_t.detach().numpy(), rtol=1e-5, atol=1e-6)
 check(dw, w_t.grad.numpy(), rtol=1e-5, atol=1e-6)
-print(f"loss {float(loss):.4f}; logits {logits.shape} came back as aux; dw agrees with w.grad")
 
 # %% [markdown]
 # ## Your own derivative: `jax.custom_vjp` against `torch.autograd.Function`
@@ -227,9 +238,12 @@ a_t = torch.tensor([0.1, 2.0, -3.0], requires_grad=True)
 (ClipGradient.apply(a_t) ** 2).sum().backward()  # plain gradient 2a = [0.2, 4, -6]
 a = jnp.array([0.1, 2.0, -3.0])
 clipped = jax.grad(lambda a: (clip_gradient(a) ** 2).sum())(a)
+print("clipped gradient:", np.asarray(clipped), "(the plain one is", np.asarray(2 * a), ")")
+
+# %% jupyter={"source_hidden": true}
+# Proof: the custom rule gives torch's autograd.Function gradient, and differs from the plain one
 check(clipped, a_t.grad.numpy(), rtol=1e-6)
 assert not np.allclose(clipped, jax.grad(lambda a: (a**2).sum())(a))  # the rule changed it
-print("clipped gradient:", np.asarray(clipped), "(the plain one is", np.asarray(2 * a), ")")
 
 # %% [markdown]
 # ## `jit` traces your Python once per shape
@@ -373,6 +387,10 @@ def sample_loss(p, x, y):
 
 xs, ys = jnp.asarray(xs_t.numpy()), jnp.asarray(ys_t.numpy())
 jax_rows = fg.flatten_dict(jax.vmap(jax.grad(sample_loss), in_axes=(None, 0, 0))(params, xs, ys))
+print({k: tuple(v.shape) for k, v in jax_rows.items()}, "per-sample rows agree")
+
+# %% jupyter={"source_hidden": true}
+# Proof: the same names, and every sample's gradient row equals torch.func's
 assert sorted(jax_rows) == sorted(torch_rows)  # same names: "0.weight", "0.bias", ...
 for i in range(len(xs)):  # row by row: each sample's own gradient
     chex.assert_trees_all_close(
@@ -381,7 +399,6 @@ for i in range(len(xs)):  # row by row: each sample's own gradient
         rtol=1e-5,
         atol=1e-6,
     )
-print({k: tuple(v.shape) for k, v in jax_rows.items()}, "per-sample rows agree")
 
 # %% [markdown]
 # > **Pitfalls**

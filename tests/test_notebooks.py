@@ -40,6 +40,7 @@ NAMES = [
     "05_chain_rule_and_autograd",
     "06_your_own_model",
     "07_what_grad_and_jit_really_do",
+    "08_from_the_notes_to_a_gpt",
 ]
 
 # One required section heading per concept of the lecture notes (DESIGN.md section 2).
@@ -121,6 +122,20 @@ REQUIRED_HEADINGS = {
         "05_chain_rule_and_autograd",
         "Linear regression f = 2x: by hand, with autograd, with optax",
     ),
+    "lax.scan as the functional time loop": (
+        "08_from_the_notes_to_a_gpt",
+        "The time loop is a `lax.scan`: an LSTM by hand",
+    ),
+    "attention as three matmuls and a softmax": (
+        "08_from_the_notes_to_a_gpt",
+        "Attention is three matrix products and a softmax",
+    ),
+    "the causal mask as data": ("08_from_the_notes_to_a_gpt", "The causal mask is data"),
+    "dropout keys per layer": ("08_from_the_notes_to_a_gpt", "Dropout keys per layer"),
+    "a small GPT against torch, trained on characters, sampled": (
+        "08_from_the_notes_to_a_gpt",
+        "Training a character model",
+    ),
 }
 
 # Pictures that must be visible in the committed notebooks: (notebook, text in the cell, mime kinds).
@@ -188,6 +203,17 @@ def test_06_shows_the_code_convert_generates():
     assert "class LeNet(" in printed and "def forward(self, params, x" in printed
 
 
+def test_08_prints_a_sample_of_its_trained_gpt():
+    cells = [
+        c
+        for c in _committed("08_from_the_notes_to_a_gpt").cells
+        if c.cell_type == "code" and "fg.models.sample(" in c.source
+    ]
+    assert cells, "08_from_the_notes_to_a_gpt: no cell calls fg.models.sample"
+    printed = "".join(out.get("text", "") for c in cells for out in c.get("outputs", []))
+    assert printed.startswith("Ada and") and len(printed) > 100, printed
+
+
 def _markdown(name: str) -> str:
     return "\n".join(
         c.source for c in build.read_percent(_source(name)).cells if c.cell_type == "markdown"
@@ -239,6 +265,21 @@ def test_a_cell_marked_with_an_rtol_tolerates_that_much():
     assert build.output_differences(notebook(plain, "0.928"), notebook(plain, "0.930"))
     assert not build.output_differences(notebook(marked, "0.928"), notebook(marked, "0.930"))
     assert build.output_differences(notebook(marked, "0.928"), notebook(marked, "0.950"))
+
+
+def test_a_cell_marked_as_varying_is_compared_by_output_kind_only():
+    def notebook(source: str, printed: str | None) -> nbformat.NotebookNode:
+        cell = nbformat.v4.new_code_cell(source)
+        if printed is not None:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed)]
+        return nbformat.v4.new_notebook(cells=[cell])
+
+    plain, marked = "print(sample)", "# outputs vary: sampled text\nprint(sample)"
+    assert build.output_differences(notebook(plain, "Ada and the"), notebook(plain, "Ada and thy"))
+    assert not build.output_differences(
+        notebook(marked, "Ada and the"), notebook(marked, "Ada and thy")
+    )
+    assert build.output_differences(notebook(marked, "Ada and the"), notebook(marked, None))
 
 
 def _check_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
