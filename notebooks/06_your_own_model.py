@@ -37,8 +37,6 @@ from torch import nn
 
 import funcgrad as fg
 
-# XLA's fast CPU convolutions for this notebook's compiled code: one call, before any JAX computation.
-fg.train.enable_fast_cpu_kernels()
 _ = torch.manual_seed(0)
 
 # %% [markdown]

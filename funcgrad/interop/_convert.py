@@ -143,6 +143,21 @@ def convert(
     generated source whose value differs from torch's. ``verify=False`` skips this (a model too
     large to run twice).
 
+    Args:
+        torch_model: the ``torch.nn.Module`` to convert (left in the mode it was given in).
+        example_input: an input its ``forward`` accepts: a tensor, or a tuple for several
+            arguments; ``None`` for a model that takes none.
+        kwargs: keyword arguments of ``forward`` for the example; Python values are specialised.
+        verify: run both models on the example and refuse a conversion whose outputs differ.
+
+    Returns:
+        A :class:`Conversion`: ``model`` (the funcgrad module), ``params``, ``buffers`` and
+        ``source`` (the module's Python source).
+
+    Raises:
+        ConversionError: an op, module or construct the converter cannot write, or (with
+            ``verify``) outputs that differ from torch's, naming the first differing line.
+
     Example:
         >>> import torch, jax.numpy as jnp, funcgrad as fg
         >>> class Net(torch.nn.Module):

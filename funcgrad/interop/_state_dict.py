@@ -170,6 +170,15 @@ def to_torch(
     (``Sequential``'s ``"0"``, ``"1"``, ...) go in numeric order, and named children with params
     come before named children with buffers only. ``load_state_dict`` reads names, not order.
 
+    Args:
+        params: the parameters, a nested dict of arrays (``fg.unflatten_dict`` of torch's names).
+        buffers: the buffers (running statistics), or ``None``.
+        model: the converted model whose ``tied`` names say which weight torch shares under two
+            names; ``None`` writes each name once.
+
+    Returns:
+        An ``OrderedDict`` of torch tensors in torch's key order, for ``load_state_dict``.
+
     Example:
         >>> import torch, funcgrad as fg
         >>> bn = torch.nn.BatchNorm1d(3)
