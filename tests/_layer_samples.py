@@ -271,4 +271,10 @@ def first_sample(name: str) -> tuple[tuple[Any, ...], dict[str, Any], tuple[Any,
     inputs = [_numpy(a, np.float32) for a in bound.args]
     while inputs and inputs[-1] is None:  # masks left at their default, bound positionally
         inputs.pop()
-    return _numpy(tuple(ctor.args), np.float32), dict(ctor.kwargs), tuple(inputs)
+    # float tensors among the constructor's keywords in the sample's dtype (module_db builds
+    # fractional pooling's _random_samples in float64 whatever the sample's dtype)
+    kwargs = {
+        k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+        for k, v in ctor.kwargs.items()
+    }
+    return _numpy(tuple(ctor.args), np.float32), kwargs, tuple(inputs)

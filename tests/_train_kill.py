@@ -26,5 +26,6 @@ fit(
     out=out,
     progress="lines",
     on_step=kill_mid_epoch,
+    scan=False,  # on_step needs the step loop; said outright, so that the resumed run loops too
 )
 sys.exit("the run was not killed")

@@ -20,8 +20,8 @@ Example:
 """
 
 from funcgrad.interop import runtime
-from funcgrad.interop._convert import Conversion, ConversionError, convert
-from funcgrad.interop._errors import NnxConversionError, StateDictMismatchError
+from funcgrad.interop._convert import Conversion, convert
+from funcgrad.interop._errors import ConversionError, NnxConversionError, StateDictMismatchError
 from funcgrad.interop._nnx import NamedLayers, nnx_routes, to_nnx
 from funcgrad.interop._state_dict import check_state_dict, from_torch, to_torch
 

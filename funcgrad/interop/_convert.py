@@ -38,10 +38,11 @@ from funcgrad.interop import _fx_ops as ops
 from funcgrad.interop import _random_ops as random_ops
 from funcgrad.interop import _torch_compat as compat
 from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, module_source
+from funcgrad.interop._errors import ConversionError
 from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
 from funcgrad.interop._torch import import_torch
-from funcgrad.interop._verify import MismatchError, Traced, check, leaves
+from funcgrad.interop._verify import Traced, check, leaves
 from funcgrad.nn._module import Buffers, Module, Params
 
 __all__ = ["Conversion", "ConversionError", "convert"]
@@ -76,24 +77,6 @@ _BASE_ATTRS = {
     "stateless",
 }
 _MAX_CONSTANT = 256  # elements of a tensor constant written into the source
-
-
-class ConversionError(ValueError):
-    """A torch model funcgrad cannot convert: it names the op or module type, its module path and
-    the line of the user's ``forward``.
-
-    Example:
-        >>> import funcgrad as fg
-        >>> e = fg.interop.ConversionError("no rule", op="torch.fft.fft", path="encoder", line="m.py:3")
-        >>> e.op, e.path, e.line
-        ('torch.fft.fft', 'encoder', 'm.py:3')
-    """
-
-    __module__ = "funcgrad.interop"
-
-    def __init__(self, message: str, *, op: str = "", path: str = "", line: str = "") -> None:
-        super().__init__(message)
-        self.op, self.path, self.line = op, path, line
 
 
 @dataclass(frozen=True)
@@ -216,8 +199,11 @@ def convert(
                 draws=any(re.search(r"\bkey\b", line) for line in bodies),
                 fg_inputs=writer.root_inputs(),
                 eval_outputs=writer.outputs,
+                node_line=_node_line,
             )
-        except MismatchError as e:
+        except ConversionError as e:
+            if e.op != "verification":
+                raise
             raise ConversionError(
                 f"{name} was converted, but {e}; this is a bug in funcgrad's converter, please "
                 "report it with the torch model (convert(..., verify=False) returns the model "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NnxConversionError", "StateDictMismatchError"]
+__all__ = ["ConversionError", "NnxConversionError", "StateDictMismatchError"]
 
 
 class StateDictMismatchError(ValueError):
@@ -30,3 +30,21 @@ class NnxConversionError(ValueError):
     """
 
     __module__ = "funcgrad.interop"
+
+
+class ConversionError(ValueError):
+    """A torch model funcgrad cannot convert: it names the op or module type, its module path and
+    the line of the user's ``forward``.
+
+    Example:
+        >>> import funcgrad as fg
+        >>> e = fg.interop.ConversionError("no rule", op="torch.fft.fft", path="encoder", line="m.py:3")
+        >>> e.op, e.path, e.line
+        ('torch.fft.fft', 'encoder', 'm.py:3')
+    """
+
+    __module__ = "funcgrad.interop"
+
+    def __init__(self, message: str, *, op: str = "", path: str = "", line: str = "") -> None:
+        super().__init__(message)
+        self.op, self.path, self.line = op, path, line

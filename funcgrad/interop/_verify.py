@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from funcgrad.interop._errors import ConversionError
 from funcgrad.interop._torch import import_torch
 from funcgrad.nn._module import Module
 
@@ -46,14 +47,6 @@ class Traced:
     names: dict[bool, dict[str, str]] = field(default_factory=dict)
     placeholders: list[str] = field(default_factory=list)  # forward's traced (tensor) inputs
     concrete: tuple[str, ...] = ()  # forward's Python arguments, specialised at trace time
-
-
-class MismatchError(Exception):
-    """Raised by :func:`check`: the message says what differs, by how much, and where."""
-
-    def __init__(self, message: str, line: str = "") -> None:
-        super().__init__(message)
-        self.line = line
 
 
 def to_jax(value: Any) -> Any:
@@ -182,6 +175,7 @@ class _Run:
     filename: str
     fg_args: tuple[Any, ...]  # what the converted model takes: the tensor inputs...
     fg_kwargs: dict[str, Any]  # ...and the Python arguments, as keywords
+    node_line: Callable[[Any], str]  # where the user's forward made an fx node
 
 
 def check(
@@ -198,21 +192,34 @@ def check(
     draws: bool,
     fg_inputs: tuple[tuple[Any, ...], dict[str, Any]],
     eval_outputs: Any = None,
+    node_line: Callable[[Any], str] = lambda node: "",
 ) -> None:
-    """Raise :class:`MismatchError` if the converted model's outputs differ from torch's on ``args``
+    """Raise a :class:`ConversionError` (``op="verification"``) if the converted model's outputs differ from torch's on ``args``
     (eval mode, and train mode with dropout off when ``train_too``). Where ``forward`` ``draws``
     random numbers, each side runs twice (two torch seeds, two keys) and the outputs that change
     are left out: the deterministic ones are compared. ``eval_outputs`` are torch's, where the
     caller has them already."""
     run = _Run(
-        torch_model, model, params, buffers, args, kwargs, traced, source, filename, *fg_inputs
+        torch_model,
+        model,
+        params,
+        buffers,
+        args,
+        kwargs,
+        traced,
+        source,
+        filename,
+        *fg_inputs,
+        node_line,
     )
     for train in (False, True) if train_too else (False,):
+        # a layer may draw in train mode only, inside a child the source calls (RReLU's slopes)
+        drawing = draws or train
         reuse = eval_outputs is not None and not train and not draws
         expected = eval_outputs if reuse else _torch_outputs(run, train, 0)
-        got = _funcgrad_outputs(run, train, 0 if draws else None)
+        got = _funcgrad_outputs(run, train, 0 if drawing else None)
         random: set[str] = set()
-        if draws:
+        if drawing:
             random = _changed(expected, _torch_outputs(run, train, 1))
             random |= _changed(got, _funcgrad_outputs(run, train, 1))
         worst = _compare(got, expected, random)
@@ -222,10 +229,11 @@ def check(
         mode = "train mode (dropout off)" if train else "eval mode"
         located = _locate(run, train)
         found = f"; the first generated line that differs: {located[0]}" if located else ""
-        raise MismatchError(
+        raise ConversionError(
             f"the converted model's output {where} differs from torch's in {mode} by {d:.3g} "
             f"(relative to max(1, |torch|); allowed {tol:.0e}){found}",
-            located[1] if located else "",
+            op="verification",
+            line=located[1] if located else "",
         )
 
 
@@ -323,8 +331,9 @@ def _funcgrad_outputs(run: _Run, train: bool, seed: int | None) -> Any:
     except Exception as e:
         mode = "train mode (dropout off)" if train else "eval mode"
         text = " ".join(str(e).split("\n")[0].split())
-        raise MismatchError(
-            f"the converted model fails on the example in {mode} ({type(e).__name__}: {text})"
+        raise ConversionError(
+            f"the converted model fails on the example in {mode} ({type(e).__name__}: {text})",
+            op="verification",
         ) from None
 
 
@@ -388,9 +397,7 @@ def _locate_in(run: _Run, train: bool) -> tuple[str, str] | None:
         return None
     traced, node, var, d = found
     number, text = _source_line(run.source, traced.cls, var)
-    from funcgrad.interop._convert import _node_line
-
-    user = _node_line(node)
+    user = run.node_line(node)
     where = f" at {traced.path}" if traced.path else ""
     torch_line = f" (torch: {user})" if user else ""
     return (
