@@ -553,14 +553,7 @@ def _weight_tangent(
         padded = lax.pad(
             g, jnp.zeros((), g.dtype), ((0, 0, 0), (0, 0, 0), *((lo, hi, 0) for lo, hi in pads))
         )
-        taps = []
-        for offsets in itertools.product(*(range(k) for k in kernel)):  # static kernel taps
-            starts = tuple(t * d for t, d in zip(offsets, dilations, strict=True))
-            ends = tuple(
-                a + (m - 1) * s + 1 for a, m, s in zip(starts, spatial, strides, strict=True)
-            )
-            taps.append(lax.slice(padded, (0, 0, *starts), (*g.shape[:2], *ends), (1, 1, *strides)))
-        return jnp.stack(taps, axis=2).reshape(cols.shape)
+        return _window_taps(padded, kernel, dilations, strides, spatial).reshape(cols.shape)
 
     out_shape = jax.ShapeDtypeStruct((n, groups * out_per_group, *sizes), input.dtype)
     (tangent,) = jax.linear_transpose(unfold, out_shape)(cols)
@@ -740,12 +733,27 @@ def unfold(
     )
     zero = jnp.zeros((), input.dtype)
     x = lax.pad(input, zero, ((0, 0, 0), (0, 0, 0), *((p, p, 0) for p in pads)))
+    taps = _window_taps(x, kernel, dilations, strides, blocks)
+    return taps.reshape(n, c * math.prod(kernel), math.prod(blocks))
+
+
+def _window_taps(
+    x: jax.Array,
+    kernel: Sequence[int],
+    dilations: Sequence[int],
+    strides: Sequence[int],
+    blocks: Sequence[int],
+) -> jax.Array:
+    """``(N, C, taps, *blocks)``: each kernel tap's strided slice of the (padded) ``x``, the taps
+    in row-major order (exact: no multiplication). ``unfold``'s columns and the transposed
+    convolution's weight gradient both read the windows this way."""
+    n, c = x.shape[:2]
     taps = []
     for offsets in itertools.product(*(range(k) for k in kernel)):  # the kernel's taps, static
         starts = tuple(t * d for t, d in zip(offsets, dilations, strict=True))
         ends = tuple(a + (b - 1) * s + 1 for a, b, s in zip(starts, blocks, strides, strict=True))
         taps.append(lax.slice(x, (0, 0, *starts), (n, c, *ends), (1, 1, *strides)))
-    return jnp.stack(taps, axis=2).reshape(n, c * math.prod(kernel), math.prod(blocks))
+    return jnp.stack(taps, axis=2)
 
 
 def fold(
