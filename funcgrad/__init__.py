@@ -6,7 +6,7 @@ optimisers are optax; ``jax.jit`` compiles it all for CPU, GPU or TPU.
 Example:
     >>> import jax, jax.numpy as jnp, funcgrad as fg
     >>> net = fg.models.MyNet(600, 60, 40, 10)
-    >>> params = net.init(jax.random.PRNGKey(0))
+    >>> params = net.init(jax.random.key(0))
     >>> image, label = jnp.ones((3, 10, 20)), jnp.array(3)
     >>> loss = lambda p: fg.losses.cross_entropy(net.apply(p, image)[None], label[None])
     >>> grads = jax.grad(loss)(params)

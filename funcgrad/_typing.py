@@ -11,7 +11,7 @@ and ``Buffers`` are ``Any`` to it, as in JAX and optax; the names document the i
 Example:
     >>> import jax, jax.numpy as jnp
     >>> from funcgrad._typing import Params, PRNGKey
-    >>> key: PRNGKey = jax.random.PRNGKey(0)
+    >>> key: PRNGKey = jax.random.key(0)
     >>> params: Params = {"m0": {"weight": jax.random.normal(key, (2, 3)), "bias": jnp.zeros(2)}}
     >>> sorted(params["m0"])
     ['bias', 'weight']
@@ -36,4 +36,4 @@ Buffers: TypeAlias = dict[str, Any]
 """A nested dict of non-trained arrays, keyed like params: ``{"1": {"running_mean": ...}}``."""
 
 PRNGKey: TypeAlias = jax.Array
-"""A random key, from ``jax.random.PRNGKey(seed)`` or ``jax.random.key(seed)``."""
+"""A random key, from ``jax.random.key(seed)`` (or the legacy ``jax.random.PRNGKey(seed)``)."""

@@ -213,11 +213,13 @@ def check_loss(
     *,
     wrt: Sequence[int] = (0,),
     equal_nan: bool = False,
+    eager: bool | None = None,
     **kwargs: Any,
 ) -> None:
     """``loss(*args, **kwargs)`` and its VJP w.r.t. ``args[i]`` for ``i in wrt`` agree with torch.
 
     With ``equal_nan``, NaN passes where both sides have it (extremal inputs), and only there.
+    ``eager`` is :func:`for_each_variant`'s (``None``: un-jitted once per function and process).
 
     Float arrays in ``args`` and ``kwargs`` (``weight``, ``pos_weight``) are cast to ``dtype``;
     integer arrays (class indices) keep theirs. Arrays are traced arguments of the jitted variant,
@@ -254,4 +256,4 @@ def check_loss(
         for i, g, expected in zip(wrt, grads, expected_grads, strict=True):
             assert_close(g, expected, dtype, f"grad wrt argument {i}", equal_nan=equal_nan)
 
-    for_each_variant(check)
+    for_each_variant(check, eager=eager)

@@ -88,11 +88,18 @@ def op_samples(
 
 
 def check_op_sample(
-    torch_fn: Callable[..., torch.Tensor], fn: Callable[..., Any], sample: Any, dtype: type
+    torch_fn: Callable[..., torch.Tensor],
+    fn: Callable[..., Any],
+    sample: Any,
+    dtype: type,
+    *,
+    eager: bool | None = None,
 ) -> None:
     """``fn`` against ``torch_fn`` on one SampleInput: values and the VJP w.r.t. its float tensors.
 
-    Tensor arguments are traced, the rest (kernel sizes, strides, modes) stay static.
+    Tensor arguments are traced, the rest (kernel sizes, strides, modes) stay static. ``eager``
+    says whether to run un-jitted as well (``for_each_variant``'s argument: ``None``, once per
+    function and process).
     """
     positional = [sample.input, *sample.args]
     is_tensor = [isinstance(a, torch.Tensor) for a in positional]
@@ -121,6 +128,7 @@ def check_op_sample(
         dtype,
         wrt=wrt,
         equal_nan=True,  # reference inputs hold NaN: it must come out where torch's does
+        eager=eager,
         **kwargs,
     )
 
@@ -141,8 +149,12 @@ def _check_tuple_output(
     expected = torch_fn(*merge([torch.tensor(a) for a in cast]), **t_kw)
     if not isinstance(expected, tuple):
         return lambda out: out
-    j_kw = {k: jnp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
-    actual = fn(*merge([jnp.asarray(a) for a in cast]), **j_kw)
+    j_kw = {k: jnp.asarray(v) for k, v in kwargs.items() if isinstance(v, np.ndarray)}
+    static = {k: v for k, v in kwargs.items() if k not in j_kw}
+    # compiled: un-jitted, each of its operations would compile alone (seconds for a max-pool)
+    actual = jax.jit(lambda xs, kw: fn(*merge(xs), **kw, **static))(
+        [jnp.asarray(a) for a in cast], j_kw
+    )
     assert isinstance(actual, tuple) and len(actual) == len(expected), "outputs differ in number"
     index_dtype = np.int64 if jax.config.jax_enable_x64 else np.int32
     for n, (a, e) in enumerate(zip(actual, expected, strict=True)):

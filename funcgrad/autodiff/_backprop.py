@@ -73,7 +73,7 @@ def backprop(
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> net = fg.nn.Sequential(fg.nn.Linear(3, 4), fg.nn.ReLU(), fg.nn.Linear(4, 1))
-        >>> params, x = net.init(jax.random.PRNGKey(0)), jnp.ones(3)
+        >>> params, x = net.init(jax.random.key(0)), jnp.ones(3)
         >>> loss = lambda out: (out**2).sum()
         >>> grads, dx = backprop(net, params, x, loss)
         >>> auto = jax.grad(lambda p: loss(net.apply(p, x)))(params)

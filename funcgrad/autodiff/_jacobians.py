@@ -34,7 +34,7 @@ def module_jacobians(layer: Module, params: Params, x: jax.Array) -> tuple[jax.A
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> layer = fg.nn.Linear(3, 2)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> d_x, d_w = module_jacobians(layer, params, jnp.ones(3))
         >>> d_x.shape, d_w["weight"].shape, d_w["bias"].shape
         ((2, 3), (2, 2, 3), (2, 2))

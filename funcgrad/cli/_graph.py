@@ -50,7 +50,7 @@ def model_graph(model: str, backward: bool = False, expand: bool = False) -> Gra
     def loss(params: Any, x: jax.Array, y: jax.Array) -> jax.Array:
         return loss_fn(net.apply(params, x, buffers=buffers)[0], y)
 
-    params = jax.eval_shape(net.init, jax.random.PRNGKey(0))  # drawing needs shapes only
+    params = jax.eval_shape(net.init, jax.random.key(0))  # drawing needs shapes only
     x, y = jnp.asarray(ds.x_train[:_EXAMPLES]), jnp.asarray(ds.y_train[:_EXAMPLES])
     graph = trace(loss, params, x, y, wrt="params", expand=expand)
     return graph.backward() if backward else graph

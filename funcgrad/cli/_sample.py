@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         params,
         jnp.asarray(prompt),
         args.length,
-        key=jax.random.PRNGKey(args.seed),
+        key=jax.random.key(args.seed),
         temperature=args.temperature,
         context=context,
     )

@@ -9,7 +9,7 @@ outputs. ``graph.backward()`` is the graph of the backward pass;
 Example:
     >>> import jax, jax.numpy as jnp, funcgrad as fg
     >>> net = fg.models.MyNet(6, 4, 3, 2)
-    >>> g = fg.graph.trace(net.apply, net.init(jax.random.PRNGKey(0)), jnp.ones((2, 3)))
+    >>> g = fg.graph.trace(net.apply, net.init(jax.random.key(0)), jnp.ones((2, 3)))
     >>> [n.label for n in g.ops]
     ['flatten: Flatten', 'm0: Linear', 'relu1: ReLU', 'm1: Linear', 'relu2: ReLU', 'm2: Linear']
 """

@@ -10,11 +10,11 @@ The builders apply the model to whole batches (as torch does), thread its buffer
 Example:
     >>> import jax, jax.numpy as jnp, optax, funcgrad as fg
     >>> model, opt = fg.nn.Linear(3, 1), optax.sgd(0.1)
-    >>> params = model.init(jax.random.PRNGKey(0))
+    >>> params = model.init(jax.random.key(0))
     >>> step = fg.loop.make_step(model, fg.losses.mse_loss, opt)
     >>> x, y = jnp.ones((4, 3)), jnp.ones((4, 1))
     >>> params, buffers, opt_state, loss = step(params, {}, opt.init(params), x, y,
-    ...                                         jnp.arange(4), jax.random.PRNGKey(1))
+    ...                                         jnp.arange(4), jax.random.key(1))
     >>> loss.shape
     ()
 """

@@ -24,7 +24,7 @@ def epoch_batches(key: jax.Array, num_examples: int, batch_size: int) -> jax.Arr
 
     Example:
         >>> import jax
-        >>> idx = epoch_batches(jax.random.PRNGKey(0), 10, 3)
+        >>> idx = epoch_batches(jax.random.key(0), 10, 3)
         >>> idx.shape, len(set(idx.ravel().tolist()))
         ((3, 3), 9)
     """
@@ -41,7 +41,7 @@ def step_key(epoch_key: jax.Array, step: int | jax.Array) -> jax.Array:
 
     Example:
         >>> import jax
-        >>> k = jax.random.PRNGKey(0)
+        >>> k = jax.random.key(0)
         >>> bool((step_key(k, 3) == jax.random.fold_in(k, 3)).all())
         True
     """

@@ -29,7 +29,7 @@ class TrainState(NamedTuple):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> s = TrainState({"w": jnp.zeros(2)}, {}, (), jnp.array(0), jnp.array(0),
-        ...                jax.random.PRNGKey(0))
+        ...                jax.random.key(0))
         >>> len(jax.tree.leaves(s))
         4
     """

@@ -121,7 +121,7 @@ def make_epoch(
         >>> epoch = make_epoch(model, fg.losses.mse_loss, opt)
         >>> x = jnp.array([1.0, 2.0, 3.0, 4.0])
         >>> p, b, s, losses = epoch({"w": jnp.array(0.0)}, {}, opt.init({"w": 0.0}), x, 2 * x,
-        ...                         jnp.tile(jnp.arange(4), (2, 1)), jax.random.PRNGKey(0))
+        ...                         jnp.tile(jnp.arange(4), (2, 1)), jax.random.key(0))
         >>> losses.shape
         (2,)
     """

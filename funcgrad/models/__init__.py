@@ -6,7 +6,7 @@ Batch any of them with ``jax.vmap(model.apply, in_axes=(None, 0))`` or ``fg.nn.B
 Example:
     >>> import jax, jax.numpy as jnp, funcgrad as fg
     >>> net = fg.models.MyNet(600, 60, 40, 10)
-    >>> net.apply(net.init(jax.random.PRNGKey(0)), jnp.ones((3, 10, 20))).shape
+    >>> net.apply(net.init(jax.random.key(0)), jnp.ones((3, 10, 20))).shape
     (10,)
 """
 

@@ -40,7 +40,7 @@ class CharLSTM(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> net = CharLSTM(vocab_size=10, embedding_dim=8, hidden_size=16)
-        >>> params = net.init(jax.random.PRNGKey(0))
+        >>> params = net.init(jax.random.key(0))
         >>> sorted(params), params["lstm"]["weight_ih_l1"].shape
         (['embedding', 'head', 'lstm'], (64, 16))
         >>> net.apply(params, jnp.zeros((3, 5), jnp.int32)).shape

@@ -25,11 +25,11 @@ class ConvNet(SequentialModel):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> net = ConvNet()
-        >>> params = net.init(jax.random.PRNGKey(0))
+        >>> params = net.init(jax.random.key(0))
         >>> sorted(params), net.apply(params, jnp.ones((1, 28, 28))).shape
         (['conv1', 'conv2'], (20, 20, 20))
         >>> clf = ConvNet(num_classes=10, image_size=(28, 28))
-        >>> clf.apply(clf.init(jax.random.PRNGKey(0)), jnp.ones((1, 28, 28))).shape
+        >>> clf.apply(clf.init(jax.random.key(0)), jnp.ones((1, 28, 28))).shape
         (10,)
     """
 
@@ -55,7 +55,7 @@ class ConvNet(SequentialModel):
             >>> net = ConvNet(num_classes=3, image_size=(10, 10))
             >>> [name for name, _ in net.as_sequential().named_layers()]
             ['conv1', 'relu1', 'conv2', 'relu2', 'flatten', 'head']
-            >>> p, x = net.init(jax.random.PRNGKey(0)), jnp.ones((1, 10, 10))
+            >>> p, x = net.init(jax.random.key(0)), jnp.ones((1, 10, 10))
             >>> bool(jnp.allclose(net.as_sequential().apply(p, x), net.apply(p, x)))
             True
         """

@@ -71,7 +71,7 @@ class CausalSelfAttention(_Children):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> attn = CausalSelfAttention(8, 2)
-        >>> attn.apply(attn.init(jax.random.PRNGKey(0)), jnp.ones((1, 3, 8))).shape
+        >>> attn.apply(attn.init(jax.random.key(0)), jnp.ones((1, 3, 8))).shape
         (1, 3, 8)
     """
 
@@ -131,7 +131,7 @@ class MLP(_Children):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> mlp = MLP(8)
-        >>> mlp.init(jax.random.PRNGKey(0))["c_fc"]["weight"].shape
+        >>> mlp.init(jax.random.key(0))["c_fc"]["weight"].shape
         (32, 8)
     """
 
@@ -172,7 +172,7 @@ class Block(_Children):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> block = Block(8, 2)
-        >>> sorted(block.init(jax.random.PRNGKey(0)))
+        >>> sorted(block.init(jax.random.key(0)))
         ['attn', 'ln_1', 'ln_2', 'mlp']
     """
 
@@ -227,7 +227,7 @@ class GPT(_Children):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> gpt = GPT(vocab_size=10, block_size=16, n_layer=1, n_head=2, n_embd=8)
-        >>> params = gpt.init(jax.random.PRNGKey(0))
+        >>> params = gpt.init(jax.random.key(0))
         >>> sorted(params), sorted(params["transformer"])
         (['transformer'], ['h', 'ln_f', 'wpe', 'wte'])
         >>> gpt.apply(params, jnp.zeros((2, 5), jnp.int32)).shape

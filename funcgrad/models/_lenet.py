@@ -34,7 +34,7 @@ class LeNet5(SequentialModel):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> net = LeNet5()
-        >>> params, buffers = net.init(jax.random.PRNGKey(0)), net.init_buffers()
+        >>> params, buffers = net.init(jax.random.key(0)), net.init_buffers()
         >>> y, buffers = net.apply(params, jnp.ones((2, 1, 28, 28)), buffers=buffers)
         >>> y.shape, sorted(buffers)
         ((2, 10), ['bn1', 'bn2'])

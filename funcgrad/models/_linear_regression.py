@@ -20,7 +20,7 @@ class LinearRegression(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> model = LinearRegression()
-        >>> params = model.init(jax.random.PRNGKey(0))
+        >>> params = model.init(jax.random.key(0))
         >>> params
         {'w': Array(0., dtype=float32)}
         >>> model.apply({"w": jnp.array(2.0)}, jnp.array([1.0, 2.0])).tolist()

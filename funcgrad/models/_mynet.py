@@ -34,7 +34,7 @@ class MyNet(SequentialModel):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> net = MyNet(600, 60, 40, 10)
-        >>> params = net.init(jax.random.PRNGKey(0))
+        >>> params = net.init(jax.random.key(0))
         >>> sorted(params), params["m0"]["weight"].shape
         (['m0', 'm1', 'm2'], (60, 600))
         >>> net.apply(params, jnp.ones((3, 10, 20))).shape
@@ -63,7 +63,7 @@ class MyNet(SequentialModel):
             >>> net = MyNet(6, 4, 3, 2)
             >>> [name for name, _ in net.as_sequential().named_layers()][:5]
             ['flatten', 'm0', 's1', 'relu1', 'z1']
-            >>> p, x = net.init(jax.random.PRNGKey(0)), jnp.ones((2, 3))
+            >>> p, x = net.init(jax.random.key(0)), jnp.ones((2, 3))
             >>> bool(jnp.allclose(net.as_sequential().apply(p, x), net.apply(p, x)))
             True
         """

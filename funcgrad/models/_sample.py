@@ -47,8 +47,8 @@ def sample(
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> gpt = fg.models.GPT(vocab_size=5, block_size=8, n_layer=1, n_head=1, n_embd=4)
-        >>> params = gpt.init(jax.random.PRNGKey(0))
-        >>> out = sample(gpt, params, jnp.array([1, 2]), 10, key=jax.random.PRNGKey(1), context=8)
+        >>> params = gpt.init(jax.random.key(0))
+        >>> out = sample(gpt, params, jnp.array([1, 2]), 10, key=jax.random.key(1), context=8)
         >>> out.shape, bool((out < 5).all())
         ((10,), True)
     """

@@ -23,7 +23,7 @@ class SingleLayer(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = SingleLayer(5, 3)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> params["w"].shape, params["b"].shape
         ((5, 3), (3,))
         >>> layer.apply(params, jnp.ones(5)).shape

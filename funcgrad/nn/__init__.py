@@ -3,7 +3,7 @@
 Example:
     >>> import jax, jax.numpy as jnp, funcgrad as fg
     >>> net = fg.nn.Sequential(fg.nn.Linear(4, 8), fg.nn.ReLU(), fg.nn.Linear(8, 1))
-    >>> params = net.init(jax.random.PRNGKey(0))
+    >>> params = net.init(jax.random.key(0))
     >>> net.apply(params, jnp.ones((2, 4))).shape
     (2, 1)
 """

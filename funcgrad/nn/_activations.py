@@ -516,7 +516,7 @@ class PReLU(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = PReLU(2)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> params["weight"].tolist(), layer.apply(params, jnp.array([[-4.0, 4.0]])).tolist()
         ([0.25, 0.25], [[-1.0, 4.0]])
     """
@@ -562,7 +562,7 @@ class RReLU(_Stateless):
         >>> import jax, jax.numpy as jnp
         >>> RReLU(0.25, 0.75).apply({}, jnp.array([-2.0, 3.0])).tolist()
         [-1.0, 3.0]
-        >>> y = RReLU().apply({}, -jnp.ones(4), train=True, key=jax.random.PRNGKey(0))
+        >>> y = RReLU().apply({}, -jnp.ones(4), train=True, key=jax.random.key(0))
         >>> bool(((y <= -1 / 8) & (y >= -1 / 3)).all())
         True
     """

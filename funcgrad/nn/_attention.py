@@ -32,7 +32,7 @@ def xavier_uniform(key: jax.Array, shape: tuple[int, ...], gain: float = 1.0) ->
     """torch's ``xavier_uniform_``: ``U(-a, a)``, ``a = gain * sqrt(6 / (fan_in + fan_out))``.
 
     Example:
-        >>> w = xavier_uniform(jax.random.PRNGKey(0), (12, 4))
+        >>> w = xavier_uniform(jax.random.key(0), (12, 4))
         >>> bool(jnp.abs(w).max() <= (6 / 16) ** 0.5)
         True
     """
@@ -45,7 +45,7 @@ def xavier_normal(key: jax.Array, shape: tuple[int, ...], gain: float = 1.0) -> 
     """torch's ``xavier_normal_``: ``N(0, std^2)``, ``std = gain * sqrt(2 / (fan_in + fan_out))``.
 
     Example:
-        >>> xavier_normal(jax.random.PRNGKey(0), (1, 1, 8)).shape
+        >>> xavier_normal(jax.random.key(0), (1, 1, 8)).shape
         (1, 1, 8)
     """
     fan_in, fan_out = _fans(shape)
@@ -86,7 +86,7 @@ class MultiheadAttention(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> mha = MultiheadAttention(8, 2, batch_first=True)
-        >>> params = mha.init(jax.random.PRNGKey(0))
+        >>> params = mha.init(jax.random.key(0))
         >>> sorted(params)
         ['in_proj_bias', 'in_proj_weight', 'out_proj']
         >>> x = jnp.ones((3, 5, 8))                                   # (N, L, E)
@@ -172,7 +172,7 @@ class MultiheadAttention(Module):
         if dropout > 0 and key is None:
             raise ModuleError(
                 f"MultiheadAttention(dropout={self.dropout}) in training drops attention weights "
-                "at random; pass key= to apply (train=True, key=jax.random.PRNGKey(0))"
+                "at random; pass key= to apply (train=True, key=jax.random.key(0))"
             )
         q, k, v = query, key_, value
         flip = self.batch_first and query.ndim == 3

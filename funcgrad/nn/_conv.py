@@ -168,7 +168,7 @@ class Conv1d(_ConvNd):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> conv = Conv1d(2, 4, 3, padding="same", padding_mode="circular")
-        >>> conv.apply(conv.init(jax.random.PRNGKey(0)), jnp.ones((5, 2, 7))).shape
+        >>> conv.apply(conv.init(jax.random.key(0)), jnp.ones((5, 2, 7))).shape
         (5, 4, 7)
     """
 
@@ -197,7 +197,7 @@ class Conv2d(_ConvNd):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> conv = Conv2d(1, 20, 5)
-        >>> params = conv.init(jax.random.PRNGKey(0))
+        >>> params = conv.init(jax.random.key(0))
         >>> params["weight"].shape
         (20, 1, 5, 5)
         >>> conv.apply(params, jnp.ones((2, 1, 28, 28))).shape
@@ -230,7 +230,7 @@ class Conv3d(_ConvNd):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> conv = Conv3d(2, 4, (3, 2, 2), padding="same", padding_mode="replicate")
-        >>> conv.apply(conv.init(jax.random.PRNGKey(0)), jnp.ones((1, 2, 5, 6, 7))).shape
+        >>> conv.apply(conv.init(jax.random.key(0)), jnp.ones((1, 2, 5, 6, 7))).shape
         (1, 4, 5, 6, 7)
     """
 
@@ -366,7 +366,7 @@ class ConvTranspose1d(_ConvTransposeNd):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> up = ConvTranspose1d(4, 2, 3, stride=2)
-        >>> up.apply(up.init(jax.random.PRNGKey(0)), jnp.ones((1, 4, 5)), output_size=[12]).shape
+        >>> up.apply(up.init(jax.random.key(0)), jnp.ones((1, 4, 5)), output_size=[12]).shape
         (1, 2, 12)
     """
 
@@ -380,7 +380,7 @@ class ConvTranspose2d(_ConvTransposeNd):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> up = ConvTranspose2d(8, 4, 4, stride=2, padding=1)  # DCGAN: doubles the size
-        >>> up.apply(up.init(jax.random.PRNGKey(0)), jnp.ones((2, 8, 4, 4))).shape
+        >>> up.apply(up.init(jax.random.key(0)), jnp.ones((2, 8, 4, 4))).shape
         (2, 4, 8, 8)
     """
 
@@ -394,7 +394,7 @@ class ConvTranspose3d(_ConvTransposeNd):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> up = ConvTranspose3d(2, 2, 2, stride=2, groups=2)
-        >>> up.apply(up.init(jax.random.PRNGKey(0)), jnp.ones((2, 3, 3, 3))).shape
+        >>> up.apply(up.init(jax.random.key(0)), jnp.ones((2, 3, 3, 3))).shape
         (2, 6, 6, 6)
     """
 

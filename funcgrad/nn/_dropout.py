@@ -47,7 +47,7 @@ class _Dropout(Module):
         if train and self.p > 0 and key is None:
             raise ModuleError(
                 f"{type(self).__name__}(p={self.p}) in training draws a random mask; pass "
-                "key= to apply (model.apply(params, x, train=True, key=jax.random.PRNGKey(0)))"
+                "key= to apply (model.apply(params, x, train=True, key=jax.random.key(0)))"
             )
         fn: Callable[..., jax.Array] = self.fn
         try:
@@ -68,7 +68,7 @@ class Dropout(_Dropout):
         >>> drop = Dropout(0.5)
         >>> drop.apply({}, jnp.ones(4)).tolist()
         [1.0, 1.0, 1.0, 1.0]
-        >>> y = drop.apply({}, jnp.ones(1000), train=True, key=jax.random.PRNGKey(0))
+        >>> y = drop.apply({}, jnp.ones(1000), train=True, key=jax.random.key(0))
         >>> 400 < int((y == 2.0).sum()) < 600
         True
     """
@@ -82,7 +82,7 @@ class Dropout2d(_Dropout):
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> y = Dropout2d(0.5).apply({}, jnp.ones((2, 8, 3, 3)), train=True, key=jax.random.PRNGKey(1))
+        >>> y = Dropout2d(0.5).apply({}, jnp.ones((2, 8, 3, 3)), train=True, key=jax.random.key(1))
         >>> bool((y.min(axis=(2, 3)) == y.max(axis=(2, 3))).all())
         True
     """
@@ -96,7 +96,7 @@ class Dropout1d(_Dropout):
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> y = Dropout1d(0.5).apply({}, jnp.ones((2, 8, 5)), train=True, key=jax.random.PRNGKey(1))
+        >>> y = Dropout1d(0.5).apply({}, jnp.ones((2, 8, 5)), train=True, key=jax.random.key(1))
         >>> bool((y.min(axis=2) == y.max(axis=2)).all())
         True
     """
@@ -111,7 +111,7 @@ class Dropout3d(_Dropout):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> x = jnp.ones((2, 8, 2, 2, 2))
-        >>> y = Dropout3d(0.5).apply({}, x, train=True, key=jax.random.PRNGKey(1))
+        >>> y = Dropout3d(0.5).apply({}, x, train=True, key=jax.random.key(1))
         >>> bool((y.min(axis=(2, 3, 4)) == y.max(axis=(2, 3, 4))).all())
         True
     """
@@ -125,8 +125,8 @@ class AlphaDropout(_Dropout):
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> x = jax.random.normal(jax.random.PRNGKey(0), (100_000,))
-        >>> y = AlphaDropout(0.2).apply({}, x, train=True, key=jax.random.PRNGKey(1))
+        >>> x = jax.random.normal(jax.random.key(0), (100_000,))
+        >>> y = AlphaDropout(0.2).apply({}, x, train=True, key=jax.random.key(1))
         >>> abs(round(float(y.mean()), 1)), round(float(y.std()), 1)
         (0.0, 1.0)
     """
@@ -141,7 +141,7 @@ class FeatureAlphaDropout(_Dropout):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> x = jnp.ones((2, 8, 3))
-        >>> y = FeatureAlphaDropout(0.5).apply({}, x, train=True, key=jax.random.PRNGKey(1))
+        >>> y = FeatureAlphaDropout(0.5).apply({}, x, train=True, key=jax.random.key(1))
         >>> bool((y.min(axis=2) == y.max(axis=2)).all())
         True
     """

@@ -52,7 +52,7 @@ class Embedding(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> emb = Embedding(10, 3, padding_idx=0)
-        >>> params = emb.init(jax.random.PRNGKey(0))
+        >>> params = emb.init(jax.random.key(0))
         >>> emb.apply(params, jnp.array([[0, 4]])).shape, params["weight"][0].tolist()
         ((1, 2, 3), [0.0, 0.0, 0.0])
     """

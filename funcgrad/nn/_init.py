@@ -27,7 +27,7 @@ def torch_uniform(
     """Draw from ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, torch's default for weights and biases.
 
     Example:
-        >>> w = torch_uniform(jax.random.PRNGKey(0), (3, 4), fan_in=4)
+        >>> w = torch_uniform(jax.random.key(0), (3, 4), fan_in=4)
         >>> bool(jnp.all(jnp.abs(w) <= 0.5))
         True
     """

@@ -28,7 +28,7 @@ class Linear(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = Linear(5, 3)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> {k: v.shape for k, v in params.items()}
         {'weight': (3, 5), 'bias': (3,)}
         >>> layer.apply(params, jnp.ones((7, 5))).shape
@@ -75,7 +75,7 @@ class Bilinear(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = Bilinear(2, 3, 4)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> {k: v.shape for k, v in params.items()}
         {'weight': (4, 2, 3), 'bias': (4,)}
         >>> layer.apply(params, jnp.ones((5, 2)), jnp.ones((5, 3))).shape

@@ -114,7 +114,7 @@ class Module(abc.ABC):
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> layer = fg.nn.Linear(3, 2)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> layer.apply(params, jnp.ones(3)).shape
         (2,)
         >>> y, buffers = layer.apply(params, jnp.ones(3), buffers={}, train=True)
@@ -314,7 +314,7 @@ def child_key(key: jax.Array | None, name: str) -> jax.Array | None:
 
     Example:
         >>> import jax
-        >>> k = jax.random.PRNGKey(0)
+        >>> k = jax.random.key(0)
         >>> bool((child_key(k, "0") == child_key(k, "0")).all()), child_key(None, "0")
         (True, None)
     """
@@ -356,7 +356,7 @@ def call_child(
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> lin = fg.nn.Linear(2, 1)
-        >>> params = {"fc": lin.init(jax.random.PRNGKey(0))}
+        >>> params = {"fc": lin.init(jax.random.key(0))}
         >>> y, b = call_child("fc", lin, params, jnp.ones(2), buffers={}, train=False, key=None)
         >>> y.shape, b
         ((1,), {})
@@ -388,7 +388,7 @@ class Batched(Module):
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> net = fg.nn.Batched(fg.models.MyNet(12, 5, 4, 3))
-        >>> params = net.init(jax.random.PRNGKey(0))
+        >>> params = net.init(jax.random.key(0))
         >>> net.apply(params, jnp.ones((8, 3, 2, 2))).shape
         (8, 3)
         >>> bn = fg.nn.Batched(fg.nn.BatchNorm1d(2, axis_name="batch"), axis_name="batch")

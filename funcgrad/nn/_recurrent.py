@@ -184,7 +184,7 @@ class _RNNBase(Module):
         if drops and key is None:
             raise ModuleError(
                 f"{name}(dropout={self.dropout}) in training draws a random mask between layers; "
-                "pass key= to apply (model.apply(params, x, train=True, key=jax.random.PRNGKey(0)))"
+                "pass key= to apply (model.apply(params, x, train=True, key=jax.random.key(0)))"
             )
         # time-major (T, B, F): the scan runs over the leading axis
         x = (jnp.swapaxes(x, 0, 1) if self.batch_first else x) if batched else x[:, None]
@@ -254,7 +254,7 @@ class RNN(_RNNBase):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> rnn = RNN(4, 8, num_layers=2)
-        >>> params = rnn.init(jax.random.PRNGKey(0))
+        >>> params = rnn.init(jax.random.key(0))
         >>> sorted(params)[:3]
         ['bias_hh_l0', 'bias_hh_l1', 'bias_ih_l0']
         >>> out, h_n = rnn.apply(params, jnp.ones((5, 3, 4)))
@@ -301,7 +301,7 @@ class LSTM(_RNNBase):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> lstm = LSTM(10, 20, num_layers=2, batch_first=True)
-        >>> params = lstm.init(jax.random.PRNGKey(0))
+        >>> params = lstm.init(jax.random.key(0))
         >>> params["weight_ih_l0"].shape, params["weight_hh_l1"].shape
         ((80, 10), (80, 20))
         >>> out, (h, c) = lstm.apply(params, jnp.ones((3, 7, 10)))
@@ -355,7 +355,7 @@ class GRU(_RNNBase):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> gru = GRU(3, 5, bidirectional=True)
-        >>> out, h_n = gru.apply(gru.init(jax.random.PRNGKey(0)), jnp.ones((4, 3)))  # unbatched
+        >>> out, h_n = gru.apply(gru.init(jax.random.key(0)), jnp.ones((4, 3)))  # unbatched
         >>> out.shape, h_n.shape
         ((4, 10), (2, 5))
     """
@@ -467,7 +467,7 @@ class RNNCell(_CellBase):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> cell = RNNCell(3, 4, nonlinearity="relu")
-        >>> params = cell.init(jax.random.PRNGKey(0))
+        >>> params = cell.init(jax.random.key(0))
         >>> cell.apply(params, jnp.ones((2, 3)), jnp.zeros((2, 4))).shape
         (2, 4)
     """
@@ -500,7 +500,7 @@ class LSTMCell(_CellBase):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> cell = LSTMCell(3, 4)
-        >>> h, c = cell.apply(cell.init(jax.random.PRNGKey(0)), jnp.ones(3))
+        >>> h, c = cell.apply(cell.init(jax.random.key(0)), jnp.ones(3))
         >>> h.shape, c.shape
         ((4,), (4,))
     """
@@ -528,7 +528,7 @@ class GRUCell(_CellBase):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> cell = GRUCell(3, 4)
-        >>> cell.apply(cell.init(jax.random.PRNGKey(0)), jnp.ones((2, 3))).shape
+        >>> cell.apply(cell.init(jax.random.key(0)), jnp.ones((2, 3))).shape
         (2, 4)
     """
 

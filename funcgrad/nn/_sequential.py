@@ -25,12 +25,12 @@ class Sequential(Module):
         >>> import jax, jax.numpy as jnp
         >>> from funcgrad.nn import Linear, ReLU
         >>> net = Sequential(Linear(4, 8), ReLU(), Linear(8, 2))
-        >>> params = net.init(jax.random.PRNGKey(0))
+        >>> params = net.init(jax.random.key(0))
         >>> sorted(params)
         ['0', '2']
         >>> net.apply(params, jnp.ones((3, 4))).shape
         (3, 2)
-        >>> sorted(Sequential({"fc": Linear(4, 2), "act": ReLU()}).init(jax.random.PRNGKey(0)))
+        >>> sorted(Sequential({"fc": Linear(4, 2), "act": ReLU()}).init(jax.random.key(0)))
         ['fc']
     """
 

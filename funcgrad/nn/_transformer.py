@@ -191,7 +191,7 @@ class TransformerEncoderLayer(_Layer):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> sorted(params)
         ['linear1', 'linear2', 'norm1', 'norm2', 'self_attn']
         >>> layer.apply(params, jnp.ones((3, 5, 8))).shape
@@ -245,7 +245,7 @@ class TransformerDecoderLayer(_Layer):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> layer = TransformerDecoderLayer(8, 2, dim_feedforward=16)
-        >>> params = layer.init(jax.random.PRNGKey(0))
+        >>> params = layer.init(jax.random.key(0))
         >>> tgt, memory = jnp.ones((4, 3, 8)), jnp.ones((6, 3, 8))     # (T, N, E), (S, N, E)
         >>> layer.apply(params, tgt, memory).shape
         (4, 3, 8)
@@ -366,7 +366,7 @@ class TransformerEncoder(_Stack):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> enc = TransformerEncoder(TransformerEncoderLayer(8, 2, 16), 3)
-        >>> params = enc.init(jax.random.PRNGKey(0))
+        >>> params = enc.init(jax.random.key(0))
         >>> sorted(params["layers"])
         ['0', '1', '2']
         >>> enc.apply(params, jnp.ones((5, 2, 8))).shape
@@ -426,7 +426,7 @@ class TransformerDecoder(_Stack):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> dec = TransformerDecoder(TransformerDecoderLayer(8, 2, 16, batch_first=True), 2)
-        >>> params = dec.init(jax.random.PRNGKey(0))
+        >>> params = dec.init(jax.random.key(0))
         >>> dec.apply(params, jnp.ones((2, 4, 8)), jnp.ones((2, 6, 8))).shape
         (2, 4, 8)
     """
@@ -506,7 +506,7 @@ class Transformer(Module):
     Example:
         >>> import jax, jax.numpy as jnp
         >>> model = Transformer(8, 2, 1, 1, dim_feedforward=16, batch_first=True)
-        >>> params = model.init(jax.random.PRNGKey(0))
+        >>> params = model.init(jax.random.key(0))
         >>> sorted(params)
         ['decoder', 'encoder']
         >>> model.apply(params, jnp.ones((2, 5, 8)), jnp.ones((2, 3, 8))).shape

@@ -32,7 +32,7 @@ class Checkpoints:
         >>> import jax, jax.numpy as jnp, tempfile
         >>> ckpts = Checkpoints(tempfile.mkdtemp(), keep=2)
         >>> s = TrainState({"w": jnp.ones(2)}, {}, (), jnp.array(1), jnp.array(4),
-        ...                jax.random.PRNGKey(0))
+        ...                jax.random.key(0))
         >>> for epoch in (1, 2, 3):
         ...     ckpts.save(s._replace(epoch=jnp.array(epoch)))
         >>> ckpts.epochs(), int(ckpts.restore(3, like=s).epoch)

@@ -312,7 +312,7 @@ def rrelu(
         >>> import jax
         >>> rrelu(jnp.array([-2.0, 3.0]), 0.25, 0.75).tolist()
         [-1.0, 3.0]
-        >>> y = rrelu(jnp.array([-1.0]), 0.25, 0.75, training=True, key=jax.random.PRNGKey(0))
+        >>> y = rrelu(jnp.array([-1.0]), 0.25, 0.75, training=True, key=jax.random.key(0))
         >>> bool(-0.75 <= y[0] <= -0.25)
         True
     """

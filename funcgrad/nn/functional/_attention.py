@@ -42,7 +42,7 @@ def _dropout(weights: jax.Array, p: float, key: jax.Array | None, name: str) -> 
         return weights * 0
     if key is None:
         raise ValueError(
-            f"{name}: dropout_p={p} draws a random mask; pass dropout_key=jax.random.PRNGKey(0) "
+            f"{name}: dropout_p={p} draws a random mask; pass dropout_key=jax.random.key(0) "
             "(or dropout_p=0.0)"
         )
     keep = jax.random.bernoulli(key, 1.0 - p, weights.shape)
@@ -136,10 +136,10 @@ def scaled_dot_product_attention(
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> q = jax.random.normal(jax.random.PRNGKey(0), (2, 4, 5, 8))   # (N, heads, L, E)
+        >>> q = jax.random.normal(jax.random.key(0), (2, 4, 5, 8))   # (N, heads, L, E)
         >>> scaled_dot_product_attention(q, q, q, is_causal=True).shape
         (2, 4, 5, 8)
-        >>> k = jax.random.PRNGKey(1)
+        >>> k = jax.random.key(1)
         >>> scaled_dot_product_attention(q, q, q, dropout_p=0.1, dropout_key=k).shape
         (2, 4, 5, 8)
     """

@@ -92,7 +92,7 @@ def dropout(
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> y = dropout(jnp.ones(8), 0.5, key=jax.random.PRNGKey(0))
+        >>> y = dropout(jnp.ones(8), 0.5, key=jax.random.key(0))
         >>> sorted(set(y.tolist())) in ([0.0, 2.0], [2.0], [0.0])
         True
     """
@@ -128,7 +128,7 @@ def dropout2d(
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> y = dropout2d(jnp.ones((1, 4, 2, 2)), 0.5, key=jax.random.PRNGKey(0))
+        >>> y = dropout2d(jnp.ones((1, 4, 2, 2)), 0.5, key=jax.random.key(0))
         >>> bool((y.min(axis=(2, 3)) == y.max(axis=(2, 3))).all())
         True
     """
@@ -187,7 +187,7 @@ def dropout1d(
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> y = dropout1d(jnp.ones((2, 6, 5)), 0.5, key=jax.random.PRNGKey(0))
+        >>> y = dropout1d(jnp.ones((2, 6, 5)), 0.5, key=jax.random.key(0))
         >>> bool((y.min(axis=2) == y.max(axis=2)).all())
         True
     """
@@ -219,7 +219,7 @@ def dropout3d(
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> y = dropout3d(jnp.ones((2, 4, 2, 2, 2)), 0.5, key=jax.random.PRNGKey(0))
+        >>> y = dropout3d(jnp.ones((2, 4, 2, 2, 2)), 0.5, key=jax.random.key(0))
         >>> bool((y.min(axis=(2, 3, 4)) == y.max(axis=(2, 3, 4))).all())
         True
     """
@@ -253,8 +253,8 @@ def alpha_dropout(
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> x = jax.random.normal(jax.random.PRNGKey(0), (100_000,))
-        >>> y = alpha_dropout(x, 0.2, training=True, key=jax.random.PRNGKey(1))
+        >>> x = jax.random.normal(jax.random.key(0), (100_000,))
+        >>> y = alpha_dropout(x, 0.2, training=True, key=jax.random.key(1))
         >>> abs(round(float(y.mean()), 1)), round(float(y.var()), 1)
         (0.0, 1.0)
     """
@@ -287,7 +287,7 @@ def feature_alpha_dropout(
 
     Example:
         >>> import jax, jax.numpy as jnp
-        >>> y = feature_alpha_dropout(jnp.ones((2, 6, 3)), 0.5, True, key=jax.random.PRNGKey(0))
+        >>> y = feature_alpha_dropout(jnp.ones((2, 6, 3)), 0.5, True, key=jax.random.key(0))
         >>> bool((y.min(axis=2) == y.max(axis=2)).all())
         True
     """
