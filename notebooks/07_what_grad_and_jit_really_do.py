@@ -67,6 +67,9 @@ def chain(fn):
 torch_chain = chain(y_t.grad_fn)
 print(torch_chain)
 y_t.backward()
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert torch_chain[:2] == ["SumBackward0", "MulBackward0"] and "SinBackward0" in torch_chain
 
 # %% [markdown]
@@ -119,10 +122,13 @@ fresh = f_torch(x_t)  # a new graph: backward() freed the first one's saved tens
 sin_node = next(  # torch's SinBackward0 saved its input x, and computes cos(x) when called
     fn for fn, _ in fresh.grad_fn.next_functions[0][0].next_functions if "Sin" in type(fn).__name__
 )
-assert torch.equal(sin_node._saved_self, x_t)
 y_vjp, f_vjp = jax.vjp(f, x)  # JAX ran the forward pass and kept cos(x) as a residual
 residuals = jax.tree.leaves(f_vjp)
 print("residuals:", [np.round(np.asarray(r), 4) for r in residuals])
+
+# %% jupyter={"source_hidden": true}
+# Proof: torch saved x, JAX kept cos(x), and the closure can be called twice
+assert torch.equal(sin_node._saved_self, x_t)
 assert any(np.allclose(r, jnp.cos(x)) for r in residuals)
 np.testing.assert_array_equal(f_vjp(1.0)[0], f_vjp(1.0)[0])  # called twice: nothing was freed
 
@@ -297,15 +303,18 @@ try:
     raised = None
 except jax.errors.TracerBoolConversionError as e:
     raised = e
-assert raised is not None
 print(type(raised).__name__ + ":", str(raised).splitlines()[0])
 
 relu_where = jax.jit(lambda x: jnp.where(x > 0, x, 0.0 * x))
+print("jnp.where under jit:", [float(relu_where(v)) for v in (1.5, -2.0)])
+
+# %% jupyter={"source_hidden": true}
+# Proof: jit refused the Python `if`, and jnp.where gives torch's eager answer on both branches
+assert raised is not None
 for value in (1.5, -2.0):  # torch's eager Python `if` is the reference
     t = torch.tensor(value)
     expected = t if t > 0 else 0.0 * t
     check(float(relu_where(value)), expected.item())
-
 
 # %%
 calls = []
@@ -458,6 +467,9 @@ print(
     "| jax.grad(naive)(100) =",
     jax.grad(naive_log1pexp)(100.0),
 )
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert jnp.isnan(jax.grad(naive_log1pexp)(100.0))
 
 

@@ -5,8 +5,8 @@
 # parameters, the chain rule run backwards, a loss, an optimizer step) carry all the way to the
 # models that write text. This notebook builds the two classic ones side by side in PyTorch and in
 # plain JAX, then with funcgrad: an **LSTM**, whose time loop becomes `lax.scan`, and a small
-# **GPT**, whose attention is three matrix products and a softmax, with the causal mask passed as
-# data. Every output and gradient is asserted against `nn.LSTM`, `nn.MultiheadAttention` and
+# **GPT**, whose attention is two matrix products and a softmax over three projections, with the
+# causal mask passed as data. Every output and gradient is asserted against `nn.LSTM`, `nn.MultiheadAttention` and
 # `F.scaled_dot_product_attention`. At the end a character-level GPT trains for a few seconds on
 # the corpus that ships with funcgrad and writes a sample (`funcgrad train --model gpt` trains the
 # same kind of model for minutes).
@@ -134,7 +134,7 @@ check(grad_xs, xs_leaf.grad, rtol=1e-4, atol=1e-6)
 print("scan, fg.nn.LSTM and nn.LSTM agree: outputs, states, and gradients of every weight")
 
 # %% [markdown]
-# ## Attention is three matrix products and a softmax
+# ## Attention: three projections, then two matrix products and a softmax
 #
 # *Lecture-note topic: beyond the notes (sequence models), built from weighted sums and a
 # nonlinearity.*
@@ -146,7 +146,7 @@ print("scan, fg.nn.LSTM and nn.LSTM agree: outputs, states, and gradients of eve
 #
 # $$\mathrm{attention}(Q, K, V) = \mathrm{softmax}\!\left(\frac{Q K^\top}{\sqrt{d}}\right) V.$$
 #
-# Three matmuls (the projections), one more for the scores and one for the weighted sum; no
+# Three matmuls for the projections, then two: one for the scores and one for the weighted sum; no
 # parameters beyond the three projection matrices.
 
 # %%
@@ -287,7 +287,9 @@ class TorchGPT(nn.Module):
 sizes = dict(vocab_size=11, block_size=8, n_layer=2, n_head=2, n_embd=64)
 gpt_t = TorchGPT(**sizes)
 gpt = fg.models.GPT(**sizes, dropout=0.2)  # dropout acts in training only (below): in
-gpt_params = gpt.init(jax.random.key(0))  # evaluation it is torch's model; init N(0, 0.02)
+# evaluation it is torch's model. nanoGPT's init: N(0, 0.02), residual projections (c_proj)
+# N(0, 0.02 / sqrt(2 n_layer)), zero biases
+gpt_params = gpt.init(jax.random.key(0))
 # the other direction: funcgrad's params into torch, by the same names (transformer.h.0.attn...)
 gpt_t.load_state_dict(fg.interop.to_torch(gpt_params))
 tokens = jnp.array([[1, 5, 2, 7, 7, 3, 0, 9], [4, 4, 10, 2, 6, 1, 8, 3]])
@@ -300,7 +302,8 @@ print("logits", logits.shape, "parameters", sum(p.size for p in jax.tree.leaves(
 # the fused `c_attn` projection split in three, cut into heads, and
 # `F.scaled_dot_product_attention(..., is_causal=True)`. The language-model loss is the
 # cross-entropy of each position's logits against the *next* token, averaged over positions, the
-# same `cross_entropy` as for images with the time axis folded into the batch.
+# same `cross_entropy` as for images with the time axis folded into the batch. The last token has
+# no next one, so the inputs are the first 7 tokens and the targets the last 7.
 
 
 # %%
@@ -309,16 +312,16 @@ def lm_loss(params, tokens, targets):
     return fg.losses.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
 
 
-targets = jnp.roll(tokens, -1, axis=1)
-loss, gpt_grads = jax.jit(jax.value_and_grad(lm_loss))(gpt_params, tokens, targets)
+inputs, targets = tokens[:, :-1], tokens[:, 1:]  # each position's target is the token after it
+loss, gpt_grads = jax.jit(jax.value_and_grad(lm_loss))(gpt_params, inputs, targets)
 print(f"loss {float(loss):.4f}  (a uniform guess over 11 tokens: ln 11 = {math.log(11):.4f})")
 
 # %% jupyter={"source_hidden": true}
 # Proof: logits, loss and every gradient agree with the torch model
 tokens_t = torch.tensor(np.asarray(tokens)).long()
-targets_t = torch.tensor(np.asarray(targets)).long()
 logits_t = gpt_t(tokens_t)
-loss_t = F.cross_entropy(logits_t.reshape(-1, sizes["vocab_size"]), targets_t.reshape(-1))
+inputs_t, targets_t = tokens_t[:, :-1], tokens_t[:, 1:]
+loss_t = F.cross_entropy(gpt_t(inputs_t).reshape(-1, sizes["vocab_size"]), targets_t.reshape(-1))
 loss_t.backward()
 check(logits, logits_t, rtol=1e-5, atol=1e-6)
 check(loss, loss_t, rtol=1e-6)
@@ -374,7 +377,7 @@ else:
 # %% [markdown]
 # ## Training a character model
 #
-# *Lecture-note topic: beyond the notes, trained with the notes' minibatch SGD loop (here Adam).*
+# *Lecture-note topic: beyond the notes, trained with the notes' minibatch SGD loop (here AdamW).*
 #
 # funcgrad ships a small text corpus. `fg.data.load_text` cuts it into windows of 32 characters
 # (`x`) and the same windows moved on by one character (`y`): the model predicts every next
@@ -451,7 +454,8 @@ print(prompt + text.decode(drawn))
 # > - A boolean attention mask means opposite things: `True` = may attend for
 # >   `F.scaled_dot_product_attention`, `True` = forbidden for `nn.MultiheadAttention`.
 # > - A Python `for` over time steps inside `jit` unrolls into one copy of the step per time step
-# >   (slow to compile, and recompiled for every length); `lax.scan` compiles the step once.
+# >   (a program that grows with the length, slow to compile); `lax.scan` keeps one copy of the
+# >   step. Either way a new length is a new shape and compiles again: pad to a few fixed lengths.
 # > - The language-model target is the input moved on by one token; predicting the input itself
 # >   learns nothing.
 # > - A dropout key reused across steps repeats the same masks every step: split a fresh key per

@@ -128,7 +128,7 @@ REQUIRED_HEADINGS = {
     ),
     "attention as three matmuls and a softmax": (
         "08_from_the_notes_to_a_gpt",
-        "Attention is three matrix products and a softmax",
+        "Attention: three projections, then two matrix products and a softmax",
     ),
     "the causal mask as data": ("08_from_the_notes_to_a_gpt", "The causal mask is data"),
     "dropout keys per layer": ("08_from_the_notes_to_a_gpt", "Dropout keys per layer"),
