@@ -150,15 +150,16 @@ check(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
 # * **SGD**: pick one sample $p$, then $w \leftarrow w - \eta\, \partial L(x_p, y_p, w) / \partial w$;
 # * **minibatch SGD**: average the gradient over a small batch. *Per update*, the average over
 #   $B$ samples has about $1/B$ of one sample's variance, so a batch can take a step about $B$
-#   times larger for the same noise (the paths below show the calmer steps). *Per sample seen*,
-#   one-sample SGD with the step $\eta/B$ does as well (asserted in the equal-budget curves below).
-#   A batch pays off because a step on 8 or 32 samples takes about as long as a step on one on
-#   vector hardware: the notes' reason, hardware, is the reason.
+#   times larger for the same noise floor, which scales as $\eta/B$ (the paths below show the
+#   calmer steps). *Per sample seen*, one-sample SGD with the step $\eta/B$ does as well (asserted
+#   in the equal-budget curves below). A batch pays off because a step on 8 or 32 samples takes
+#   about as long as a step on one on vector hardware: the notes' reason, hardware, is the reason.
 #
 # **A slip in the notes, corrected here.** Where they say $\eta$ could be a matrix, they add that
-# a positive *semi*-definite one still steps downhill. Descent needs $\eta$ positive *definite*: the first-order change of the loss is
-# $-g^\top \eta\, g$, which a semi-definite $\eta$ makes zero whenever the gradient lies in its
-# null space. A matrix $\eta$ is a *preconditioned* step, asserted in the cell after the paths.
+# a positive *semi*-definite one still steps downhill. Descent needs $\eta$ positive *definite*:
+# the first-order change of the loss is $-g^\top \eta\, g$, which a semi-definite $\eta$ makes
+# zero whenever the gradient lies in its null space. A matrix $\eta$ is a *preconditioned* step,
+# asserted in the cell after the paths.
 #
 # To draw the paths we need a problem with **two** parameters: fit $\bar y = a x + b$ to 32 noisy
 # points of $y = 2x - 1$. The inputs are centred away from 0, which makes $a$ and $b$ interact: the
