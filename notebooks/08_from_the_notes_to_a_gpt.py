@@ -387,8 +387,8 @@ else:
 # step once; each call runs 80 steps and then measures the held-out loss, inside the same compiled
 # program. That is enough to learn which characters follow which, and not much more. It trains
 # without dropout: 240 steps are too few to overfit, and the random masks would only cost
-# compile time. `funcgrad train --model gpt` trains the default GPT (two blocks, dropout with a
-# fresh key per step) for minutes, with progress, checkpoints and samples.
+# compile time. `funcgrad train --model gpt` trains the default GPT (two blocks) for minutes,
+# with progress, checkpoints and samples.
 
 # %%
 text = fg.data.load_text(seq_len=32)
@@ -459,7 +459,7 @@ print(prompt + text.decode(drawn))
 # > - The language-model target is the input moved on by one token; predicting the input itself
 # >   learns nothing.
 # > - A dropout key reused across steps repeats the same masks every step: split a fresh key per
-# >   step (`jax.random.split(key, steps)`), as `funcgrad train` does.
+# >   step (`jax.random.split(key, steps)`), as `fg.train.fit` does.
 
 # %% [markdown]
 # ## Exercises

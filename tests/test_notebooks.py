@@ -126,7 +126,7 @@ REQUIRED_HEADINGS = {
         "08_from_the_notes_to_a_gpt",
         "The time loop is a `lax.scan`: an LSTM by hand",
     ),
-    "attention as three matmuls and a softmax": (
+    "attention: three projections, two matmuls and a softmax": (
         "08_from_the_notes_to_a_gpt",
         "Attention: three projections, then two matrix products and a softmax",
     ),
