@@ -348,16 +348,22 @@ print("traces for n:", calls)
 
 # %%
 torch.manual_seed(0)
-t1, t2 = torch.rand(3), torch.rand(3)
-torch.manual_seed(0)
-assert torch.equal(torch.rand(3), t1) and not torch.equal(t1, t2)  # global state advanced
+t1, t2 = torch.rand(3), torch.rand(3)  # the global state advanced: two different draws
 
 key = jax.random.key(0)
-u1, u2 = jax.random.uniform(key, (3,)), jax.random.uniform(key, (3,))
-assert jnp.array_equal(u1, u2)  # a reused key repeats itself: the pitfall
+u1, u2 = jax.random.uniform(key, (3,)), jax.random.uniform(key, (3,))  # a reused key repeats
 key, k1, k2 = jax.random.split(key, 3)
-assert not jnp.array_equal(jax.random.uniform(k1, (3,)), jax.random.uniform(k2, (3,)))
+v1, v2 = jax.random.uniform(k1, (3,)), jax.random.uniform(k2, (3,))  # split keys: new numbers
 print("same key, same numbers:", np.asarray(u1))
+print("split keys, different numbers:", not bool(jnp.array_equal(v1, v2)))
+
+# %% jupyter={"source_hidden": true}
+# Proof: a reseed repeats torch's draws and the state advanced between them; a reused key repeats
+# itself (the pitfall), split keys do not
+torch.manual_seed(0)
+assert torch.equal(torch.rand(3), t1) and not torch.equal(t1, t2)
+assert jnp.array_equal(u1, u2)
+assert not jnp.array_equal(v1, v2)
 
 # %% [markdown]
 # ## The `torch.func` bridge: per-sample gradients in both frameworks
