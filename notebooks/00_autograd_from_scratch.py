@@ -135,7 +135,9 @@ def exp(x):
 # from (a depth-first topological sort), seeds the output's cotangent with `v` (`1.0` for a scalar
 # loss, like `loss.backward()`), and walks the order *backwards*, calling each rule once and
 # **adding** what it returns into the parents' `.grad`. Adding is the chain rule's sum over paths
-# when a value feeds two operations; it is also why PyTorch's `.grad` accumulates across calls.
+# when a value feeds two operations. PyTorch also adds into a leaf's `.grad` across `backward()`
+# calls, by design (so that gradients can be accumulated over micro-batches), and the engine
+# copies that.
 
 
 # %%

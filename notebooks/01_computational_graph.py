@@ -129,6 +129,9 @@ grad_program = jax.make_jaxpr(jax.grad(loss_fn, argnums=(0, 1)))(1.5, 0.5, 2.0, 
 print(grad_program.pretty_print(use_color=False))
 used = sorted({eqn.primitive.name for eqn in grad_program.eqns})
 print("primitives:", used)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert used == ["add", "integer_pow", "mul", "sub"]
 
 # %% [markdown]

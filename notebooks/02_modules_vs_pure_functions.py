@@ -121,7 +121,7 @@ print(jax.tree.map(jnp.shape, params))
 # distribution, $U(-1/\sqrt{\text{fan\_in}}, 1/\sqrt{\text{fan\_in}})$ with
 # $\text{fan\_in} = 20 \cdot 5 \cdot 5$, from the explicit key instead of torch's global
 # generator. The numbers differ (two generators), the distribution does not: same bound, same
-# spread, and a two-sample Kolmogorov-Smirnov test finds no difference.
+# spread, and a two-sample Kolmogorov-Smirnov test does not tell them apart (p > 0.01).
 
 # %%
 bound = 1 / np.sqrt(20 * 5 * 5)
@@ -129,9 +129,6 @@ ours, theirs = (
     np.asarray(params["conv2"]["weight"]).ravel(),
     model.conv2.weight.detach().numpy().ravel(),
 )
-for sample in (ours, theirs):
-    assert np.abs(sample).max() <= bound  # the same bound
-    check(sample.std(), bound / np.sqrt(3), rtol=0.03)  # std of U(-b, b)
 ks = scipy.stats.ks_2samp(ours, theirs)
 print(
     f"bound {bound:.4f}; std funcgrad {ours.std():.4f}, torch {theirs.std():.4f}; KS p = {ks.pvalue:.2f}"
@@ -139,15 +136,20 @@ print(
 
 # %% jupyter={"source_hidden": true}
 # Proof: the two samples could come from one distribution (a two-sample KS test)
+for sample in (ours, theirs):
+    assert np.abs(sample).max() <= bound  # the same bound
+    check(sample.std(), bound / np.sqrt(3), rtol=0.03)  # std of U(-b, b)
 assert ks.pvalue > 0.01
 
 # %% [markdown]
 # **One rule for batches.** Layers take torch's batched shapes, as torch's do:
 # `fg.nn.Conv2d` takes `(N, C, H, W)` (and `(C, H, W)`, like torch), and so do most models
-# (`fg.models.LeNet5`, and every model `fg.interop.convert` writes). The notes' own models
-# (`SingleLayer`, `MyNet`, `ConvNet`) are written for **one** example, as the notes write
-# `x.view(-1)`; `jax.vmap` batches them (or `fg.nn.Batched(net)` does it for you). `fg.models.ConvNet()`
-# is this model, for one `(1, H, W)` image. (Batch norm, whose output mixes the examples of a batch,
+# (`fg.models.LeNet5`, and every model `fg.interop.convert` writes). funcgrad's versions of the
+# notes' models (`SingleLayer`, `MyNet`, `ConvNet`) take **one** example: `MyNet` because the notes
+# flatten with `x.view(-1)`, `SingleLayer` because the notes' `x` is one vector, and `ConvNet` by
+# choice (the notes' torch `Model` above takes a batch). `jax.vmap` batches them (or
+# `fg.nn.Batched(net)` does it for you). `fg.models.ConvNet()` is this model, for one `(1, H, W)`
+# image. (Batch norm, whose output mixes the examples of a batch,
 # also works under `vmap` when it is told the mapped axis's name: notebook 06.)
 
 # %%
@@ -156,6 +158,9 @@ batched_apply = jax.vmap(net.apply, in_axes=(None, 0))  # params shared, x mappe
 print(batched_apply(net.init(jax.random.key(0)), jnp.ones((4, 1, 12, 12))).shape)
 layer_batch = conv1.apply(params["conv1"], jnp.ones((4, 1, 12, 12)))  # a layer takes the batch
 print(layer_batch.shape)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert layer_batch.shape == (4, 20, 8, 8)
 
 # %% [markdown]
@@ -274,9 +279,13 @@ plt.show()
 # %%
 bare = torch.tensor([1.0, -2.0], requires_grad=True)  # no nn.Module anywhere
 (bare * 3).sum().backward()
-assert not isinstance(bare, nn.Module) and bare.grad.tolist() == [3.0, 3.0]
 print("autograd without a module:", bare.grad)
-#
+
+# %% jupyter={"source_hidden": true}
+# Proof: a bare tensor, no module, and autograd's gradient
+assert not isinstance(bare, nn.Module) and bare.grad.tolist() == [3.0, 3.0]
+
+# %% [markdown]
 # ### Parameter registration: `parameters()` against the params pytree
 #
 # Assigning a layer to `self.conv1` *registers* its tensors, so `model.parameters()` finds them for
@@ -287,10 +296,13 @@ print("autograd without a module:", bare.grad)
 torch_names = [name for name, _ in model.named_parameters()]
 fg_names = list(fg.flatten_dict(params))
 print(torch_names)
-assert sorted(fg_names) == sorted(torch_names)
 n_torch = sum(p.numel() for p in model.parameters())
 n_fg = sum(leaf.size for leaf in jax.tree.leaves(params))
 print("parameters:", n_torch, n_fg)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
+assert sorted(fg_names) == sorted(torch_names)
 assert n_torch == n_fg
 
 # %% [markdown]
@@ -303,8 +315,11 @@ assert n_torch == n_fg
 leaf_shapes = [leaf.shape for leaf in jax.tree.leaves(params)]
 torch_shapes = [tuple(p.shape) for p in model.parameters()]
 print(leaf_shapes[:2], torch_shapes[:2])
-assert leaf_shapes != torch_shapes  # positions disagree: bias first in JAX, weight first in torch
 by_name = fg.flatten_dict(params)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
+assert leaf_shapes != torch_shapes  # positions disagree: bias first in JAX, weight first in torch
 assert all(by_name[n].shape == tuple(p.shape) for n, p in model.named_parameters())
 
 # %% [markdown]
@@ -470,6 +485,9 @@ counts = {
     ),
 }
 print(counts)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert counts["masked optimizer (freeze)"] == counts["trainable part only"] == 3
 assert counts["train everything"] == 5
 
@@ -480,7 +498,7 @@ assert counts["train everything"] == 5
 # |---|---|
 # | `class Model(nn.Module)` with `__init__` | `init(key) -> params` (a nested dict) |
 # | `forward(self, x)` | `apply(params, x) -> y` |
-# | `model(x)` on a batch | `layer.apply(params, x)` on the same batched shapes; a one-example model (the notes' `x.view(-1)`): `jax.vmap(net.apply, in_axes=(None, 0))(params, x)` |
+# | `model(x)` on a batch | `layer.apply(params, x)` on the same batched shapes; a one-example model (`MyNet`, `SingleLayer`, `ConvNet`): `jax.vmap(net.apply, in_axes=(None, 0))(params, x)` |
 # | `model.parameters()`, `state_dict()` | `jax.tree.leaves(params)`, `fg.flatten_dict(params)` |
 # | `load_state_dict(sd)` | `params = fg.interop.from_torch(sd)` |
 # | submodules as attributes | nested modules as values, nested dicts as params |
@@ -497,7 +515,8 @@ assert counts["train everything"] == 5
 # >
 # > - Never zip `jax.tree.leaves(params)` with `model.parameters()`: JAX flattens dicts in sorted
 # >   key order (`bias` before `weight`), PyTorch in registration order. Pair them by name.
-# > - `forward` must be indented inside the class, or the module has no `forward` (the notes' bug).
+# > - `forward` must be indented inside the class, or the module keeps `nn.Module`'s placeholder
+# >   `forward`, which raises `NotImplementedError` (the notes' bug).
 # > - `requires_grad_(False)` stops gradients being computed; a masked optimizer (`freeze`)
 # >   asks for them and discards them, which costs the work only without `jit` (under `jit` XLA
 # >   removes the dead gradients).

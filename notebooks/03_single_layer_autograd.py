@@ -57,6 +57,9 @@ with warnings.catch_warnings(record=True) as transposed_1d:
     warnings.simplefilter("always")
     x_t_shape = x.T.shape
 print(x.shape, x_t_shape, (x @ w).shape, "| warning:", str(transposed_1d[0].message)[:60])
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert x.shape == x_t_shape == (5,) and (x @ w).shape == (3,)
 assert jnp.ones(5).T.shape == (5,) and (jnp.ones(5) @ jnp.ones((5, 3))).shape == (3,)
 
@@ -91,8 +94,11 @@ check(loss_fn(params, xj, yj), loss.item(), rtol=1e-6)
 
 # %%
 layer_graph = trace(loss_fn, params, xj, yj, wrt="params")
-assert layer_graph.requires_grad == ["b", "w"]
 display(layer_graph)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the leaves that require grad are the layer's w and b
+assert layer_graph.requires_grad == ["b", "w"]
 
 # %% [markdown]
 # ## `grad_fn` and `.grad` before and after `backward()`
@@ -112,6 +118,9 @@ display(layer_graph)
 print("z.grad_fn:", z.grad_fn, "| loss.grad_fn:", loss.grad_fn)
 print("w.grad before backward():", w.grad)
 print("is_leaf: w", w.is_leaf, "| b", b.is_leaf, "| z", z.is_leaf)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert w.grad is None and b.grad is None
 assert w.is_leaf and b.is_leaf and not z.is_leaf
 
@@ -205,6 +214,9 @@ print("recording:", z1.requires_grad, z1.grad_fn)
 with torch.no_grad():
     z_eval = torch.matmul(x, w) + b
 print("under no_grad:", z_eval.requires_grad, z_eval.grad_fn)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert z1.requires_grad and not z_eval.requires_grad
 
 # %% [markdown]

@@ -148,17 +148,18 @@ check(each, torch_each.numpy(), rtol=1e-5, atol=1e-6)  # row by row
 #
 # * **full-batch GD**: $w \leftarrow w - \eta\, \partial L(S, w) / \partial w$, the average over all samples;
 # * **SGD**: pick one sample $p$, then $w \leftarrow w - \eta\, \partial L(x_p, y_p, w) / \partial w$;
-# * **minibatch SGD**: average the gradient over a small batch. It does two things at once: the
-#   average over a batch cancels part of SGD's noise (the variance of the averaged gradient falls
-#   roughly as one over the batch size; the paths below show it), and a batch keeps vector hardware busy,
-#   so a step on 32 samples costs little more than a step on one.
+# * **minibatch SGD**: average the gradient over a small batch. *Per update*, the average over
+#   $B$ samples has about $1/B$ of one sample's variance, so a batch can take a step about $B$
+#   times larger for the same noise floor, which scales as $\eta/B$ (the paths below show the
+#   calmer steps). *Per sample seen*, one-sample SGD with the step $\eta/B$ does as well (asserted
+#   in the equal-budget curves below). A batch pays off because a step on 8 or 32 samples takes
+#   about as long as a step on one on vector hardware: the notes' reason, hardware, is the reason.
 #
-# **Two slips in the notes, corrected here.** They give hardware as "the only reason" for
-# minibatches; the lower noise is the other one, asserted in the equal-budget curves below. And
-# where they say $\eta$ could be a matrix, they add that a positive *semi*-definite one still steps
-# downhill. Descent needs $\eta$ positive *definite*: the first-order change of the loss is
-# $-g^\top \eta\, g$, which a semi-definite $\eta$ makes zero whenever the gradient lies in its
-# null space. A matrix $\eta$ is a *preconditioned* step, asserted in the cell after the paths.
+# **A slip in the notes, corrected here.** Where they say $\eta$ could be a matrix, they add that
+# a positive *semi*-definite one still steps downhill. Descent needs $\eta$ positive *definite*:
+# the first-order change of the loss is $-g^\top \eta\, g$, which a semi-definite $\eta$ makes
+# zero whenever the gradient lies in its null space. A matrix $\eta$ is a *preconditioned* step,
+# asserted in the cell after the paths.
 #
 # To draw the paths we need a problem with **two** parameters: fit $\bar y = a x + b$ to 32 noisy
 # points of $y = 2x - 1$. The inputs are centred away from 0, which makes $a$ and $b$ interact: the
@@ -248,8 +249,12 @@ def jax_path(batches, schedule=None):
 
 jax_paths = {name: jax_path(batches) for name, batches in regimes.items()}
 for name in regimes:
-    check(jax_paths[name], torch_paths[name], rtol=1e-4, atol=1e-5, err_msg=name)
     print(f"{name:>18}: a = {jax_paths[name][-1][0]:.3f}, b = {jax_paths[name][-1][1]:.3f}")
+
+# %% jupyter={"source_hidden": true}
+# Proof: every path, update by update, is torch's
+for name in regimes:
+    check(jax_paths[name], torch_paths[name], rtol=1e-4, atol=1e-5, err_msg=name)
 
 # %% [markdown]
 # The trajectories on the contours of the average loss $L(S, w)$. Full-batch GD follows the
@@ -297,6 +302,9 @@ for name, eta in [("definite", eta_definite), ("semi-definite", eta_semidefinite
         f"{float(g0 @ eta @ g0):.3g}, loss {float(batch_loss(w0, x_data, y_data)):.3f} -> "
         f"{float(batch_loss(step, x_data, y_data)):.3f}"
     )
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 check(w0 - eta_definite @ g0, best, rtol=1e-4, atol=1e-4)  # quadratic: 1 step
 check(w0 - eta_semidefinite @ g0, w0, atol=1e-6)  # no descent at all
 
@@ -306,7 +314,9 @@ check(w0 - eta_semidefinite @ g0, w0, atol=1e-6)  # no descent at all
 # the same **budget of 768 samples** (24 passes over the data): 24 full-batch updates, 96 minibatch
 # updates, 768 SGD updates, on the same shuffled sample order, each run checked against torch. The
 # curves show the *excess* loss $L(S, w) - \min_w L(S, w)$ on a log axis, so the approach to the
-# minimum stays visible over four decades. A fourth run is SGD with a **decaying step size**,
+# minimum stays visible over four decades. A fourth run is SGD with the minibatch's step per
+# sample, $\eta/8$: it takes 768 small steps where minibatch SGD takes 96 large ones. A fifth is
+# SGD with a **decaying step size**,
 # $\eta_k = 0.15 / (1 + k/32)$ (divided by one more each pass): the sum of the steps still
 # diverges, so it can reach any minimum, but the sum of their squares converges, so the noise dies
 # out (`torch.optim.lr_scheduler.LambdaLR` against an optax schedule, again checked against torch).
@@ -319,7 +329,8 @@ check(w0 - eta_semidefinite @ g0, w0, atol=1e-6)  # no descent at all
 # taken 24 steps, SGD has taken 768 and minibatch SGD 96. Constant-step SGD then stalls at a noise
 # floor (the faint line is every update, the bold one its mean over each pass), jittering around
 # the minimum because each step follows one sample; minibatches average much of that noise away,
-# and the decaying step removes the floor.
+# and so does one-sample SGD with the step $\eta/8$, on the same samples: per sample seen, the
+# batch buys nothing a smaller step does not. The decaying step removes the floor.
 #
 # The last iterate of a noisy run is a lucky or unlucky draw, so the cell prints the excess loss
 # **averaged over the last four passes** next to it, and compares the averages.
@@ -330,22 +341,19 @@ budget_regimes = {
     "full-batch GD": [np.arange(P)] * (budget // P),  # 24 updates
     "SGD": [order[i : i + 1] for i in range(budget)],  # 768 updates
     "minibatch SGD (8)": [order[8 * i : 8 * i + 8] for i in range(budget // 8)],  # 96 updates
+    "SGD, step / 8": [order[i : i + 1] for i in range(budget)],  # 768 updates of eta / 8
     "SGD, decaying step": [order[i : i + 1] for i in range(budget)],  # 768 smaller updates
 }
-samples_per_update = {"full-batch GD": P, "SGD": 1, "minibatch SGD (8)": 8, "SGD, decaying step": 1}
-schedules = {"SGD, decaying step": lambda k: 1 / (1 + k / P)}  # eta_k = 0.15 / (1 + k / 32)
-styles["SGD, decaying step"] = "C1-"
+samples_per_update = {name: 1 for name in budget_regimes} | {
+    "full-batch GD": P,
+    "minibatch SGD (8)": 8,
+}
+schedules = {
+    "SGD, step / 8": lambda k: 1 / 8,  # eta_k = 0.15 / 8
+    "SGD, decaying step": lambda k: 1 / (1 + k / P),  # eta_k = 0.15 / (1 + k / 32)
+}
+styles["SGD, step / 8"], styles["SGD, decaying step"] = "C4-", "C1-"
 budget_paths = {name: jax_path(b, schedules.get(name)) for name, b in budget_regimes.items()}
-for name, batches in budget_regimes.items():
-    check(
-        budget_paths[name],
-        torch_path(batches, schedules.get(name)),
-        rtol=1e-4,
-        atol=1e-5,
-        err_msg=name,
-    )
-    assert (len(budget_paths[name]) - 1) * samples_per_update[name] == budget
-
 best_loss = float(batch_loss(best, x_data, y_data))
 excess = {
     name: np.asarray(jax.vmap(lambda w: batch_loss(w, x_data, y_data))(path)) - best_loss
@@ -359,9 +367,19 @@ for name, curve in excess.items():
         f"{name:>18}: excess loss after {budget} samples = {curve[-1]:.2g} (last iterate), "
         f"{recent[name]:.2g} (mean over the last 4 passes)"
     )
-assert recent["minibatch SGD (8)"] < recent["SGD"] / 5  # averaging a batch cuts the noise floor
-assert recent["SGD, decaying step"] < recent["SGD"] / 5  # and so does a decaying step
 
+# %% jupyter={"source_hidden": true}
+# Proof: every run is torch's (LambdaLR for the schedules), each spends the same budget, and the
+# averages say what the text says
+for name, batches in budget_regimes.items():
+    torch_run = torch_path(batches, schedules.get(name))
+    check(budget_paths[name], torch_run, rtol=1e-4, atol=1e-5, err_msg=name)
+    assert (len(budget_paths[name]) - 1) * samples_per_update[name] == budget
+assert recent["minibatch SGD (8)"] < recent["SGD"] / 5  # a batch cuts the noise per update,
+assert recent["SGD, step / 8"] <= recent["minibatch SGD (8)"]  # but per sample, eta / 8 does too
+assert recent["SGD, decaying step"] < recent["SGD"] / 5  # and a decaying step removes the floor
+
+# %%
 plain = ticker.FuncFormatter(lambda v, _: f"{v:g}")  # 0.01, 1, 100 rather than 10^-2, 10^0, 10^2
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for name, curve in excess.items():
@@ -539,10 +557,13 @@ check(batched, torch_batched, rtol=1e-5, atol=1e-6)
 
 # %%
 mynet_graph = trace(net.apply, params, image_j, wrt=0)  # MyNet's forward graph
+display(mynet_graph)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the leaves that require grad are torch's parameters
 assert mynet_graph.requires_grad == sorted(
     n for n, p in model.named_parameters() if p.requires_grad
 )
-display(mynet_graph)
 
 # %% [markdown]
 # And its backward pass, from the output down to the six `.grad` sinks. Its nodes carry the names of
@@ -566,8 +587,11 @@ def grad_fn_chain(fn):
 folded = ("ViewBackward0", "TBackward0")
 torch_mynet_chain = [n for n in grad_fn_chain(model(image).grad_fn) if n not in folded]
 print(torch_mynet_chain)
-assert [node.label for node in mynet_backward.ops if node.label not in folded] == torch_mynet_chain
 display(mynet_backward)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the drawing's backward nodes are torch's grad_fn chain
+assert [node.label for node in mynet_backward.ops if node.label not in folded] == torch_mynet_chain
 
 # %% [markdown]
 # Those taps also give the gradient at every state, what `retain_grad()` on `s1 ... s3` would keep in
@@ -616,8 +640,10 @@ for name in ("z1", "z2"):
 # For the multistage algorithm each module $z_{k+1} = f_k(z_k, w_k)$ needs two Jacobians: with
 # respect to its input state, $\partial z_{k+1} / \partial z_k$ (to hand the gradient down), and
 # with respect to its weights, $\partial z_{k+1} / \partial w_k$ (to get the weights' gradient).
-# `module_jacobians` computes both with `jax.jacrev`; PyTorch's `torch.autograd.functional.jacobian`
-# gives the same matrices. For a linear layer the state Jacobian is just its weight matrix.
+# In plain JAX each is one `jax.jacrev`: `jax.jacrev(lambda z: layer.apply(p, z))(z)` and
+# `jax.jacrev(lambda p: layer.apply(p, z))(p)`; `module_jacobians(layer, p, z)` returns the pair.
+# PyTorch's `torch.autograd.functional.jacobian` gives the same matrices. For a linear layer the
+# state Jacobian is just its weight matrix.
 
 # %%
 stages = (
@@ -636,6 +662,13 @@ jacobians = {
     name: module_jacobians(layer, params.get(name, {}), states[name]) for name, layer in stages
 }
 for name in ("m0", "m1", "m2"):
+    d_state, d_weights = jacobians[name]
+    print(f"{name}: d z/d z_in {d_state.shape}, d z/d weight {d_weights['weight'].shape}")
+
+# %% jupyter={"source_hidden": true}
+# Proof: both Jacobians of every linear stage are torch.autograd.functional.jacobian's, and
+# d z / d z_in of a linear layer is its weight
+for name in ("m0", "m1", "m2"):
     torch_layer, (d_state, d_weights) = getattr(model, name), jacobians[name]
     z_in = torch.from_numpy(np.array(states[name]))
     t_state = torch.autograd.functional.jacobian(torch_layer, z_in, vectorize=True)
@@ -648,7 +681,6 @@ for name in ("m0", "m1", "m2"):
     check(d_state, params[name]["weight"], rtol=1e-6)
     check(d_weights["weight"], t_weight.numpy(), rtol=1e-5, atol=1e-6)
     check(d_weights["bias"], t_bias.numpy(), rtol=1e-5, atol=1e-6)
-    print(f"{name}: d z/d z_in {d_state.shape}, d z/d weight {d_weights['weight'].shape}")
 
 # %% [markdown]
 # ## The multistage backward pass by hand
@@ -680,9 +712,33 @@ for name, _ in reversed(stages):
 
 # %% [markdown]
 # Forming Jacobians is wasteful (the first one of `m0` alone is 60 x 60 x 600 for its weights).
-# `fg.autodiff.backprop` runs the same chain with VJPs instead, never building a matrix, which is what
-# `jax.grad` and PyTorch's `backward()` do too. All four agree, on the weights' gradients and on the
-# gradient with respect to the input image (torch's `image.grad`):
+# The same chain runs with VJPs instead, never building a matrix, which is what `jax.grad` and
+# PyTorch's `backward()` do too. In plain JAX it is a few lines: on the way forward keep each
+# stage's VJP (`jax.vjp`, the saved tensors of the backward pass), then call them last to first.
+
+
+# %%
+def stage_apply(layer):
+    return lambda p, z: layer.apply(p, z)
+
+
+z_k, stage_vjps = image_j, []
+for name, layer in stages:  # forward: each stage's output and its VJP
+    z_k, stage_vjp = jax.vjp(stage_apply(layer), params.get(name, {}), z_k)
+    stage_vjps.append((name, stage_vjp))
+cost_value, cost_vjp = jax.vjp(cost, z_k)
+(dz,) = cost_vjp(jnp.ones_like(cost_value))  # dc/dc = 1
+by_vjps = {}
+for name, stage_vjp in reversed(stage_vjps):  # backward: last stage first
+    d_params, dz = stage_vjp(dz)  # dc/dw_k and dc/dz_k from dc/dz_{k+1}
+    if name in params:
+        by_vjps[name] = d_params
+print("dc/d image by VJPs:", dz.shape)
+
+# %% [markdown]
+# `fg.autodiff.backprop(net, params, x, cost)` is those lines, with the stages taken from the
+# model. All four agree, on the weights' gradients and on the gradient with respect to the input
+# image (torch's `image.grad`):
 
 # %%
 result = backprop(net, params, image_j, cost)
@@ -704,6 +760,8 @@ for path, g in fg.flatten_dict(result.grads).items():
     check(g, fg.flatten_dict(by_jacobians)[path], rtol=1e-4, atol=1e-6)
     torch_g = fg.flatten_dict(torch_grads)[path].numpy()
     check(g, torch_g, rtol=1e-4, atol=1e-6, err_msg=path)
+    check(g, fg.flatten_dict(by_vjps)[path], rtol=1e-6, atol=1e-8)
+check(result.input_grad, dz, rtol=1e-6, atol=1e-8)
 check(result.input_grad, dc, rtol=1e-4, atol=1e-7)
 check(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
 
@@ -714,9 +772,9 @@ check(result.input_grad, image_t.grad.numpy(), rtol=1e-4, atol=1e-7)
 # |---|---|
 # | parameters hidden inside `model` | `G(x, w)`: `net.apply(params, x)` |
 # | `F.mse_loss(..., reduction="none")`, then `.mean()` | `jax.vmap(per_sample_loss)`, then `.mean()` |
-# | `.grad` of the average only | `per_example_grads(loss, params, (x, y))` |
+# | `.grad`: one gradient of the reduced loss, no per-sample rows | `per_example_grads(loss, params, (x, y))` |
 # | `opt.zero_grad(); loss.backward(); opt.step()` per batch | `sgd_step(w, opt_state, x[idx], y[idx])` |
-# | `model(image)` with `x.view(-1)`, a loop for a batch | `net.apply` on one example, `jax.vmap` for a batch |
+# | `model(image)` with `x.view(-1)`, a loop or `torch.func.vmap(model)` for a batch | `net.apply` on one example, `jax.vmap` for a batch |
 # | `torch.autograd.functional.jacobian` | `module_jacobians(layer, params, x)` (`jax.jacrev`) |
 # | `loss.backward()` through the stack | `backprop(net, params, x, cost)` = `jax.grad` |
 

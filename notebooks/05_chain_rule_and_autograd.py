@@ -99,8 +99,6 @@ check(u_bar_x, jax_grad, rtol=1e-6)
 
 # %%
 print("residuals kept by z_vjp:", jax.tree.leaves(z_vjp))
-assert any(np.array_equal(leaf, 2 * y) for leaf in jax.tree.leaves(z_vjp))  # saved on the way
-np.testing.assert_array_equal(z_vjp(u_bar_z)[0], u_bar_y)  # a second call: same answer
 
 x_twice = torch.ones(3, requires_grad=True)
 u_twice = (3 * (x_twice + 2) ** 2).mean()
@@ -111,10 +109,15 @@ try:
 except RuntimeError as e:
     message = str(e).split(".")[0]
 print(message)
-assert "backward through the graph a second time" in message
 u_twice = (3 * (x_twice + 2) ** 2).mean()
 u_twice.backward(retain_graph=True)
 u_twice.backward()  # allowed: and .grad now holds the sum of the two calls
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
+assert any(np.array_equal(leaf, 2 * y) for leaf in jax.tree.leaves(z_vjp))  # saved on the way
+np.testing.assert_array_equal(z_vjp(u_bar_z)[0], u_bar_y)  # a second call: same answer
+assert "backward through the graph a second time" in message
 check(x_twice.grad.numpy(), [6 + 6 + 6] * 3)  # once before, twice here
 
 # %% [markdown]
@@ -201,6 +204,8 @@ print(detached.requires_grad)  # same values, outside the graph
 with torch.no_grad():
     print((a**2).requires_grad)  # corrected: the notes wrote x ** 2 here
 
+# %% jupyter={"source_hidden": true}
+# Proof: what the prints say, and that detach() shares storage where .detach().clone() copies
 assert b.grad_fn is not None and not detached.requires_grad
 assert detached.data_ptr() == a.data_ptr()  # detach() shares storage: not a copy
 assert a.detach().clone().data_ptr() != a.data_ptr()  # .detach().clone() is the copy
@@ -434,6 +439,9 @@ print(
     "fixed:",
     [round(v, 4) for v in torch_losses[::10]],
 )
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 check(notes_printed, torch_losses[1::10], rtol=1e-5)  # shifted by one step
 check(notes_printed, [0.9604, 0.6412, 0.4281], atol=5e-5)  # the notes' print
 
@@ -482,6 +490,8 @@ print(f"notes' gradient: w = {notes_w[0]:.3f} after step 1")
 print(f"MSE gradient:    w = {hand_w[0]:.3f} after step 1, loss {hand_loss[0]:.1f}")
 print(f"MSE gradient:    w = {hand_w[10]:.3f} at step 11")
 
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 check(notes_gradient(X, Y, 0 * X), len(X) * mse_gradient(X, Y, 0 * X))
 
 # %% [markdown]
@@ -513,8 +523,11 @@ for _ in range(n_iters):
         w_sum -= lr * w_sum.grad
     w_sum.grad.zero_()
     torch_sum_w.append(w_sum.item())
-check(notes_w, torch_sum_w, rtol=1e-5)
 print(f"torch, sum-reduced loss: w = {torch_sum_w[0]:.3f} after step 1")
+
+# %% jupyter={"source_hidden": true}
+# Proof: the notes' hand-written steps are autograd's on the sum-reduced loss
+check(notes_w, torch_sum_w, rtol=1e-5)
 
 # %% [markdown]
 # ### With `jax.grad`, then with optax
@@ -619,15 +632,19 @@ try:
 except RuntimeError as e:
     message = str(e)
 print(message)
-assert "a leaf Variable that requires grad is being used in an in-place operation" in message
 with torch.no_grad():  # the update is not part of any model: don't record it
     w_leaf -= 0.1 * w_leaf.grad
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
+assert "a leaf Variable that requires grad is being used in an in-place operation" in message
 check(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
 
 # %% [markdown]
 # The functional update needs nothing of the kind: `w - lr * g` makes a *new* array from two
-# values. Nothing is modified, nothing is recorded (JAX keeps residuals only inside a function that
-# `jax.grad` is differentiating), and the old `w` is still there.
+# values. Nothing is modified, nothing is recorded (JAX keeps residuals only while a
+# transformation, `jax.grad`, `jax.vjp` or `jax.linearize`, differentiates a function, in the
+# program or in the closure it returns), and the old `w` is still there.
 #
 # The other half of the notes' question: what if the update is written *out of place*,
 # `w = w - lr * w.grad`, with grad mode on? PyTorch does not refuse; it records the subtraction.
@@ -641,6 +658,9 @@ check(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
 # %%
 w_old = jnp.array([1.0, -2.0])
 w_new = w_old - 0.1 * jax.grad(lambda w: (w**2).sum())(w_old)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the new array is torch's updated leaf, and the old one is unchanged
 check(w_new, w_leaf.detach().numpy(), rtol=1e-6)
 np.testing.assert_array_equal(w_old, [1.0, -2.0])
 
@@ -656,7 +676,6 @@ while node is not None:  # walk the grown graph down to the first w
     chain.append(type(node).__name__)
     node = node.next_functions[0][0] if node.next_functions else None
 print("w is a leaf:", w_oop.is_leaf, "| graph behind w:", chain)
-assert not w_oop.is_leaf and chain == ["SubBackward0"] * 3 + ["AccumulateGrad"]
 (w_oop**2).sum().backward()  # flows back through all three updates
 
 
@@ -667,8 +686,12 @@ def unrolled_loss(w):
 
 
 through_updates = jax.grad(unrolled_loss)(jnp.array([1.0, -2.0]))
-check(through_updates, first_w.grad.numpy(), rtol=1e-6)
 print("the first w's gradient, through three recorded updates:", first_w.grad)
+
+# %% jupyter={"source_hidden": true}
+# Proof: the graph grew by three recorded subtractions, and JAX's unrolled gradient is torch's
+assert not w_oop.is_leaf and chain == ["SubBackward0"] * 3 + ["AccumulateGrad"]
+check(through_updates, first_w.grad.numpy(), rtol=1e-6)
 
 # %% [markdown]
 # Two more errors PyTorch raises, worth recognising. A backward rule often saves a tensor (`exp`
@@ -687,15 +710,18 @@ try:
 except RuntimeError as err:
     inplace_message = str(err)
 print(inplace_message.split(":")[0])
-assert "modified by an inplace operation" in inplace_message
 try:
     a_in.numpy()
     numpy_message = ""
 except RuntimeError as err:
     numpy_message = str(err)
 print(numpy_message)
-assert "requires grad" in numpy_message
 kept = jnp.array([1.0, 2.0])
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
+assert "modified by an inplace operation" in inplace_message
+assert "requires grad" in numpy_message
 assert float(kept.at[0].set(5.0)[0]) == 5.0 and float(kept[0]) == 1.0  # a new array; kept as it was
 
 # %% [markdown]
@@ -724,8 +750,9 @@ assert float(kept.at[0].set(5.0)[0]) == 5.0 and float(kept[0]) == 1.0  # a new a
 # > - A `no_grad` region *inside* a differentiated computation is `stop_gradient`, not "call it
 # >   without `grad`".
 # > - `backward()` on a non-scalar needs a `v`: it computes the vector-Jacobian product `vᵀ J`.
-# > - A second `backward()` through the same graph raises unless the first passed
-# >   `retain_graph=True`; the closure `jax.vjp` returns can be called any number of times.
+# > - A second `backward()` through the same graph raises when any node needs a tensor it saved
+# >   (most do: `mul`, `pow`, `exp`, ...) unless the first call passed `retain_graph=True`; the
+# >   closure `jax.vjp` returns can be called any number of times.
 # > - `w = w - lr * w.grad` (out of place) with grad mode on makes `w` a non-leaf and grows one
 # >   graph across steps; write updates in place under `no_grad()`.
 # > - `.numpy()` refuses a tensor that requires grad (`Can't call numpy() on Tensor that requires

@@ -67,6 +67,9 @@ def chain(fn):
 torch_chain = chain(y_t.grad_fn)
 print(torch_chain)
 y_t.backward()
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert torch_chain[:2] == ["SumBackward0", "MulBackward0"] and "SinBackward0" in torch_chain
 
 # %% [markdown]
@@ -119,10 +122,13 @@ fresh = f_torch(x_t)  # a new graph: backward() freed the first one's saved tens
 sin_node = next(  # torch's SinBackward0 saved its input x, and computes cos(x) when called
     fn for fn, _ in fresh.grad_fn.next_functions[0][0].next_functions if "Sin" in type(fn).__name__
 )
-assert torch.equal(sin_node._saved_self, x_t)
 y_vjp, f_vjp = jax.vjp(f, x)  # JAX ran the forward pass and kept cos(x) as a residual
 residuals = jax.tree.leaves(f_vjp)
 print("residuals:", [np.round(np.asarray(r), 4) for r in residuals])
+
+# %% jupyter={"source_hidden": true}
+# Proof: torch saved x, JAX kept cos(x), and the closure can be called twice
+assert torch.equal(sin_node._saved_self, x_t)
 assert any(np.allclose(r, jnp.cos(x)) for r in residuals)
 np.testing.assert_array_equal(f_vjp(1.0)[0], f_vjp(1.0)[0])  # called twice: nothing was freed
 
@@ -297,15 +303,18 @@ try:
     raised = None
 except jax.errors.TracerBoolConversionError as e:
     raised = e
-assert raised is not None
 print(type(raised).__name__ + ":", str(raised).splitlines()[0])
 
 relu_where = jax.jit(lambda x: jnp.where(x > 0, x, 0.0 * x))
+print("jnp.where under jit:", [float(relu_where(v)) for v in (1.5, -2.0)])
+
+# %% jupyter={"source_hidden": true}
+# Proof: jit refused the Python `if`, and jnp.where gives torch's eager answer on both branches
+assert raised is not None
 for value in (1.5, -2.0):  # torch's eager Python `if` is the reference
     t = torch.tensor(value)
     expected = t if t > 0 else 0.0 * t
     check(float(relu_where(value)), expected.item())
-
 
 # %%
 calls = []
@@ -339,16 +348,22 @@ print("traces for n:", calls)
 
 # %%
 torch.manual_seed(0)
-t1, t2 = torch.rand(3), torch.rand(3)
-torch.manual_seed(0)
-assert torch.equal(torch.rand(3), t1) and not torch.equal(t1, t2)  # global state advanced
+t1, t2 = torch.rand(3), torch.rand(3)  # the global state advanced: two different draws
 
 key = jax.random.key(0)
-u1, u2 = jax.random.uniform(key, (3,)), jax.random.uniform(key, (3,))
-assert jnp.array_equal(u1, u2)  # a reused key repeats itself: the pitfall
+u1, u2 = jax.random.uniform(key, (3,)), jax.random.uniform(key, (3,))  # a reused key repeats
 key, k1, k2 = jax.random.split(key, 3)
-assert not jnp.array_equal(jax.random.uniform(k1, (3,)), jax.random.uniform(k2, (3,)))
+v1, v2 = jax.random.uniform(k1, (3,)), jax.random.uniform(k2, (3,))  # split keys: new numbers
 print("same key, same numbers:", np.asarray(u1))
+print("split keys, different numbers:", not bool(jnp.array_equal(v1, v2)))
+
+# %% jupyter={"source_hidden": true}
+# Proof: a reseed repeats torch's draws and the state advanced between them; a reused key repeats
+# itself (the pitfall), split keys do not
+torch.manual_seed(0)
+assert torch.equal(torch.rand(3), t1) and not torch.equal(t1, t2)
+assert jnp.array_equal(u1, u2)
+assert not jnp.array_equal(v1, v2)
 
 # %% [markdown]
 # ## The `torch.func` bridge: per-sample gradients in both frameworks
@@ -458,6 +473,9 @@ print(
     "| jax.grad(naive)(100) =",
     jax.grad(naive_log1pexp)(100.0),
 )
+
+# %% jupyter={"source_hidden": true}
+# Proof: the claims of the cell above, asserted
 assert jnp.isnan(jax.grad(naive_log1pexp)(100.0))
 
 

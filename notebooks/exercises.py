@@ -34,13 +34,16 @@ def check(
     )
 
 
-def exercise(number: int, check_fn: Callable[[Any], None], answer: Any) -> bool:
-    """Run ``check_fn(answer)``: "not attempted" for a stub, "correct" for a right answer."""
+def exercise(number: int, check_fn: Callable[[Any], None], answer: Any) -> None:
+    """Run ``check_fn(answer)``: print "not attempted" for a stub, "correct" for a right answer.
+
+    It returns nothing, so a check cell that ends with it shows only what it prints (a returned
+    value would be echoed by Jupyter as the cell's result).
+    """
     CHECKS[number] = (check_fn, answer.__name__)
     try:
         check_fn(answer)
     except NotImplementedError:
         print(f"exercise {number}: not attempted (write {answer.__name__}, then rerun this cell)")
-        return False
+        return
     print(f"exercise {number}: correct")
-    return True

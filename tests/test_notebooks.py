@@ -126,9 +126,9 @@ REQUIRED_HEADINGS = {
         "08_from_the_notes_to_a_gpt",
         "The time loop is a `lax.scan`: an LSTM by hand",
     ),
-    "attention as three matmuls and a softmax": (
+    "attention: three projections, two matmuls and a softmax": (
         "08_from_the_notes_to_a_gpt",
-        "Attention is three matrix products and a softmax",
+        "Attention: three projections, then two matrix products and a softmax",
     ),
     "the causal mask as data": ("08_from_the_notes_to_a_gpt", "The causal mask is data"),
     "dropout keys per layer": ("08_from_the_notes_to_a_gpt", "Dropout keys per layer"),
@@ -297,6 +297,8 @@ def test_exercises_are_stubs_whose_checks_say_not_attempted(name):
     assert len(stubs) == len(checks), f"{name}: {len(stubs)} stubs for {len(checks)} check cells"
     for i, cell in enumerate(checks, start=1):
         assert f"exercise({i}, check_exercise_{i}, " in cell.source, f"{name}: check cell {i}"
+        kinds = [out.output_type for out in cell.get("outputs", [])]
+        assert kinds == ["stream"], f"{name}: check cell {i} shows {kinds}, want its print only"
         printed = "".join(out.get("text", "") for out in cell.get("outputs", []))
         assert f"exercise {i}: not attempted" in printed and "correct" not in printed, printed
 
