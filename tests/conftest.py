@@ -111,6 +111,9 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_lenet.py": {
         "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
     },
+    "test_convert_timm.py": {  # each compiles a whole timm network
+        "test_timm_model_converts_verified_with_outputs_and_parameter_gradients": ("slow",),
+    },
     "test_convert_op_inventory.py": {  # each exports a model, or the functions fx cannot trace
         "test_every_glue_op_of_the_model_maps[hf.GPT2LMHeadModel]": ("slow",),
         "test_every_glue_op_of_the_model_maps[swin]": ("slow",),

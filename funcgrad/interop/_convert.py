@@ -41,6 +41,7 @@ from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, mod
 from funcgrad.interop._errors import ConversionError
 from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
+from funcgrad.interop._inplace import Write, write_of
 from funcgrad.interop._torch import import_torch
 from funcgrad.interop._verify import Traced, check, leaves
 from funcgrad.nn._module import Buffers, Module, Params
@@ -338,13 +339,11 @@ def _trace(
                 return a.node
             return super().create_arg(a)
 
-    tracer = Tracer()
-    tracer.record_stack_traces = True
     before = set(vars(module))
     module.training = training
     try:
         with compat.fx_wraps_traced_into(_lookup):
-            graph = tracer.trace(module, concrete_args=dict(concrete) if concrete else None)
+            graph = _trace_buffers_written(module, Tracer, concrete)
         if concrete:
             _drop_specialised(graph)
     except Exception as e:
@@ -379,6 +378,29 @@ def _trace(
         for k in constants:
             delattr(module, k)
     return graph, constants
+
+
+def _trace_buffers_written(module: Any, tracer_type: type, concrete: Any) -> Any:
+    """fx's trace; where ``forward`` wrote one of the buffers in place (timm's
+    ``self.num_batches_tracked.add_(1)``: fx reads buffers as plain tensors, so the write ran on
+    the user's model and is missing from the graph), the buffers are put back and the trace is
+    taken again with buffers as graph values, so the write is in the graph."""
+    torch = import_torch()
+    kept = {n: b.clone() for n, b in module.named_buffers()}
+    for proxy_buffers in (False, True):
+        tracer = tracer_type()
+        tracer.record_stack_traces = True
+        tracer.proxy_buffer_attributes = proxy_buffers
+        try:
+            graph = tracer.trace(module, concrete_args=dict(concrete) if concrete else None)
+        finally:
+            written = [b for n, b in module.named_buffers() if not torch.equal(b, kept[n])]
+            with torch.no_grad():
+                for n, b in module.named_buffers():
+                    b.copy_(kept[n])
+        if not written:
+            break
+    return graph
 
 
 _DEVICE_QUERIES: dict[str, Callable[[Any], Any]] = {
@@ -866,12 +888,14 @@ class _Writer:
         placeholders: list[str] = []
         lines: list[str] = []
 
-        def var(node: Any) -> str:
-            name = node.name
+        def fresh(name: str) -> str:
             while name in used:
                 name += "_"
             used.add(name)
-            names[node] = name
+            return name
+
+        def var(node: Any) -> str:
+            names[node] = name = fresh(node.name)
             return name
 
         def name_of(node: Any) -> str:
@@ -880,12 +904,21 @@ class _Writer:
         def fail(node: Any, what: str, fix: str) -> ConversionError:
             return _error(what, fix, op=what, path=path, cls=cls, line=_node_line(node))
 
+        buffer_of: dict[Any, str] = {}  # get_attr nodes of buffers: their dotted names
+        rewritten: dict[str, str] = {}  # buffers written in place: the variable of the new value
+
         for node in graph.nodes:
             args, kwargs = merged[node] if merged is not None else (node.args, node.kwargs)
             if node.op == "placeholder":
                 placeholders.append(var(node))
             elif node.op == "get_attr":
-                lines.append(f"{var(node)} = {self._attribute(m, node, constants, fail)}")
+                if str(node.target) in rewritten:  # a buffer written earlier in this forward
+                    names[node] = rewritten[str(node.target)]
+                    continue
+                code = self._attribute(m, node, constants, fail)
+                if code.startswith("buffers["):
+                    buffer_of[node] = str(node.target)
+                lines.append(f"{var(node)} = {code}")
             elif node.op == "call_module":
                 rendered = [ops.render(a, name_of) for a in args]
                 if leaf_code(m.get_submodule(str(node.target))) is not None:
@@ -908,7 +941,10 @@ class _Writer:
                 extra = "".join(f", {k}={v}" for k, v in options)
                 lines.append(f'{var(node)} = call("{node.target}", {arg}{extra})')
             elif node.op in ("call_function", "call_method"):
-                if node.op == "call_function" and hasattr(node.target, "overloadpacket"):
+                write = write_of(node.op, node.target, args, kwargs)
+                if write is not None:
+                    template = write.template
+                elif node.op == "call_function" and hasattr(node.target, "overloadpacket"):
                     template = export_template(node.target)  # an ATen op, from torch.export
                 else:
                     template = _lookup(node.op, node.target)
@@ -929,7 +965,11 @@ class _Writer:
                     )
                 except (TypeError, NotImplementedError) as e:
                     raise fail(node, op, f"not converted with these arguments ({e})") from None
-                if code in names.values():  # an alias (x.contiguous()): no line of its own
+                if write is not None:
+                    lines += self._write_back(
+                        node, write, code, var, fresh, names, buffer_of, rewritten
+                    )
+                elif code in names.values():  # an alias (x.contiguous()): no line of its own
                     names[node] = code
                 else:
                     lines.append(f"{var(node)} = {code}")
@@ -941,6 +981,33 @@ class _Writer:
             return placeholders[0], lines, by_name
         unpack = f"{', '.join(placeholders)}{',' if len(placeholders) == 1 else ''} = inputs"
         return "inputs", [unpack, *lines] if placeholders else lines, by_name
+
+    @staticmethod
+    def _write_back(
+        node: Any,
+        write: Write,
+        code: str,
+        var: Callable[[Any], str],
+        fresh: Callable[[str], str],
+        names: dict[Any, str],
+        buffer_of: dict[Any, str],
+        rewritten: dict[str, str],
+    ) -> list[str]:
+        """The lines of an in-place op: its out-of-place value, read from then on wherever
+        torch's code reads the written tensor, and a written buffer's new value in
+        ``call.buffers``."""
+        out = var(node)
+        if write.returns_all:
+            new = [fresh(f"new_{names[target]}") for target in write.written]
+            lines = [f"{out}, {', '.join(new)} = {code}"]
+        else:
+            new, lines = [out], [f"{out} = {code}"]
+        for target, value in zip(write.written, new, strict=True):
+            names[target] = value
+            if target in buffer_of:
+                rewritten[buffer_of[target]] = value
+                lines.append(f'call.set_buffer("{buffer_of[target]}", {value})')
+        return lines
 
     def _attribute(
         self,

@@ -720,6 +720,9 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.nn.functional.softmin",), (), _softmax("F.softmin")),
     Row(("torch.nn.functional.rrelu",), (), _rrelu),
     Row(("torch.nn.functional.max_pool2d_with_indices",), (), _max_pool_with_indices),
+    # F.batch_norm's pure form; in training with running stats, _inplace writes the update
+    Row(("torch.nn.functional.batch_norm",), (),
+        SameNamed("F.batch_norm", F.batch_norm, "batch_norm")),
     Row(("torch.nn.functional.dropout",), (), _dropout("F.dropout")),
     Row(("torch.nn.functional.dropout2d",), (), _dropout("F.dropout2d")),
     Row(("torch.nn.functional.dropout1d",), (), _dropout("F.dropout1d")),
