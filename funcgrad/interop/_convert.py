@@ -633,6 +633,8 @@ class _Writer:
                 raise
             (train_graph, constants), (eval_graph, eval_constants), shapes = self.exported(m, e)
             note = [f"# traced by torch.export: specialised to the example's shapes, {shapes}"]
+            # export specialises every Python argument: each is a keyword, as fx's concrete ones
+            concrete = _python_arguments(m, self._captured()[id(m)], (train_graph, eval_graph))
         calls = [n for n in train_graph.nodes if n.op == "call_module"]
 
         fields = []
@@ -740,12 +742,18 @@ class _Writer:
             raise fx_error
         args, kwargs = got
         graphs = []
+        children: dict[str, tuple[Any, Any]] = {}
         try:
             for training in (True, False):
                 _set_mode(m, training)
-                graphs.append(export_graph(m, args, kwargs, self._called_children(m)))
+                preserve = self._called_children(m)
+                graphs.append(
+                    export_graph(m, args, kwargs, preserve, None if training else children)
+                )
         except Exception:
             raise fx_error from None
+        for child_path, got in children.items():  # each child converts for what it gets here
+            self.inputs[id(m.get_submodule(child_path))] = got  # type: ignore[index]
         torch = import_torch()
         shapes = [tuple(a.shape) for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
         return graphs[0], graphs[1], ", ".join(map(str, shapes))
@@ -853,11 +861,8 @@ class _Writer:
         if not kwargs and not getattr(self.traced.get(id(child)), "concrete", ()):
             return rendered, []
         traced = self.traced.get(id(child))
-        try:
-            bound = inspect.signature(child.forward).bind(*args, **kwargs).arguments
-        except (TypeError, ValueError):
-            return None, []
-        if traced is None:
+        bound = _bind(child, args, kwargs)
+        if bound is None or traced is None:
             return None, []
         inputs = [str(ops.render(bound[n], name_of)) for n in traced.placeholders if n in bound]
         options = [(k, str(ops.render(bound[k], name_of))) for k in traced.concrete if k in bound]
@@ -905,6 +910,7 @@ class _Writer:
             return _error(what, fix, op=what, path=path, cls=cls, line=_node_line(node))
 
         buffer_of: dict[Any, str] = {}  # get_attr nodes of buffers: their dotted names
+        probabilities = _dropout_probabilities(m)
         rewritten: dict[str, str] = {}  # buffers written in place: the variable of the new value
 
         for node in graph.nodes:
@@ -941,6 +947,8 @@ class _Writer:
                 extra = "".join(f", {k}={v}" for k, v in options)
                 lines.append(f'{var(node)} = call("{node.target}", {arg}{extra})')
             elif node.op in ("call_function", "call_method"):
+                if probabilities and re.search("dropout|attention", _op_name(node)):
+                    args, kwargs = _read_off_children((args, kwargs), probabilities)
                 write = write_of(node.op, node.target, args, kwargs)
                 if write is not None:
                     template = write.template
@@ -1071,11 +1079,59 @@ def _tied(m: Any) -> tuple[tuple[str, str], ...]:
     return tuple(tied)
 
 
+def _dropout_probabilities(m: Any) -> dict[float, str]:
+    """``self.<child>.p`` of ``m``'s dropout children, by value: a dropout probability a graph
+    holds as a constant is read from there (torch's code read it so)."""
+    found: dict[float, str] = {}
+    for name, child in m.named_children():
+        p = getattr(child, "p", None)
+        if type(child).__name__.endswith("Dropout") and isinstance(p, float) and 0 < p < 1:
+            if name.isidentifier() and not keyword.iskeyword(name):
+                found.setdefault(p, f"self.{name}.p")
+    return found
+
+
+def _read_off_children(value: Any, probabilities: dict[float, str]) -> Any:
+    """``value`` (a node's arguments) with each float that is a dropout child's probability as
+    an :class:`~funcgrad.interop._templates.Attribute` of that child."""
+    if isinstance(value, float) and value in probabilities:
+        return ops.Attribute(value, probabilities[value])
+    if isinstance(value, (tuple, list)):
+        return type(value)(_read_off_children(v, probabilities) for v in value)
+    if isinstance(value, dict):
+        return {k: _read_off_children(v, probabilities) for k, v in value.items()}
+    return value
+
+
+def _python_arguments(m: Any, call: tuple[Any, Any], graphs: tuple[Any, ...]) -> dict[str, Any]:
+    """The arguments of ``m``'s call that are Python values (``None``, ``use_cache=False``),
+    which torch.export specialised: their unused placeholders are dropped from ``graphs``."""
+    torch = import_torch()
+    bound = _bind(m, *call) or {}
+    python = {
+        k: v
+        for k, v in bound.items()
+        if not any(isinstance(x, torch.Tensor) for _, x in leaves(v)) and _literal(v)
+    }
+    for graph in graphs:
+        for node in list(graph.nodes):
+            if node.op == "placeholder" and str(node.target) in python and not node.users:
+                graph.erase_node(node)
+    return python
+
+
 def _bind(m: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """``forward``'s arguments by name; those a ``**kwargs`` took are named on their own (Hugging
+    Face passes ``position_ids`` so), as fx's and export's placeholders are."""
     try:
-        return dict(inspect.signature(m.forward).bind(*args, **kwargs).arguments)
+        signature = inspect.signature(m.forward)
+        bound = dict(signature.bind(*args, **kwargs).arguments)
     except (TypeError, ValueError):
         return None
+    for p in signature.parameters.values():
+        if p.kind is p.VAR_KEYWORD and p.name in bound:
+            bound.update(bound.pop(p.name))
+    return bound
 
 
 def _literal(value: Any) -> bool:

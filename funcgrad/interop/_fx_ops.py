@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from funcgrad.interop import _torch_compat as compat
 from funcgrad.interop._templates import (
     TRAIN,
+    Attribute,
     Code,
     Context,
     SameNamed,
@@ -42,6 +43,7 @@ from funcgrad.nn._registry import LAYERS, LOSSES
 
 __all__ = [
     "LAYER_ROWS",
+    "Attribute",
     "LOSS_ROWS",
     "REFUSED",
     "ROWS",
