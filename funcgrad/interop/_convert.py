@@ -1085,9 +1085,9 @@ def _dropout_probabilities(m: Any) -> dict[float, str]:
     found: dict[float, str] = {}
     for name, child in m.named_children():
         p = getattr(child, "p", None)
-        if type(child).__name__.endswith("Dropout") and isinstance(p, float) and 0 < p < 1:
-            if name.isidentifier() and not keyword.iskeyword(name):
-                found.setdefault(p, f"self.{name}.p")
+        dropout = type(child).__name__.endswith("Dropout") and isinstance(p, float) and 0 < p < 1
+        if dropout and name.isidentifier() and not keyword.iskeyword(name):
+            found.setdefault(p, f"self.{name}.p")
     return found
 
 

@@ -102,6 +102,18 @@ def _run_capturing(
             h.remove()
 
 
+def _replace_with_constant(node: Any, value: Any) -> None:
+    """Every use of ``node`` as the constant ``value``."""
+    torch = import_torch()
+
+    def swap(n: Any) -> Any:
+        return value if n is node else n
+
+    for user in list(node.users):
+        user.args = torch.fx.node.map_arg(user.args, swap)
+        user.kwargs = torch.fx.node.map_arg(user.kwargs, swap)
+
+
 def _get(module: Any, target: str) -> Any:
     for part in target.split("."):
         module = getattr(module, part, None)
@@ -188,11 +200,7 @@ def _fold_pytree_glue(flat: Any, graph: Any) -> None:
             node.replace_all_uses_with(value)
         elif value is None or isinstance(value, (bool, int, float, str)):
             # a Python argument of a preserved call (GPT-2's attention gets cache=None)
-            for user in list(node.users):
-                user.args = torch.fx.node.map_arg(user.args, lambda n: value if n is node else n)
-                user.kwargs = torch.fx.node.map_arg(
-                    user.kwargs, lambda n: value if n is node else n
-                )
+            _replace_with_constant(node, value)
         if not node.users:
             graph.erase_node(node)
 
