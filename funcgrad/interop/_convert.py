@@ -811,7 +811,8 @@ class _Writer:
         bound = _bind(self.root, args, self.kwargs)
         if bound is None:
             return args, dict(self.kwargs)
-        tensors = tuple(bound[n] for n in traced.placeholders if n in bound)
+        flat = _with_leaves(bound)
+        tensors = tuple(flat[n] for n in traced.placeholders if n in flat)
         python = {k: bound[k] for k in traced.concrete if k in bound}
         return tensors, python
 
@@ -864,7 +865,8 @@ class _Writer:
         bound = _bind(child, args, kwargs)
         if bound is None or traced is None:
             return None, []
-        inputs = [str(ops.render(bound[n], name_of)) for n in traced.placeholders if n in bound]
+        flat = _with_leaves(bound)
+        inputs = [str(ops.render(flat[n], name_of)) for n in traced.placeholders if n in flat]
         options = [(k, str(ops.render(bound[k], name_of))) for k in traced.concrete if k in bound]
         return inputs, options
 
@@ -1118,6 +1120,22 @@ def _python_arguments(m: Any, call: tuple[Any, Any], graphs: tuple[Any, ...]) ->
             if node.op == "placeholder" and str(node.target) in python and not node.users:
                 graph.erase_node(node)
     return python
+
+
+def _with_leaves(bound: dict[str, Any]) -> dict[str, Any]:
+    """``bound`` and, for each tuple, list or dict argument, its items under torch.export's
+    placeholder names (``position_embeddings=(cos, sin)`` is ``position_embeddings_0`` and
+    ``position_embeddings_1``)."""
+    flat = dict(bound)
+    for name, value in bound.items():
+        if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
+            items = {f"{name}_{i}": v for i, v in enumerate(value)}
+        elif isinstance(value, dict):
+            items = {f"{name}_{k}": v for k, v in value.items()}
+        else:
+            continue
+        flat.update(_with_leaves(items))
+    return flat
 
 
 def _bind(m: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:

@@ -102,6 +102,17 @@ def _run_capturing(
             h.remove()
 
 
+def _argument(value: Any) -> bool:
+    """Whether fx can take ``value`` as an argument: nodes and Python constants, in tuples,
+    lists and dicts."""
+    torch = import_torch()
+    if isinstance(value, (tuple, list)):
+        return all(_argument(v) for v in value)
+    if isinstance(value, dict):
+        return all(_argument(v) for v in value.values())
+    return value is None or isinstance(value, (bool, int, float, str, torch.fx.Node))
+
+
 def _replace_with_constant(node: Any, value: Any) -> None:
     """Every use of ``node`` as the constant ``value``."""
     torch = import_torch()
@@ -198,8 +209,9 @@ def _fold_pytree_glue(flat: Any, graph: Any) -> None:
         value = values[node]
         if isinstance(value, torch.fx.Node):
             node.replace_all_uses_with(value)
-        elif value is None or isinstance(value, (bool, int, float, str)):
-            # a Python argument of a preserved call (GPT-2's attention gets cache=None)
+        elif _argument(value):
+            # a Python argument of a preserved call (GPT-2's attention gets cache=None), or a
+            # tuple of nodes (Llama's position_embeddings=(cos, sin))
             _replace_with_constant(node, value)
         if not node.users:
             graph.erase_node(node)

@@ -618,8 +618,12 @@ def _to(ctx: Context, input: Code, *args: Code, **kwargs: Code) -> str:
     """``x.to(dtype)``, ``x.to(device, dtype)``, ``x.to(other)``: the dtype cast alone (devices
     are JAX's); ``non_blocking`` / ``copy`` change nothing a pure function returns."""
     torch = import_torch()
-    dtypes = [a for a in (*args, *kwargs.values()) if isinstance(a.value, torch.dtype)]
-    if dtypes:
+    dtypes = [
+        a
+        for a in (*args, *kwargs.values())
+        if isinstance(a.value, torch.dtype) or _is_attribute(a.value, ("dtype",))
+    ]
+    if dtypes:  # a dtype, or a tensor's (Llama's RMSNorm: x.to(input_dtype))
         return f"{paren(input)}.astype({dtypes[0]})"
     like = [a for a in args if isinstance(a.value, torch.fx.Node) and not _is_device(a.value)]
     return f"{paren(input)}.astype({like[0]}.dtype)" if like else str(input)
@@ -627,8 +631,17 @@ def _to(ctx: Context, input: Code, *args: Code, **kwargs: Code) -> str:
 
 def _is_device(node: Any) -> bool:
     """Whether an fx node is ``x.device`` (an argument of ``.to`` naming a place, not a tensor)."""
+    return _is_attribute(node, _DEVICE)
+
+
+def _is_attribute(node: Any, names: Any) -> bool:
+    """Whether ``node`` is an fx node reading one of the attributes ``names`` (``x.dtype``)."""
+    torch = import_torch()
     return (
-        node.op == "call_function" and node.target is builtins.getattr and node.args[1] in _DEVICE
+        isinstance(node, torch.fx.Node)
+        and node.op == "call_function"
+        and node.target is builtins.getattr
+        and node.args[1] in names
     )
 
 
