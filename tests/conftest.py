@@ -111,6 +111,9 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_lenet.py": {
         "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
     },
+    "test_convert_hf.py": {  # each exports and compiles a Hugging Face model (10-25 s)
+        "test_hf_model_converts_verified_with_logits_and_parameter_gradients": ("slow",),
+    },
     "test_convert_timm.py": {  # each compiles a whole timm network
         "test_timm_model_converts_verified_with_outputs_and_parameter_gradients": ("slow",),
     },
