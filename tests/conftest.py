@@ -113,6 +113,7 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "test_convert_hf.py": {  # each exports and compiles a Hugging Face model (10-25 s)
         "test_hf_model_converts_verified_with_logits_and_parameter_gradients": ("slow",),
+        "test_gpt2s_tied_lm_head_is_one_parameter_written_under_both_names": ("slow",),
     },
     "test_convert_timm.py": {  # each compiles a whole timm network
         "test_timm_model_converts_verified_with_outputs_and_parameter_gradients": ("slow",),

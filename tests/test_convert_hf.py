@@ -10,7 +10,6 @@ fields."""
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable
 from typing import Any
 
