@@ -111,6 +111,10 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_lenet.py": {
         "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
     },
+    "test_convert_fit.py": {  # each converts a model, then compiles its training step
+        "test_fit_trains_a_converted_torchvision_mobilenet_as_a_torch_loop_does": ("slow",),
+        "test_fit_trains_the_converted_gpt2_as_a_torch_loop_does": ("slow",),
+    },
     "test_convert_hf.py": {  # each exports and compiles a Hugging Face model (10-25 s)
         "test_hf_model_converts_verified_with_logits_and_parameter_gradients": ("slow",),
         "test_gpt2s_tied_lm_head_is_one_parameter_written_under_both_names": ("slow",),
