@@ -111,6 +111,9 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_lenet.py": {
         "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
     },
+    "test_cli_convert.py": {  # runs `funcgrad convert --check` on a model of each family
+        "test_convert_check_from_the_shell_on_each_family": ("subprocess", "slow"),
+    },
     "test_convert_fit.py": {  # each converts a model, then compiles its training step
         "test_fit_trains_a_converted_torchvision_mobilenet_as_a_torch_loop_does": ("slow",),
         "test_fit_trains_the_converted_gpt2_as_a_torch_loop_does": ("slow",),
