@@ -111,6 +111,9 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_lenet.py": {
         "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
     },
+    "test_convert_tutorial_models.py": {  # converts and verifies twice, a branch per value
+        "test_a_root_argument_that_changes_the_graph_gets_a_branch_per_value_seen": ("slow",),
+    },
     "test_cli_convert.py": {  # runs `funcgrad convert --check` on a model of each family
         "test_convert_check_from_the_shell_on_each_family": ("subprocess", "slow"),
     },

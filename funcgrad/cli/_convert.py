@@ -119,7 +119,7 @@ def _check(torch_model: Any, conv: Any, x: Any) -> tuple[float, float]:
     }
     g = torch.Generator().manual_seed(1)
     vs = {k: torch.randn(t.shape, generator=g, dtype=t.dtype) for k, t in outs_t.items()}
-    sum((t * vs[k]).sum() for k, t in outs_t.items()).backward()  # type: ignore[union-attr]
+    sum((t * vs[k]).sum() for k, t in outs_t.items()).backward()
     grads_t = {k: p.grad for k, p in torch_model.named_parameters() if p.grad is not None}
 
     def f(params: Any, x: Any) -> Any:

@@ -185,23 +185,32 @@ def convert(
     if verify and example_input is not None:
         args = example_input if isinstance(example_input, tuple) else (example_input,)
         bodies = [line for cls, _ in writer.classes for line in cls.body]
+        # the example, and each branch of a Python argument on its own value
+        tensors, python = writer.root_inputs()
+        given = dict(kwargs or {})
+        variants = [(given, (tensors, python), writer.outputs)]
+        variants += [
+            ({**given, arg: value}, (tensors, {**python, arg: value}), None)
+            for arg, value in writer.branches.items()
+        ]
         try:
-            check(
-                torch_model,
-                model,
-                params,
-                buffers,
-                args,
-                dict(kwargs or {}),
-                writer.traced,
-                source,
-                _filename(name),
-                train_too=_trains(torch_model, bodies),
-                draws=any(re.search(r"\bkey\b", line) for line in bodies),
-                fg_inputs=writer.root_inputs(),
-                eval_outputs=writer.outputs,
-                node_line=_node_line,
-            )
+            for call_kwargs, fg_inputs, outputs in variants:
+                check(
+                    torch_model,
+                    model,
+                    params,
+                    buffers,
+                    args,
+                    call_kwargs,
+                    writer.traced,
+                    source,
+                    _filename(name),
+                    train_too=_trains(torch_model, bodies),
+                    draws=any(re.search(r"\bkey\b", line) for line in bodies),
+                    fg_inputs=fg_inputs,
+                    eval_outputs=outputs,
+                    node_line=_node_line,
+                )
         except ConversionError as e:
             if e.op != "verification":
                 raise
@@ -561,6 +570,7 @@ class _Writer:
         self.inputs: dict[int, tuple[Any, Any]] | None = None  # per module, its first call's inputs
         self.traced: dict[int, Traced] = {}  # per custom module, what verification replays
         self.outputs: Any = None  # torch's eval outputs on the example, from _captured's run
+        self.branches: dict[str, Any] = {}  # the root's Python arguments with a branch each
 
     def source(self) -> str:
         root = self.root
@@ -672,16 +682,16 @@ class _Writer:
             (n, tuple(b.shape), None if b.is_floating_point() else "int") for n, b in persistent
         )
 
-        merged = _merge_graphs(train_graph, eval_graph)
-        if merged is not None:
-            signature, body, train_names = self.body(m, train_graph, constants, merged, path)
-            eval_names = train_names  # the same nodes, by name
-        else:
-            signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
-            _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
-            body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
-        keywords = tuple((k, repr(v)) for k, v in concrete.items() if _literal(v))
-        body = [*note, *_guards(cls, keywords), *body]
+        graphs = ((train_graph, constants), (eval_graph, eval_constants))
+        signature, body, train_names, eval_names = self._modes_body(m, graphs, path)
+        branches = self._branches(m, path, concrete, lists, body) if not note else {}
+        keywords = tuple(
+            (k, repr(branches[k][0] if k in branches else v))
+            for k, v in concrete.items()
+            if _literal(v)
+        )
+        guarded = tuple((k, v) for k, v in keywords if k not in branches)
+        body = [*note, *_guards(cls, guarded), *_dispatch(cls, concrete, branches, body)]
 
         key = (
             type(m),
@@ -722,6 +732,51 @@ class _Writer:
         )
         changed = [f"{n}={c}" for n, c, _ in fields if variant.defaults[n] != c]
         return f"{variant.name}({', '.join(changed)})"
+
+    def _modes_body(
+        self, m: Any, graphs: tuple[tuple[Any, dict[str, Any]], ...], path: str
+    ) -> tuple[str, list[str], dict[str, str], dict[str, str]]:
+        """``forward``'s input and lines from the train and eval graphs (one body where they
+        differ only in ``self.training``'s value, else both under ``if train:``), and each
+        mode's variable per node."""
+        (train_graph, constants), (eval_graph, eval_constants) = graphs
+        merged = _merge_graphs(train_graph, eval_graph)
+        if merged is not None:
+            signature, body, train_names = self.body(m, train_graph, constants, merged, path)
+            return signature, body, train_names, train_names  # the same nodes, by name
+        signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
+        _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
+        body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
+        return signature, body, train_names, eval_names
+
+    def _branches(
+        self,
+        m: Any,
+        path: str,
+        concrete: dict[str, Any],
+        lists: frozenset[str],
+        body: list[str],
+    ) -> dict[str, tuple[Any, list[str]]]:
+        """The root's Python arguments that change its graph: per argument given a value other
+        than its default (``kwargs={"has_mask": False}``), the default and ``forward``'s lines
+        traced with it. One the graph does not depend on is left out; so is a value fx cannot
+        trace (that value stays refused by the guard)."""
+        if m is not self.root:  # a child gets the value its parent's code passes: one value
+            return {}
+        found = {}
+        for name, default in _defaults(m).items():
+            if name not in concrete or not _literal(default) or concrete[name] == default:
+                continue
+            other = {**concrete, name: default}
+            try:
+                graphs = tuple(_trace(m, mode, path, other, lists) for mode in (True, False))
+            except ConversionError:
+                continue
+            _, other_body, _, _ = self._modes_body(m, graphs, path)
+            if other_body != body:
+                found[name] = (default, other_body)
+                self.branches[name] = default
+        return found
 
     # The fallback: torch.export on the input that reached m when the root ran on the example.
     def exported(
@@ -952,6 +1007,7 @@ class _Writer:
                 if probabilities and re.search("dropout|attention", _op_name(node)):
                     args, kwargs = _read_off_children((args, kwargs), probabilities)
                 write = write_of(node.op, node.target, args, kwargs)
+                template: ops.Template | None
                 if write is not None:
                     template = write.template
                 elif node.op == "call_function" and hasattr(node.target, "overloadpacket"):
@@ -1087,8 +1143,9 @@ def _dropout_probabilities(m: Any) -> dict[float, str]:
     found: dict[float, str] = {}
     for name, child in m.named_children():
         p = getattr(child, "p", None)
-        dropout = type(child).__name__.endswith("Dropout") and isinstance(p, float) and 0 < p < 1
-        if dropout and name.isidentifier() and not keyword.iskeyword(name):
+        if not (type(child).__name__.endswith("Dropout") and isinstance(p, float) and 0 < p < 1):
+            continue
+        if name.isidentifier() and not keyword.iskeyword(name):
             found.setdefault(p, f"self.{name}.p")
     return found
 
@@ -1159,6 +1216,49 @@ def _literal(value: Any) -> bool:
         return bool(ast.literal_eval(repr(value)) == value) or value is None
     except (ValueError, SyntaxError, TypeError):
         return False
+
+
+def _defaults(m: Any) -> dict[str, Any]:
+    """``m.forward``'s arguments that have defaults, and the defaults."""
+    try:
+        parameters = inspect.signature(m.forward).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not p.empty}
+
+
+def _test(name: str, value: Any) -> str:
+    """Python's test that the argument ``name`` is ``value``."""
+    if value is True:
+        return name
+    if value is False:
+        return f"not {name}"
+    if value is None:
+        return f"{name} is None"
+    return f"{name} == {value!r}"
+
+
+def _dispatch(
+    cls: str,
+    concrete: dict[str, Any],
+    branches: dict[str, tuple[Any, list[str]]],
+    body: list[str],
+) -> list[str]:
+    """``body`` alone, or with one branch per value seen of each argument that changes the graph
+    (the example's, then each default's), and a refusal of any other value."""
+    if not branches:
+        return body
+    lines = []
+    seen = {name: (concrete[name], default) for name, (default, _) in branches.items()}
+    example = " and ".join(_test(n, concrete[n]) for n in branches)
+    lines += [f"if {example}:", *(f"    {line}" for line in body)]
+    for name, (default, other) in branches.items():
+        # traced with this one argument at its default, the others as in the example
+        test = " and ".join(_test(n, default if n == name else concrete[n]) for n in branches)
+        lines += [f"if {test}:", *(f"    {line}" for line in other)]
+    values = ", ".join(f"{n} in ({a!r}, {b!r})" for n, (a, b) in seen.items())
+    message = f"{cls}: converted for {values}; convert again with kwargs={{...}} for another value"
+    return [*lines, f"raise ValueError({message!r})"]
 
 
 def _guards(cls: str, keywords: tuple[tuple[str, str], ...]) -> list[str]:

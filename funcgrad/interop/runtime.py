@@ -203,6 +203,6 @@ def _child(module: Module, name: str) -> Module:
     return dict(module.named_layers())[name]  # type: ignore[attr-defined]
 
 
-def _replace(tree: Buffers, names: list[str], value: Buffers) -> Buffers:
+def _replace(tree: Buffers, names: list[str], value: Buffers | jax.Array) -> Buffers:
     first, *rest = names
     return {**tree, first: _replace(tree.get(first, {}), rest, value) if rest else value}
