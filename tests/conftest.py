@@ -111,6 +111,23 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     "test_lenet.py": {
         "test_lenet5_five_sgd_steps_then_eval_match_torch": ("slow",),
     },
+    "test_convert_tutorial_models.py": {  # converts and verifies twice, a branch per value
+        "test_a_root_argument_that_changes_the_graph_gets_a_branch_per_value_seen": ("slow",),
+    },
+    "test_cli_convert.py": {  # runs `funcgrad convert --check` on a model of each family
+        "test_convert_check_from_the_shell_on_each_family": ("subprocess", "slow"),
+    },
+    "test_convert_fit.py": {  # each converts a model, then compiles its training step
+        "test_fit_trains_a_converted_torchvision_mobilenet_as_a_torch_loop_does": ("slow",),
+        "test_fit_trains_the_converted_gpt2_as_a_torch_loop_does": ("slow",),
+    },
+    "test_convert_hf.py": {  # each exports and compiles a Hugging Face model (10-25 s)
+        "test_hf_model_converts_verified_with_logits_and_parameter_gradients": ("slow",),
+        "test_gpt2s_tied_lm_head_is_one_parameter_written_under_both_names": ("slow",),
+    },
+    "test_convert_timm.py": {  # each compiles a whole timm network
+        "test_timm_model_converts_verified_with_outputs_and_parameter_gradients": ("slow",),
+    },
     "test_convert_op_inventory.py": {  # each exports a model, or the functions fx cannot trace
         "test_every_glue_op_of_the_model_maps[hf.GPT2LMHeadModel]": ("slow",),
         "test_every_glue_op_of_the_model_maps[swin]": ("slow",),

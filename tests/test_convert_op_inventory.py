@@ -14,18 +14,9 @@ import torch
 from _op_inventory import export_ops, fx_ops, mapped, name
 from _torchvision import import_torchvision
 
-TIMM_BN_ACT = (
-    "timm's BatchNormAct2d calls F.batch_norm with its running statistics, which torch updates in "
-    "place in train mode: it needs the generated forward to return the new buffers (codegen)"
-)
-
 # Ops the table lacks on purpose, per model, with the reason: the test fails when one of them maps
-# (remove it here) as well as when a new one appears.
-NOT_YET: dict[str, dict[str, str]] = {
-    "timm.efficientnet_b0": {"torch.nn.functional.batch_norm": TIMM_BN_ACT},
-    "timm.mobilenetv3_small_050": {"torch.nn.functional.batch_norm": TIMM_BN_ACT},
-    "timm.regnety_002": {"torch.nn.functional.batch_norm": TIMM_BN_ACT},
-}
+# (remove it here) as well as when a new one appears. (Every model's ops map today.)
+NOT_YET: dict[str, dict[str, str]] = {}
 
 
 def _tv(builder, *args, **kwargs):

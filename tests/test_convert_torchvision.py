@@ -1,7 +1,7 @@
 """convert on torchvision's classification and segmentation families (random weights, small
 configurations, float64): ``convert`` verifies each itself (eval, and train with dropout off); here
 outputs and parameter gradients are checked against torch again, and the generated source is run
-with ``import torch`` refused.
+with ``import torch`` refused (tests/_convert_check.py).
 
 A family that stops converting may be listed in ``NOT_YET`` (``xfail(strict=True)``) with the
 reason while it is fixed; today every family converts. Every test here is marked ``slow`` (tests/conftest.py): each compiles a
@@ -9,19 +9,14 @@ whole network."""
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import numpy as np
 import pytest
 import torch
+from _convert_check import check_conversion
 from _torchvision import import_torchvision
 from torch import nn
-
-import funcgrad as fg
 
 import_torchvision()
 from torchvision import models as M  # noqa: E402
@@ -144,16 +139,6 @@ FAMILIES: dict[str, tuple[Callable[[], nn.Module], int]] = {
 NOT_YET: dict[str, str] = {}
 
 
-def _no_torch_import(name: str, *args: Any, **kwargs: Any) -> Any:
-    if name == "torch" or name.startswith("torch."):
-        raise ImportError(f"the generated source imports {name}")
-    return builtins.__import__(name, *args, **kwargs)
-
-
-def _params_of(conv: Any) -> dict[str, Any]:
-    return fg.flatten_dict(conv.params)
-
-
 # `make test` converts one family of each kind of block (plain and bottleneck residuals, dense
 # concatenation, inverted residuals with squeeze-excitation, channel shuffle, attention); the
 # others, each a whole network to compile, run in `make test-exhaustive`.
@@ -173,30 +158,9 @@ def test_family_converts_verified_with_outputs_and_parameter_gradients(family, x
     torch.manual_seed(0)
     model = build().double()
     x = torch.randn(2, 3, size, size, dtype=torch.float64)
-    conv = fg.interop.convert(model, x)
+    check_conversion(model, (x,), pick=_main_output)
 
-    # the source runs where torch cannot be imported
-    namespace: dict[str, Any] = {"__builtins__": {**vars(builtins), "__import__": _no_torch_import}}
-    exec(compile(conv.source, f"<{family}>", "exec", dont_inherit=True), namespace)
-    assert type(namespace["model"]).__name__ == type(model).__name__
 
-    model.eval()
-    out = model(x)
-    out_t = out["out"] if isinstance(out, dict) else out
-    v = torch.randn(out_t.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    (out_t * v).sum().backward()
-    grads_t = {k: p.grad for k, p in model.named_parameters() if p.grad is not None}
-
-    def f(params: Any) -> Any:
-        y, _ = conv.model.apply(params, jnp.asarray(x.numpy()), buffers=conv.buffers)
-        return y["out"] if isinstance(y, dict) else y
-
-    y, pull = jax.vjp(jax.jit(f), conv.params)
-    np.testing.assert_allclose(np.asarray(y), out_t.detach().numpy(), rtol=1e-9, atol=1e-9)
-    (grads,) = pull(jnp.asarray(v.numpy()))
-    flat = fg.flatten_dict(grads)
-    for k, g in grads_t.items():
-        scale = max(1.0, float(g.abs().max()))
-        np.testing.assert_allclose(
-            np.asarray(flat[k]), g.numpy(), rtol=0, atol=1e-9 * scale, err_msg=k
-        )
+def _main_output(y: Any) -> Any:
+    """A classifier's logits, or a segmentation model's ``"out"``."""
+    return y["out"] if isinstance(y, dict) else y

@@ -56,12 +56,20 @@ def test_transformer_lm_with_has_mask_converts_for_each_value(has_mask, x64):
     src = torch.randint(0, 11, (3, 5))
     kwargs = {} if has_mask else {"has_mask": False}
     conv = fg.interop.convert(model, src, kwargs=kwargs)
-    assert f"has_mask={has_mask}" in conv.source  # a keyword of forward, with the value seen
+    assert "has_mask=True" in conv.source  # a keyword of forward, with torch's default
     model.eval()
-    y, _ = conv.model.apply(conv.params, jnp.asarray(src.numpy()), buffers=conv.buffers, **kwargs)
-    np.testing.assert_allclose(np.asarray(y), _np(model(src, **kwargs)), atol=1e-10)
-    with pytest.raises(ValueError, match=r"converted with has_mask="):
-        conv.model.apply(conv.params, jnp.asarray(src.numpy()), has_mask=not has_mask)
+    # the values seen: the example's, and the default where the example gave another (one
+    # branch each, each verified by convert); a value not seen is refused
+    seen = (True,) if has_mask else (False, True)
+    assert ("if not has_mask:" in conv.source) == (not has_mask)
+    for value in seen:
+        y, _ = conv.model.apply(
+            conv.params, jnp.asarray(src.numpy()), buffers=conv.buffers, has_mask=value
+        )
+        np.testing.assert_allclose(np.asarray(y), _np(model(src, has_mask=value)), atol=1e-10)
+    if has_mask:
+        with pytest.raises(ValueError, match=r"converted with has_mask=True"):
+            conv.model.apply(conv.params, jnp.asarray(src.numpy()), has_mask=False)
 
 
 class Head(nn.Module):
@@ -72,6 +80,19 @@ class Head(nn.Module):
     def forward(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         x = x.mean(dim=1)
         return x if pre_logits else self.fc(x)
+
+
+def test_a_root_argument_that_changes_the_graph_gets_a_branch_per_value_seen(x64):
+    # timm's forward_head(x, pre_logits=False), converted for pre_logits=True
+    torch.manual_seed(0)
+    model = Head().double()
+    x = torch.randn(2, 5, 6, dtype=torch.float64)
+    conv = fg.interop.convert(model, x, kwargs={"pre_logits": True})
+    assert "pre_logits=False" in conv.source  # forward's keyword, with torch's default
+    assert "if pre_logits:" in conv.source and "if not pre_logits:" in conv.source
+    for value in (True, False):
+        y = conv.model.apply(conv.params, jnp.asarray(x.numpy()), pre_logits=value)
+        np.testing.assert_allclose(np.asarray(y), _np(model(x, pre_logits=value)), atol=1e-12)
 
 
 class Classifier(nn.Module):

@@ -1,8 +1,9 @@
 """``funcgrad convert models.py:Net --input-shape 1,1,28,28``: a torch model as funcgrad source.
 
 Prints the generated source (or writes ``--out``, never over an existing file); ``--check`` runs
-torch and the converted model on the same random input, in eval mode, and prints ``max diff:`` of
-the outputs and the gradients (w.r.t. the parameters and the input). Failures are one line,
+torch and the converted model on the same random input (token ids in ``[0, N)`` with
+``--tokens N``), in eval mode, and prints ``max diff:`` of the outputs (every floating output, of
+any pytree shape) and the gradients (w.r.t. the parameters and a float input). Failures are one line,
 ``error: ...``, and no file is written.
 """
 
@@ -36,6 +37,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the class's constructor arguments as JSON: a list (positional) or an object "
         "(keywords), e.g. '[600, 60, 40, 10]' or '{\"num_classes\": 10}'",
+    )
+    parser.add_argument(
+        "--tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the input is token ids, random integers in [0, N) (a language model's vocabulary "
+        "size), instead of random normal floats",
     )
     parser.add_argument(
         "--out", help="write the source to this new file instead of printing it (never overwrites)"
@@ -90,34 +99,49 @@ def _load(spec: str, args_json: str | None) -> Any:
 
 
 def _check(torch_model: Any, conv: Any, x: Any) -> tuple[float, float]:
-    """Largest |torch - funcgrad| of the eval outputs, and of the gradients (params and input)."""
+    """Largest |torch - funcgrad| of the eval outputs, and of the gradients (params, and the
+    input where it is a float), over every floating output of any pytree shape (HF's
+    ``ModelOutput`` is a dict of its fields)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
     import torch
 
     import funcgrad as fg
+    from funcgrad.interop._verify import leaves
 
     for m in torch_model.modules():  # eval mode without .eval(): a model may define its own train()
         m.training = False
-    xt = x.clone().requires_grad_(True)
-    out_t = torch_model(xt)
-    v = torch.randn(out_t.shape, generator=torch.Generator().manual_seed(1), dtype=out_t.dtype)
-    (out_t * v).sum().backward()
+    xt = x.clone().requires_grad_(True) if x.is_floating_point() else x
+    outs_t = dict(leaves(torch_model(xt)))
+    outs_t = {
+        k: t for k, t in outs_t.items() if isinstance(t, torch.Tensor) and t.is_floating_point()
+    }
+    g = torch.Generator().manual_seed(1)
+    vs = {k: torch.randn(t.shape, generator=g, dtype=t.dtype) for k, t in outs_t.items()}
+    sum((t * vs[k]).sum() for k, t in outs_t.items()).backward()
     grads_t = {k: p.grad for k, p in torch_model.named_parameters() if p.grad is not None}
 
     def f(params: Any, x: Any) -> Any:
-        return conv.model.apply(params, x, buffers=conv.buffers, train=False)[0]
+        y = conv.model.apply(params, x, buffers=conv.buffers, train=False)[0]
+        return {k: v for k, v in leaves(y) if k in outs_t}
 
     out, pull = jax.vjp(f, conv.params, jnp.asarray(x.numpy()))
-    g_params, g_x = pull(jnp.asarray(v.numpy()))
+    g_params, g_x = pull({k: jnp.asarray(v.numpy()) for k, v in vs.items()})
     flat = fg.flatten_dict(g_params)
-    diffs = [float(np.abs(np.asarray(g_x) - xt.grad.numpy()).max(initial=0.0))]
+    diffs = (
+        [float(np.abs(np.asarray(g_x) - xt.grad.numpy()).max(initial=0.0))]
+        if xt.grad is not None
+        else []
+    )
     diffs += [
         float(np.abs(np.asarray(flat[k]) - g.numpy()).max(initial=0.0)) for k, g in grads_t.items()
     ]
-    output = float(np.abs(np.asarray(out) - out_t.detach().numpy()).max(initial=0.0))
-    return output, max(diffs)
+    output = max(
+        float(np.abs(np.asarray(out[k]) - t.detach().numpy()).max(initial=0.0))
+        for k, t in outs_t.items()
+    )
+    return output, max(diffs, default=0.0)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -147,7 +171,13 @@ def _run(args: argparse.Namespace) -> int:
     torch_model = _load(args.model, args.args)
     if not isinstance(torch_model, torch.nn.Module):
         raise CommandError(f"{args.model} is a {type(torch_model).__name__}, not a torch.nn.Module")
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    if args.tokens is not None:
+        if args.tokens < 1:
+            raise CommandError(f"--tokens {args.tokens} is no vocabulary; give its size, e.g. 50")
+        x = torch.randint(0, args.tokens, shape, generator=generator)
+    else:
+        x = torch.randn(shape, generator=generator)
     with warnings.catch_warnings():
         # torch.export's own notes about its internals (unflatten, pytree specs) are not the user's.
         warnings.filterwarnings("ignore", "Attempted to insert a get_attr Node", UserWarning)

@@ -41,6 +41,7 @@ from funcgrad.interop._codegen import ClassSource, format_source, leaf_code, mod
 from funcgrad.interop._errors import ConversionError
 from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
+from funcgrad.interop._inplace import Write, write_of
 from funcgrad.interop._torch import import_torch
 from funcgrad.interop._verify import Traced, check, leaves
 from funcgrad.nn._module import Buffers, Module, Params
@@ -184,23 +185,32 @@ def convert(
     if verify and example_input is not None:
         args = example_input if isinstance(example_input, tuple) else (example_input,)
         bodies = [line for cls, _ in writer.classes for line in cls.body]
+        # the example, and each branch of a Python argument on its own value
+        tensors, python = writer.root_inputs()
+        given = dict(kwargs or {})
+        variants = [(given, (tensors, python), writer.outputs)]
+        variants += [
+            ({**given, arg: value}, (tensors, {**python, arg: value}), None)
+            for arg, value in writer.branches.items()
+        ]
         try:
-            check(
-                torch_model,
-                model,
-                params,
-                buffers,
-                args,
-                dict(kwargs or {}),
-                writer.traced,
-                source,
-                _filename(name),
-                train_too=_trains(torch_model, bodies),
-                draws=any(re.search(r"\bkey\b", line) for line in bodies),
-                fg_inputs=writer.root_inputs(),
-                eval_outputs=writer.outputs,
-                node_line=_node_line,
-            )
+            for call_kwargs, fg_inputs, outputs in variants:
+                check(
+                    torch_model,
+                    model,
+                    params,
+                    buffers,
+                    args,
+                    call_kwargs,
+                    writer.traced,
+                    source,
+                    _filename(name),
+                    train_too=_trains(torch_model, bodies),
+                    draws=any(re.search(r"\bkey\b", line) for line in bodies),
+                    fg_inputs=fg_inputs,
+                    eval_outputs=outputs,
+                    node_line=_node_line,
+                )
         except ConversionError as e:
             if e.op != "verification":
                 raise
@@ -338,13 +348,11 @@ def _trace(
                 return a.node
             return super().create_arg(a)
 
-    tracer = Tracer()
-    tracer.record_stack_traces = True
     before = set(vars(module))
     module.training = training
     try:
         with compat.fx_wraps_traced_into(_lookup):
-            graph = tracer.trace(module, concrete_args=dict(concrete) if concrete else None)
+            graph = _trace_buffers_written(module, Tracer, concrete)
         if concrete:
             _drop_specialised(graph)
     except Exception as e:
@@ -379,6 +387,29 @@ def _trace(
         for k in constants:
             delattr(module, k)
     return graph, constants
+
+
+def _trace_buffers_written(module: Any, tracer_type: type, concrete: Any) -> Any:
+    """fx's trace; where ``forward`` wrote one of the buffers in place (timm's
+    ``self.num_batches_tracked.add_(1)``: fx reads buffers as plain tensors, so the write ran on
+    the user's model and is missing from the graph), the buffers are put back and the trace is
+    taken again with buffers as graph values, so the write is in the graph."""
+    torch = import_torch()
+    kept = {n: b.clone() for n, b in module.named_buffers()}
+    for proxy_buffers in (False, True):
+        tracer = tracer_type()
+        tracer.record_stack_traces = True
+        tracer.proxy_buffer_attributes = proxy_buffers
+        try:
+            graph = tracer.trace(module, concrete_args=dict(concrete) if concrete else None)
+        finally:
+            written = [b for n, b in module.named_buffers() if not torch.equal(b, kept[n])]
+            with torch.no_grad():
+                for n, b in module.named_buffers():
+                    b.copy_(kept[n])
+        if not written:
+            break
+    return graph
 
 
 _DEVICE_QUERIES: dict[str, Callable[[Any], Any]] = {
@@ -539,6 +570,7 @@ class _Writer:
         self.inputs: dict[int, tuple[Any, Any]] | None = None  # per module, its first call's inputs
         self.traced: dict[int, Traced] = {}  # per custom module, what verification replays
         self.outputs: Any = None  # torch's eval outputs on the example, from _captured's run
+        self.branches: dict[str, Any] = {}  # the root's Python arguments with a branch each
 
     def source(self) -> str:
         root = self.root
@@ -611,6 +643,8 @@ class _Writer:
                 raise
             (train_graph, constants), (eval_graph, eval_constants), shapes = self.exported(m, e)
             note = [f"# traced by torch.export: specialised to the example's shapes, {shapes}"]
+            # export specialises every Python argument: each is a keyword, as fx's concrete ones
+            concrete = _python_arguments(m, self._captured()[id(m)], (train_graph, eval_graph))
         calls = [n for n in train_graph.nodes if n.op == "call_module"]
 
         fields = []
@@ -648,16 +682,16 @@ class _Writer:
             (n, tuple(b.shape), None if b.is_floating_point() else "int") for n, b in persistent
         )
 
-        merged = _merge_graphs(train_graph, eval_graph)
-        if merged is not None:
-            signature, body, train_names = self.body(m, train_graph, constants, merged, path)
-            eval_names = train_names  # the same nodes, by name
-        else:
-            signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
-            _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
-            body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
-        keywords = tuple((k, repr(v)) for k, v in concrete.items() if _literal(v))
-        body = [*note, *_guards(cls, keywords), *body]
+        graphs = ((train_graph, constants), (eval_graph, eval_constants))
+        signature, body, train_names, eval_names = self._modes_body(m, graphs, path)
+        branches = self._branches(m, path, concrete, lists, body) if not note else {}
+        keywords = tuple(
+            (k, repr(branches[k][0] if k in branches else v))
+            for k, v in concrete.items()
+            if _literal(v)
+        )
+        guarded = tuple((k, v) for k, v in keywords if k not in branches)
+        body = [*note, *_guards(cls, guarded), *_dispatch(cls, concrete, branches, body)]
 
         key = (
             type(m),
@@ -699,6 +733,51 @@ class _Writer:
         changed = [f"{n}={c}" for n, c, _ in fields if variant.defaults[n] != c]
         return f"{variant.name}({', '.join(changed)})"
 
+    def _modes_body(
+        self, m: Any, graphs: tuple[tuple[Any, dict[str, Any]], ...], path: str
+    ) -> tuple[str, list[str], dict[str, str], dict[str, str]]:
+        """``forward``'s input and lines from the train and eval graphs (one body where they
+        differ only in ``self.training``'s value, else both under ``if train:``), and each
+        mode's variable per node."""
+        (train_graph, constants), (eval_graph, eval_constants) = graphs
+        merged = _merge_graphs(train_graph, eval_graph)
+        if merged is not None:
+            signature, body, train_names = self.body(m, train_graph, constants, merged, path)
+            return signature, body, train_names, train_names  # the same nodes, by name
+        signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
+        _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
+        body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
+        return signature, body, train_names, eval_names
+
+    def _branches(
+        self,
+        m: Any,
+        path: str,
+        concrete: dict[str, Any],
+        lists: frozenset[str],
+        body: list[str],
+    ) -> dict[str, tuple[Any, list[str]]]:
+        """The root's Python arguments that change its graph: per argument given a value other
+        than its default (``kwargs={"has_mask": False}``), the default and ``forward``'s lines
+        traced with it. One the graph does not depend on is left out; so is a value fx cannot
+        trace (that value stays refused by the guard)."""
+        if m is not self.root:  # a child gets the value its parent's code passes: one value
+            return {}
+        found = {}
+        for name, default in _defaults(m).items():
+            if name not in concrete or not _literal(default) or concrete[name] == default:
+                continue
+            other = {**concrete, name: default}
+            try:
+                graphs = tuple(_trace(m, mode, path, other, lists) for mode in (True, False))
+            except ConversionError:
+                continue
+            _, other_body, _, _ = self._modes_body(m, graphs, path)
+            if other_body != body:
+                found[name] = (default, other_body)
+                self.branches[name] = default
+        return found
+
     # The fallback: torch.export on the input that reached m when the root ran on the example.
     def exported(
         self, m: Any, fx_error: ConversionError
@@ -718,12 +797,18 @@ class _Writer:
             raise fx_error
         args, kwargs = got
         graphs = []
+        children: dict[str, tuple[Any, Any]] = {}
         try:
             for training in (True, False):
                 _set_mode(m, training)
-                graphs.append(export_graph(m, args, kwargs, self._called_children(m)))
+                preserve = self._called_children(m)
+                graphs.append(
+                    export_graph(m, args, kwargs, preserve, None if training else children)
+                )
         except Exception:
             raise fx_error from None
+        for child_path, got in children.items():  # each child converts for what it gets here
+            self.inputs[id(m.get_submodule(child_path))] = got  # type: ignore[index]
         torch = import_torch()
         shapes = [tuple(a.shape) for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
         return graphs[0], graphs[1], ", ".join(map(str, shapes))
@@ -781,7 +866,8 @@ class _Writer:
         bound = _bind(self.root, args, self.kwargs)
         if bound is None:
             return args, dict(self.kwargs)
-        tensors = tuple(bound[n] for n in traced.placeholders if n in bound)
+        flat = _with_leaves(bound)
+        tensors = tuple(flat[n] for n in traced.placeholders if n in flat)
         python = {k: bound[k] for k in traced.concrete if k in bound}
         return tensors, python
 
@@ -831,13 +917,11 @@ class _Writer:
         if not kwargs and not getattr(self.traced.get(id(child)), "concrete", ()):
             return rendered, []
         traced = self.traced.get(id(child))
-        try:
-            bound = inspect.signature(child.forward).bind(*args, **kwargs).arguments
-        except (TypeError, ValueError):
+        bound = _bind(child, args, kwargs)
+        if bound is None or traced is None:
             return None, []
-        if traced is None:
-            return None, []
-        inputs = [str(ops.render(bound[n], name_of)) for n in traced.placeholders if n in bound]
+        flat = _with_leaves(bound)
+        inputs = [str(ops.render(flat[n], name_of)) for n in traced.placeholders if n in flat]
         options = [(k, str(ops.render(bound[k], name_of))) for k in traced.concrete if k in bound]
         return inputs, options
 
@@ -866,12 +950,14 @@ class _Writer:
         placeholders: list[str] = []
         lines: list[str] = []
 
-        def var(node: Any) -> str:
-            name = node.name
+        def fresh(name: str) -> str:
             while name in used:
                 name += "_"
             used.add(name)
-            names[node] = name
+            return name
+
+        def var(node: Any) -> str:
+            names[node] = name = fresh(node.name)
             return name
 
         def name_of(node: Any) -> str:
@@ -880,12 +966,22 @@ class _Writer:
         def fail(node: Any, what: str, fix: str) -> ConversionError:
             return _error(what, fix, op=what, path=path, cls=cls, line=_node_line(node))
 
+        buffer_of: dict[Any, str] = {}  # get_attr nodes of buffers: their dotted names
+        probabilities = _dropout_probabilities(m)
+        rewritten: dict[str, str] = {}  # buffers written in place: the variable of the new value
+
         for node in graph.nodes:
             args, kwargs = merged[node] if merged is not None else (node.args, node.kwargs)
             if node.op == "placeholder":
                 placeholders.append(var(node))
             elif node.op == "get_attr":
-                lines.append(f"{var(node)} = {self._attribute(m, node, constants, fail)}")
+                if str(node.target) in rewritten:  # a buffer written earlier in this forward
+                    names[node] = rewritten[str(node.target)]
+                    continue
+                code = self._attribute(m, node, constants, fail)
+                if code.startswith("buffers["):
+                    buffer_of[node] = str(node.target)
+                lines.append(f"{var(node)} = {code}")
             elif node.op == "call_module":
                 rendered = [ops.render(a, name_of) for a in args]
                 if leaf_code(m.get_submodule(str(node.target))) is not None:
@@ -908,7 +1004,13 @@ class _Writer:
                 extra = "".join(f", {k}={v}" for k, v in options)
                 lines.append(f'{var(node)} = call("{node.target}", {arg}{extra})')
             elif node.op in ("call_function", "call_method"):
-                if node.op == "call_function" and hasattr(node.target, "overloadpacket"):
+                if probabilities and re.search("dropout|attention", _op_name(node)):
+                    args, kwargs = _read_off_children((args, kwargs), probabilities)
+                write = write_of(node.op, node.target, args, kwargs)
+                template: ops.Template | None
+                if write is not None:
+                    template = write.template
+                elif node.op == "call_function" and hasattr(node.target, "overloadpacket"):
                     template = export_template(node.target)  # an ATen op, from torch.export
                 else:
                     template = _lookup(node.op, node.target)
@@ -929,7 +1031,11 @@ class _Writer:
                     )
                 except (TypeError, NotImplementedError) as e:
                     raise fail(node, op, f"not converted with these arguments ({e})") from None
-                if code in names.values():  # an alias (x.contiguous()): no line of its own
+                if write is not None:
+                    lines += self._write_back(
+                        node, write, code, var, fresh, names, buffer_of, rewritten
+                    )
+                elif code in names.values():  # an alias (x.contiguous()): no line of its own
                     names[node] = code
                 else:
                     lines.append(f"{var(node)} = {code}")
@@ -941,6 +1047,33 @@ class _Writer:
             return placeholders[0], lines, by_name
         unpack = f"{', '.join(placeholders)}{',' if len(placeholders) == 1 else ''} = inputs"
         return "inputs", [unpack, *lines] if placeholders else lines, by_name
+
+    @staticmethod
+    def _write_back(
+        node: Any,
+        write: Write,
+        code: str,
+        var: Callable[[Any], str],
+        fresh: Callable[[str], str],
+        names: dict[Any, str],
+        buffer_of: dict[Any, str],
+        rewritten: dict[str, str],
+    ) -> list[str]:
+        """The lines of an in-place op: its out-of-place value, read from then on wherever
+        torch's code reads the written tensor, and a written buffer's new value in
+        ``call.buffers``."""
+        out = var(node)
+        if write.returns_all:
+            new = [fresh(f"new_{names[target]}") for target in write.written]
+            lines = [f"{out}, {', '.join(new)} = {code}"]
+        else:
+            new, lines = [out], [f"{out} = {code}"]
+        for target, value in zip(write.written, new, strict=True):
+            names[target] = value
+            if target in buffer_of:
+                rewritten[buffer_of[target]] = value
+                lines.append(f'call.set_buffer("{buffer_of[target]}", {value})')
+        return lines
 
     def _attribute(
         self,
@@ -1004,11 +1137,76 @@ def _tied(m: Any) -> tuple[tuple[str, str], ...]:
     return tuple(tied)
 
 
+def _dropout_probabilities(m: Any) -> dict[float, str]:
+    """``self.<child>.p`` of ``m``'s dropout children, by value: a dropout probability a graph
+    holds as a constant is read from there (torch's code read it so)."""
+    found: dict[float, str] = {}
+    for name, child in m.named_children():
+        p = getattr(child, "p", None)
+        if not (type(child).__name__.endswith("Dropout") and isinstance(p, float) and 0 < p < 1):
+            continue
+        if name.isidentifier() and not keyword.iskeyword(name):
+            found.setdefault(p, f"self.{name}.p")
+    return found
+
+
+def _read_off_children(value: Any, probabilities: dict[float, str]) -> Any:
+    """``value`` (a node's arguments) with each float that is a dropout child's probability as
+    an :class:`~funcgrad.interop._templates.Attribute` of that child."""
+    if isinstance(value, float) and value in probabilities:
+        return ops.Attribute(value, probabilities[value])
+    if isinstance(value, (tuple, list)):
+        return type(value)(_read_off_children(v, probabilities) for v in value)
+    if isinstance(value, dict):
+        return {k: _read_off_children(v, probabilities) for k, v in value.items()}
+    return value
+
+
+def _python_arguments(m: Any, call: tuple[Any, Any], graphs: tuple[Any, ...]) -> dict[str, Any]:
+    """The arguments of ``m``'s call that are Python values (``None``, ``use_cache=False``),
+    which torch.export specialised: their unused placeholders are dropped from ``graphs``."""
+    torch = import_torch()
+    bound = _bind(m, *call) or {}
+    python = {
+        k: v
+        for k, v in bound.items()
+        if not any(isinstance(x, torch.Tensor) for _, x in leaves(v)) and _literal(v)
+    }
+    for graph in graphs:
+        for node in list(graph.nodes):
+            if node.op == "placeholder" and str(node.target) in python and not node.users:
+                graph.erase_node(node)
+    return python
+
+
+def _with_leaves(bound: dict[str, Any]) -> dict[str, Any]:
+    """``bound`` and, for each tuple, list or dict argument, its items under torch.export's
+    placeholder names (``position_embeddings=(cos, sin)`` is ``position_embeddings_0`` and
+    ``position_embeddings_1``)."""
+    flat = dict(bound)
+    for name, value in bound.items():
+        if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
+            items = {f"{name}_{i}": v for i, v in enumerate(value)}
+        elif isinstance(value, dict):
+            items = {f"{name}_{k}": v for k, v in value.items()}
+        else:
+            continue
+        flat.update(_with_leaves(items))
+    return flat
+
+
 def _bind(m: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """``forward``'s arguments by name; those a ``**kwargs`` took are named on their own (Hugging
+    Face passes ``position_ids`` so), as fx's and export's placeholders are."""
     try:
-        return dict(inspect.signature(m.forward).bind(*args, **kwargs).arguments)
+        signature = inspect.signature(m.forward)
+        bound = dict(signature.bind(*args, **kwargs).arguments)
     except (TypeError, ValueError):
         return None
+    for p in signature.parameters.values():
+        if p.kind is p.VAR_KEYWORD and p.name in bound:
+            bound.update(bound.pop(p.name))
+    return bound
 
 
 def _literal(value: Any) -> bool:
@@ -1018,6 +1216,49 @@ def _literal(value: Any) -> bool:
         return bool(ast.literal_eval(repr(value)) == value) or value is None
     except (ValueError, SyntaxError, TypeError):
         return False
+
+
+def _defaults(m: Any) -> dict[str, Any]:
+    """``m.forward``'s arguments that have defaults, and the defaults."""
+    try:
+        parameters = inspect.signature(m.forward).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in parameters if p.default is not p.empty}
+
+
+def _test(name: str, value: Any) -> str:
+    """Python's test that the argument ``name`` is ``value``."""
+    if value is True:
+        return name
+    if value is False:
+        return f"not {name}"
+    if value is None:
+        return f"{name} is None"
+    return f"{name} == {value!r}"
+
+
+def _dispatch(
+    cls: str,
+    concrete: dict[str, Any],
+    branches: dict[str, tuple[Any, list[str]]],
+    body: list[str],
+) -> list[str]:
+    """``body`` alone, or with one branch per value seen of each argument that changes the graph
+    (the example's, then each default's), and a refusal of any other value."""
+    if not branches:
+        return body
+    lines = []
+    seen = {name: (concrete[name], default) for name, (default, _) in branches.items()}
+    example = " and ".join(_test(n, concrete[n]) for n in branches)
+    lines += [f"if {example}:", *(f"    {line}" for line in body)]
+    for name, (default, other) in branches.items():
+        # traced with this one argument at its default, the others as in the example
+        test = " and ".join(_test(n, default if n == name else concrete[n]) for n in branches)
+        lines += [f"if {test}:", *(f"    {line}" for line in other)]
+    values = ", ".join(f"{n} in ({a!r}, {b!r})" for n, (a, b) in seen.items())
+    message = f"{cls}: converted for {values}; convert again with kwargs={{...}} for another value"
+    return [*lines, f"raise ValueError({message!r})"]
 
 
 def _guards(cls: str, keywords: tuple[tuple[str, str], ...]) -> list[str]:

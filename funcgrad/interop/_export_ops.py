@@ -11,6 +11,9 @@ specialised: shapes are the example's.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from funcgrad.interop import _fx_ops as ops
@@ -27,12 +30,20 @@ _ALIASES |= {"_assert_scalar"}
 
 
 def export_graph(
-    module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], preserve: Any
+    module: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    preserve: Any,
+    child_inputs: dict[str, tuple[Any, Any]] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """``module.forward``'s graph from ``torch.export`` on ``args``/``kwargs``, and the tensor
     constants its ``get_attr`` nodes read: the children named in ``preserve`` are ``call_module``
     nodes, the rest ATen ops; pytree glue and ATen's no-op copies are folded away, and list
-    arguments are tuples (as ``jax.numpy`` wants axes)."""
+    arguments are tuples (as ``jax.numpy`` wants axes).
+
+    ``child_inputs``, where given, receives what each preserved child is called with when the
+    exported graph runs on the example: not always what eager ``forward`` passed (Hugging Face
+    skips an attention mask in eager mode and builds it when traced)."""
     torch = import_torch()
     exported = torch.export.export(
         module, tuple(args), dict(kwargs), strict=False, preserve_module_call_signature=preserve
@@ -42,6 +53,8 @@ def export_graph(
         # graph writes new arrays instead (slice_scatter, select_scatter, add), as JAX does.
         exported = exported.run_decompositions({})
     flat = torch.export.unflatten(exported)
+    if child_inputs is not None:
+        _run_capturing(flat, args, kwargs, preserve, child_inputs)
     graph = flat.graph
     _fold_pytree_glue(flat, graph)
     output = next(n for n in graph.nodes if n.op == "output")
@@ -64,6 +77,54 @@ def export_graph(
     return graph, constants
 
 
+def _run_capturing(
+    flat: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    paths: Any,
+    inputs: dict[str, tuple[Any, Any]],
+) -> None:
+    """Run the unflattened export on the example, recording each preserved child's first call."""
+    torch = import_torch()
+    handles = []
+    for path in paths:
+
+        def hook(module: Any, a: Any, kw: Any, path: str = path) -> None:
+            inputs.setdefault(path, (a, kw))
+
+        child = flat.get_submodule(path)
+        handles.append(child.register_forward_pre_hook(hook, with_kwargs=True))
+    try:
+        with torch.no_grad():
+            flat(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _argument(value: Any) -> bool:
+    """Whether fx can take ``value`` as an argument: nodes and Python constants, in tuples,
+    lists and dicts."""
+    torch = import_torch()
+    if isinstance(value, (tuple, list)):
+        return all(_argument(v) for v in value)
+    if isinstance(value, dict):
+        return all(_argument(v) for v in value.values())
+    return value is None or isinstance(value, (bool, int, float, str, torch.fx.Node))
+
+
+def _replace_with_constant(node: Any, value: Any) -> None:
+    """Every use of ``node`` as the constant ``value``."""
+    torch = import_torch()
+
+    def swap(n: Any) -> Any:
+        return value if n is node else n
+
+    for user in list(node.users):
+        user.args = torch.fx.node.map_arg(user.args, swap)
+        user.kwargs = torch.fx.node.map_arg(user.kwargs, swap)
+
+
 def _get(module: Any, target: str) -> Any:
     for part in target.split("."):
         module = getattr(module, part, None)
@@ -76,6 +137,41 @@ def _tuples(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _tuples(v) for k, v in value.items()}
     return value
+
+
+@dataclass(frozen=True)
+class _LeafPaths:
+    """A preserved child's output flattened by its pytree spec: leaf ``i`` is ``root`` indexed
+    by ``paths[i]`` in turn."""
+
+    root: Any
+    paths: list[tuple[Any, ...]]
+
+
+class _Leaf(int):
+    """A numbered leaf, put into a spec to find where each leaf goes."""
+
+
+def _leaf_paths(spec: Any) -> list[tuple[Any, ...]]:
+    """The index path of each leaf of a pytree spec (tuples, lists and dicts: HF's
+    ``ModelOutput`` is a dict), in the spec's leaf order."""
+    tree = compat.tree_unflatten([_Leaf(i) for i in range(spec.num_leaves)], spec)
+    paths: dict[int, tuple[Any, ...]] = {}
+
+    def walk(value: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(value, _Leaf):
+            paths[int(value)] = path
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(v, (*path, k))
+        elif isinstance(value, (tuple, list)):
+            for i, v in enumerate(value):
+                walk(v, (*path, i))
+        elif value is not None:
+            raise NotImplementedError(f"a child's output of type {type(value).__name__}")
+
+    walk(tree, ())
+    return [paths[i] for i in range(spec.num_leaves)]
 
 
 def _fold_pytree_glue(flat: Any, graph: Any) -> None:
@@ -93,17 +189,30 @@ def _fold_pytree_glue(flat: Any, graph: Any) -> None:
             leaves = [values.get(a, a) for a in node.args[0]]
             values[node] = compat.tree_unflatten(leaves, values[node.args[1]])
         elif node.target is flatten_spec and node.args[1] in values:
-            spec = values[node.args[1]]
-            if not spec.is_leaf():  # a child returning several values: left as it is
-                continue
-            values[node] = [values.get(node.args[0], node.args[0])]
+            spec, out = values[node.args[1]], values.get(node.args[0], node.args[0])
+            # a child returning several values (a tuple, HF's ModelOutput): each leaf is an
+            # index path into what it returned
+            values[node] = [out] if spec.is_leaf() else _LeafPaths(out, _leaf_paths(spec))
         elif _name(node.target) == "getitem" and node.args[0] in values:
-            values[node] = values[node.args[0]][node.args[1]]
+            got = values[node.args[0]]
+            if isinstance(got, _LeafPaths):
+                with graph.inserting_before(node):
+                    value = got.root
+                    for key in got.paths[node.args[1]]:
+                        value = graph.call_function(operator.getitem, (value, key))
+                values[node] = value
+            else:
+                values[node] = got[node.args[1]]
     for node in reversed(list(graph.nodes)):
         if node not in values:
             continue
-        if isinstance(values[node], torch.fx.Node):
-            node.replace_all_uses_with(values[node])
+        value = values[node]
+        if isinstance(value, torch.fx.Node):
+            node.replace_all_uses_with(value)
+        elif _argument(value):
+            # a Python argument of a preserved call (GPT-2's attention gets cache=None), or a
+            # tuple of nodes (Llama's position_embeddings=(cos, sin))
+            _replace_with_constant(node, value)
         if not node.users:
             graph.erase_node(node)
 

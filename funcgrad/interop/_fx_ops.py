@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from funcgrad.interop import _torch_compat as compat
 from funcgrad.interop._templates import (
     TRAIN,
+    Attribute,
     Code,
     Context,
     SameNamed,
@@ -42,6 +43,7 @@ from funcgrad.nn._registry import LAYERS, LOSSES
 
 __all__ = [
     "LAYER_ROWS",
+    "Attribute",
     "LOSS_ROWS",
     "REFUSED",
     "ROWS",
@@ -616,8 +618,12 @@ def _to(ctx: Context, input: Code, *args: Code, **kwargs: Code) -> str:
     """``x.to(dtype)``, ``x.to(device, dtype)``, ``x.to(other)``: the dtype cast alone (devices
     are JAX's); ``non_blocking`` / ``copy`` change nothing a pure function returns."""
     torch = import_torch()
-    dtypes = [a for a in (*args, *kwargs.values()) if isinstance(a.value, torch.dtype)]
-    if dtypes:
+    dtypes = [
+        a
+        for a in (*args, *kwargs.values())
+        if isinstance(a.value, torch.dtype) or _is_attribute(a.value, ("dtype",))
+    ]
+    if dtypes:  # a dtype, or a tensor's (Llama's RMSNorm: x.to(input_dtype))
         return f"{paren(input)}.astype({dtypes[0]})"
     like = [a for a in args if isinstance(a.value, torch.fx.Node) and not _is_device(a.value)]
     return f"{paren(input)}.astype({like[0]}.dtype)" if like else str(input)
@@ -625,8 +631,17 @@ def _to(ctx: Context, input: Code, *args: Code, **kwargs: Code) -> str:
 
 def _is_device(node: Any) -> bool:
     """Whether an fx node is ``x.device`` (an argument of ``.to`` naming a place, not a tensor)."""
+    return _is_attribute(node, _DEVICE)
+
+
+def _is_attribute(node: Any, names: Any) -> bool:
+    """Whether ``node`` is an fx node reading one of the attributes ``names`` (``x.dtype``)."""
+    torch = import_torch()
     return (
-        node.op == "call_function" and node.target is builtins.getattr and node.args[1] in _DEVICE
+        isinstance(node, torch.fx.Node)
+        and node.op == "call_function"
+        and node.target is builtins.getattr
+        and node.args[1] in names
     )
 
 
@@ -720,6 +735,9 @@ ROWS: tuple[Row, ...] = (
     Row(("torch.nn.functional.softmin",), (), _softmax("F.softmin")),
     Row(("torch.nn.functional.rrelu",), (), _rrelu),
     Row(("torch.nn.functional.max_pool2d_with_indices",), (), _max_pool_with_indices),
+    # F.batch_norm's pure form; in training with running stats, _inplace writes the update
+    Row(("torch.nn.functional.batch_norm",), (),
+        SameNamed("F.batch_norm", F.batch_norm, "batch_norm")),
     Row(("torch.nn.functional.dropout",), (), _dropout("F.dropout")),
     Row(("torch.nn.functional.dropout2d",), (), _dropout("F.dropout2d")),
     Row(("torch.nn.functional.dropout1d",), (), _dropout("F.dropout1d")),

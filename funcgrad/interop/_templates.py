@@ -23,6 +23,7 @@ from funcgrad.interop._torch import import_torch
 
 __all__ = [
     "TRAIN",
+    "Attribute",
     "Code",
     "Context",
     "SameNamed",
@@ -46,6 +47,25 @@ class _Train:
 
 
 TRAIN = _Train()
+
+
+class Attribute(float):
+    """A float that torch's ``forward`` read off a child module (Hugging Face's
+    ``dropout_p=self.attn_dropout.p if self.training else 0.0``): written as that attribute,
+    so the converted model reads it from its own child as torch does.
+
+    Example:
+        >>> a = Attribute(0.1, "self.attn_dropout.p")
+        >>> a == 0.1, render(a, str)
+        (True, 'self.attn_dropout.p')
+    """
+
+    source: str
+
+    def __new__(cls, value: float, source: str) -> Attribute:
+        self = super().__new__(cls, value)
+        self.source = source
+        return self
 
 
 class Code(str):
@@ -132,6 +152,8 @@ def render(value: Any, name_of: Callable[[Any], str]) -> Code:
     torch = import_torch()
     if value is TRAIN:
         return Code("train", value)
+    if isinstance(value, Attribute):
+        return Code(value.source, value)
     if isinstance(value, torch.fx.Node):
         return Code(name_of(value), value)
     if isinstance(value, torch.dtype):
@@ -218,6 +240,10 @@ def dims(first: Code, rest: tuple[Code, ...]) -> str:
         ('(2, 3)', '(2, 3)')
     """
     if not rest and isinstance(first.value, (tuple, list)):
+        return str(first)
+    if not rest and isinstance(first.value, import_torch().fx.Node):
+        # a computed size (GPT-2's Conv1D: x.view(x.size()[:-1] + (n,))): a tuple, or an int,
+        # which jnp.reshape takes as well
         return str(first)
     items = [first, *rest]
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"

@@ -179,6 +179,19 @@ class Children:
             self.buffers = _replace(self.buffers, path.split("."), new)
         return y
 
+    def set_buffer(self, path: str, value: jax.Array) -> None:
+        """torch's in-place write of the module's buffer ``path`` (``self.count.add_(1)``):
+        ``value`` replaces it in ``self.buffers``, which ``forward`` returns.
+
+        Example:
+            >>> import jax.numpy as jnp
+            >>> call = Children(None, {}, {"count": jnp.array(0)}, True, None)
+            >>> call.set_buffer("count", call.buffers["count"] + 1)
+            >>> int(call.buffers["count"])
+            1
+        """
+        self.buffers = _replace(self.buffers, path.split("."), value)
+
 
 def _child(module: Module, name: str) -> Module:
     if isinstance(module, Converted):
@@ -190,6 +203,6 @@ def _child(module: Module, name: str) -> Module:
     return dict(module.named_layers())[name]  # type: ignore[attr-defined]
 
 
-def _replace(tree: Buffers, names: list[str], value: Buffers) -> Buffers:
+def _replace(tree: Buffers, names: list[str], value: Buffers | jax.Array) -> Buffers:
     first, *rest = names
     return {**tree, first: _replace(tree.get(first, {}), rest, value) if rest else value}
