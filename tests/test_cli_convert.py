@@ -149,17 +149,10 @@ import_torchvision()
 """
 
 
-# Each run imports torch, the family's library and JAX, converts and compiles (30-40 s on a loaded
-# core): `make test` runs Hugging Face's (the torch.export path), `make test-exhaustive` the others.
-IN_MAKE_TEST = {"transformers"}
-
-
+# Each run imports torch, the family's library and JAX, converts and compiles (30-50 s on a loaded
+# core): `make test-exhaustive` runs them (the tests above run the same command in-process).
 @pytest.mark.parametrize(
-    "family",
-    [
-        pytest.param(f, marks=[] if f in IN_MAKE_TEST else [pytest.mark.exhaustive])
-        for f in FAMILIES
-    ],
+    "family", [pytest.param(f, marks=pytest.mark.exhaustive) for f in FAMILIES]
 )
 def test_convert_check_from_the_shell_on_each_family(family, tmp_path):
     body, name, shape = FAMILIES[family]

@@ -112,7 +112,7 @@ def to_nnx(
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> model = fg.nn.Sequential(fg.nn.Linear(3, 4), fg.nn.BatchNorm1d(4), fg.nn.ReLU())
-        >>> params, buffers = model.init(jax.random.PRNGKey(0)), model.init_buffers()
+        >>> params, buffers = model.init(jax.random.key(0)), model.init_buffers()
         >>> net = fg.interop.to_nnx(model, params, buffers)
         >>> net.eval()
         >>> x = jnp.ones((2, 3))

@@ -21,7 +21,7 @@ Example:
     ...         call = Children(self, params, buffers, train, key)
     ...         return jnp.tanh(call("fc", x)), call.buffers
     >>> model = Net()
-    >>> params = model.init(jax.random.PRNGKey(0))
+    >>> params = model.init(jax.random.key(0))
     >>> model.apply(params, jnp.ones((4, 3))).shape
     (4, 2)
 """
@@ -57,7 +57,7 @@ class Converted(Module):
         ... class Head(Converted):
         ...     fc: fg.nn.Module = fg.nn.Linear(2, 1)
         ...     own_params: ClassVar[dict] = {"scale": (1,)}
-        >>> params = Head().init(jax.random.PRNGKey(0))
+        >>> params = Head().init(jax.random.key(0))
         >>> sorted(params), sorted(params["fc"])
         (['fc', 'scale'], ['bias', 'weight'])
     """
@@ -129,7 +129,7 @@ class Children:
     Example:
         >>> import jax, jax.numpy as jnp, funcgrad as fg
         >>> seq = fg.nn.Sequential(fg.nn.Linear(2, 2), fg.nn.BatchNorm1d(2))
-        >>> params, buffers = seq.init(jax.random.PRNGKey(0)), seq.init_buffers()
+        >>> params, buffers = seq.init(jax.random.key(0)), seq.init_buffers()
         >>> call = Children(seq, params, buffers, True, None)
         >>> call("1", call("0", jnp.ones((4, 2)))).shape
         (4, 2)
