@@ -234,7 +234,8 @@ def check_loss(
     t_args = [torch.tensor(a, requires_grad=i in wrt) for i, a in enumerate(cast)]
     out_t = torch_loss(*t_args, **{k: torch.tensor(v) for k, v in arrays.items()}, **static)
     v = _cotangent(tuple(out_t.shape), dtype)
-    (out_t * torch.tensor(v)).sum().backward()
+    if wrt:  # a sample whose tensors torch does not differentiate compares values only
+        (out_t * torch.tensor(v)).sum().backward()
     expected_grads = [t_args[i].grad.numpy() for i in wrt]
 
     j_args = [jnp.asarray(a) for a in cast]

@@ -117,6 +117,15 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
         "float32 at |x| > 100: torch's gradient is two terms cancelling to 1/|x| of their size, "
         "rounding noise of 5e-5 relative; F.softsign's closed form 1/(1+|x|)^2 is the exact one",
     ),
+    **{
+        f"nn.functional.interpolate/{mode}": (
+            lambda s: s.input.dtype == torch.float32 and max(s.input.shape[2:]) > 256,
+            "float32 on images over 256 pixels a side: the source coordinates carry float32 "
+            "rounding, and torch's float32 and funcgrad's are each ~5e-5 from float64, apart by "
+            "~3e-5; test_resample.py checks funcgrad's is as close to float64 as torch's",
+        )
+        for mode in ("bilinear", "bicubic")
+    },
     "nn.functional.elu": (_nan_input, str(_nan_input.__doc__)),
     "nn.functional.celu": (_nan_input, str(_nan_input.__doc__)),
     "nn.functional.selu": (_nan_input, str(_nan_input.__doc__)),
