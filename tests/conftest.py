@@ -282,18 +282,20 @@ def markers_for(file: str, test: str, name: str) -> set[str]:
 
 # torch's module_db has up to 64 samples a layer (MultiheadAttention, the Transformer family, the
 # recurrent layers), one compile each: `make test` runs, per layer, dtype and mode, at most
-# SPREAD of them (the first and the last of torch's list); the rest are
-# marked `exhaustive` and run in `make test-exhaustive` (every sample of every layer).
-SPREAD = 2
+# SPREAD[dtype] of them (float64, the strict one: the first and the last of torch's list; float32:
+# the first, also run un-jitted); the rest are marked `exhaustive` and run in
+# `make test-exhaustive` (every sample of every layer).
+SPREAD = {"float64": 2, "float32": 1}
 EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exhaustive` only
     "test_loss_op_db.py": {"test_every_op_db_sample"},
 }
 
 
-def _spread(n: int, k: int = SPREAD) -> set[int]:
-    """``k`` indices out of ``range(n)``, evenly spaced, the first and the last included."""
-    if n <= k:
-        return set(range(n))
+def _spread(n: int, k: int) -> set[int]:
+    """``k`` indices out of ``range(n)``, evenly spaced, the first and the last included (the
+    first alone for ``k = 1``)."""
+    if n <= k or k == 1:
+        return set(range(min(n, k)))
     return {round(i * (n - 1) / (k - 1)) for i in range(k)}
 
 
@@ -306,11 +308,11 @@ def _mark_exhaustive(items: list[pytest.Item]) -> None:
             name, mode, index = case.rsplit("-", 2)
             groups.setdefault((dtype, name, mode), []).append((int(index), item))
         elif getattr(item, "callspec", None) and item.callspec.params.get("part") == "rest":
-            item.add_marker("exhaustive")  # an op's samples after its first four
+            item.add_marker("exhaustive")  # an op's samples after its first ones
         elif test in EXHAUSTIVE.get(item.path.name, ()):
             item.add_marker("exhaustive")
-    for members in groups.values():
-        keep = _spread(len(members))
+    for (dtype, _, _), members in groups.items():
+        keep = _spread(len(members), SPREAD[dtype])
         for rank, (_, item) in enumerate(sorted(members, key=lambda m: m[0])):
             if rank not in keep:
                 item.add_marker("exhaustive")
