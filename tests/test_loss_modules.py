@@ -59,8 +59,9 @@ MODULE_DB = [name for name in LOSSES if module_info(name) is not None]
 
 @pytest.mark.parametrize("name", MODULE_DB)
 def test_module_db_samples_through_the_module(x64: None, name: str) -> None:
-    """Every (at most 8, evenly spread) ``module_db`` sample, float64, eval mode."""
-    samples = every_kth(torch_samples(name, np.float64, train=False), 8)
+    """``module_db``'s samples (at most 4, evenly spread: the functionals run every sample in
+    tests/test_layer_table.py), float64, eval mode."""
+    samples = every_kth(torch_samples(name, np.float64, train=False), 4)
     for n, sample in enumerate(samples):
         ctor = sample.constructor_input
         torch.manual_seed(0)
