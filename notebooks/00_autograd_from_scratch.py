@@ -351,9 +351,9 @@ assert torch_ops(u_t.grad_fn) == [
 ]  # fmt: skip
 
 # %% [markdown]
-# JAX does not put a graph on its arrays. `jax.grad(f)` *traces* `f` once into a program (a
-# jaxpr), and differentiates the program: each primitive has a forward-mode rule (a JVP), and
-# reverse mode comes from transposing the linear part. What the engine keeps in its `Value`s, the
+# JAX does not put a graph on its arrays. `jax.grad(f)` runs `f` once on tracers that apply each
+# primitive's forward-mode rule (its JVP) as they go: the forward values are computed, and the
+# linear part is recorded as a program (a jaxpr). Reverse mode is that linear program, transposed. What the engine keeps in its `Value`s, the
 # inputs each VJP rule needs (the *residuals*), JAX keeps in the closure `jax.vjp` returns. So
 # `jax.vjp` is the engine's forward pass and `f_vjp(v)` its `backward(out, v)`; like the engine's
 # graph, and unlike PyTorch's (which frees its saved tensors after one `backward()`), the closure

@@ -256,9 +256,9 @@ for path, value in fg.flatten_dict(params).items():
 # references to those tensors plus its own momentum buffers. The four calls of a step read and
 # *write* those objects (the red arrows are writes in place), which is why their order matters and
 # why `zero_grad()` exists. On the right, every box is a value or a pure function: params and a
-# batch go into `jax.grad`, the grads and the optimizer state into `tx.update`, the updates and the
-# params into `optax.apply_updates`, and new params and a new optimizer state come out. The old
-# values are untouched, so there is nothing to zero and no order to get wrong.
+# batch go into `jax.grad`, the grads, the optimizer state and the params into `tx.update`, the
+# updates and the params into `optax.apply_updates`, and new params and a new optimizer state come
+# out. The old values are untouched, so there is nothing to zero and no order to get wrong.
 
 # %%
 fig = figures.dataflow_diagram()  # drawn in notebooks/figures.py

@@ -213,10 +213,9 @@ assert float(jnp.abs(buffers["bn1"]["running_mean"]).max()) == 0.0  # the old bu
 torch.manual_seed(1)
 t1, t2 = torch_net(images_t), torch_net(images_t)  # still in train mode
 
-key = jax.random.key(1)
+key, k_a, k_b = jax.random.split(jax.random.key(1), 3)  # split first: a used key is not split again
 f1, _ = net.apply(params, images, buffers=buffers, train=True, key=key)
 f2, _ = net.apply(params, images, buffers=buffers, train=True, key=key)
-k_a, k_b = jax.random.split(key)
 f3, _ = net.apply(params, images, buffers=buffers, train=True, key=k_a)
 
 drop = fg.nn.Dropout(0.25)
@@ -241,7 +240,7 @@ assert abs(float((kept_fg == 0).mean()) - (kept_torch == 0).float().mean().item(
 # *Lecture-note topic: beyond the notes (batch norm), on the notes' per-sample against average
 # loss (gradient descent and backpropagation).*
 #
-# The notes' models (`MyNet`, `ConvNet`) are written for *one* example and batched with `jax.vmap`.
+# funcgrad's one-example models (`MyNet`, `ConvNet`) are batched with `jax.vmap`.
 # That works because each example's output depends on that example alone. Batch norm in training mixes the
 # examples: each is normalised with statistics of the whole batch. Under `vmap`, every example is a
 # batch of its own, so the statistics, and the outputs, change. In evaluation the running statistics

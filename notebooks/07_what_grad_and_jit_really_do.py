@@ -458,8 +458,8 @@ exercise(1, check_exercise_1, hvp)
 
 # %% [markdown]
 # **Exercise 2.** Softplus, $\log(1 + e^x)$, written naively as `jnp.log1p(jnp.exp(x))`, has a
-# broken gradient at $x = 100$: `exp` overflows float32 to `inf`, and the chain rule's
-# $e^x / (1 + e^x)$ becomes `inf / inf`, `nan` (the cell below shows it). Keep that naive forward
+# broken gradient at $x = 100$: `exp` overflows float32 to `inf`, and the chain rule multiplies
+# $\frac{1}{1 + e^x}$ (now `0`) by $e^x$ (`inf`): `0 * inf` is `nan` (the cell below shows it). Keep that naive forward
 # pass, and give it a `jax.custom_vjp` whose backward rule uses $\sigma(x)$, the derivative, so that
 # the gradient at 100 is `1.0`, as torch's `softplus` gives. (The forward value at 100 still
 # overflows to `inf`; `jnp.logaddexp(0, x)` would fix that too, but then plain `jax.grad` would

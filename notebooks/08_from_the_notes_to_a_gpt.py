@@ -340,7 +340,8 @@ print(f"{len(flat_grads)} gradients agree with torch's .grad")
 # from one global generator, in the order the layers happen to run; to repeat a training step
 # exactly you reset `torch.manual_seed`. Functionally the step takes a key, and every layer gets a
 # key of its own, derived from the step's key and the layer's name: the plain JAX it stands for
-# is `jax.random.fold_in(key, hash_of_the_name)` (`fg.nn.child_key`). Folding by name rather than
+# is `jax.random.fold_in(key, zlib.crc32(name.encode()))` (`fg.nn.child_key`; not Python's `hash`,
+# which changes between processes). Folding by name rather than
 # splitting by position means that adding a layer leaves the others' masks as they were. The same
 # key gives the same masks; another key, others; evaluation needs no key at all. Our `gpt` was
 # built with `dropout=0.2`: the logits above were evaluation's, so torch's model, which has no
@@ -458,8 +459,9 @@ print(prompt + text.decode(drawn))
 # >   step. Either way a new length is a new shape and compiles again: pad to a few fixed lengths.
 # > - The language-model target is the input moved on by one token; predicting the input itself
 # >   learns nothing.
-# > - A dropout key reused across steps repeats the same masks every step: split a fresh key per
-# >   step (`jax.random.split(key, steps)`), as `fg.train.fit` does.
+# > - A dropout key reused across steps repeats the same masks every step: derive a fresh key per
+# >   step (`jax.random.split(key, steps)`, or `jax.random.fold_in(key, step)` as `fg.train.fit`
+# >   does).
 
 # %% [markdown]
 # ## Exercises
@@ -498,7 +500,7 @@ exercise(1, check_exercise_1, gru)
 
 # %% [markdown]
 # **Exercise 2.** Write `causal_attention(q, k, v)` for `(..., T, d)` arrays, with the causal mask
-# built as data inside it (do not call a library attention function, nor pass `is_causal`).
+# built as data inside it (the point is to build the mask yourself).
 
 
 # %%
