@@ -448,12 +448,6 @@ def test_python_assert_on_shapes_is_checked_at_trace_time():
     np.testing.assert_allclose(np.asarray(got), model(x).detach().numpy(), rtol=1e-6)
 
 
-@pytest.mark.xfail(
-    reason="the converter's core (_convert.py, issue 25's other half): a Python assert that fails "
-    "under torch.export is reported as fx's control-flow error, and torch._assert's (an assert "
-    "in the source) is met only when verification runs the converted model on the example",
-    strict=True,
-)
 @pytest.mark.parametrize("model", [_TorchAssert(), _PythonAssert()], ids=["torch", "python"])
 def test_a_failing_assert_is_refused_with_its_message(model):
     with pytest.raises(fg.interop.ConversionError, match="Linear wants 4 features") as info:

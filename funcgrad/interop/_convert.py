@@ -43,6 +43,7 @@ from funcgrad.interop._export_ops import export_graph, op_name
 from funcgrad.interop._export_ops import template as export_template
 from funcgrad.interop._inplace import Write, write_of
 from funcgrad.interop._torch import import_torch
+from funcgrad.interop._untouched import attributes_restored
 from funcgrad.interop._verify import Traced, check, leaves
 from funcgrad.nn._module import Buffers, Module, Params
 
@@ -169,13 +170,18 @@ def convert(
             f"convert: expected a torch.nn.Module, got {type(torch_model).__name__}; pass the "
             "model object (build it first, e.g. convert(Net(), torch.ones(1, 3)))"
         )
-    modes = {m: m.training for m in torch_model.modules()}
-    try:
-        writer = _Writer(torch_model, example_input, dict(kwargs or {}))
-        source = format_source(writer.source())
-    finally:
-        for m, mode in modes.items():
-            m.training = mode
+    # the model is left as it came: its modes, and whatever its forward assigns to self (the
+    # tutorial's self.src_mask = mask) when it is traced, run on the example and verified
+    with attributes_restored(*torch_model.modules()):
+        return _converted(torch_model, example_input, kwargs, verify)
+
+
+def _converted(
+    torch_model: Any, example_input: Any, kwargs: Mapping[str, Any] | None, verify: bool
+) -> Conversion:
+    """:func:`convert`'s work, on a model whose attributes the caller restores."""
+    writer = _Writer(torch_model, example_input, dict(kwargs or {}))
+    source = format_source(writer.source())
     name = type(torch_model).__name__
     model = _run_source(source, name)
     from funcgrad.interop._state_dict import from_torch
@@ -257,6 +263,7 @@ def _run_source(source: str, name: str) -> Module:
 # -- where in the user's code ---------------------------------------------------------------------
 
 
+@functools.cache
 def _library_dirs() -> tuple[str, ...]:
     torch = import_torch()
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # funcgrad/
@@ -293,6 +300,32 @@ def _node_line(node: Any) -> str:
     return _user_frame(frames)
 
 
+def _failed_assert(e: AssertionError, root: Any) -> ConversionError:
+    """The refusal of an example that an assert of the model fails on (``torch._assert``, or
+    Python's ``assert`` on shapes, as timm's layers check their input): its message, its module
+    and its line, rather than a trace's error about the same line."""
+    torch = import_torch()
+    frames = traceback.extract_tb(e.__traceback__)
+    in_torch = frames and os.path.abspath(frames[-1].filename).startswith(_library_dirs()[0])
+    op = "torch._assert" if in_torch and frames[-1].name == "_assert" else "assert"
+    module, tb = root, e.__traceback__
+    while tb is not None:  # the innermost module whose forward was running
+        owner = tb.tb_frame.f_locals.get("self")
+        module = owner if isinstance(owner, torch.nn.Module) else module
+        tb = tb.tb_next
+    path = next((n for n, m in root.named_modules() if m is module), "")
+    message = " ".join(str(e).split())
+    return _error(
+        f"{type(root).__name__} on this example input",
+        f"{op} fails on it" + (f" ({message})" if message else "") + "; pass an example input "
+        "the torch model accepts",
+        op=op,
+        path=path,
+        cls=type(module).__name__,
+        line=_user_frame(frames),
+    )
+
+
 def _op_name(node: Any) -> str:
     if node.op == "call_method":
         return f"Tensor.{node.target}"
@@ -322,16 +355,20 @@ def _trace(
     training: bool,
     path: str,
     concrete: Mapping[str, Any] | None = None,
-    not_tensors: frozenset[str] = frozenset(),
-) -> tuple[Any, dict[str, Any]]:
-    """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, and
-    the tensor constants its ``get_attr`` nodes read. ``concrete`` are ``forward``'s Python
-    arguments: fx specialises the trace to them (their placeholders and guards are dropped; the
-    generated ``forward`` takes them as keywords and checks them). ``not_tensors`` name the
-    inputs the example passed as something else (DenseNet's list of features): ``isinstance(x,
-    Tensor)`` is false of them only."""
+    example: Mapping[str, Any] | None = None,
+) -> tuple[Any, dict[str, Any], list[str]]:
+    """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, the
+    tensor constants its ``get_attr`` nodes read, and a comment for each place the trace was
+    specialised to the example's shapes. ``concrete`` are ``forward``'s Python arguments: fx
+    specialises the trace to them (their placeholders and guards are dropped; the generated
+    ``forward`` takes them as keywords and checks them). ``example`` is what the example passed
+    ``forward``, by argument name: ``isinstance(x, Tensor)`` is false of an input passed as
+    something else (DenseNet's list of features), and ``len(src)`` of an input tensor is the
+    example's ``src.size(0)`` (the word language model tutorial sizes its mask so)."""
     torch = import_torch()
     proxy_type = _tensor_proxy()
+    example = example or {}
+    notes: list[str] = []
 
     class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported lazily
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
@@ -339,8 +376,9 @@ def _trace(
 
         def proxy(self, node: Any) -> Any:
             p = proxy_type(node, self)
-            if node.op == "placeholder" and str(node.target) in not_tensors:
-                p.__dict__["_fg_not_tensor"] = True
+            if node.op == "placeholder" and str(node.target) in example:
+                if not isinstance(example[str(node.target)], torch.Tensor):
+                    p.__dict__["_fg_not_tensor"] = True
             return p
 
         def create_arg(self, a: Any) -> Any:
@@ -348,11 +386,28 @@ def _trace(
                 return a.node
             return super().create_arg(a)
 
+        def length(self, p: Any) -> int | None:
+            """``len()`` of an input: the example's, noted in the source; ``None`` otherwise."""
+            value = example.get(str(p.node.target)) if p.node.op == "placeholder" else None
+            if not isinstance(value, torch.Tensor) or value.dim() == 0:
+                return None
+            where = _user_frame(traceback.extract_stack()).split(": ", 1)[0]
+            note = f"# specialised to the example's shapes: len({p.node.target}) is {len(value)}"
+            notes.append(f"{note} ({where})" if where else note)
+            return len(value)
+
     before = set(vars(module))
-    module.training = training
     try:
-        with compat.fx_wraps_traced_into(_lookup):
-            graph = _trace_buffers_written(module, Tracer, concrete)
+        # forward may assign to self (the tutorial's self.src_mask = mask): an fx proxy must not
+        # stay on the user's module
+        with attributes_restored(module):
+            module.training = training
+            try:
+                with compat.fx_wraps_traced_into(_lookup):
+                    graph = _trace_buffers_written(module, Tracer, concrete)
+            finally:
+                # fx stores tensors made in forward on the module (_tensor_constant0): keep them
+                constants = {k: vars(module)[k] for k in set(vars(module)) - before}
         if concrete:
             _drop_specialised(graph)
     except Exception as e:
@@ -381,12 +436,7 @@ def _trace(
             cls=cls,
             line=line,
         ) from None
-    finally:
-        # fx stores tensors made in forward on the module (_tensor_constant0): take them back off.
-        constants = {k: vars(module)[k] for k in set(vars(module)) - before}
-        for k in constants:
-            delattr(module, k)
-    return graph, constants
+    return graph, constants, list(dict.fromkeys(notes))  # a second trace notes each place again
 
 
 def _trace_buffers_written(module: Any, tracer_type: type, concrete: Any) -> Any:
@@ -430,7 +480,8 @@ _DEVICE_QUERIES: dict[str, Callable[[Any], Any]] = {
 @functools.cache
 def _tensor_proxy() -> type:
     """fx's ``Proxy`` as a tensor: ``isinstance(x, torch.Tensor)`` is true of it (torchvision's
-    DenseNet tests its input so), and the device queries are this device's constants."""
+    DenseNet tests its input so), the device queries are this device's constants, and ``len()``
+    of an input is the example's."""
     torch = import_torch()
 
     class TensorProxy(torch.fx.Proxy):  # type: ignore[name-defined]
@@ -439,14 +490,24 @@ def _tensor_proxy() -> type:
             # isinstance() consults __class__ after type(). torch's C++ argument parser does too,
             # and would read a proxy as a tensor's memory: only a Python isinstance() on the
             # calling line sees a tensor.
+            # torch's own code is told the truth (nn.Module.__setattr__'s isinstance(value,
+            # Parameter) would read the proxy's _is_param, a proxy, as a bool)
             frame = sys._getframe(1)
             line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-            tensor = "isinstance(" in line and not self.__dict__.get("_fg_not_tensor")
+            user = not os.path.abspath(frame.f_code.co_filename).startswith(_library_dirs()[0])
+            tensor = user and "isinstance(" in line and not self.__dict__.get("_fg_not_tensor")
             return torch.Tensor if tensor else type(self)
 
         def __getattr__(self, k: str) -> Any:
             query = _DEVICE_QUERIES.get(k)
             return query(torch) if query is not None else super().__getattr__(k)
+
+        def __len__(self) -> int:
+            # an input's length is the example's (the converter's tracer knows it); fx's own
+            # error for anything else
+            length = getattr(self.tracer, "length", None)
+            n = length(self) if length is not None else None
+            return super().__len__() if n is None else n
 
     return TensorProxy
 
@@ -634,17 +695,18 @@ class _Writer:
         cls = type(m).__name__
         note = []
         concrete = self._concrete(m)
-        lists = self._not_tensors(m)
+        example = self._example(m)
         try:
-            train_graph, constants = _trace(m, True, path, concrete, lists)
-            eval_graph, eval_constants = _trace(m, False, path, concrete, lists)
+            traces = tuple(_trace(m, mode, path, concrete, example) for mode in (True, False))
         except ConversionError as e:
             if e.op in ops.REFUSED:  # refused by name: torch.export would not make it convertible
                 raise
             (train_graph, constants), (eval_graph, eval_constants), shapes = self.exported(m, e)
+            traces = ((train_graph, constants, []), (eval_graph, eval_constants, []))
             note = [f"# traced by torch.export: specialised to the example's shapes, {shapes}"]
             # export specialises every Python argument: each is a keyword, as fx's concrete ones
             concrete = _python_arguments(m, self._captured()[id(m)], (train_graph, eval_graph))
+        (train_graph, constants, _), (eval_graph, eval_constants, _) = traces
         calls = [n for n in train_graph.nodes if n.op == "call_module"]
 
         fields = []
@@ -682,9 +744,8 @@ class _Writer:
             (n, tuple(b.shape), None if b.is_floating_point() else "int") for n, b in persistent
         )
 
-        graphs = ((train_graph, constants), (eval_graph, eval_constants))
-        signature, body, train_names, eval_names = self._modes_body(m, graphs, path)
-        branches = self._branches(m, path, concrete, lists, body) if not note else {}
+        signature, body, train_names, eval_names = self._modes_body(m, traces, path)
+        branches = self._branches(m, path, concrete, example, body) if not note else {}
         keywords = tuple(
             (k, repr(branches[k][0] if k in branches else v))
             for k, v in concrete.items()
@@ -734,19 +795,21 @@ class _Writer:
         return f"{variant.name}({', '.join(changed)})"
 
     def _modes_body(
-        self, m: Any, graphs: tuple[tuple[Any, dict[str, Any]], ...], path: str
+        self, m: Any, traces: tuple[tuple[Any, dict[str, Any], list[str]], ...], path: str
     ) -> tuple[str, list[str], dict[str, str], dict[str, str]]:
-        """``forward``'s input and lines from the train and eval graphs (one body where they
+        """``forward``'s input and lines from the train and eval traces (one body where they
         differ only in ``self.training``'s value, else both under ``if train:``), and each
-        mode's variable per node."""
-        (train_graph, constants), (eval_graph, eval_constants) = graphs
+        mode's variable per node. The body starts with the traces' notes of what was
+        specialised to the example's shapes."""
+        (train_graph, constants, train_notes), (eval_graph, eval_constants, eval_notes) = traces
+        notes = list(dict.fromkeys(train_notes + eval_notes))
         merged = _merge_graphs(train_graph, eval_graph)
         if merged is not None:
             signature, body, train_names = self.body(m, train_graph, constants, merged, path)
-            return signature, body, train_names, train_names  # the same nodes, by name
+            return signature, [*notes, *body], train_names, train_names  # the same nodes
         signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
         _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
-        body = ["if train:", *[f"    {line}" for line in train_body], *eval_body]
+        body = [*notes, "if train:", *[f"    {line}" for line in train_body], *eval_body]
         return signature, body, train_names, eval_names
 
     def _branches(
@@ -754,7 +817,7 @@ class _Writer:
         m: Any,
         path: str,
         concrete: dict[str, Any],
-        lists: frozenset[str],
+        example: dict[str, Any],
         body: list[str],
     ) -> dict[str, tuple[Any, list[str]]]:
         """The root's Python arguments that change its graph: per argument given a value other
@@ -769,10 +832,10 @@ class _Writer:
                 continue
             other = {**concrete, name: default}
             try:
-                graphs = tuple(_trace(m, mode, path, other, lists) for mode in (True, False))
+                traces = tuple(_trace(m, mode, path, other, example) for mode in (True, False))
             except ConversionError:
                 continue
-            _, other_body, _, _ = self._modes_body(m, graphs, path)
+            _, other_body, _, _ = self._modes_body(m, traces, path)
             if other_body != body:
                 found[name] = (default, other_body)
                 self.branches[name] = default
@@ -828,8 +891,11 @@ class _Writer:
         x = self.example_input
         try:
             _set_mode(self.root, False)
-            with torch.no_grad():
+            # the trace starts from the user's model: what forward assigns to self is undone
+            with torch.no_grad(), attributes_restored(*self.root.modules()):
                 self.outputs = self.root(*(x if isinstance(x, tuple) else (x,)), **self.kwargs)
+        except AssertionError as e:  # the model's own check refuses the example: say so now
+            raise _failed_assert(e, self.root) from None
         except Exception:
             inputs = {}
         finally:
@@ -899,14 +965,11 @@ class _Writer:
                 concrete[p.name] = value
         return concrete
 
-    def _not_tensors(self, m: Any) -> frozenset[str]:
-        """The inputs of ``m.forward`` the example passed as lists or tuples (not tensors)."""
-        torch = import_torch()
+    def _example(self, m: Any) -> dict[str, Any]:
+        """What ``m.forward`` got when the root ran on the example, by argument name."""
         got = self._captured().get(id(m)) if self.example_input is not None else None
         bound = _bind(m, *got) if got is not None else None
-        if not bound:
-            return frozenset()
-        return frozenset(k for k, v in bound.items() if not isinstance(v, torch.Tensor))
+        return bound or {}
 
     def _child_inputs(
         self, child: Any, args: Any, kwargs: Any, name_of: Callable[[Any], str]
