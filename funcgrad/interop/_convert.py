@@ -367,7 +367,7 @@ def _trace(
     example's ``src.size(0)`` (the word language model tutorial sizes its mask so)."""
     torch = import_torch()
     proxy_type = _tensor_proxy()
-    example = example or {}
+    given: Mapping[str, Any] = example or {}
     notes: list[str] = []
 
     class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported lazily
@@ -376,9 +376,9 @@ def _trace(
 
         def proxy(self, node: Any) -> Any:
             p = proxy_type(node, self)
-            if node.op == "placeholder" and str(node.target) in example:
-                if not isinstance(example[str(node.target)], torch.Tensor):
-                    p.__dict__["_fg_not_tensor"] = True
+            passed = node.op == "placeholder" and str(node.target) in given
+            if passed and not isinstance(given[str(node.target)], torch.Tensor):
+                p.__dict__["_fg_not_tensor"] = True
             return p
 
         def create_arg(self, a: Any) -> Any:
@@ -388,7 +388,7 @@ def _trace(
 
         def length(self, p: Any) -> int | None:
             """``len()`` of an input: the example's, noted in the source; ``None`` otherwise."""
-            value = example.get(str(p.node.target)) if p.node.op == "placeholder" else None
+            value = given.get(str(p.node.target)) if p.node.op == "placeholder" else None
             if not isinstance(value, torch.Tensor) or value.dim() == 0:
                 return None
             where = _user_frame(traceback.extract_stack()).split(": ", 1)[0]
