@@ -448,11 +448,17 @@ def test_python_assert_on_shapes_is_checked_at_trace_time():
     np.testing.assert_allclose(np.asarray(got), model(x).detach().numpy(), rtol=1e-6)
 
 
-@pytest.mark.parametrize("model", [_TorchAssert(), _PythonAssert()], ids=["torch", "python"])
-def test_a_failing_assert_is_refused_with_its_message(model):
+@pytest.mark.parametrize(
+    ("model", "op"),
+    [(_TorchAssert(), "torch._assert"), (_PythonAssert(), "assert")],
+    ids=["torch", "python"],
+)
+def test_a_failing_assert_is_refused_with_its_message(model, op):
+    """Refused by ``convert`` itself, before any trace: the assert's message, the op, the line."""
     with pytest.raises(fg.interop.ConversionError, match="Linear wants 4 features") as info:
         fg.interop.convert(model, torch.randn(3, 5))
     assert "control flow" not in str(info.value)
+    assert info.value.op == op and "== 4" in info.value.line, (info.value.op, info.value.line)
 
 
 # -- errors: an op the table lacks is named, with the user's line, never blamed on control flow ---

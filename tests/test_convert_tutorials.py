@@ -212,6 +212,14 @@ def _double(x):
     return x.double() if x.is_floating_point() else x
 
 
+def _attributes(model):
+    """Each module's attributes and buffer slots, by the identity of their values."""
+    return [
+        ({k: id(v) for k, v in vars(m).items()}, {k: id(v) for k, v in m._buffers.items()})
+        for m in model.modules()
+    ]
+
+
 def _matches_torch(model, inputs, rtol, kwargs=None):
     """Convert ``model`` (eval mode, float64) on ``inputs``; its outputs and parameter gradients
     (of a random projection of the float outputs) equal torch's."""
@@ -219,7 +227,10 @@ def _matches_torch(model, inputs, rtol, kwargs=None):
     inputs = tuple(_double(x) for x in inputs)
     example = inputs if len(inputs) > 1 else inputs[0]
     extra = {} if kwargs is None else {"kwargs": kwargs}
+    before = _attributes(model)
     conv = fg.interop.convert(model, example, **extra)
+    # the torch model as it came (the Transformer LM's forward assigns self.src_mask)
+    assert _attributes(model) == before
     g = torch.Generator().manual_seed(1)
     expected = _leaves(model(*inputs, **(kwargs or {})))
     cotangents = [torch.randn(e.shape, generator=g, dtype=torch.float64) for e in expected]
