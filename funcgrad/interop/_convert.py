@@ -11,7 +11,12 @@ three times is written once), and the glue between them (``view``, ``+``, ``F.re
 Each module is traced twice, in train and in eval mode. Where the two graphs differ only in
 ``True``/``False`` constants (``F.dropout(x, training=self.training)``), those become ``train``;
 where they differ in their operations, ``forward`` gets both, under ``if train:``. The user's
-module is left in the mode it came in.
+module is left as it came in: its mode, and whatever its ``forward`` assigns to ``self`` (the word
+language model tutorial caches ``self.src_mask``), put back after each run (``_untouched``).
+
+``len(x)`` of an input of ``forward`` is the example's ``x.size(0)``, and the generated
+``forward`` says in a comment that it is specialised to it; other Python control flow on shapes
+falls back to ``torch.export`` for that one module, specialised to the example's shapes likewise.
 
 Nothing is written: the source is built and run in memory, and ``model`` is built from that same
 source, so what the user reads is what runs.
@@ -306,7 +311,7 @@ def _failed_assert(e: AssertionError, root: Any) -> ConversionError:
     and its line, rather than a trace's error about the same line."""
     torch = import_torch()
     frames = traceback.extract_tb(e.__traceback__)
-    in_torch = frames and os.path.abspath(frames[-1].filename).startswith(_library_dirs()[0])
+    in_torch = bool(frames) and os.path.abspath(frames[-1].filename).startswith(_library_dirs()[0])
     op = "torch._assert" if in_torch and frames[-1].name == "_assert" else "assert"
     module, tb = root, e.__traceback__
     while tb is not None:  # the innermost module whose forward was running
@@ -489,9 +494,8 @@ def _tensor_proxy() -> type:
         def __class__(self) -> type:
             # isinstance() consults __class__ after type(). torch's C++ argument parser does too,
             # and would read a proxy as a tensor's memory: only a Python isinstance() on the
-            # calling line sees a tensor.
-            # torch's own code is told the truth (nn.Module.__setattr__'s isinstance(value,
-            # Parameter) would read the proxy's _is_param, a proxy, as a bool)
+            # calling line, outside torch, sees a tensor (nn.Module.__setattr__'s
+            # isinstance(value, Parameter) would read the proxy's _is_param, a proxy, as a bool).
             frame = sys._getframe(1)
             line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
             user = not os.path.abspath(frame.f_code.co_filename).startswith(_library_dirs()[0])
