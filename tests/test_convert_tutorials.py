@@ -1,9 +1,8 @@
 """Models written the way the PyTorch tutorials write them, converted as far as the op table goes.
 
 Each is converted, then run against torch on the same weights: outputs, and the gradients of a
-random projection of them w.r.t. every parameter. Where the converter's core cannot follow the model
-yet (a Python argument such as ``has_mask``), the test says so (xfail) and checks what it can: that
-every glue op of the model maps (tests/_op_inventory.py).
+random projection of them w.r.t. every parameter; the conversion leaves the torch model as it came.
+Every glue op of the Transformer LM maps (tests/_op_inventory.py).
 """
 
 from __future__ import annotations
