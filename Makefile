@@ -40,8 +40,8 @@ format: $(STAMP)
 test: $(STAMP) graphviz lint
 	$(BIN)/python -m pytest -n auto -m "not exhaustive" --durations=30 $(ARGS)
 
-# Every torch sample of every layer (module_db and op_db) that `make test` spreads out, and the
-# torchvision families convert is checked on beyond make test's five: over an hour on 2 cores.
+# Every torch sample of every layer (module_db and op_db) that `make test` spreads out, each layer
+# un-jitted, and the torchvision families beyond make test's four: over an hour on 2 cores.
 test-exhaustive: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m exhaustive --durations=30 $(ARGS)
 

@@ -230,8 +230,8 @@ check(x.grad, [204.8, 2048.0, 0.2048], rtol=1e-12)
 #
 # *Lecture-note topic: the chain rule and autograd.*
 #
-# One weight, `x = 1`, `y = 2`, loss $(w x - y)^2$, learning rate 0.01, thirty steps: forward,
-# backward, update, zero, as in the notes' loop. The update changes `w.data` outside the graph
+# One weight, `x = 1`, `y = 2`, loss $(w x - y)^2$, learning rate 0.01, thirty steps in the usual
+# order: forward, backward, update, zero (notebook 05 shows the notes' loop, which updates first). The update changes `w.data` outside the graph
 # (PyTorch's `no_grad`), and `w.grad = None` is `zero_()`.
 
 # %%

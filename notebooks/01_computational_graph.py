@@ -490,21 +490,23 @@ exercise(1, check_exercise_1, grads_of_a_and_b)
 
 
 # %%
-def mse(pred, target):
+def mse_over_entries(pred, target):
     raise NotImplementedError("exercise 2: your code here")
 
 
 # %%
 # Check exercise 2 against torch.nn.functional.mse_loss
-def check_exercise_2(mse):
+def check_exercise_2(mse_over_entries):
     pred_t, target_t = torch.randn(64, 2), torch.randn(64, 2)
     expected = torch.nn.functional.mse_loss(pred_t, target_t).item()
     check(
-        float(mse(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))), expected, rtol=1e-6
+        float(mse_over_entries(jnp.asarray(pred_t.numpy()), jnp.asarray(target_t.numpy()))),
+        expected,
+        rtol=1e-6,
     )
 
 
-exercise(2, check_exercise_2, mse)
+exercise(2, check_exercise_2, mse_over_entries)
 
 # %% [markdown]
 # **Exercise 3.** For `h = 3x` and `loss = sum(h²)`, return `d loss / d h`, what `h.retain_grad()`

@@ -144,7 +144,8 @@ assert ks.pvalue > 0.01
 # %% [markdown]
 # **One rule for batches.** Layers take torch's batched shapes, as torch's do:
 # `fg.nn.Conv2d` takes `(N, C, H, W)` (and `(C, H, W)`, like torch), and so do most models
-# (`fg.models.LeNet5`, and every model `fg.interop.convert` writes). funcgrad's versions of the
+# (`fg.models.LeNet5`, and the models `fg.interop.convert` writes, which take the shapes their
+# torch module takes). funcgrad's versions of the
 # notes' models (`SingleLayer`, `MyNet`, `ConvNet`) take **one** example: `MyNet` because the notes
 # flatten with `x.view(-1)`, `SingleLayer` because the notes' `x` is one vector, and `ConvNet` by
 # choice (the notes' torch `Model` above takes a batch). `jax.vmap` batches them (or

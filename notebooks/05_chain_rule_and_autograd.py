@@ -647,11 +647,12 @@ check(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
 # program or in the closure it returns), and the old `w` is still there.
 #
 # The other half of the notes' question: what if the update is written *out of place*,
-# `w = w - lr * w.grad`, with grad mode on? PyTorch does not refuse; it records the subtraction.
-# The new `w` is no longer a leaf (`.grad` stays empty on it) and each step adds a node to one
-# growing graph, so the next loss backpropagates through every earlier update, down to the first
-# `w`. The cell takes three such steps (with `torch.autograd.grad`, which returns the gradient
-# instead of storing it), then checks the grown graph against its functional twin: three unrolled
+# `w = w - lr * w.grad`, with grad mode on? PyTorch does not refuse; it records the subtraction,
+# and the new `w` is no longer a leaf. In the notes' loop the next step then fails: `w.grad` on a
+# non-leaf is `None` (torch warns, and `lr * None` raises a `TypeError`). If the gradient is taken
+# another way, with `torch.autograd.grad`, which returns it instead of storing it, each step adds a
+# node to one growing graph, and the next loss backpropagates through every earlier update, down to
+# the first `w`. The cell takes three such steps, then checks the grown graph against its functional twin: three unrolled
 # updates with each step's gradient a constant (`stop_gradient`), differentiated with respect to
 # the first `w`.
 
@@ -753,8 +754,9 @@ assert float(kept.at[0].set(5.0)[0]) == 5.0 and float(kept[0]) == 1.0  # a new a
 # > - A second `backward()` through the same graph raises when any node needs a tensor it saved
 # >   (most do: `mul`, `pow`, `exp`, ...) unless the first call passed `retain_graph=True`; the
 # >   closure `jax.vjp` returns can be called any number of times.
-# > - `w = w - lr * w.grad` (out of place) with grad mode on makes `w` a non-leaf and grows one
-# >   graph across steps; write updates in place under `no_grad()`.
+# > - `w = w - lr * w.grad` (out of place) with grad mode on makes `w` a non-leaf: the next
+# >   `w.grad` is `None`, and with `torch.autograd.grad` the graph grows across steps. Write updates
+# >   in place under `no_grad()`.
 # > - `.numpy()` refuses a tensor that requires grad (`Can't call numpy() on Tensor that requires
 # >   grad`): call `.detach().numpy()`. JAX arrays carry no such flag.
 

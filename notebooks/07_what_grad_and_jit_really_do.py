@@ -3,10 +3,11 @@
 #
 # The earlier notebooks put `loss.backward()` next to `jax.grad` and let the numbers agree. This one
 # opens the two boxes. PyTorch records a `grad_fn` chain while the forward pass runs and walks it
-# backwards. JAX traces the function instead, and `jax.grad` *builds a second program*, the
-# backward pass, from the forward one; what it keeps from the forward pass (the residuals) lives in
-# that program or in the closure `jax.vjp` returns, not on the arrays. We look at that program, at forward mode, at custom derivative rules, at what `jit`
-# does to your Python, at random keys, and at `torch.func`, PyTorch's own functional side.
+# backwards. JAX runs the function on tracers that apply each primitive's forward-mode rule (its
+# JVP), records the linear part as a program, and `jax.grad` transposes that program into the
+# backward pass; what it keeps from the forward pass (the residuals) lives in that program or in
+# the closure `jax.vjp` returns, not on the arrays. We look at that program, at forward mode, at
+# custom derivative rules, at what `jit` does to your Python, at random keys, and at `torch.func`, PyTorch's own functional side.
 #
 # **From the lecture notes:** the chain rule and autograd (`grad_fn`, `backward(v)` on a non-scalar
 # output) and the computational graph.

@@ -26,6 +26,7 @@
 
 # %%
 import math
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -340,8 +341,9 @@ print(f"{len(flat_grads)} gradients agree with torch's .grad")
 # from one global generator, in the order the layers happen to run; to repeat a training step
 # exactly you reset `torch.manual_seed`. Functionally the step takes a key, and every layer gets a
 # key of its own, derived from the step's key and the layer's name: the plain JAX it stands for
-# is `jax.random.fold_in(key, zlib.crc32(name.encode()))` (`fg.nn.child_key`; not Python's `hash`,
-# which changes between processes). Folding by name rather than
+# is `jax.random.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF)` (`fg.nn.child_key`: a
+# stable 31-bit hash of the name; not Python's `hash`, which changes between processes). Folding
+# by name rather than
 # splitting by position means that adding a layer leaves the others' masks as they were. The same
 # key gives the same masks; another key, others; evaluation needs no key at all. Our `gpt` was
 # built with `dropout=0.2`: the logits above were evaluation's, so torch's model, which has no
@@ -368,6 +370,11 @@ print(
 # Proof: a reused key repeats the masks exactly, training differs from evaluation (whose logits
 # matched torch's above, with no key), and training refuses to run without a key
 assert jnp.array_equal(a, b) and not jnp.allclose(a, c) and not jnp.allclose(a, logits)
+# child_key is the plain JAX of the text above, for a name whose CRC-32 has its top bit set too
+for name in ("0", "transformer.h"):
+    plain = jax.random.fold_in(step_key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
+    mine = fg.nn.child_key(step_key, name)
+    assert jnp.array_equal(jax.random.key_data(mine), jax.random.key_data(plain))
 try:
     jax.jit(lambda params, tokens: gpt.apply(params, tokens, train=True))(gpt_params, tokens)
 except fg.nn.ModuleError as e:

@@ -107,12 +107,18 @@ def _torch_leaves(out: Any) -> list[torch.Tensor]:
 
 
 def check_case(
-    table: dict[str, Entry], case: Case, dtype: type, *, gradcheck: bool = False
+    table: dict[str, Entry],
+    case: Case,
+    dtype: type,
+    *,
+    gradcheck: bool = False,
+    eager: bool = False,
 ) -> None:
     """Run one ``module_db`` sample through torch and funcgrad and compare (see the module doc).
 
     With ``gradcheck``, check funcgrad's derivatives against finite differences instead
-    (``fg.autodiff.gradcheck``, float64, forward and reverse mode).
+    (``fg.autodiff.gradcheck``, float64, forward and reverse mode). With ``eager``, funcgrad runs
+    un-jitted too, op by op.
     """
     entry = table[case.name]
     sample = torch_samples(case.name, dtype, case.train)[case.index]
@@ -220,9 +226,7 @@ def check_case(
             assert_close(g_p, expected_g_p, dtype, "grad wrt params", equal_nan=True)
         assert_buffers_equal(new_b, expected_buffers, dtype, "buffers")
 
-    # Eagerly once per layer, on one fixed case (whichever process pytest-xdist gives it to):
-    # the first eval sample in float32, the dtype users run.
-    for_each_variant(check, eager=not case.train and case.index == 0 and dtype is np.float32)
+    for_each_variant(check, eager=eager)
 
 
 def _normal(*shape: int) -> np.ndarray:

@@ -226,7 +226,7 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     # subprocess
     "test_benchmark.py": {
         "test_quick_run_prints_table_and_writes_json": ("subprocess",),
-        "test_pairs_zero_judges_on_the_rounds": ("subprocess",),
+        "test_every_framework_worker_reports_numbers": ("subprocess",),
         "test_report_says_how_the_kernels_were_chosen": ("subprocess",),
         "test_sweep_writes_plot_and_docs_table": ("subprocess",),
         "test_unknown_workload_is_refused": ("subprocess",),
@@ -241,7 +241,9 @@ TEST_MARKERS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "test_convert.py": {
         "test_zoo_source_round_trip_in_a_fresh_interpreter": ("subprocess",),
-        "test_zoo_eval_outputs_and_gradients_match_torch[resnet-float64]": ("slow",),
+        # ~30 s compiling float64 convolution gradients: make test checks the zoo's ResNet in
+        # float32, and torchvision's ResNet in float64 (test_convert_torchvision.py)
+        "test_zoo_eval_outputs_and_gradients_match_torch[resnet-float64]": ("slow", "exhaustive"),
     },
     "test_cpu_kernels.py": {
         "test_enable_fast_cpu_kernels_before_jax_starts": ("subprocess",),
@@ -281,22 +283,24 @@ def markers_for(file: str, test: str, name: str) -> set[str]:
 
 
 # torch's module_db has up to 64 samples a layer (MultiheadAttention, the Transformer family, the
-# recurrent layers), one compile each: `make test` runs, per layer, dtype and mode, at most
-# SPREAD[dtype] of them (float64, the strict one: the first and the last of torch's list; float32:
-# the first, also run un-jitted); the rest are marked `exhaustive` and run in
-# `make test-exhaustive` (every sample of every layer).
-SPREAD = {"float64": 2, "float32": 1}
+# recurrent layers), one compile each: `make test` runs, per layer and mode, one sample in each
+# dtype, two different ones where there are two: float32's first (the dtype users run) and
+# float64's last (the strict one). A mode with a single sample (train mode where torch's modes
+# agree: the check that funcgrad's agree too) runs in float32. The rest are marked `exhaustive` and
+# run in `make test-exhaustive` (every sample of every layer).
 EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exhaustive` only
     "test_loss_op_db.py": {"test_every_op_db_sample"},
+    # the frameworks beyond funcgrad's own and torch's: a worker each, every workload compiled
+    "test_benchmark.py": {"test_every_framework_worker_reports_numbers"},
+    "test_layer_table.py": {"test_module_db_sample_un_jitted"},
 }
 
 
-def _spread(n: int, k: int) -> set[int]:
-    """``k`` indices out of ``range(n)``, evenly spaced, the first and the last included (the
-    first alone for ``k = 1``)."""
-    if n <= k or k == 1:
-        return set(range(min(n, k)))
-    return {round(i * (n - 1) / (k - 1)) for i in range(k)}
+def _kept(dtype: str, n: int) -> set[int]:
+    """The ranks, out of a layer's ``n`` samples in one mode, that ``make test`` runs in ``dtype``."""
+    if dtype == "float32":
+        return {0}
+    return {n - 1} if n > 1 else set()
 
 
 def _mark_exhaustive(items: list[pytest.Item]) -> None:
@@ -312,7 +316,7 @@ def _mark_exhaustive(items: list[pytest.Item]) -> None:
         elif test in EXHAUSTIVE.get(item.path.name, ()):
             item.add_marker("exhaustive")
     for (dtype, _, _), members in groups.items():
-        keep = _spread(len(members), SPREAD[dtype])
+        keep = _kept(dtype, len(members))
         for rank, (_, item) in enumerate(sorted(members, key=lambda m: m[0])):
             if rank not in keep:
                 item.add_marker("exhaustive")

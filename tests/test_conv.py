@@ -75,7 +75,7 @@ def test_finite_differences(x64, layer):
     params = layer.init(jax.random.PRNGKey(0))
     shape = (1, 2, 5, 5) if isinstance(layer, fg.nn.Conv2d) else (1, 2, 7)
     x = jax.random.normal(jax.random.PRNGKey(1), shape)
-    check_grads(layer.apply, (params, x), order=2, modes=("fwd", "rev"))
+    check_grads(jax.jit(layer.apply), (params, x), order=2, modes=("fwd", "rev"))
 
 
 def test_batched_convnet_gradients_match_torch(dtype):

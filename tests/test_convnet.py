@@ -25,7 +25,7 @@ def test_finite_differences(x64):
     net = fg.models.ConvNet(num_classes=3, image_size=(10, 10))
     params = net.init(jax.random.PRNGKey(0))
     x = jax.random.normal(jax.random.PRNGKey(1), (1, 10, 10))
-    check_grads(net.apply, (params, x), order=2, modes=("fwd", "rev"))
+    check_grads(jax.jit(net.apply), (params, x), order=2, modes=("fwd", "rev"))
 
 
 def test_init_apply_shapes_agree_with_torch():

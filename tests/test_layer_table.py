@@ -34,6 +34,15 @@ def test_module_db_sample(dtype: type, case: Case) -> None:
     check_case(TABLE, case, dtype)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if not c.train and c.index == 0], ids=str)
+def test_module_db_sample_un_jitted(case: Case) -> None:
+    """Each layer's first eval sample in float32, the dtype users run, un-jitted as well: the path
+    of a user who calls ``apply`` without ``jax.jit``. Op by op it costs seconds a layer, so it is
+    in ``make test-exhaustive``. In ``make test`` the family tests' parity checks run each layer
+    and function they check un-jitted once per process (``tests/_parity.py``)."""
+    check_case(TABLE, case, np.float32, eager=True)
+
+
 FUNCTIONALS = [(entry, op) for entry in TABLE.values() for op in entry.op_db]
 
 
@@ -172,11 +181,19 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
 SWAPPED = {"nn.functional.embedding"}
 
 
-# `make test` runs each op's first samples, `make test-exhaustive` the rest (tests/conftest.py).
-PARTS = {"first": slice(0, 2), "rest": slice(2, 40)}
+# `make test` runs one sample per op and dtype, two different ones where there are two (float32's
+# first, float64's second); `make test-exhaustive` the rest (tests/conftest.py marks them).
+PARTS = ("first", "rest")
 
 
-@pytest.mark.parametrize("part", list(PARTS))
+def _part(samples: list[Any], dtype: type, part: str) -> list[Any]:
+    chosen = min(1, len(samples) - 1) if dtype is np.float64 else 0
+    if part == "first":
+        return samples[chosen : chosen + 1]
+    return [s for i, s in enumerate(samples) if i != chosen]
+
+
+@pytest.mark.parametrize("part", PARTS)
 @pytest.mark.parametrize(
     ("entry", "op"), FUNCTIONALS, ids=lambda v: v if isinstance(v, str) else v.name
 )
@@ -194,20 +211,20 @@ def test_op_db_samples(dtype: type, entry: Any, op: str, part: str) -> None:
     kept = [s for s in every if not left_out(s)]
     n_left_out = len(every) - len(kept)
     reason = " ".join((LEFT_OUT[op][1] if op in LEFT_OUT else left_out.__doc__ or "").split())
-    samples = every_kth(kept, 40)[PARTS[part]]
+    samples = _part(every_kth(kept, 40), dtype, part)
     if not samples:
         pytest.skip(
             f"every op_db sample of {op} is left out: {reason}"
             if not kept
-            else f"{op} has no more than {PARTS['first'].stop} samples"
+            else f"{op} has one sample in op_db"
         )
     fn = entry.functional
     if op in SWAPPED:
         fn = lambda weight, input, *args, **kwargs: entry.functional(input, weight, *args, **kwargs)  # noqa: E731
     counts: Counter[str] = Counter()
     problems: list[str] = []
-    # Un-jitted once, on a fixed sample, and only where no module_db sample runs the layer
-    # (and with it the functional) un-jitted already: op by op, a sample takes seconds.
+    # Un-jitted once, on a fixed sample, where the layer has no module_db sample (those run
+    # un-jitted in test_module_db_sample_un_jitted): op by op, a sample takes seconds.
     eager = not entry.module_db and dtype is np.float32 and part == "first"
     for n, sample in enumerate(samples):
         try:

@@ -59,9 +59,9 @@ MODULE_DB = [name for name in LOSSES if module_info(name) is not None]
 
 @pytest.mark.parametrize("name", MODULE_DB)
 def test_module_db_samples_through_the_module(x64: None, name: str) -> None:
-    """``module_db``'s samples (at most 4, evenly spread: the functionals run every sample in
-    tests/test_layer_table.py), float64, eval mode."""
-    samples = every_kth(torch_samples(name, np.float64, train=False), 4)
+    """``module_db``'s samples (at most 2, evenly spread: tests/test_layer_table.py runs every
+    sample of the module and its functional), float64, eval mode, each input its own leaf."""
+    samples = every_kth(torch_samples(name, np.float64, train=False), 2)
     for n, sample in enumerate(samples):
         ctor = sample.constructor_input
         torch.manual_seed(0)

@@ -250,14 +250,14 @@ def test_finite_differences(x64):
         lambda z: fg.losses.cross_entropy(z, t),
         lambda z: fg.losses.cross_entropy(z, t, reduction="none"),
     ):
-        check_grads(f, (z,), order=2, modes=("fwd", "rev"))
+        check_grads(jax.jit(f), (z,), order=2, modes=("fwd", "rev"))
     for f in (  # first order is enough for these (second order costs seconds each)
         lambda z: fg.losses.smooth_l1_loss(z, y, beta=0.5),
         lambda z: fg.losses.binary_cross_entropy(jax.nn.sigmoid(z), p),
         lambda z: fg.losses.cross_entropy(z, t, label_smoothing=0.1),
         lambda z: fg.losses.cross_entropy(z, p, reduction="none"),
     ):
-        check_grads(f, (z,), order=1, modes=("fwd", "rev"))
+        check_grads(jax.jit(f), (z,), order=1, modes=("fwd", "rev"))
 
 
 def test_per_sample_loss_vmapped_then_averaged_is_the_mean_loss():

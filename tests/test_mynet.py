@@ -50,7 +50,9 @@ def test_vmap_batches_like_torch_per_example():
 def test_finite_differences(x64):
     net = fg.models.MyNet(6, 5, 4, 3)
     params = net.init(jax.random.PRNGKey(0))
-    check_grads(net.apply, (params, jnp.linspace(-1, 1, 6).reshape(2, 3)), 2, modes=("fwd", "rev"))
+    check_grads(
+        jax.jit(net.apply), (params, jnp.linspace(-1, 1, 6).reshape(2, 3)), 2, modes=("fwd", "rev")
+    )
 
 
 def test_init_apply_shapes_agree_with_torch():

@@ -68,9 +68,13 @@ def test_interpolate_matches_torch_on_every_argument(dtype, mode, rank):
         want = torch.nn.functional.interpolate(
             torch.tensor(x), mode=mode, align_corners=align, antialias=aa, **kw
         ).numpy()
-        got = np.asarray(
-            F.interpolate(jnp.asarray(x), mode=mode, align_corners=align, antialias=aa, **kw)
+        # one compile per case: un-jitted, each of its ops would compile alone (slower)
+        resize = jax.jit(
+            lambda a, kw=kw, align=align, aa=aa: F.interpolate(
+                a, mode=mode, align_corners=align, antialias=aa, **kw
+            )
         )
+        got = np.asarray(resize(jnp.asarray(x)))
         assert got.shape == want.shape, (kw, align, aa)
         np.testing.assert_allclose(got, want, rtol=0, atol=tol, err_msg=f"{kw} {align} {aa}")
 

@@ -52,7 +52,7 @@ def test_named_layers_like_torch_ordered_dict():
 def test_finite_differences(x64):
     net = fg.nn.Sequential(fg.nn.Linear(3, 4), fg.nn.Tanh(), fg.nn.Linear(4, 2))
     params = net.init(jax.random.PRNGKey(0))
-    check_grads(net.apply, (params, np.ones((2, 3))), order=2, modes=("fwd", "rev"))
+    check_grads(jax.jit(net.apply), (params, np.ones((2, 3))), order=2, modes=("fwd", "rev"))
 
 
 def test_rejects_non_module():

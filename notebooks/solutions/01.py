@@ -10,7 +10,7 @@ def grads_of_a_and_b(a, b, c):
     return jax.grad(lambda a, b: (a * b).sum() + c.sum(), argnums=(0, 1))(a, b)
 
 
-def mse(pred, target):
+def mse_over_entries(pred, target):
     """Mean over every entry: sum of squares divided by the number of entries."""
     return ((pred - target) ** 2).sum() / pred.size
 
@@ -33,7 +33,7 @@ def wrong_grads_of_a_and_b(a, b, c):
     return a, b
 
 
-def wrong_mse(pred, target):
+def wrong_mse_over_entries(pred, target):
     """Divides by the number of samples (64), not of entries (128)."""
     return ((pred - target) ** 2).sum() / pred.shape[0]
 
