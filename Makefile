@@ -36,12 +36,13 @@ format: $(STAMP)
 	$(BIN)/ruff format funcgrad tests scripts notebooks docs/hooks
 	$(BIN)/ruff check --fix funcgrad tests scripts notebooks docs/hooks
 
-# Every test, as CI runs it (.ci/run), then the 30 slowest: the ones to mark slow in tests/conftest.py.
+# The suite as CI runs it (.ci/run), less the exhaustive tier, then the 30 slowest tests.
 test: $(STAMP) graphviz lint
 	$(BIN)/python -m pytest -n auto -m "not exhaustive" --durations=30 $(ARGS)
 
 # Every torch sample of every layer (module_db and op_db) that `make test` spreads out, each layer
-# un-jitted, and the torchvision families beyond make test's four: over an hour on 2 cores.
+# un-jitted and checked by finite differences, the torchvision families beyond make test's four,
+# and the benchmark's other workers and scripts: over an hour on 2 cores.
 test-exhaustive: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m exhaustive --durations=30 $(ARGS)
 

@@ -648,8 +648,10 @@ check(w_leaf.detach().numpy(), [0.8, -1.6], rtol=1e-6)
 #
 # The other half of the notes' question: what if the update is written *out of place*,
 # `w = w - lr * w.grad`, with grad mode on? PyTorch does not refuse; it records the subtraction,
-# and the new `w` is no longer a leaf. In the notes' loop the next step then fails: `w.grad` on a
-# non-leaf is `None` (torch warns, and `lr * None` raises a `TypeError`). If the gradient is taken
+# and the new `w` is no longer a leaf. In the notes' loops it fails at once: the line after the
+# update, `w.grad.zero_()`, finds `w.grad` to be `None` on the new non-leaf (torch warns) and raises
+# an `AttributeError`; a loop without that line fails one step later, where `lr * None` raises a
+# `TypeError`. If the gradient is taken
 # another way, with `torch.autograd.grad`, which returns it instead of storing it, each step adds a
 # node to one growing graph, and the next loss backpropagates through every earlier update, down to
 # the first `w`. The cell takes three such steps, then checks the grown graph against its functional twin: three unrolled

@@ -261,8 +261,8 @@ assert not np.allclose(clipped, jax.grad(lambda a: (a**2).sum())(a))  # the rule
 # know only a shape and a dtype, records the jaxpr, compiles it with XLA, and from then on runs the
 # compiled program. Four things follow; each is asserted below.
 #
-# 1. **Python side effects run at trace time only.** A `print` inside shows a tracer, once; later
-#    calls print nothing. `jax.debug.print` is part of the program and prints on every call.
+# 1. **Python side effects run at trace time only.** A `print` inside shows a tracer, once per
+#    trace; later calls with the same shapes and dtypes print nothing. `jax.debug.print` is part of the program and prints on every call.
 # 2. **A new shape (or dtype) means a new trace and a new compilation.** Pad batches to a few fixed
 #    sizes, or the first batch of every new size pays the compile time again.
 # 3. **A Python `if` on a traced value fails**: the tracer has no value to be `True` or `False`.
@@ -422,7 +422,8 @@ for i in range(len(xs)):  # row by row: each sample's own gradient
 # > - JAX has no `grad_fn` graph on its arrays: the backward pass is a program,
 # >   `jax.make_jaxpr(jax.grad(f))`. `jax.vjp` does keep residuals, in the closure it returns, and
 # >   that closure can be called again: no `retain_graph` needed.
-# > - Inside `jit`, `print` runs once, at trace time; use `jax.debug.print`.
+# > - Inside `jit`, `print` runs only while tracing (once per new shape, dtype or static value); use
+# >   `jax.debug.print` to print on every call.
 # > - A Python `if`/`while` on a traced value raises `TracerBoolConversionError`: use `jnp.where`,
 # >   `lax.cond`, `lax.while_loop`, or a static argument.
 # > - Every new input shape, dtype or static value recompiles: keep shapes fixed in a training loop.

@@ -301,7 +301,7 @@ print("logits", logits.shape, "parameters", sum(p.size for p in jax.tree.leaves(
 # %% [markdown]
 # The funcgrad model is the same computation as pure functions. Its attention is the one above:
 # the fused `c_attn` projection split in three, cut into heads, and
-# `F.scaled_dot_product_attention(..., is_causal=True)`. The language-model loss is the
+# `fg.nn.functional.scaled_dot_product_attention(..., is_causal=True)`. The language-model loss is the
 # cross-entropy of each position's logits against the *next* token, averaged over positions, the
 # same `cross_entropy` as for images with the time axis folded into the batch. The last token has
 # no next one, so the inputs are the first 7 tokens and the targets the last 7.

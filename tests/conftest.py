@@ -290,9 +290,16 @@ def markers_for(file: str, test: str, name: str) -> set[str]:
 # run in `make test-exhaustive` (every sample of every layer).
 EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exhaustive` only
     "test_loss_op_db.py": {"test_every_op_db_sample"},
-    # the frameworks beyond funcgrad's own and torch's: a worker each, every workload compiled
-    "test_benchmark.py": {"test_every_framework_worker_reports_numbers"},
-    "test_layer_table.py": {"test_module_db_sample_un_jitted"},
+    # finite differences on every layer of the table (the family tests keep their own, and every
+    # layer's gradients are checked against torch's in make test)
+    "test_layer_table.py": {"test_module_db_sample_un_jitted", "test_finite_differences"},
+    # smoke runs of the benchmark's diagnostic scripts (the benchmark itself runs in make test)
+    "test_benchmark.py": {
+        "test_every_framework_worker_reports_numbers",
+        "test_sweep_writes_plot_and_docs_table",
+        "test_interleaved_comparison_prints_a_ratio_per_row",
+        "test_conv_input_gradient_script_prints_a_ratio",
+    },
 }
 
 

@@ -295,6 +295,11 @@ def test_transformer_word_language_model(has_mask):
     model, tokens = TransformerModel(), _tokens(5, 3)
     conv = _matches_torch(model, (tokens,), rtol=1e-10, kwargs={"has_mask": has_mask})
     assert "has_mask" in conv.source
+    if has_mask:  # the mask is sized by len(src): another length is refused by name
+        assert "len(src) is 5" in conv.source
+        longer = jnp.zeros((7, 3), jnp.int32)
+        with pytest.raises(ValueError, match=r"converted for len\(src\) == 5, the example's"):
+            conv.model.apply(conv.params, longer, buffers=conv.buffers)
 
 
 def test_llama_block_with_complex_rotary_embeddings():

@@ -36,7 +36,7 @@ import traceback
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from funcgrad import nn as fgnn
 from funcgrad.interop import _fx_ops as ops
@@ -361,7 +361,7 @@ def _trace(
     path: str,
     concrete: Mapping[str, Any] | None = None,
     example: Mapping[str, Any] | None = None,
-) -> tuple[Any, dict[str, Any], list[str]]:
+) -> tuple[Any, dict[str, Any], list[Specialised]]:
     """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, the
     tensor constants its ``get_attr`` nodes read, and a comment for each place the trace was
     specialised to the example's shapes. ``concrete`` are ``forward``'s Python arguments: fx
@@ -373,7 +373,7 @@ def _trace(
     torch = import_torch()
     proxy_type = _tensor_proxy()
     given: Mapping[str, Any] = example or {}
-    notes: list[str] = []
+    notes: list[Specialised] = []
 
     class Tracer(torch.fx.Tracer):  # type: ignore[name-defined]  # torch is imported lazily
         def is_leaf_module(self, m: Any, qualname: str) -> bool:
@@ -397,8 +397,7 @@ def _trace(
             if not isinstance(value, torch.Tensor) or value.dim() == 0:
                 return None
             where = _user_frame(traceback.extract_stack()).split(": ", 1)[0]
-            note = f"# specialised to the example's shapes: len({p.node.target}) is {len(value)}"
-            notes.append(f"{note} ({where})" if where else note)
+            notes.append(Specialised(str(p.node.target), len(value), where))
             return len(value)
 
     before = set(vars(module))
@@ -799,21 +798,26 @@ class _Writer:
         return f"{variant.name}({', '.join(changed)})"
 
     def _modes_body(
-        self, m: Any, traces: tuple[tuple[Any, dict[str, Any], list[str]], ...], path: str
+        self,
+        m: Any,
+        traces: tuple[tuple[Any, dict[str, Any], list[Specialised]], ...],
+        path: str,
     ) -> tuple[str, list[str], dict[str, str], dict[str, str]]:
         """``forward``'s input and lines from the train and eval traces (one body where they
         differ only in ``self.training``'s value, else both under ``if train:``), and each
-        mode's variable per node. The body starts with the traces' notes of what was
-        specialised to the example's shapes."""
+        mode's variable per node. The body starts with what the traces specialised to the
+        example's shapes: a comment and a check each."""
         (train_graph, constants, train_notes), (eval_graph, eval_constants, eval_notes) = traces
-        notes = list(dict.fromkeys(train_notes + eval_notes))
+        specialised = list(dict.fromkeys(train_notes + eval_notes))
         merged = _merge_graphs(train_graph, eval_graph)
         if merged is not None:
             signature, body, train_names = self.body(m, train_graph, constants, merged, path)
-            return signature, [*notes, *body], train_names, train_names  # the same nodes
+            checks = _length_checks(type(m).__name__, specialised, train_names)
+            return signature, [*checks, *body], train_names, train_names  # the same nodes
         signature, train_body, train_names = self.body(m, train_graph, constants, None, path)
         _, eval_body, eval_names = self.body(m, eval_graph, eval_constants, None, path)
-        body = [*notes, "if train:", *[f"    {line}" for line in train_body], *eval_body]
+        checks = _length_checks(type(m).__name__, specialised, train_names)
+        body = [*checks, "if train:", *[f"    {line}" for line in train_body], *eval_body]
         return signature, body, train_names, eval_names
 
     def _branches(
@@ -1326,6 +1330,33 @@ def _dispatch(
     values = ", ".join(f"{n} in ({a!r}, {b!r})" for n, (a, b) in seen.items())
     message = f"{cls}: converted for {values}; convert again with kwargs={{...}} for another value"
     return [*lines, f"raise ValueError({message!r})"]
+
+
+class Specialised(NamedTuple):
+    """A ``len()`` of an input of ``forward`` that the trace answered with the example's."""
+
+    arg: str  # the argument of forward
+    length: int  # the example's len()
+    where: str  # the user's line that asked, "file.py:83" (empty where not found)
+
+
+def _length_checks(cls: str, found: list[Specialised], names: dict[str, str]) -> list[str]:
+    """A comment and a check per ``len()`` the trace specialised: another length is refused by
+    name, not left to fail as a shape mismatch somewhere downstream."""
+    lines = []
+    for arg, length, where in found:
+        note = f"# specialised to the example's shapes: len({arg}) is {length}"
+        message = (
+            f"{cls}: converted for len({arg}) == {length}, the example's; convert again with an "
+            "example of the length you pass"
+        )
+        variable = names.get(arg, arg)
+        lines += [
+            f"{note} ({where})" if where else note,
+            f"if {variable}.shape[0] != {length}:",
+            f"    raise ValueError({message!r})",
+        ]
+    return lines
 
 
 def _guards(cls: str, keywords: tuple[tuple[str, str], ...]) -> list[str]:
