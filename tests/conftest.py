@@ -293,6 +293,8 @@ EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exha
     # finite differences on every layer of the table (the family tests keep their own, and every
     # layer's gradients are checked against torch's in make test)
     "test_layer_table.py": {"test_module_db_sample_un_jitted", "test_finite_differences"},
+    # the zoo converted to NNX (test_convert.py converts and checks every zoo model)
+    "test_to_nnx.py": {"test_converted_zoo_matches_torch"},
     # smoke runs of the benchmark's diagnostic scripts (the benchmark itself runs in make test)
     "test_benchmark.py": {
         "test_every_framework_worker_reports_numbers",
@@ -303,11 +305,28 @@ EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exha
 }
 
 
+# Tests over both dtypes whose float32 half runs in `make test-exhaustive` only: float64 is the strict
+# comparison, and each compiles a program per case.
+FLOAT64_IN_MAKE_TEST = {
+    "test_resample.py": {
+        "test_interpolate_matches_torch_on_every_argument",
+        "test_interpolate_gradient_matches_torch",
+    },
+    "test_lenet.py": {"test_lenet5_five_sgd_steps_then_eval_match_torch"},
+    "test_pool.py": {"test_adaptive_pools_with_non_dividing_sizes_match_torch"},
+}
+
+
 def _kept(dtype: str, n: int) -> set[int]:
     """The ranks, out of a layer's ``n`` samples in one mode, that ``make test`` runs in ``dtype``."""
     if dtype == "float32":
         return {0}
     return {n - 1} if n > 1 else set()
+
+
+def _float32(item: pytest.Item) -> bool:
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    return any(str(v) in ("float32", "<class 'numpy.float32'>") for v in params.values())
 
 
 def _mark_exhaustive(items: list[pytest.Item]) -> None:
@@ -320,7 +339,9 @@ def _mark_exhaustive(items: list[pytest.Item]) -> None:
             groups.setdefault((dtype, name, mode), []).append((int(index), item))
         elif getattr(item, "callspec", None) and item.callspec.params.get("part") == "rest":
             item.add_marker("exhaustive")  # an op's samples after its first ones
-        elif test in EXHAUSTIVE.get(item.path.name, ()):
+        elif test in EXHAUSTIVE.get(item.path.name, ()) or (
+            test in FLOAT64_IN_MAKE_TEST.get(item.path.name, ()) and _float32(item)
+        ):
             item.add_marker("exhaustive")
     for (dtype, _, _), members in groups.items():
         keep = _kept(dtype, len(members))
