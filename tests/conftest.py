@@ -290,8 +290,8 @@ def markers_for(file: str, test: str, name: str) -> set[str]:
 # run in `make test-exhaustive` (every sample of every layer).
 EXHAUSTIVE = {  # whole tests that run every sample of a family: `make test-exhaustive` only
     "test_loss_op_db.py": {"test_every_op_db_sample"},
-    # finite differences on every layer of the table (the family tests keep their own, and every
-    # layer's gradients are checked against torch's in make test)
+    # every layer of the table un-jitted and by finite differences (the family tests keep their
+    # own of both, and every layer's gradients are checked against torch's in make test)
     "test_layer_table.py": {"test_module_db_sample_un_jitted", "test_finite_differences"},
     # the zoo converted to NNX (test_convert.py converts and checks every zoo model)
     "test_to_nnx.py": {"test_converted_zoo_matches_torch"},
@@ -325,8 +325,8 @@ def _kept(dtype: str, n: int) -> set[int]:
 
 
 def _float32(item: pytest.Item) -> bool:
-    params = item.callspec.params if hasattr(item, "callspec") else {}
-    return any(str(v) in ("float32", "<class 'numpy.float32'>") for v in params.values())
+    """A parametrisation in float32, by its id (``float32-bicubic-2``), as the table's ids read."""
+    return hasattr(item, "callspec") and "float32" in item.callspec.id.split("-")
 
 
 def _mark_exhaustive(items: list[pytest.Item]) -> None:
