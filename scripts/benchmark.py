@@ -91,7 +91,7 @@ INFO = [
     ("epoch_fused", "funcgrad", "jax_flags", "same XLA kernels"),
     ("lenet_b64", "funcgrad", "torch_compile", ""),
 ] + [(w, "funcgrad", f, "") for w in SEQ_WORKLOADS for f in ("torch_compile",)]
-INFO += [("dcgan_g", "funcgrad", f, "") for f in ("torch", "nnx", "equinox")] + [
+INFO += [
     (w, "funcgrad", "funcgrad_flag", "compiler option / process flag") for w in sorted(KERNEL_ROWS)
 ]
 INFO += [(w, "funcgrad_converted", "torch", "converted from torch") for w in sorted(CONVERTED_ROWS)]
@@ -112,9 +112,10 @@ TARGETS: list[tuple] = (
         ("lenet_b64", "funcgrad", "nnx", 1.0),
         ("lenet_b64", "funcgrad", "equinox", 1.0),
     ]
-    + [  # the sequence models: at or above PyTorch eager, and ahead of NNX and Equinox
+    + [  # the sequence models and the DCGAN generator: at or above PyTorch eager, and ahead of
+        # NNX and Equinox
         (w, "funcgrad", against, 1.0)
-        for w in ("lstm_lm", "gpt")
+        for w in SEQ_WORKLOADS
         for against in ("torch", "nnx", "equinox")
     ]
     + [  # issue 27: fit's default epoch at or above 0.95x the torch loop, and auto never more

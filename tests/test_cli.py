@@ -163,8 +163,9 @@ def test_corrupt_checkpoint_on_resume_is_an_error_and_deletes_nothing(tmp_path, 
 
 def test_resume_without_keep_keeps_the_saved_keep_and_its_checkpoints(tmp_path):
     out = tmp_path / "run"
-    common = ["--model", "linear", "--dataset", "synthetic-linear", "--out", str(out), "--quiet"]
+    common = ["--model", "linear", "--out", str(out), "--quiet"]  # linear's own default dataset
     assert main(["train", *common, "--epochs", "5", "--keep", "5"]) == 0
+    assert json.loads((out / "config.json").read_text())["dataset"] == "synthetic-linear"
     assert main(["train", "--out", str(out), "--resume", "--epochs", "6"]) == 0
     assert json.loads((out / "config.json").read_text())["keep"] == 5
     kept = sorted(int(p.name) for p in (out / "checkpoints").iterdir() if p.name.isdigit())

@@ -60,8 +60,9 @@ def _configure_train(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--dataset",
-        help="digits (default; the bundled 8x8 handwritten digits), synthetic-linear (Y = 2X), "
-        "text (the bundled sentences; the default for charlstm and gpt), or a path to a .npz with x_train, y_train, x_test, y_test",
+        help="digits (the default; the bundled 8x8 handwritten digits), synthetic-linear (Y = 2X; "
+        "the default for linear), text (the bundled sentences; the default for charlstm and "
+        "gpt), or a path to a .npz with x_train, y_train, x_test, y_test",
     )
     p.add_argument("--epochs", type=int, help=f"epochs to train in total ({per_model('epochs')})")
     p.add_argument(

@@ -42,9 +42,7 @@ def model_graph(model: str, backward: bool = False, expand: bool = False) -> Gra
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     from funcgrad.train._setup import default_dataset
 
-    net, ds = build_model(
-        model, load_dataset("synthetic-linear" if model == "linear" else default_dataset(model))
-    )
+    net, ds = build_model(model, load_dataset(default_dataset(model)))
     loss_fn, buffers = loss_for(ds), net.init_buffers()
 
     def loss(params: Any, x: jax.Array, y: jax.Array) -> jax.Array:

@@ -79,16 +79,17 @@ def make_optimizer(name: str, lr: float) -> optax.GradientTransformation:
     return OPTIMIZERS[name](lr)
 
 
-# The dataset a model trains on when none is named.
-_DATASETS = {"charlstm": "text", "gpt": "text"}
+# The dataset a model trains on when none is named: linear fits Y = 2X, the language models text.
+_DATASETS = {"linear": "synthetic-linear", "charlstm": "text", "gpt": "text"}
 
 
 def default_dataset(model: str | None) -> str:
-    """The dataset ``model`` trains on by default: ``text`` for the language models, else digits.
+    """The dataset ``model`` trains on by default: ``synthetic-linear`` for ``linear``, ``text``
+    for the language models, else digits.
 
     Example:
-        >>> default_dataset("gpt"), default_dataset("mynet"), default_dataset(None)
-        ('text', 'digits', 'digits')
+        >>> default_dataset("gpt"), default_dataset("linear"), default_dataset(None)
+        ('text', 'synthetic-linear', 'digits')
     """
     return _DATASETS.get(model or "", "digits")
 

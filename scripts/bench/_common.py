@@ -53,10 +53,19 @@ WORKLOADS: dict[str, tuple[str, str]] = {
 
 # Epoch time (``epoch_fit.py``): fit's default epoch against an idiomatic PyTorch loop, and fit
 # with each path forced (funcgrad only), on the bundled digits with each model's defaults.
-FIT_MODELS = ("mynet", "convnet", "lenet", "charlstm", "gpt")
+# Every built-in model of ``funcgrad train``, by workload id (``fit_<id>``): its model name.
+FIT_MODELS = {
+    "mynet": "mynet",
+    "convnet": "convnet",
+    "single_layer": "single-layer",
+    "lenet": "lenet",
+    "linear": "linear",
+    "charlstm": "charlstm",
+    "gpt": "gpt",
+}
 FIT_WORKLOADS: dict[str, tuple[str, bool | None]] = {
-    f"fit_{m}{suffix}": (m, scan)
-    for m in FIT_MODELS
+    f"fit_{m}{suffix}": (name, scan)
+    for m, name in FIT_MODELS.items()
     for suffix, scan in (("", None), ("_scan", True), ("_loop", False))
 }
 for _w, (_m, _scan) in FIT_WORKLOADS.items():

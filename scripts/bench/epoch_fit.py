@@ -1,17 +1,18 @@
 """Epoch time, where users feel it: ``fit``'s epoch against an idiomatic PyTorch training loop.
 
-Workloads ``fit_<model>`` (``mynet``, ``convnet``, ``lenet``, ``charlstm``, ``gpt``): one epoch on
-the bundled data as ``funcgrad train`` shapes them (digits: 8x8 for mynet, grown to 16x16 for the
-convolutional models; text windows of 64 characters for the language models), with the model's
-``DEFAULTS`` (batch, Adam and its learning rate), a fresh shuffle, and an eval pass on the test
-set, timed as examples (windows) trained per second:
+Workloads ``fit_<model>``, one per built-in model (``mynet``, ``convnet``, ``single_layer``,
+``lenet``, ``linear``, ``charlstm``, ``gpt``): one epoch on each model's default data as
+``funcgrad train`` shapes them (digits: 8x8 for mynet and single-layer, grown to 16x16 for the
+convolutional models; the four points of ``Y = 2X`` for linear; text windows of 64 characters for
+the language models), with the model's ``DEFAULTS`` (batch, optimiser, learning rate), a fresh
+shuffle, and an eval pass on the test set, timed as examples (windows) trained per second:
 
 * funcgrad: ``fg.train.fit(name, data, epochs=1)``, its default path (``scan="auto"``);
   ``fit_<model>_scan`` and ``fit_<model>_loop`` force each path, so a row shows that ``auto``
   chose the faster one;
 * PyTorch: the loop a user writes: ``randperm``, batches by indexing, ``zero_grad``,
   ``backward``, ``step``, ``loss.item()`` for the running loss, then ``eval()`` and ``no_grad``
-  over the test set.
+  over the test set. Each model is the same network, initialised by torch's defaults.
 
 The data are the same arrays (``funcgrad.train.build_model``'s), read once per worker.
 """
@@ -35,16 +36,24 @@ def _data(name: str) -> Any:
 
 
 def funcgrad_bench(workload: str, quick: bool) -> Bench:
-    from funcgrad.train import DEFAULTS, fit
+    from funcgrad.train import fit
 
     name, scan = FIT_WORKLOADS[workload]
     ds = _data(name)
-    batch = int(DEFAULTS[name].batch_size)
+    batch = _batch(name, ds.num_train)
 
     def epoch() -> None:
         fit(name, ds, epochs=1, scan=scan, progress="none")
 
     return Bench(epoch, units=(ds.num_train // batch) * batch)
+
+
+def _batch(name: str, num_train: int) -> int:
+    """The model's default batch size, ``"full"`` (linear's full-batch descent) as a number."""
+    from funcgrad.train import DEFAULTS
+
+    size = DEFAULTS[name].batch_size
+    return num_train if size == "full" else int(size)
 
 
 def _torch_charlstm(vocab: int) -> Any:
@@ -73,7 +82,11 @@ def _torch_model(name: str, ds: Any) -> Any:
         from seq_torch import GPTModel
 
         return GPTModel(len(ds.vocab), 64, 2, 4, ds.example_shape[0])
+    if name == "linear":  # f = w * x, w from 0 as funcgrad.models.LinearRegression
+        return _torch_linear_regression()
     size, hw = math.prod(ds.example_shape), ds.example_shape[1:]
+    if name == "single-layer":
+        return nn.Linear(size, 10)
     if name == "mynet":
         return nn.Sequential(
             nn.Flatten(), nn.Linear(size, 60), nn.ReLU(), nn.Linear(60, 40), nn.ReLU(),
@@ -104,16 +117,21 @@ def torch_bench(workload: str, quick: bool) -> Bench | None:
     if scan is not None:
         return None  # the two funcgrad paths have no torch counterpart
     ds = _data(name)
-    batch, lr = int(DEFAULTS[name].batch_size), DEFAULTS[name].lr
-    x, y = torch.from_numpy(ds.x_train), torch.from_numpy(ds.y_train).long()
-    x_test, y_test = torch.from_numpy(ds.x_test), torch.from_numpy(ds.y_test).long()
+    batch, lr = _batch(name, ds.num_train), DEFAULTS[name].lr
+    classify = ds.num_classes is not None
+    as_targets = (lambda t: t.long()) if classify else (lambda t: t)  # noqa: E731
+    x, y = torch.from_numpy(ds.x_train), as_targets(torch.from_numpy(ds.y_train))
+    x_test, y_test = torch.from_numpy(ds.x_test), as_targets(torch.from_numpy(ds.y_test))
     torch.manual_seed(0)
     model = _torch_model(name, ds)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[DEFAULTS[name].optimizer]
+    opt = optimizer(model.parameters(), lr=lr)
     steps = ds.num_train // batch
 
-    def loss_of(logits: Any, targets: Any) -> Any:  # a language model's: every position
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+    def loss_of(out: Any, targets: Any) -> Any:  # a language model's: every position
+        if not classify:
+            return F.mse_loss(out.reshape(targets.shape), targets)
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1))
 
     def epoch() -> None:
         model.train()
@@ -128,8 +146,24 @@ def torch_bench(workload: str, quick: bool) -> Bench | None:
             running += loss.item()
         model.eval()
         with torch.no_grad():
-            logits = model(x_test)
-            loss_of(logits, y_test).item()
-            (logits.argmax(-1) == y_test).float().mean().item()
+            out = model(x_test)
+            loss_of(out, y_test).item()
+            if classify:
+                (out.argmax(-1) == y_test).float().mean().item()
 
     return Bench(epoch, units=steps * batch)
+
+
+def _torch_linear_regression() -> Any:
+    """``funcgrad.models.LinearRegression``'s torch model: ``f = w * x``, ``w`` from 0."""
+    import torch
+
+    class LinearRegression(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            return self.w * x
+
+    return LinearRegression()
