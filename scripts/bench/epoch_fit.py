@@ -5,9 +5,11 @@ Workloads ``fit_<model>``, one per built-in model (``mynet``, ``convnet``, ``sin
 ``funcgrad train`` shapes them (digits: 8x8 for mynet and single-layer, grown to 16x16 for the
 convolutional models; the four points of ``Y = 2X`` for linear; text windows of 64 characters for
 the language models), with the model's ``DEFAULTS`` (batch, optimiser, learning rate), a fresh
-shuffle, and an eval pass on the test set, timed as examples (windows) trained per second:
+shuffle, and an eval pass on the test set, timed as examples (windows) trained per second. A
+timed call runs whole epochs, enough for 20 steps (one epoch for every model but linear, whose
+run of 20 one-step epochs is timed whole):
 
-* funcgrad: ``fg.train.fit(name, data, epochs=1)``, its default path (``scan="auto"``);
+* funcgrad: ``fg.train.fit(name, data, epochs=...)``, its default path (``scan="auto"``);
   ``fit_<model>_scan`` and ``fit_<model>_loop`` force each path, so a row shows that ``auto``
   chose the faster one;
 * PyTorch: the loop a user writes: ``randperm``, batches by indexing, ``zero_grad``,
@@ -25,6 +27,8 @@ from typing import Any
 
 from _common import FIT_WORKLOADS, Bench
 
+MIN_STEPS = 20  # train steps per timed call, at the least
+
 
 @cache
 def _data(name: str) -> Any:
@@ -41,11 +45,12 @@ def funcgrad_bench(workload: str, quick: bool) -> Bench:
     name, scan = FIT_WORKLOADS[workload]
     ds = _data(name)
     batch = _batch(name, ds.num_train)
+    epochs = _epochs(name, ds.num_train // batch)
 
-    def epoch() -> None:
-        fit(name, ds, epochs=1, scan=scan, progress="none")
+    def run() -> None:
+        fit(name, ds, epochs=epochs, scan=scan, progress="none")
 
-    return Bench(epoch, units=(ds.num_train // batch) * batch)
+    return Bench(run, units=epochs * (ds.num_train // batch) * batch)
 
 
 def _batch(name: str, num_train: int) -> int:
@@ -54,6 +59,18 @@ def _batch(name: str, num_train: int) -> int:
 
     size = DEFAULTS[name].batch_size
     return num_train if size == "full" else int(size)
+
+
+def _epochs(name: str, steps: int) -> int:
+    """Epochs per timed call: enough for ``MIN_STEPS`` steps, at most the model's default run.
+
+    Every built-in model's epoch has 22 steps or more, except linear's full-batch descent (one
+    step on four points): there one epoch is shorter than fit's once-per-run setup, so its row
+    times the whole default run (20 epochs), as ``funcgrad train --model linear`` does.
+    """
+    from funcgrad.train import DEFAULTS
+
+    return max(1, min(DEFAULTS[name].epochs, math.ceil(MIN_STEPS / steps)))
 
 
 def _torch_charlstm(vocab: int) -> Any:
@@ -127,11 +144,16 @@ def torch_bench(workload: str, quick: bool) -> Bench | None:
     optimizer = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[DEFAULTS[name].optimizer]
     opt = optimizer(model.parameters(), lr=lr)
     steps = ds.num_train // batch
+    epochs = _epochs(name, steps)
 
     def loss_of(out: Any, targets: Any) -> Any:  # a language model's: every position
         if not classify:
             return F.mse_loss(out.reshape(targets.shape), targets)
         return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1))
+
+    def run() -> None:
+        for _ in range(epochs):
+            epoch()
 
     def epoch() -> None:
         model.train()
@@ -151,7 +173,7 @@ def torch_bench(workload: str, quick: bool) -> Bench | None:
             if classify:
                 (out.argmax(-1) == y_test).float().mean().item()
 
-    return Bench(epoch, units=steps * batch)
+    return Bench(run, units=epochs * steps * batch)
 
 
 def _torch_linear_regression() -> Any:

@@ -78,7 +78,29 @@ def input_gates(x: jax.Array, w_ih: jax.Array, b_ih: jax.Array | None) -> jax.Ar
 
 
 def _hidden_gates(h: jax.Array, w: Weights) -> jax.Array:
-    return _project(h, w["w_hh"], w.get("b_hh"))
+    if "w_hh_t" not in w:
+        return _project(h, w["w_hh"], w.get("b_hh"))
+    y = _recurrent_matmul(h, w["w_hh"], w["w_hh_t"])
+    b = w.get("b_hh")
+    return y if b is None else y + jnp.reshape(b, (1,) * (y.ndim - 1) + b.shape)
+
+
+@jax.custom_jvp
+def _recurrent_matmul(h: jax.Array, w: jax.Array, w_t: jax.Array) -> jax.Array:
+    """``h @ w.T``, given ``w_t = w.T`` stored too: the product reads ``w_t`` and the gradient
+    along ``h`` reads ``w``, each as a plain (not transposed) matrix product."""
+    return jnp.matmul(h, w_t)
+
+
+@_recurrent_matmul.defjvp
+def _recurrent_matmul_jvp(
+    primals: tuple[jax.Array, jax.Array, jax.Array],
+    tangents: tuple[jax.Array, jax.Array, jax.Array],
+) -> tuple[jax.Array, jax.Array]:
+    h, w, w_t = primals
+    dh, _, dw_t = tangents  # w_t's tangent carries the weight's (w_t is w.T outside)
+    along_h = lax.dot_general(dh, w, (((dh.ndim - 1,), (1,)), ((), ())))
+    return _recurrent_matmul(h, w, w_t), along_h + jnp.matmul(h, dw_t)
 
 
 def rnn_step(nonlinearity: str) -> Step:
@@ -122,6 +144,8 @@ def scan_layer(
     ``gi`` holds the input gates of every step, ``(T, ..., G)``; returns the final state and the
     outputs ``(T, ..., H)``. Only the recurrent matmul is inside the loop.
     """
+    if "w_hh" in w:
+        w = {**w, "w_hh_t": lax.optimization_barrier(w["w_hh"].T)}
     return lax.scan(lambda s, g: step(g, s, w), state, gi, reverse=reverse)
 
 
