@@ -149,6 +149,22 @@ def test_layer_norm_weight_gradient_is_torchs_on_one_element_groups(dtype, shape
         np.testing.assert_allclose(gx, xt.grad.numpy(), atol=1e-5 if dtype is np.float32 else 1e-12)
 
 
+def test_layer_norm_second_derivatives_in_input_and_params_match_finite_differences():
+    """Hessian-vector products mix the input and the weight: the weight's derivative (torch's
+    rounding, above) must still depend on the input. Forward and reverse, second order, float64."""
+    from jax.test_util import check_grads
+
+    rng = np.random.default_rng(1)
+    x, w, b = (rng.standard_normal(s) for s in ((3, 4, 5), (5,), (5,)))
+
+    def f(x, w, b):
+        return fg.nn.functional.layer_norm(x, (5,), w, b)
+
+    with jax.enable_x64(True):
+        args = tuple(jnp.asarray(a, jnp.float64) for a in (x, w, b))
+        check_grads(f, args, order=2, modes=["fwd", "rev"])
+
+
 IN_CASES = [
     ("InstanceNorm1d", (4,), {}, (3, 4, 7)),
     ("InstanceNorm1d", (4,), {"affine": True, "track_running_stats": True}, (3, 4, 7)),

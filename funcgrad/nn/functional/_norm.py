@@ -393,7 +393,8 @@ def layer_norm(
         fused = _fused_multiply_add(
             input, jnp.broadcast_to(rstd, input.shape), jnp.broadcast_to(-rstd * mean, input.shape)
         )
-        y = _times_weight(y, lax.stop_gradient(fused), jnp.reshape(weight, lead + shape))
+        # (not stop_gradient: a second derivative in input and weight goes through it)
+        y = _times_weight(y, fused, jnp.reshape(weight, lead + shape))
     if bias is not None:
         y = y + jnp.reshape(bias, lead + shape)
     return y
