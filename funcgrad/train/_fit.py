@@ -156,7 +156,6 @@ def fit(
         else set(),
         backend=jax.default_backend(),
         per_step_callback=on_step is not None,
-        steps=setup.dataset.num_train // setup.batch,
     )
     config |= {"scan_chosen": fused, "scan_why": why}
     classify = setup.dataset.num_classes is not None

@@ -1,13 +1,12 @@
 """``scan="auto"``: whether ``fit`` fuses each epoch into one ``lax.scan`` or loops over steps.
 
 The fused epoch removes the per-step dispatch, which dominates for small models on CPU, so it is
-the faster path for every built-in model made of dots (``mynet``, ``single-layer``, ``charlstm``,
-``gpt``). It is a trap for convolutions: XLA:CPU keeps a convolution inside a
+the faster path for every built-in model made of dots (``mynet``, ``single-layer``, ``linear``,
+``charlstm``, ``gpt``). It is a trap for convolutions: XLA:CPU keeps a convolution inside a
 while-loop body in its NCHW form, off the NHWC Eigen kernel it gives the same convolution at the
 top level of a program, and the step runs 2-5x slower (``scripts/bench/scan_conv_repro.py``,
 docs/benchmarks.md). So the rule: on CPU, a step with a convolution loops; every other step
-scans, unless the epoch is a single step (full-batch descent: nothing to fuse). ``on_step`` (a
-callback after every step) needs the loop. The rule reads the model's
+scans. ``on_step`` (a callback after every step) needs the loop. The rule reads the model's
 traced forward pass (its primitives), never a clock, so the same run always chooses the same.
 """
 
@@ -75,12 +74,7 @@ def _traced(model: Module, shape: tuple[int, ...], dtype: str) -> frozenset[str]
 
 
 def choose_scan(
-    scan: bool | str,
-    step_primitives: Set[str],
-    *,
-    backend: str,
-    per_step_callback: bool,
-    steps: int = 2,
+    scan: bool | str, step_primitives: Set[str], *, backend: str, per_step_callback: bool
 ) -> tuple[bool, str]:
     """``(fuse the epoch?, why)`` for ``fit``'s ``scan`` setting; an explicit ``True``/``False`` wins.
 
@@ -91,8 +85,6 @@ def choose_scan(
         False
         >>> choose_scan(True, {"conv_general_dilated"}, backend="cpu", per_step_callback=False)
         (True, 'scan=True, as given')
-        >>> choose_scan("auto", {"mul"}, backend="cpu", per_step_callback=False, steps=1)[1]
-        'auto: one step per epoch leaves nothing to fuse, so the step loop'
     """
     if isinstance(scan, bool):
         return scan, f"scan={scan}, as given"
@@ -100,8 +92,6 @@ def choose_scan(
         raise TrainError(f"scan must be True, False or 'auto', got {scan!r}")
     if per_step_callback:
         return False, "auto: on_step needs the step loop"
-    if steps <= 1:  # a one-step scan costs more than the step alone (linear: 0.53 vs 0.32 ms)
-        return False, "auto: one step per epoch leaves nothing to fuse, so the step loop"
     slow = sorted(step_primitives & SLOW_IN_LOOPS)
     if not slow:
         return True, "auto: no convolution in the step, so the fused epoch (no per-step dispatch)"
