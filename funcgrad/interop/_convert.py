@@ -364,10 +364,10 @@ def _trace(
 ) -> tuple[Any, dict[str, Any], list[Specialised]]:
     """fx's graph of ``module.forward`` with every submodule a leaf, in train or eval mode, the
     tensor constants its ``get_attr`` nodes read, and each place the trace was specialised to the
-    example's shapes (``_length_checks`` writes a comment and a check for each). ``concrete`` are ``forward``'s Python arguments: fx
-    specialises the trace to them (their placeholders and guards are dropped; the generated
-    ``forward`` takes them as keywords and checks them). ``example`` is what the example passed
-    ``forward``, by argument name: ``isinstance(x, Tensor)`` is false of an input passed as
+    example's shapes (``_length_checks`` writes a comment and a check for each). ``concrete`` are
+    ``forward``'s Python arguments: fx specialises the trace to them (their placeholders and
+    guards are dropped; the generated ``forward`` takes them as keywords and checks them).
+    ``example`` is what the example passed ``forward``, by argument name: ``isinstance(x, Tensor)`` is false of an input passed as
     something else (DenseNet's list of features), and ``len(src)`` of an input tensor is the
     example's ``src.size(0)`` (the word language model tutorial sizes its mask so)."""
     torch = import_torch()

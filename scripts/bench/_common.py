@@ -52,7 +52,7 @@ WORKLOADS: dict[str, tuple[str, str]] = {
 }
 
 # Epoch time (``epoch_fit.py``): fit's default epoch against an idiomatic PyTorch loop, and fit
-# with each path forced (funcgrad only), on the bundled digits with each model's defaults.
+# with each path forced (funcgrad only), on each model's default data and settings.
 # Every built-in model of ``funcgrad train``, by workload id (``fit_<id>``): its model name.
 FIT_MODELS = {
     "mynet": "mynet",

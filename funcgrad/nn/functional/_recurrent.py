@@ -68,7 +68,10 @@ def _tanh_jvp(primals: tuple[jax.Array], tangents: tuple[jax.Array]) -> tuple[ja
 
 
 def _project(x: jax.Array, w: jax.Array, b: jax.Array | None) -> jax.Array:
-    y = jnp.matmul(x, w.T)  # x @ w.T over the last axis, any leading axes
+    return _plus_bias(jnp.matmul(x, w.T), b)  # x @ w.T over the last axis, any leading axes
+
+
+def _plus_bias(y: jax.Array, b: jax.Array | None) -> jax.Array:
     return y if b is None else y + jnp.reshape(b, (1,) * (y.ndim - 1) + b.shape)
 
 
@@ -78,11 +81,9 @@ def input_gates(x: jax.Array, w_ih: jax.Array, b_ih: jax.Array | None) -> jax.Ar
 
 
 def _hidden_gates(h: jax.Array, w: Weights) -> jax.Array:
-    if "w_hh_t" not in w:
+    if "w_hh_t" not in w:  # a cell's single step: no loop to hoist the transpose out of
         return _project(h, w["w_hh"], w.get("b_hh"))
-    y = _recurrent_matmul(h, w["w_hh"], w["w_hh_t"])
-    b = w.get("b_hh")
-    return y if b is None else y + jnp.reshape(b, (1,) * (y.ndim - 1) + b.shape)
+    return _plus_bias(_recurrent_matmul(h, w["w_hh"], w["w_hh_t"]), w.get("b_hh"))
 
 
 @jax.custom_jvp
