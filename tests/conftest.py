@@ -71,6 +71,7 @@ FILE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_wheel.py": ("subprocess",),
     "test_scripts.py": ("subprocess",),
     "test_train_crash.py": ("subprocess",),
+    "test_bench_*_repro.py": ("subprocess",),  # scripts/bench's plain-JAX reproductions
     "test_convert_torchvision.py": ("slow",),  # each test compiles a whole torchvision network
 }
 
@@ -314,6 +315,8 @@ FLOAT64_IN_MAKE_TEST = {
     },
     "test_lenet.py": {"test_lenet5_five_sgd_steps_then_eval_match_torch"},
     "test_pool.py": {"test_adaptive_pools_with_non_dividing_sizes_match_torch"},
+    # op_db's functionals: every layer already runs in float32 on its module_db samples
+    "test_layer_table.py": {"test_op_db_samples"},
 }
 
 

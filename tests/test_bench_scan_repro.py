@@ -7,31 +7,19 @@ the ratio is.
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import jax
 import jaxlib
+from _bench_scripts import run_quick
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "bench" / "scan_conv_repro.py"
 ROW = re.compile(
     r"^\| (conv|dot) \| (\w+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+)x \(([\d.]+)-([\d.]+)\) \|$"
 )
 
 
 def test_quick_run_reports_versions_ratios_and_the_profile(tmp_path):
-    out = tmp_path / "repro.json"
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    text = proc.stdout
+    text, report = run_quick("scan_conv_repro.py", tmp_path)
     assert f"jax {jax.__version__}, jaxlib {jaxlib.__version__}" in text
     rows = [m.groups() for m in map(ROW.match, text.splitlines()) if m]
     assert sorted(r[0] for r in rows) == ["conv", "dot"], text
@@ -41,7 +29,6 @@ def test_quick_run_reports_versions_ratios_and_the_profile(tmp_path):
     assert "where the time goes" in text and "convolution" in text
     assert "loop: convolutions in the optimized HLO:" in text
     assert "scan: convolutions in the optimized HLO:" in text
-    report = json.loads(out.read_text())
     assert report["jaxlib"] == jaxlib.__version__ and len(report["rows"]) == 2
     profile = report["profile_eigen"]
     assert profile["loop"]["convolution"] > 0 and profile["scan"]["convolution"] > 0

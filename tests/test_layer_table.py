@@ -181,8 +181,9 @@ LEFT_OUT: dict[str, tuple[Callable[[Any], bool], str]] = {
 SWAPPED = {"nn.functional.embedding"}
 
 
-# `make test` runs one sample per op and dtype, two different ones where there are two (float32's
-# first, float64's second); `make test-exhaustive` the rest (tests/conftest.py marks them).
+# `make test` runs one sample per op, in float64 (its second where there are two; every layer runs
+# in float32 on its module_db samples); `make test-exhaustive` runs float32's first and the rest of
+# both dtypes (tests/conftest.py marks them).
 PARTS = ("first", "rest")
 
 

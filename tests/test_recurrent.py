@@ -155,12 +155,16 @@ def _jaxpr(layer: fg.nn.Module, t: int) -> Any:
     return jax.make_jaxpr(lambda p, x: layer.apply(p, x))(params, jnp.ones((t, 2, 3)))
 
 
+def _eqns(jaxpr: Any) -> Any:
+    """Every equation of ``jaxpr``, those of the jaxprs inside its equations' params included."""
+    for e in jaxpr.eqns:
+        yield e
+        for inner in jax.extend.core.jaxprs_in_params(e.params):
+            yield from _eqns(inner)
+
+
 def _count(jaxpr: Any, prim: str) -> int:
-    return sum(
-        (e.primitive.name == prim)
-        + sum(_count(j, prim) for j in jax.extend.core.jaxprs_in_params(e.params))
-        for e in jaxpr.eqns
-    )
+    return sum(e.primitive.name == prim for e in _eqns(jaxpr))
 
 
 @pytest.mark.parametrize(
@@ -176,8 +180,28 @@ def test_one_scan_per_layer_and_direction_whatever_the_length(layer: Any) -> Non
     assert len(short.eqns) == len(long.eqns)
     assert str(short).count("\n") == str(long).count("\n")
     # the input projection is hoisted: the scan body has one matmul (the recurrent one)
-    scan = next(e for e in long.eqns if e.primitive.name == "scan")
+    scan = next(e for e in _eqns(long.jaxpr) if e.primitive.name == "scan")
     assert _count(scan.params["jaxpr"].jaxpr, "dot_general") == 1
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        fg.nn.LSTM(2, 3, num_layers=2, bidirectional=True),
+        fg.nn.LSTM(2, 3, proj_size=2),
+        fg.nn.GRU(2, 3, bidirectional=True),
+        fg.nn.RNN(2, 3, nonlinearity="relu"),
+    ],
+    ids=repr,
+)
+def test_forward_and_reverse_mode_match_finite_differences(x64: None, layer: Any) -> None:
+    params = jax.tree.map(lambda a: a.astype(F64), layer.init(jax.random.key(1)))
+    x = jax.random.normal(jax.random.key(2), (4, 2, 2), F64)
+
+    def f(p: Any, x: jax.Array) -> Any:
+        return layer.apply(p, x)[0]
+
+    assert fg.autodiff.gradcheck(f, params, x, modes=("rev", "fwd"), max_elements=12)
 
 
 def _identity_rnn(p: float, size: int) -> tuple[fg.nn.RNN, dict[str, jax.Array]]:
