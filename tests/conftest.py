@@ -314,9 +314,17 @@ FLOAT64_IN_MAKE_TEST = {
         "test_interpolate_gradient_matches_torch",
     },
     "test_lenet.py": {"test_lenet5_five_sgd_steps_then_eval_match_torch"},
-    "test_pool.py": {"test_adaptive_pools_with_non_dividing_sizes_match_torch"},
-    # op_db's functionals: every layer already runs in float32 on its module_db samples
+    "test_pool.py": {
+        "test_adaptive_pools_with_non_dividing_sizes_match_torch",
+        "test_return_indices_match_torch",
+    },
+    # Every layer below also runs in float32 on its module_db samples (test_layer_table.py).
     "test_layer_table.py": {"test_op_db_samples"},
+    "test_conv.py": {"test_matches_torch", "test_conv3d_and_transposed_match_torch"},
+    "test_norm.py": {
+        "test_batch_norm_matches_torch_over_steps",
+        "test_instance_norm_matches_torch_over_steps",
+    },
 }
 
 

@@ -192,7 +192,7 @@ def test_one_scan_per_layer_and_direction_whatever_the_length(layer: Any) -> Non
         fg.nn.GRU(2, 3, bidirectional=True),
         fg.nn.RNN(2, 3, nonlinearity="relu"),
     ],
-    ids=repr,
+    ids=["LSTM-2-layers-bidirectional", "LSTM-proj", "GRU-bidirectional", "RNN-relu"],
 )
 def test_forward_and_reverse_mode_match_finite_differences(x64: None, layer: Any) -> None:
     params = jax.tree.map(lambda a: a.astype(F64), layer.init(jax.random.key(1)))
@@ -201,7 +201,7 @@ def test_forward_and_reverse_mode_match_finite_differences(x64: None, layer: Any
     def f(p: Any, x: jax.Array) -> Any:
         return layer.apply(p, x)[0]
 
-    assert fg.autodiff.gradcheck(f, params, x, modes=("rev", "fwd"), max_elements=12)
+    assert fg.autodiff.gradcheck(f, params, x, modes=("rev", "fwd"), max_elements=8)
 
 
 def _identity_rnn(p: float, size: int) -> tuple[fg.nn.RNN, dict[str, jax.Array]]:

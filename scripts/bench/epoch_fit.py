@@ -28,24 +28,40 @@ from typing import Any
 from _common import FIT_WORKLOADS, Bench
 
 MIN_STEPS = 20  # train steps per timed call, at the least
+QUICK_STEPS = 2  # train steps per epoch in a --quick run
 
 
 @cache
-def _data(name: str) -> Any:
+def _data(name: str, quick: bool = False) -> Any:
+    """The model's default data as ``funcgrad train`` shapes it; ``quick``: two batches of it."""
+    import dataclasses
+
     from funcgrad.data import load_dataset
     from funcgrad.train import build_model
     from funcgrad.train._setup import default_dataset
 
-    return build_model(name, load_dataset(default_dataset(name)))[1]
+    ds = build_model(name, load_dataset(default_dataset(name)))[1]
+    if not quick:
+        return ds
+    n = QUICK_STEPS * _batch(
+        name, ds.num_train
+    )  # a smoke run: the language models' epochs are seconds
+    return dataclasses.replace(
+        ds,
+        x_train=ds.x_train[:n],
+        y_train=ds.y_train[:n],
+        x_test=ds.x_test[:n],
+        y_test=ds.y_test[:n],
+    )
 
 
 def funcgrad_bench(workload: str, quick: bool) -> Bench:
     from funcgrad.train import fit
 
     name, scan = FIT_WORKLOADS[workload]
-    ds = _data(name)
+    ds = _data(name, quick)
     batch = _batch(name, ds.num_train)
-    epochs = _epochs(name, ds.num_train // batch)
+    epochs = 1 if quick else _epochs(name, ds.num_train // batch)
 
     def run() -> None:
         fit(name, ds, epochs=epochs, scan=scan, progress="none")
@@ -133,7 +149,7 @@ def torch_bench(workload: str, quick: bool) -> Bench | None:
     name, scan = FIT_WORKLOADS[workload]
     if scan is not None:
         return None  # the two funcgrad paths have no torch counterpart
-    ds = _data(name)
+    ds = _data(name, quick)
     batch, lr = _batch(name, ds.num_train), DEFAULTS[name].lr
     classify = ds.num_classes is not None
     as_targets = (lambda t: t.long()) if classify else (lambda t: t)  # noqa: E731
@@ -144,7 +160,7 @@ def torch_bench(workload: str, quick: bool) -> Bench | None:
     optimizer = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[DEFAULTS[name].optimizer]
     opt = optimizer(model.parameters(), lr=lr)
     steps = ds.num_train // batch
-    epochs = _epochs(name, steps)
+    epochs = 1 if quick else _epochs(name, steps)
 
     def loss_of(out: Any, targets: Any) -> Any:  # a language model's: every position
         if not classify:
