@@ -365,6 +365,7 @@ def print_targets(results: dict, paired: dict) -> list[dict]:
         r = pairs.median if pairs and pairs.ratios else rounds_ratio
         most = most[0] if most else None
         ok = r is not None and r >= least and (most is None or r <= most)
+        limit = LIMITS.get((w, f, against)) if r is not None and not ok else None
         checks.append(
             {
                 "workload": w,
@@ -377,6 +378,7 @@ def print_targets(results: dict, paired: dict) -> list[dict]:
                 "at_least": least,
                 "at_most": most,
                 "met": ok,
+                "limit": limit,
             }
         )
         shown = f"{r:.2f}x" if r is not None else "not measured in this run"
@@ -386,8 +388,6 @@ def print_targets(results: dict, paired: dict) -> list[dict]:
             shown += f" (rounds' medians{'; pairs ' + pairs.describe() if pairs else ''})"
         mark = "ok  " if ok else "MISS" if r is not None else "skip"
         goal = f">= {least}x" if most is None else f"{least}x to {most}x"
-        limit = LIMITS.get((w, f, against)) if mark == "MISS" else None
-        checks[-1]["limit"] = limit
         print(f"  {mark} {f} {w} vs {against}: {shown} (target {goal})"
               + (f"; limit: {limit}" if limit else ""))  # fmt: skip
     for w, f, against, note in INFO:

@@ -367,9 +367,10 @@ def _trace(
     example's shapes (``_length_checks`` writes a comment and a check for each). ``concrete`` are
     ``forward``'s Python arguments: fx specialises the trace to them (their placeholders and
     guards are dropped; the generated ``forward`` takes them as keywords and checks them).
-    ``example`` is what the example passed ``forward``, by argument name: ``isinstance(x, Tensor)`` is false of an input passed as
-    something else (DenseNet's list of features), and ``len(src)`` of an input tensor is the
-    example's ``src.size(0)`` (the word language model tutorial sizes its mask so)."""
+    ``example`` is what the example passed ``forward``, by argument name: ``isinstance(x,
+    Tensor)`` is false of an input passed as something else (DenseNet's list of features), and
+    ``len(src)`` of an input tensor is the example's ``src.size(0)`` (the word language model
+    tutorial sizes its mask so)."""
     torch = import_torch()
     proxy_type = _tensor_proxy()
     given: Mapping[str, Any] = example or {}

@@ -43,9 +43,8 @@ def _data(name: str, quick: bool = False) -> Any:
     ds = build_model(name, load_dataset(default_dataset(name)))[1]
     if not quick:
         return ds
-    n = QUICK_STEPS * _batch(
-        name, ds.num_train
-    )  # a smoke run: the language models' epochs are seconds
+    # A smoke run: the language models' whole epochs take seconds.
+    n = QUICK_STEPS * _batch(name, ds.num_train)
     return dataclasses.replace(
         ds,
         x_train=ds.x_train[:n],
@@ -61,7 +60,7 @@ def funcgrad_bench(workload: str, quick: bool) -> Bench:
     name, scan = FIT_WORKLOADS[workload]
     ds = _data(name, quick)
     batch = _batch(name, ds.num_train)
-    epochs = 1 if quick else _epochs(name, ds.num_train // batch)
+    epochs = _epochs(name, ds.num_train // batch, quick)
 
     def run() -> None:
         fit(name, ds, epochs=epochs, scan=scan, progress="none")
@@ -77,8 +76,9 @@ def _batch(name: str, num_train: int) -> int:
     return num_train if size == "full" else int(size)
 
 
-def _epochs(name: str, steps: int) -> int:
-    """Epochs per timed call: enough for ``MIN_STEPS`` steps, at most the model's default run.
+def _epochs(name: str, steps: int, quick: bool = False) -> int:
+    """Epochs per timed call: enough for ``MIN_STEPS`` steps, at most the model's default run; one
+    when ``quick``.
 
     Every built-in model's epoch has 22 steps or more, except linear's full-batch descent (one
     step on four points): there one epoch is shorter than fit's once-per-run setup, so its row
@@ -86,6 +86,8 @@ def _epochs(name: str, steps: int) -> int:
     """
     from funcgrad.train import DEFAULTS
 
+    if quick:
+        return 1
     return max(1, min(DEFAULTS[name].epochs, math.ceil(MIN_STEPS / steps)))
 
 
@@ -160,7 +162,7 @@ def torch_bench(workload: str, quick: bool) -> Bench | None:
     optimizer = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}[DEFAULTS[name].optimizer]
     opt = optimizer(model.parameters(), lr=lr)
     steps = ds.num_train // batch
-    epochs = 1 if quick else _epochs(name, steps)
+    epochs = _epochs(name, steps, quick)
 
     def loss_of(out: Any, targets: Any) -> Any:  # a language model's: every position
         if not classify:
